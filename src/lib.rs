@@ -1,0 +1,4 @@
+//! miodl: a downloader on a hand-written, single-threaded mio event loop.
+#![warn(missing_docs)]
+
+pub mod options;
