@@ -1,0 +1,541 @@
+//! `http://` URLs: parsed once, checked strictly, ready for the wire.
+//!
+//! Everything miodl sends starts as a URL typed by a user, read from a file, built from
+//! a pager id or handed back in a redirect's `Location`. This module is the one gate all
+//! of them pass through, so that what comes out can be written into a request head
+//! without further checks: the host is a plain name or an IPv6 literal, the port is a
+//! number, and the target is origin-form (`/path?query`) with every byte outside the
+//! RFC 3986 path and query characters percent-encoded.
+//!
+//! Read RFC 3986 (sections 3 and 5) for the grammar and reference resolution. The rules
+//! miodl adds, and why:
+//!
+//! - Only `http` (any case). `https` and every other scheme is
+//!   [`UrlError::UnsupportedScheme`], a usage error rather than a crash (SPEC section 3).
+//! - A CR, LF, NUL, space or any other control character anywhere is an error: these
+//!   are how header injection and request smuggling get in (see [`Url::join`] for the one
+//!   leniency, spaces in a `Location`).
+//! - User info (`http://user:pass@host/`) is rejected, never sent: credentials belong in
+//!   `-u`, which is scoped to the hosts named on the command line. The error redacts them.
+//! - The fragment is dropped; it is never sent to a server.
+//! - Dot segments (`/a/../b`) are removed, as curl does, so the target names the file a
+//!   server will actually serve.
+//! - The host is lowercased (DNS names are case-insensitive) and an IPv6 literal is kept
+//!   in its canonical form, so one server has one [`Authority`] in the connection pool.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// An absolute `http://` URL, split into what a request needs: where to connect and
+/// what to ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Url {
+    /// Lowercase host name, IPv4 address, or canonical IPv6 address without brackets.
+    host: String,
+    /// The TCP port, 80 when the URL names none.
+    port: u16,
+    /// Origin-form request target: `/path` plus `?query` if any; never empty.
+    target: String,
+}
+
+/// What the connection pool keys sockets by and what credentials are scoped to:
+/// the host and port of a URL (the scheme is always `http`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Authority {
+    /// Lowercase host name, or canonical IPv6 address without brackets.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+}
+
+impl fmt::Display for Authority {
+    /// `host:port`, with an IPv6 host in brackets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why a string is not a URL miodl can fetch. Each variant keeps the offending URL
+/// (user info redacted); `Display` is one lowercase line with control characters
+/// escaped, fit for a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    /// There is no `scheme:` at the start (`example.com/x`, `localhost:8080/`).
+    MissingScheme {
+        /// The URL as given.
+        url: String,
+    },
+    /// The scheme is not `http`, e.g. `https` or `ftp` (lowercased here).
+    UnsupportedScheme {
+        /// The scheme, lowercased.
+        scheme: String,
+        /// The URL as given.
+        url: String,
+    },
+    /// A character that must never reach the wire: a control character or a space.
+    ForbiddenCharacter {
+        /// The character.
+        character: char,
+        /// Its byte offset in the URL.
+        position: usize,
+        /// The URL as given.
+        url: String,
+    },
+    /// `http:` is not followed by `//` and an authority.
+    MissingSlashes {
+        /// The URL as given.
+        url: String,
+    },
+    /// The authority has no host (`http:///x`, `http://:80/`).
+    EmptyHost {
+        /// The URL as given.
+        url: String,
+    },
+    /// The host is not a DNS name, an IPv4 address or a bracketed IPv6 address.
+    InvalidHost {
+        /// The host part as written.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+        /// The URL as given.
+        url: String,
+    },
+    /// The port is empty, not a number, 0, or above 65535.
+    InvalidPort {
+        /// The port part as written.
+        port: String,
+        /// What is wrong with it.
+        reason: &'static str,
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL carries `user:password@`; use `-u USER:PASS` instead.
+    UserInfo {
+        /// The URL with the user info replaced by `***`.
+        url: String,
+    },
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::MissingScheme { url } => write!(
+                f,
+                "missing scheme in url \"{}\": write it as http://host/path",
+                url.escape_debug()
+            ),
+            UrlError::UnsupportedScheme { scheme, url } => write!(
+                f,
+                "unsupported scheme \"{}\" in url \"{}\": only http:// is supported",
+                scheme.escape_debug(),
+                url.escape_debug()
+            ),
+            UrlError::ForbiddenCharacter {
+                character,
+                position,
+                url,
+            } => write!(
+                f,
+                "forbidden {} at byte {} of url \"{}\"",
+                character_name(*character),
+                position,
+                url.escape_debug()
+            ),
+            UrlError::MissingSlashes { url } => write!(
+                f,
+                "expected \"//\" after \"http:\" in url \"{}\"",
+                url.escape_debug()
+            ),
+            UrlError::EmptyHost { url } => {
+                write!(f, "empty host in url \"{}\"", url.escape_debug())
+            }
+            UrlError::InvalidHost { host, reason, url } => write!(
+                f,
+                "invalid host \"{}\" in url \"{}\": {}",
+                host.escape_debug(),
+                url.escape_debug(),
+                reason
+            ),
+            UrlError::InvalidPort { port, reason, url } => write!(
+                f,
+                "invalid port \"{}\" in url \"{}\": {}",
+                port.escape_debug(),
+                url.escape_debug(),
+                reason
+            ),
+            UrlError::UserInfo { url } => write!(
+                f,
+                "user name or password in url \"{}\" is not supported: use -u USER:PASS",
+                url.escape_debug()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+/// A human name for a character [`UrlError::ForbiddenCharacter`] reports.
+fn character_name(c: char) -> String {
+    match c {
+        '\r' => "carriage return".to_string(),
+        '\n' => "line feed".to_string(),
+        '\0' => "nul byte".to_string(),
+        '\t' => "tab".to_string(),
+        ' ' => "space".to_string(),
+        c => format!("control character U+{:04X}", c as u32),
+    }
+}
+
+impl Url {
+    /// Parses an absolute `http://` URL. See the module docs for what is rejected.
+    pub fn parse(s: &str) -> Result<Url, UrlError> {
+        if let Some((position, character)) = s.char_indices().find(|&(_, c)| forbidden(c)) {
+            return Err(UrlError::ForbiddenCharacter {
+                character,
+                position,
+                url: s.to_string(),
+            });
+        }
+        let Some((scheme, rest)) = split_scheme(s) else {
+            return Err(UrlError::MissingScheme { url: s.to_string() });
+        };
+        if !scheme.eq_ignore_ascii_case("http") {
+            // `localhost:8080/x` looks like scheme "localhost"; it is a missing scheme.
+            if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(UrlError::MissingScheme { url: s.to_string() });
+            }
+            return Err(UrlError::UnsupportedScheme {
+                scheme: scheme.to_ascii_lowercase(),
+                url: s.to_string(),
+            });
+        }
+        let Some(rest) = rest.strip_prefix("//") else {
+            return Err(UrlError::MissingSlashes { url: s.to_string() });
+        };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path_and_more) = rest.split_at(authority_end);
+        if let Some(at) = authority.rfind('@') {
+            let redacted = format!("{}://***@{}", scheme, &rest[at + 1..]);
+            return Err(UrlError::UserInfo { url: redacted });
+        }
+        let (host, port) = parse_authority(authority, s)?;
+        let (path, query) = split_path_query(path_and_more);
+        Ok(Url {
+            host,
+            port,
+            target: build_target(path, query),
+        })
+    }
+
+    /// The host: a lowercase name, an IPv4 address, or an IPv6 address without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port (80 unless the URL names another).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The origin-form request target: `/path` and `?query`, percent-encoded, never empty.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The value of the `Host` header: `host`, or `host:port` when the port is not 80;
+    /// an IPv6 host is bracketed.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{}:{}", host, self.port)
+        }
+    }
+
+    /// `http://host[:port]`, as used for `{origin}` in `--item-url`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.host_header())
+    }
+
+    /// Host and port: what the pool keys sockets by and what `-u` credentials are
+    /// scoped to.
+    pub fn authority_key(&self) -> Authority {
+        Authority {
+            host: self.host.clone(),
+            port: self.port,
+        }
+    }
+
+    /// Resolves a redirect `Location` against this URL (RFC 3986 section 5.2): an
+    /// absolute `http://` URL, a scheme-relative `//host/x`, an absolute path `/x`, a
+    /// query `?q`, or a relative path `x` merged with this URL's directory, with dot
+    /// segments removed. The fragment is dropped.
+    ///
+    /// One leniency over [`Url::parse`]: a space in a path or query is percent-encoded
+    /// (servers do send them), where every other control character is still an error.
+    pub fn join(&self, location: &str) -> Result<Url, UrlError> {
+        if let Some((position, character)) = location
+            .char_indices()
+            .find(|&(_, c)| c != ' ' && forbidden(c))
+        {
+            return Err(UrlError::ForbiddenCharacter {
+                character,
+                position,
+                url: location.to_string(),
+            });
+        }
+        let location = location.replace(' ', "%20");
+        let location = location.as_str();
+        if split_scheme(location).is_some() {
+            return Url::parse(location);
+        }
+        if location.starts_with("//") {
+            return Url::parse(&format!("http:{location}"));
+        }
+        let (ref_path, ref_query) = split_path_query(location);
+        let (base_path, base_query) = split_path_query(&self.target);
+        let (path, query) = if ref_path.is_empty() {
+            (base_path.to_string(), ref_query.or(base_query))
+        } else if ref_path.starts_with('/') {
+            (ref_path.to_string(), ref_query)
+        } else {
+            let directory = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
+            (format!("{directory}{ref_path}"), ref_query)
+        };
+        Ok(Url {
+            host: self.host.clone(),
+            port: self.port,
+            target: build_target(&path, query),
+        })
+    }
+}
+
+impl fmt::Display for Url {
+    /// The full URL: `http://host[:port]/target`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.origin(), self.target)
+    }
+}
+
+/// Percent-encodes an arbitrary string (a pager id) for use as one path segment:
+/// every byte outside RFC 3986's unreserved set (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`,
+/// and a segment that is exactly `.` or `..` has its dots encoded too. So `/`, `..`,
+/// `?`, `#`, `%`, CR, LF, NUL and spaces never reach the wire raw, and the segment
+/// cannot climb out of its directory.
+pub fn percent_encode_segment(s: &str) -> String {
+    if s == "." || s == ".." {
+        return "%2E".repeat(s.len());
+    }
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if is_unreserved(b) {
+            out.push(b as char);
+        } else {
+            push_encoded(&mut out, b);
+        }
+    }
+    out
+}
+
+/// Characters no URL may contain: all controls (C0, DEL, C1) and the space.
+fn forbidden(c: char) -> bool {
+    c.is_control() || c == ' '
+}
+
+/// Splits `scheme:rest` when `s` starts with a syntactically valid scheme
+/// (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` followed by `:`).
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let colon = s.find(':')?;
+    let scheme = &s[..colon];
+    let mut chars = scheme.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (first_ok && rest_ok).then(|| (scheme, &s[colon + 1..]))
+}
+
+/// Splits the authority (`host[:port]`) into a normalised host and a port.
+fn parse_authority(authority: &str, url: &str) -> Result<(String, u16), UrlError> {
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let Some(close) = bracketed.find(']') else {
+            return Err(invalid_host(authority, "missing \"]\"", url));
+        };
+        let literal = &bracketed[..close];
+        let Ok(address) = literal.parse::<Ipv6Addr>() else {
+            return Err(invalid_host(literal, "not an ipv6 address", url));
+        };
+        let after = &bracketed[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(port) => Some(port),
+            None if after.is_empty() => None,
+            None => return Err(invalid_host(authority, "text after \"]\"", url)),
+        };
+        (address.to_string(), port)
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if host.is_empty() {
+            return Err(UrlError::EmptyHost {
+                url: url.to_string(),
+            });
+        }
+        if !host.is_ascii() {
+            return Err(invalid_host(
+                host,
+                "non-ascii host names are not supported (write it in punycode)",
+                url,
+            ));
+        }
+        if !host.bytes().all(|b| is_unreserved(b) && b != b'~') {
+            return Err(invalid_host(
+                host,
+                "only letters, digits, \"-\", \".\" and \"_\" are allowed",
+                url,
+            ));
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None => 80,
+        Some(text) => parse_port(text, url)?,
+    };
+    Ok((host, port))
+}
+
+fn invalid_host(host: &str, reason: &'static str, url: &str) -> UrlError {
+    UrlError::InvalidHost {
+        host: host.to_string(),
+        reason,
+        url: url.to_string(),
+    }
+}
+
+/// A port is 1 to 5 digits naming 1..=65535; empty and 0 are refused.
+fn parse_port(text: &str, url: &str) -> Result<u16, UrlError> {
+    let reason = if text.is_empty() {
+        "empty port"
+    } else if !text.bytes().all(|b| b.is_ascii_digit()) {
+        "not a number"
+    } else {
+        match text.parse::<u16>() {
+            Ok(0) | Err(_) => "out of range 1-65535",
+            Ok(port) => return Ok(port),
+        }
+    };
+    Err(UrlError::InvalidPort {
+        port: text.to_string(),
+        reason,
+        url: url.to_string(),
+    })
+}
+
+/// Drops the fragment and splits `path?query`; the query keeps no `?`.
+fn split_path_query(s: &str) -> (&str, Option<&str>) {
+    let s = s.split_once('#').map_or(s, |(before, _)| before);
+    match s.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (s, None),
+    }
+}
+
+/// The origin-form target: dot segments removed, `/` when empty, and every byte that
+/// may not appear raw percent-encoded.
+fn build_target(path: &str, query: Option<&str>) -> String {
+    let mut target = String::with_capacity(path.len() + 1);
+    let path = remove_dot_segments(path);
+    if !path.starts_with('/') {
+        target.push('/');
+    }
+    encode_into(&mut target, &path, false);
+    if let Some(query) = query {
+        target.push('?');
+        encode_into(&mut target, query, true);
+    }
+    target
+}
+
+/// RFC 3986 section 5.2.4, on a path that may start with `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut input = path;
+    let mut output = String::with_capacity(path.len());
+    while !input.is_empty() {
+        if let Some(rest) = input.strip_prefix("../") {
+            input = rest;
+        } else if let Some(rest) = input.strip_prefix("./") {
+            input = rest;
+        } else if input.starts_with("/./") {
+            input = &input[2..];
+        } else if input == "/." {
+            input = "/";
+        } else if input.starts_with("/../") {
+            input = &input[3..];
+            pop_segment(&mut output);
+        } else if input == "/.." {
+            input = "/";
+            pop_segment(&mut output);
+        } else if input == "." || input == ".." {
+            input = "";
+        } else {
+            // Move the first segment, with its leading "/", to the output.
+            let start = usize::from(input.starts_with('/'));
+            let end = input[start..].find('/').map_or(input.len(), |i| i + start);
+            output.push_str(&input[..end]);
+            input = &input[end..];
+        }
+    }
+    output
+}
+
+/// Removes the last segment and its leading `/` from `output`.
+fn pop_segment(output: &mut String) {
+    let cut = output.rfind('/').unwrap_or(0);
+    output.truncate(cut);
+}
+
+/// Appends `s`, percent-encoding every byte outside RFC 3986 `pchar` and `/` (and `?`
+/// in a query). A `%` already followed by two hex digits is kept as an escape.
+fn encode_into(out: &mut String, s: &str, query: bool) {
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let allowed = match b {
+            b'%' => {
+                bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+            }
+            b'/' | b':' | b'@' => true,
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
+            b'?' => query,
+            b => is_unreserved(b),
+        };
+        if allowed {
+            out.push(b as char);
+        } else {
+            push_encoded(out, b);
+        }
+    }
+}
+
+/// RFC 3986 unreserved: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn push_encoded(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[usize::from(b >> 4)] as char);
+    out.push(HEX[usize::from(b & 15)] as char);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+//! Table-driven tests of URL parsing, resolution and encoding, hostile inputs included.
+
+use super::*;
+
+#[test]
+fn parses_good_urls() {
+    // input, host, port, target, Display
+    let cases = [
+        (
+            "http://example.com",
+            "example.com",
+            80,
+            "/",
+            "http://example.com/",
+        ),
+        (
+            "HTTP://Example.COM/Path",
+            "example.com",
+            80,
+            "/Path",
+            "http://example.com/Path",
+        ),
+        (
+            "http://h:8080/a?b=c",
+            "h",
+            8080,
+            "/a?b=c",
+            "http://h:8080/a?b=c",
+        ),
+        ("http://h:80/x", "h", 80, "/x", "http://h/x"),
+        ("http://h:00080/x", "h", 80, "/x", "http://h/x"),
+        ("http://h?q", "h", 80, "/?q", "http://h/?q"),
+        ("http://h/x#frag", "h", 80, "/x", "http://h/x"),
+        ("http://h#frag", "h", 80, "/", "http://h/"),
+        ("http://h/a?q#f?g", "h", 80, "/a?q", "http://h/a?q"),
+        (
+            "http://127.0.0.1:5000/api/list_files",
+            "127.0.0.1",
+            5000,
+            "/api/list_files",
+            "http://127.0.0.1:5000/api/list_files",
+        ),
+        (
+            "http://[::1]:8080/x",
+            "::1",
+            8080,
+            "/x",
+            "http://[::1]:8080/x",
+        ),
+        ("http://[::1]/", "::1", 80, "/", "http://[::1]/"),
+        (
+            "http://[2001:DB8:0:0::1]/",
+            "2001:db8::1",
+            80,
+            "/",
+            "http://[2001:db8::1]/",
+        ),
+        ("http://h/a/./b/../c", "h", 80, "/a/c", "http://h/a/c"),
+        (
+            "http://h/../../etc/passwd",
+            "h",
+            80,
+            "/etc/passwd",
+            "http://h/etc/passwd",
+        ),
+        (
+            "http://h/caf\u{e9}",
+            "h",
+            80,
+            "/caf%C3%A9",
+            "http://h/caf%C3%A9",
+        ),
+        (
+            "http://h/a?\u{e9}=1",
+            "h",
+            80,
+            "/a?%C3%A9=1",
+            "http://h/a?%C3%A9=1",
+        ),
+        ("http://h/a%20b", "h", 80, "/a%20b", "http://h/a%20b"),
+        ("http://h/100%", "h", 80, "/100%25", "http://h/100%25"),
+        ("http://h/%zz", "h", 80, "/%25zz", "http://h/%25zz"),
+        (
+            "http://h/a\"<>`{}|^\\b",
+            "h",
+            80,
+            "/a%22%3C%3E%60%7B%7D%7C%5E%5Cb",
+            "http://h/a%22%3C%3E%60%7B%7D%7C%5E%5Cb",
+        ),
+        (
+            "http://h/a?x=/y?z",
+            "h",
+            80,
+            "/a?x=/y?z",
+            "http://h/a?x=/y?z",
+        ),
+        (
+            "http://my_host.local./x",
+            "my_host.local.",
+            80,
+            "/x",
+            "http://my_host.local./x",
+        ),
+    ];
+    for (input, host, port, target, shown) in cases {
+        let url = Url::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(url.host(), host, "{input:?}");
+        assert_eq!(url.port(), port, "{input:?}");
+        assert_eq!(url.target(), target, "{input:?}");
+        assert_eq!(url.to_string(), shown, "{input:?}");
+        // Display round-trips.
+        assert_eq!(Url::parse(shown).unwrap(), url, "{input:?}");
+    }
+}
+
+#[test]
+fn rejects_hostile_and_malformed_urls() {
+    // input, a fragment the one-line message must contain
+    let cases = [
+        ("https://example.com/", "unsupported scheme \"https\""),
+        ("HTTPS://example.com/", "unsupported scheme \"https\""),
+        ("ftp://example.com/", "unsupported scheme \"ftp\""),
+        ("file:///etc/passwd", "unsupported scheme \"file\""),
+        ("javascript:alert(1)", "unsupported scheme \"javascript\""),
+        ("example.com/x", "missing scheme"),
+        ("localhost:8080/x", "missing scheme"),
+        ("/just/a/path", "missing scheme"),
+        ("", "missing scheme"),
+        ("http:example.com", "expected \"//\""),
+        ("http:/example.com", "expected \"//\""),
+        ("http://", "empty host"),
+        ("http:///x", "empty host"),
+        ("http://:80/", "empty host"),
+        (
+            "http://h/a\r\nHost: evil",
+            "forbidden carriage return at byte 10",
+        ),
+        ("http://h/a\nb", "forbidden line feed"),
+        ("http://h/a\0b", "forbidden nul byte"),
+        ("http://h/a b", "forbidden space"),
+        ("http://h/a\tb", "forbidden tab"),
+        ("http://h/a\u{7f}", "control character U+007F"),
+        ("http://h/a\u{85}", "control character U+0085"),
+        (" http://h/", "forbidden space at byte 0"),
+        ("http://h:/", "empty port"),
+        ("http://h:abc/", "not a number"),
+        ("http://h:-1/", "not a number"),
+        ("http://h:+80/", "not a number"),
+        ("http://h:0/", "out of range"),
+        ("http://h:65536/", "out of range"),
+        ("http://h:99999999999999999999/", "out of range"),
+        ("http://h:80:80/", "not a number"),
+        ("http://::1/", "empty host"),
+        ("http://[::1/", "missing \"]\""),
+        ("http://[nope]/", "not an ipv6 address"),
+        ("http://[fe80::1%25eth0]/", "not an ipv6 address"),
+        ("http://[::1]x/", "text after \"]\""),
+        ("http://[::1]:/", "empty port"),
+        ("http://ex%41mple.com/", "only letters"),
+        ("http://exa\\mple.com/", "only letters"),
+        ("http://caf\u{e9}.example/", "non-ascii"),
+        ("http://user:secret@h/", "is not supported: use -u"),
+        ("http://evil.com\\@good.com/", "user name or password"),
+        ("http://a@b@c/", "user name or password"),
+    ];
+    for (input, expected) in cases {
+        let err = Url::parse(input).expect_err(input);
+        let message = err.to_string();
+        assert!(
+            message.contains(expected),
+            "{input:?}: {message:?} lacks {expected:?}"
+        );
+        assert!(
+            !message.contains('\n') && !message.contains('\r'),
+            "{message:?}"
+        );
+        assert!(!message.contains("secret"), "{message:?}");
+    }
+}
+
+#[test]
+fn scheme_error_carries_the_scheme() {
+    assert_eq!(
+        Url::parse("HTTPS://x/"),
+        Err(UrlError::UnsupportedScheme {
+            scheme: "https".into(),
+            url: "HTTPS://x/".into()
+        })
+    );
+}
+
+#[test]
+fn user_info_is_redacted() {
+    let err = Url::parse("http://alice:hunter2@example.com/x").unwrap_err();
+    assert_eq!(
+        err,
+        UrlError::UserInfo {
+            url: "http://***@example.com/x".into()
+        }
+    );
+}
+
+#[test]
+fn header_origin_and_authority() {
+    let cases = [
+        ("http://h/", "h", "http://h", "h:80"),
+        ("http://H:8080/", "h:8080", "http://h:8080", "h:8080"),
+        ("http://[::1]/", "[::1]", "http://[::1]", "[::1]:80"),
+        (
+            "http://[::1]:5000/x",
+            "[::1]:5000",
+            "http://[::1]:5000",
+            "[::1]:5000",
+        ),
+    ];
+    for (input, header, origin, authority) in cases {
+        let url = Url::parse(input).unwrap();
+        assert_eq!(url.host_header(), header);
+        assert_eq!(url.origin(), origin);
+        assert_eq!(url.authority_key().to_string(), authority);
+    }
+    // One server, one key, whatever the spelling.
+    assert_eq!(
+        Url::parse("http://EXAMPLE.com:80/a")
+            .unwrap()
+            .authority_key(),
+        Url::parse("http://example.com/b").unwrap().authority_key()
+    );
+}
+
+#[test]
+fn joins_redirect_locations() {
+    // RFC 3986 section 5.4.1 examples (those that stay http) plus miodl's own.
+    let base = Url::parse("http://a/b/c/d;p?q").unwrap();
+    let cases = [
+        ("g", "http://a/b/c/g"),
+        ("./g", "http://a/b/c/g"),
+        ("g/", "http://a/b/c/g/"),
+        ("/g", "http://a/g"),
+        ("//g", "http://g/"),
+        ("?y", "http://a/b/c/d;p?y"),
+        ("g?y", "http://a/b/c/g?y"),
+        ("#s", "http://a/b/c/d;p?q"),
+        ("g#s", "http://a/b/c/g"),
+        ("g?y#s", "http://a/b/c/g?y"),
+        (";x", "http://a/b/c/;x"),
+        ("g;x", "http://a/b/c/g;x"),
+        ("", "http://a/b/c/d;p?q"),
+        (".", "http://a/b/c/"),
+        ("./", "http://a/b/c/"),
+        ("..", "http://a/b/"),
+        ("../", "http://a/b/"),
+        ("../g", "http://a/b/g"),
+        ("../..", "http://a/"),
+        ("../../g", "http://a/g"),
+        ("../../../g", "http://a/g"),
+        ("../../../../g", "http://a/g"),
+        ("/./g", "http://a/g"),
+        ("/../g", "http://a/g"),
+        ("g.", "http://a/b/c/g."),
+        (".g", "http://a/b/c/.g"),
+        ("g..", "http://a/b/c/g.."),
+        ("..g", "http://a/b/c/..g"),
+        ("./../g", "http://a/b/g"),
+        ("./g/.", "http://a/b/c/g/"),
+        ("g/./h", "http://a/b/c/g/h"),
+        ("g/../h", "http://a/b/c/h"),
+        ("g;x=1/./y", "http://a/b/c/g;x=1/y"),
+        ("g;x=1/../y", "http://a/b/c/y"),
+        ("http://other:8080/x", "http://other:8080/x"),
+        ("HTTP://Other/x", "http://other/x"),
+        ("//[::1]:81/z", "http://[::1]:81/z"),
+        ("new file.txt", "http://a/b/c/new%20file.txt"),
+        ("/caf\u{e9}", "http://a/caf%C3%A9"),
+    ];
+    for (location, expected) in cases {
+        let joined = base
+            .join(location)
+            .unwrap_or_else(|e| panic!("{location:?}: {e}"));
+        assert_eq!(joined.to_string(), expected, "{location:?}");
+    }
+}
+
+#[test]
+fn join_keeps_port_and_rejects_hostile_locations() {
+    let base = Url::parse("http://h:8080/dir/file").unwrap();
+    assert_eq!(base.join("x").unwrap().to_string(), "http://h:8080/dir/x");
+    let cases = [
+        ("https://h/", "unsupported scheme \"https\""),
+        ("ftp://h/", "unsupported scheme"),
+        ("/x\r\nSet-Cookie: a=b", "forbidden carriage return"),
+        ("/x\0", "forbidden nul byte"),
+        ("//user:pw@h/", "user name or password"),
+        ("//h:99999/", "out of range"),
+        ("//bad host/", "only letters"),
+        ("http:x", "expected \"//\""),
+    ];
+    for (location, expected) in cases {
+        let message = base.join(location).expect_err(location).to_string();
+        assert!(message.contains(expected), "{location:?}: {message:?}");
+    }
+}
+
+#[test]
+fn encodes_segments() {
+    let cases = [
+        ("0123abcdef", "0123abcdef"),
+        ("a-b.c_d~e", "a-b.c_d~e"),
+        ("a/b", "a%2Fb"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("...", "..."),
+        ("../etc", "..%2Fetc"),
+        ("a b", "a%20b"),
+        ("a\r\nb", "a%0D%0Ab"),
+        ("nul\0", "nul%00"),
+        ("?#%", "%3F%23%25"),
+        ("\u{e9}", "%C3%A9"),
+        ("", ""),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(percent_encode_segment(input), expected, "{input:?}");
+    }
+}
+
+#[test]
+fn encoded_segment_stays_one_segment() {
+    for id in ["..", ".", "a/../../b", "x?y#z", "%2e%2e", "\r\n"] {
+        let url = Url::parse(&format!(
+            "http://h/api/download/{}",
+            percent_encode_segment(id)
+        ))
+        .unwrap();
+        let last = url.target().rsplit('/').next().unwrap();
+        assert_eq!(url.target(), format!("/api/download/{last}"), "{id:?}");
+    }
+}
