@@ -1,6 +1,7 @@
 //! miodl: a downloader on a hand-written, single-threaded mio event loop.
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod names;
 pub mod options;
 pub mod url;
-pub mod names;

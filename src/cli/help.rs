@@ -1,0 +1,231 @@
+//! The hand-written `--help` texts, one per command.
+//!
+//! Written for a user, not generated: what the command is for, its usage
+//! line, every option with its default, and an example or two, in 80 columns.
+//! They live apart from the parser so each reads as a page; keep them in step
+//! with `cli.rs` and SPEC section 3.
+
+/// The options `get` and `crawl` share, one literal that `concat!` can splice.
+macro_rules! transfer_options {
+    () => {
+        "\
+Output:
+  -o, --output-dir DIR    where files go; created if missing
+                          [default: results/<unix-seconds>]
+  -q, --quiet             no progress display
+                          [default: progress on stderr when it is a terminal]
+      --json              print one JSON summary object on stdout at the end
+      --events            print one JSON line on stdout per finished file
+      --trace FILE        write a Chrome trace-event JSON of the run
+                          (draw it with 'miodl timeline')
+
+Limits:
+  -c, --connections N     at most N open sockets, reused with keep-alive;
+                          0 = unlimited [default: 100]
+      --per-host N        at most N sockets to one host; 0 = no extra limit
+                          [default: no extra limit]
+      --max-in-flight M   at most M requests in flight, whatever the pool;
+                          0 = no limit [default: no limit]
+      --no-keepalive      send 'Connection: close': one socket per request
+      --engine ENGINE     reactor: the mio event loop, one thread
+                          blocking: one request after another
+                          threads: N blocking worker threads
+                          [default: reactor]
+
+Failures:
+      --retries N         extra tries after a retryable failure [default: 3]
+      --retry-delay MS    first backoff in milliseconds, doubling each try,
+                          with jitter; Retry-After wins [default: 200]
+      --connect-timeout SECS
+                          give up connecting after SECS [default: 10]
+      --timeout SECS      give up when no byte arrives for SECS [default: 30]
+                          (seconds may have decimals: 0.5)
+      --max-redirects N   follow up to N redirects [default: 10]
+      --max-filesize BYTES
+                          fail a body larger than BYTES [default: no limit]
+
+Authentication:
+  -u, --user USER:PASS    HTTP Basic auth, sent only to the hosts of the URLs
+                          given on the command line, never to a host a
+                          redirect leads to; never printed
+"
+    };
+}
+
+/// `miodl --help`.
+pub const HELP: &str = "\
+miodl: an HTTP/1.1 downloader on a hand-written, single-threaded mio event loop.
+
+Usage: miodl <COMMAND> [OPTIONS]
+
+Commands:
+  get [URL...] [-i FILE]  download each URL into the output directory
+  crawl LIST_URL          page through a list API, download each id it lists
+  serve                   run the reference list/download server
+  verify DIR              check a crawl's output: '1 of N' .. 'N of N' once each
+  demo                    crawl an in-process server with every engine and
+                          limit, and print the comparison
+  timeline TRACE          draw a --trace file as an SVG timeline
+
+Options:
+  -h, --help              print this help ('miodl help COMMAND' for a command)
+  -V, --version           print the version
+
+Examples:
+  miodl demo
+  miodl serve --lag 0.3 &
+  miodl crawl http://127.0.0.1:5000/api/list_files -c 10 -o out
+  miodl verify out
+
+Exit status: 0 everything downloaded, 1 some file failed, 2 usage error,
+3 could not write output, 130/143 stopped by SIGINT/SIGTERM.
+";
+
+/// `miodl get --help`.
+pub const GET_HELP: &str = concat!(
+    "\
+miodl get: download each URL into the output directory.
+
+Usage: miodl get [OPTIONS] [URL...] [-i FILE]
+
+Each file is saved under the last path segment of its URL (index.html when
+empty), made safe for the file system. When two URLs map to one name, the later
+ones are saved as NAME.1, NAME.2, ... A file appears under its name only when
+it is complete. Only http:// URLs are supported.
+
+Input:
+  URL...                  the URLs to download
+  -i, --input-file FILE   read URLs from FILE, one per line ('-' = stdin);
+                          blank lines and '#' comments are skipped; repeatable
+
+",
+    transfer_options!(),
+    "
+Examples:
+  miodl get http://127.0.0.1:5000/api/download/abc -o out
+  miodl get -i urls.txt -c 10 --max-in-flight 4 --json
+"
+);
+
+/// `miodl crawl --help`.
+pub const CRAWL_HELP: &str = concat!(
+    "\
+miodl crawl: page through a list API and download every id it hands out.
+
+Usage: miodl crawl [OPTIONS] LIST_URL
+
+Asks LIST_URL (POST, form 'start=S&per_page=P') for page after page of ids
+while its 'More' header says True, and saves each id's download as
+<output-dir>/<id>. The pager and the downloads share one connection pool; the
+pager goes first when a slot frees.
+
+Paging:
+  LIST_URL                the list API, e.g.
+                          http://127.0.0.1:5000/api/list_files
+      --per-page N        ids asked for per page [default: 5]
+                          (the reference server caps it at 5)
+      --start N           the first index asked for [default: 0]
+      --lookahead K       pages asked for ahead of the answers;
+                          0 = one page at a time [default: 0]
+      --item-url TEMPLATE the download URL of an id; {origin} and {id}
+                          are replaced [default: {origin}/api/download/{id}]
+
+",
+    transfer_options!(),
+    "
+Examples:
+  miodl crawl http://127.0.0.1:5000/api/list_files -o out
+  miodl crawl http://127.0.0.1:5000/api/list_files -c 0 --max-in-flight 10 \\
+      --lookahead 2 --json
+"
+);
+
+/// `miodl serve --help`. The fault syntax below is the contract for the server
+/// module, which parses the raw `--fault` values.
+pub const SERVE_HELP: &str = "\
+miodl serve: run the reference list/download server.
+
+Usage: miodl serve [OPTIONS]
+
+Serves N items: POST /api/list_files (form start=S&per_page=P, at most 5 per
+page, header 'More: True|False'), GET /api/list_files (every item), and
+GET /api/download/<id> ('n of N'). Prints 'listening on http://HOST:PORT' as
+its first line on stdout, then runs until SIGINT or SIGTERM.
+
+Options:
+      --host HOST         address to listen on [default: 127.0.0.1]
+      --port PORT         port to listen on; 0 picks a free port [default: 5000]
+      --files N           number of items [default: 25]
+      --lag SECS          delay before every response, decimals allowed
+                          [default: 0]
+      --seed N            makes the ids and the faults reproducible [default: 0]
+      --fault SPEC        misbehave on purpose; repeatable (see below)
+
+Faults: SPEC is KIND or KIND:P, where P is the fraction (0 to 1) of responses
+hit, default 1; which responses are hit is drawn from --seed.
+  reset-body              reset the connection halfway through a download body
+  close-idle              close a keep-alive socket after a response, unasked
+  503                     answer '503 Service Unavailable' with 'Retry-After: 1'
+  stall                   read the request and never answer
+  truncated-chunked       send a chunked body that ends before its last chunk
+  garbage                 send bytes that are not an HTTP status line
+
+Examples:
+  miodl serve --port 0 --lag 0.3
+  miodl serve --fault 503:0.2 --fault reset-body:0.1 --seed 7
+";
+
+/// `miodl verify --help`.
+pub const VERIFY_HELP: &str = "\
+miodl verify: check a crawl's output directory.
+
+Usage: miodl verify DIR
+
+Every file in DIR must read 'x of N', with one N for all and x = 1..N each
+exactly once, and nothing else may be there. Prints 'ok: N files' and exits 0,
+or names each problem and exits 1.
+
+Example:
+  miodl crawl http://127.0.0.1:5000/api/list_files -o out && miodl verify out
+";
+
+/// `miodl demo --help`.
+pub const DEMO_HELP: &str = "\
+miodl demo: the seed's comparison, on one machine, in well under a minute.
+
+Usage: miodl demo [OPTIONS]
+
+Starts the reference server in this process on a free loopback port, crawls it
+with each engine and each limit strategy (connector -c, semaphore
+--max-in-flight, keep-alive or not, lookahead), verifies every run, and prints
+one table: wall time, requests, sockets opened, the verify result, and the
+lower bound a perfect client could reach.
+
+Options:
+      --files N           number of items the server hands out [default: 25]
+      --lag SECS          server delay per response, decimals allowed
+                          [default: 0.3]
+  -q, --quiet             no progress display
+      --json              print the results as JSON on stdout, not a table
+
+Example:
+  miodl demo --files 100 --lag 0.1
+";
+
+/// `miodl timeline --help`.
+pub const TIMELINE_HELP: &str = "\
+miodl timeline: draw a --trace file as an SVG timeline.
+
+Usage: miodl timeline [OPTIONS] TRACE
+
+One row per connection slot, one bar per request phase, so the effect of a
+limit shows at a glance.
+
+Options:
+  -o, --output FILE       the SVG to write
+                          [default: TRACE with its extension replaced by .svg]
+
+Example:
+  miodl crawl http://127.0.0.1:5000/api/list_files --trace run.json
+  miodl timeline run.json -o run.svg
+";
