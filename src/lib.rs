@@ -1,4 +1,5 @@
 //! miodl: a downloader on a hand-written, single-threaded mio event loop.
 #![warn(missing_docs)]
 
+pub mod http;
 pub mod options;
