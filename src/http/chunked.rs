@@ -4,20 +4,20 @@
 //! §7.1.2 (trailers, read and discarded), §2.2 (a bare LF may end a line).
 //!
 //! ```text
-//!          hex digit                 ';' or text           LF
-//!  ┌────► Size ──── SP/HTAB ──► SizeWs ── ';' ──► Extension ──┐
-//!  │       │ CR                  │ CR               │ CR      │
-//!  │       └──────────────► SizeLf ◄────────────────┘         │
-//!  │                          │ LF (or a bare LF above) ◄─────┘
-//!  │            size > 0 ┌────┴────┐ size == 0
-//!  │                     ▼         ▼
-//!  │           Data(remaining)   TrailerStart ── other ──► Trailer ──LF──┐
-//!  │                  │ all read   │ CR │ LF           ▲   │ CR          │
-//!  │                  ▼            ▼    │              │   ▼             │
-//!  └──── LF ──── DataCr ─► DataLf  EndLf─┴─► Ended     └ TrailerLf ◄──────┘
+//!          ┌──LF── DataLf ◄──CR── DataCr ◄────────────────────┐
+//!          ▼                                                   │ all n bytes read
+//!  new ──► Size ──SP──► SizeWs ──;──► Extension                │
+//!          │ CR          │ CR           │ CR                   │
+//!          └──────────►  SizeLf  ◄──────┘ ── LF, size n > 0 ──► Data(n)
+//!                          │ LF, size 0
+//!                          ▼
+//!                     TrailerStart ──text──► Trailer ──CR──► TrailerLf ──LF──┐
+//!                      │ CR    ▲                                             │
+//!                      ▼       └─────────────────────────────────────────────┘
+//!                     EndLf ──LF──► Ended
 //! ```
 //!
-//! (Data's CR-LF and a trailer's CR-LF lead back to Size and TrailerStart respectively.)
+//! A bare LF is accepted wherever CRLF is expected (it skips the `...Lf` state).
 //!
 //! The decoder follows httparse's contract: it consumes what it can, hands back chunk data
 //! as slices borrowed from the input (zero copies), and never allocates. Its only memory
