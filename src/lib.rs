@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod http;
 pub mod names;
 pub mod options;
 pub mod url;

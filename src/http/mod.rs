@@ -1,0 +1,39 @@
+//! The HTTP/1.1 client protocol, sans-IO: no sockets, no clock, only bytes.
+//!
+//! Why: the reactor, the blocking engine and the thread engine all speak the same HTTP.
+//! Written once as plain state machines fed with byte slices, it is shared by all three and
+//! tested by feeding bytes split at every position, without a network. rustls, quinn-proto
+//! and ureq-proto are built the same way.
+//!
+//! ```text
+//!             Request ──► encode() ──► request bytes ──────────────► socket (caller)
+//!
+//!   socket (caller) ──► response bytes ──► Exchange::feed(&buf) ──► (consumed, Event)
+//!                                          Exchange::feed_eof()      Head(ResponseHead)
+//!                         caller drops the                           Body(&[u8]) ...
+//!                         consumed bytes,   ◄────────────────────    End { reusable }
+//!                         keeps the rest
+//! ```
+//!
+//! Reading order: [`request`] (what we send), [`response`] (the head we get back), [`body`]
+//! (how its end is found, and whether the connection lives on), [`chunked`], and
+//! [`exchange`] which ties them into one state machine per request. [`error`] names every
+//! way it can fail. The RFC is 9112 (HTTP/1.1 message syntax), with 9110 for semantics.
+
+mod base64;
+pub mod body;
+pub mod chunked;
+pub mod error;
+pub mod exchange;
+pub mod request;
+pub mod response;
+
+pub use body::{body_mode, is_reusable, BodyMode};
+pub use chunked::Dechunker;
+pub use error::{ChunkError, EofPhase, HttpError, RequestField};
+pub use exchange::{Event, Exchange, Phase};
+pub use request::{basic_authorization, encode, Method, Request};
+pub use response::{Limits, ResponseHead, Version};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! Request head encoding: a [`Request`] in, the exact bytes for the socket out.
+//!
+//! Read with: RFC 9112 §3 (request line), RFC 9110 §7.2 (Host), §10.1.5 (User-Agent),
+//! RFC 9112 §9.3 (`Connection: close`), RFC 7617 (Basic authentication).
+//!
+//! ```text
+//!  GET /api/download/ab12 HTTP/1.1\r\n     request line: METHOD SP target SP version
+//!  Host: 127.0.0.1:5000\r\n
+//!  User-Agent: miodl/0.1.0\r\n
+//!  Accept: */*\r\n
+//!  Connection: close\r\n                   only when keep-alive is off
+//!  Authorization: Basic dXNlcjpwYXNz\r\n   only when given
+//!  Content-Type: application/x-www-form-urlencoded\r\n   only with a form body
+//!  Content-Length: 17\r\n                  with a form body, and 0 for a bare POST
+//!  \r\n
+//!  start=0&per_page=5                      the form body, if any
+//! ```
+//!
+//! Every field is checked before a single byte is written: a CR or LF smuggled into the
+//! target, host or credentials would let a URL inject headers (response splitting's twin),
+//! so such a request is refused with [`HttpError::InvalidRequest`] and `out` is untouched.
+
+use super::error::{HttpError, RequestField};
+
+/// The request methods miodl sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`: downloads and the list API's debugging view.
+    Get,
+    /// `POST`: the list API's pages, with a form body.
+    Post,
+    /// `HEAD`: the head of a GET without its body (RFC 9110 §9.3.2).
+    Head,
+}
+
+impl Method {
+    /// The method as it appears on the request line, e.g. `"GET"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// One request, borrowed from the caller: everything [`encode`] needs, nothing it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: Method,
+    /// Origin-form target, `"/path?query"`, already percent-encoded.
+    pub target: &'a str,
+    /// The `Host` header value, e.g. `"127.0.0.1:5000"` or `"[::1]:8080"`.
+    pub host: &'a str,
+    /// `false` sends `Connection: close`; `true` relies on HTTP/1.1's default persistence.
+    pub keep_alive: bool,
+    /// The full `Authorization` value, e.g. `"Basic dXNlcjpwYXNz"` (see
+    /// [`basic_authorization`]).
+    pub authorization: Option<&'a str>,
+    /// A body sent as `application/x-www-form-urlencoded`, with its `Content-Length`.
+    pub form_body: Option<&'a [u8]>,
+}
+
+/// `User-Agent` value: the crate name and version.
+const USER_AGENT: &str = concat!("miodl/", env!("CARGO_PKG_VERSION"));
+
+/// Appends the request head (and form body, if any) to `out`.
+///
+/// Fails with [`HttpError::InvalidRequest`], leaving `out` as it was, when the target or
+/// host is empty or holds a space, control character or non-ASCII byte, or when the
+/// authorization value holds a control character other than horizontal tab.
+pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
+    if !is_visible_ascii(req.target) {
+        return Err(HttpError::InvalidRequest {
+            field: RequestField::Target,
+        });
+    }
+    if !is_visible_ascii(req.host) {
+        return Err(HttpError::InvalidRequest {
+            field: RequestField::Host,
+        });
+    }
+    if let Some(auth) = req.authorization {
+        if !is_field_value(auth) {
+            return Err(HttpError::InvalidRequest {
+                field: RequestField::Authorization,
+            });
+        }
+    }
+
+    let body = req.form_body;
+    out.reserve(160 + req.target.len() + body.map_or(0, <[u8]>::len));
+    let mut line = |parts: &[&[u8]]| {
+        parts.iter().for_each(|p| out.extend_from_slice(p));
+        out.extend_from_slice(b"\r\n");
+    };
+    line(&[
+        req.method.as_str().as_bytes(),
+        b" ",
+        req.target.as_bytes(),
+        b" HTTP/1.1",
+    ]);
+    line(&[b"Host: ", req.host.as_bytes()]);
+    line(&[b"User-Agent: ", USER_AGENT.as_bytes()]);
+    line(&[b"Accept: */*"]);
+    if !req.keep_alive {
+        line(&[b"Connection: close"]);
+    }
+    if let Some(auth) = req.authorization {
+        line(&[b"Authorization: ", auth.as_bytes()]);
+    }
+    if body.is_some() {
+        line(&[b"Content-Type: application/x-www-form-urlencoded"]);
+    }
+    if body.is_some() || req.method == Method::Post {
+        let mut digits = [0u8; 20];
+        let len = body.map_or(0, <[u8]>::len) as u64;
+        line(&[b"Content-Length: ", decimal(len, &mut digits)]);
+    }
+    line(&[]);
+    if let Some(body) = body {
+        out.extend_from_slice(body);
+    }
+    Ok(())
+}
+
+/// The `Authorization` value for HTTP Basic authentication (RFC 7617):
+/// `"Basic " + base64(user ":" password)`.
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    let mut credentials = Vec::with_capacity(user.len() + 1 + password.len());
+    credentials.extend_from_slice(user.as_bytes());
+    credentials.push(b':');
+    credentials.extend_from_slice(password.as_bytes());
+    let mut value = String::from("Basic ");
+    super::base64::encode_into(&credentials, &mut value);
+    value
+}
+
+/// Non-empty, and only `!`..=`~`: no space, no control character, nothing beyond ASCII.
+fn is_visible_ascii(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A field value (RFC 9110 §5.5) without obsolete line folding: any byte but controls,
+/// except horizontal tab.
+fn is_field_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || !(b.is_ascii_control()))
+}
+
+/// Writes `n` in decimal into `buf`, returning the digits. No allocation.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
+        }
+    }
+}
