@@ -62,6 +62,8 @@
 //! gaps per outstanding page; bodies are not kept.
 
 mod ids;
+#[cfg(test)]
+mod tests;
 
 pub use ids::{check_id, RejectedId, MAX_ID_BYTES};
 
