@@ -1,8 +1,9 @@
-//! miodl: a downloader on a hand-written, single-threaded mio event loop.
+//! miodl
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod http;
 pub mod names;
 pub mod options;
+pub mod pager;
 pub mod url;
