@@ -1,0 +1,122 @@
+//! The lower bound a perfect client could reach, for one configuration of the demo.
+//!
+//! A perfect client spends no time of its own: every request takes exactly the server's
+//! lag, sockets connect instantly, and a free slot is filled at once (page requests
+//! first, as miodl does). What is left is the shape of the problem: pages must be read
+//! before their ids are known, at most `slots` requests run at once, and at most
+//! `1 + lookahead` pages are asked for ahead of their answers. This module plays that
+//! client on a virtual clock (no sockets, no sleeping) and returns its finishing time, so
+//! the demo can print, next to each measured row, how close the real run came.
+
+use std::time::Duration;
+
+/// One configuration to bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Ids in the list.
+    pub files: u64,
+    /// Ids per page (after the server's cap).
+    pub per_page: u64,
+    /// Pages asked for ahead of the answers.
+    pub lookahead: u64,
+    /// Requests that may run at once (sockets or permits, whichever is smaller).
+    pub slots: u64,
+    /// Time of one request.
+    pub lag: Duration,
+}
+
+/// The finishing time of a perfect client, and its number of requests.
+pub fn lower_bound(shape: Shape) -> (Duration, u64) {
+    let Shape {
+        files,
+        per_page,
+        lookahead,
+        slots,
+        lag,
+    } = shape;
+    let per_page = per_page.max(1);
+    let slots = slots.max(1);
+    // Requests in flight, as the tick at which each ends (time counted in lags).
+    let mut running: Vec<(u64, Option<u64>)> = Vec::new(); // (ends at, page start if a page)
+    let mut next_page_start = 0u64;
+    let mut listing_ended = false;
+    let mut pages_outstanding = 0u64;
+    let mut known_ids = 0u64;
+    let mut downloads_started = 0u64;
+    let mut requests = 0u64;
+    let mut now = 0u64;
+    loop {
+        // Fill free slots: pages first, then downloads of ids already known.
+        while (running.len() as u64) < slots {
+            if !listing_ended && pages_outstanding < 1 + lookahead {
+                running.push((now + 1, Some(next_page_start)));
+                next_page_start += per_page;
+                pages_outstanding += 1;
+            } else if downloads_started < known_ids {
+                running.push((now + 1, None));
+                downloads_started += 1;
+            } else {
+                break;
+            }
+            requests += 1;
+        }
+        if running.is_empty() {
+            break;
+        }
+        // Advance to the next tick and finish what ends there.
+        now = running.iter().map(|(end, _)| *end).min().unwrap_or(now);
+        let mut index = 0;
+        while index < running.len() {
+            if running[index].0 == now {
+                let (_, page) = running.swap_remove(index);
+                if let Some(start) = page {
+                    pages_outstanding -= 1;
+                    let got = files.saturating_sub(start).min(per_page);
+                    known_ids = known_ids.max(start + got).min(files);
+                    if start + per_page >= files {
+                        listing_ended = true;
+                    }
+                }
+            } else {
+                index += 1;
+            }
+        }
+    }
+    (lag * now as u32, requests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(slots: u64, lookahead: u64) -> Shape {
+        Shape {
+            files: 25,
+            per_page: 5,
+            lookahead,
+            slots,
+            lag: Duration::from_millis(300),
+        }
+    }
+
+    #[test]
+    fn the_seeds_bounds() {
+        // One page at a time: 5 pages, then the last round of downloads.
+        assert_eq!(
+            lower_bound(shape(100, 0)),
+            (Duration::from_millis(1800), 30)
+        );
+        // Sequential: every request waits for the one before.
+        assert_eq!(lower_bound(shape(1, 0)), (Duration::from_millis(9000), 30));
+        // Lookahead 8: all pages at once, then all downloads at once; 4 pages wasted.
+        assert_eq!(lower_bound(shape(100, 8)), (Duration::from_millis(600), 34));
+    }
+
+    #[test]
+    fn a_small_pool_makes_pages_wait_for_downloads() {
+        // With 5 slots the second page waits for a slot the first page's 5 downloads hold.
+        let (time, requests) = lower_bound(shape(5, 0));
+        assert_eq!(requests, 30);
+        assert!(time > Duration::from_millis(1800), "{time:?}");
+    }
+}

@@ -1,0 +1,2 @@
+//! `miodl demo`: the seed's comparison, run and explained.
+pub mod bound;

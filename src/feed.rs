@@ -1,0 +1,223 @@
+//! Where jobs come from: a list of URLs (`miodl get`) or the pager (`miodl crawl`).
+//!
+//! The scheduler asks its feed for more work when its queue runs short, so a list of a
+//! million URLs is read a little at a time and never held whole. The crawl feed turns
+//! the pager's page requests into page jobs and the ids of each answered page into file
+//! jobs, through `--item-url`.
+
+use std::io::BufRead;
+
+use crate::job::JobKind;
+use crate::names::{file_name_for_url, safe_id_file_name, NameRegistry};
+use crate::pager::{PageError, PageRequest, Pager};
+use crate::url::{percent_encode_segment, Url};
+
+/// A job the feed wants added.
+#[derive(Debug)]
+pub struct NewJob {
+    /// Page or file.
+    pub kind: JobKind,
+    /// What to fetch.
+    pub url: Url,
+}
+
+/// What reading one page produced, besides new jobs.
+#[derive(Debug, Default)]
+pub struct PageReport {
+    /// New ids.
+    pub new_ids: usize,
+    /// Refused ids, escaped for printing, with the reason.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// The source of jobs of a run.
+pub enum Feed {
+    /// `miodl get`: URLs, streamed.
+    Urls(UrlFeed),
+    /// `miodl crawl`: the pager.
+    Crawl(Box<CrawlFeed>),
+}
+
+impl Feed {
+    /// Adds up to `want` file jobs (and, for a crawl, every page request the pager
+    /// allows now) to `out`.
+    pub fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
+        match self {
+            Feed::Urls(feed) => feed.refill(want, out),
+            Feed::Crawl(feed) => feed.refill(out),
+        }
+    }
+
+    /// Lines of URL input refused since the last call.
+    pub fn take_bad_lines(&mut self) -> Vec<BadLine> {
+        match self {
+            Feed::Urls(feed) => std::mem::take(&mut feed.bad_lines),
+            Feed::Crawl(_) => Vec::new(),
+        }
+    }
+
+    /// True when the feed will never produce another job.
+    pub fn is_exhausted(&self) -> bool {
+        match self {
+            Feed::Urls(feed) => feed.lines.is_none(),
+            Feed::Crawl(feed) => feed.pager.is_done(),
+        }
+    }
+}
+
+/// One line of URL input that could not be used, with where it came from.
+#[derive(Debug)]
+pub struct BadLine {
+    /// `FILE:LINE` or the argument's position.
+    pub origin: String,
+    /// The error, one line.
+    pub message: String,
+}
+
+/// `miodl get`'s URLs: command-line arguments first, then each `-i` file line by line.
+pub struct UrlFeed {
+    lines: Option<Box<dyn Iterator<Item = (String, String)> + Send>>,
+    names: NameRegistry,
+    /// Lines that were not URLs miodl can fetch (reported as failures).
+    pub bad_lines: Vec<BadLine>,
+}
+
+impl UrlFeed {
+    /// A feed over `(origin, text)` pairs, where origin names the line for errors.
+    pub fn new(lines: Box<dyn Iterator<Item = (String, String)> + Send>) -> UrlFeed {
+        UrlFeed {
+            lines: Some(lines),
+            names: NameRegistry::default(),
+            bad_lines: Vec::new(),
+        }
+    }
+
+    fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
+        let Some(lines) = &mut self.lines else { return };
+        let mut added = 0;
+        while added < want {
+            let Some((origin, text)) = lines.next() else {
+                self.lines = None;
+                return;
+            };
+            match Url::parse(&text) {
+                Ok(url) => {
+                    let name = self.names.claim(file_name_for_url(&url));
+                    out.push(NewJob {
+                        kind: JobKind::File { name },
+                        url,
+                    });
+                    added += 1;
+                }
+                Err(e) => self.bad_lines.push(BadLine {
+                    origin,
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+/// Reads URL lines from a reader: blank lines and `#` comments skipped, whitespace
+/// trimmed. Lines that are not UTF-8 or cannot be read are passed on as they are, to
+/// fail as URLs with a message naming the line.
+pub fn url_lines<R: BufRead + Send + 'static>(
+    name: String,
+    reader: R,
+) -> impl Iterator<Item = (String, String)> + Send {
+    reader
+        .split(b'\n')
+        .enumerate()
+        .filter_map(move |(index, line)| {
+            let text = match line {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+                Err(e) => format!("<unreadable: {e}>"),
+            };
+            if text.is_empty() || text.starts_with('#') {
+                None
+            } else {
+                Some((format!("{name}:{}", index + 1), text))
+            }
+        })
+}
+
+/// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.
+pub struct CrawlFeed {
+    pager: Pager,
+    list_url: Url,
+    item_template: String,
+}
+
+impl CrawlFeed {
+    /// A crawl of `list_url`, items at `item_template` (`{origin}`, `{id}` replaced).
+    pub fn new(pager: Pager, list_url: Url, item_template: String) -> CrawlFeed {
+        CrawlFeed {
+            pager,
+            list_url,
+            item_template,
+        }
+    }
+
+    /// The pager (for its statistics).
+    pub fn pager(&self) -> &Pager {
+        &self.pager
+    }
+
+    fn refill(&mut self, out: &mut Vec<NewJob>) {
+        while let Some(request) = self.pager.next_request() {
+            out.push(NewJob {
+                kind: JobKind::Page(request),
+                url: self.list_url.clone(),
+            });
+        }
+    }
+
+    /// Hands an answered page to the pager; its new ids become file jobs in `out`.
+    pub fn on_page(
+        &mut self,
+        request: PageRequest,
+        body: &[u8],
+        more: Option<bool>,
+        out: &mut Vec<NewJob>,
+    ) -> Result<PageReport, PageError> {
+        let outcome = self.pager.on_page(request, body, more)?;
+        let mut report = PageReport {
+            new_ids: 0,
+            rejected: outcome
+                .rejected
+                .into_iter()
+                .map(|r| (r.raw, r.reason.to_string()))
+                .collect(),
+        };
+        let origin = self.list_url.origin();
+        for id in outcome.new_ids {
+            // The pager already refused unsafe ids; this is the last check before the
+            // id becomes a file name, kept so no path can ever escape the directory.
+            if let Err(e) = safe_id_file_name(&id) {
+                report.rejected.push((format!("{id:?}"), e.to_string()));
+                continue;
+            }
+            let text = self
+                .item_template
+                .replace("{origin}", &origin)
+                .replace("{id}", &percent_encode_segment(&id));
+            match Url::parse(&text) {
+                Ok(url) => {
+                    report.new_ids += 1;
+                    out.push(NewJob {
+                        kind: JobKind::File { name: id },
+                        url,
+                    });
+                }
+                Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),
+            }
+        }
+        self.refill(out);
+        Ok(report)
+    }
+
+    /// A page failed for good: the pager stops.
+    pub fn on_page_failed(&mut self, request: PageRequest) {
+        self.pager.on_page_failed(request);
+    }
+}

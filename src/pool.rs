@@ -1,0 +1,215 @@
+//! The connector: who gets a socket.
+//!
+//! This is aiohttp's `TCPConnector(limit=…, limit_per_host=…)` at the socket level. The
+//! pool counts open sockets and keeps the idle keep-alive ones per host. A job asks
+//! [`Pool::checkout`] for a socket and gets one of four answers:
+//!
+//! ```text
+//!   idle socket to this host? ──yes──► Reuse(slot)        (no connect: the cheap path)
+//!        │ no
+//!   host at --per-host? ───────yes──► HostFull            (wait; other hosts may go)
+//!        │ no
+//!   pool under -c? ────────────yes──► Open                (connect a new socket)
+//!        │ no
+//!   an idle socket to another host? ─yes──► EvictAndOpen(slot)  (close it, open ours)
+//!        │ no
+//!        └────────────────────────────► Full              (wait for a socket to free)
+//! ```
+//!
+//! The request-level semaphore (`--max-in-flight`) is not here: it counts requests, not
+//! sockets, and lives in the scheduler. Keeping the two apart is the point of miodl.
+//!
+//! Hosts are interned once ([`HostId`]), with their resolved addresses, so a checkout
+//! neither allocates nor resolves.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::job::ConnId;
+
+/// A host and port, interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostId(pub usize);
+
+/// The answer to "may this job have a socket?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkout {
+    /// Send on this idle keep-alive socket.
+    Reuse(ConnId),
+    /// Connect a new socket (then call [`Pool::opened`]).
+    Open,
+    /// Close this idle socket (to another host), then connect a new one.
+    EvictAndOpen(ConnId),
+    /// This host has `--per-host` sockets busy; jobs for other hosts may still go.
+    HostFull,
+    /// Every socket is busy: wait.
+    Full,
+}
+
+#[derive(Debug)]
+struct Host {
+    name: String,
+    port: u16,
+    addrs: Option<Vec<SocketAddr>>,
+    open: usize,
+    /// Idle sockets, the most recently used last (reused first: its window is warm).
+    idle: Vec<ConnId>,
+}
+
+/// Open and idle sockets, per host, under the connector limits.
+#[derive(Debug)]
+pub struct Pool {
+    limit: Option<usize>,
+    per_host: Option<usize>,
+    hosts: Vec<Host>,
+    by_name: HashMap<String, Vec<HostId>>,
+    open: usize,
+}
+
+impl Pool {
+    /// A pool of at most `limit` sockets (`None`: unlimited), `per_host` to one host.
+    pub fn new(limit: Option<usize>, per_host: Option<usize>) -> Pool {
+        Pool {
+            limit,
+            per_host,
+            hosts: Vec::new(),
+            by_name: HashMap::new(),
+            open: 0,
+        }
+    }
+
+    /// The id of `host:port`, interning it on first sight.
+    pub fn intern(&mut self, name: &str, port: u16) -> HostId {
+        if let Some(ids) = self.by_name.get(name) {
+            if let Some(&id) = ids.iter().find(|id| self.hosts[id.0].port == port) {
+                return id;
+            }
+        }
+        let id = HostId(self.hosts.len());
+        self.hosts.push(Host {
+            name: name.to_string(),
+            port,
+            addrs: None,
+            open: 0,
+            idle: Vec::new(),
+        });
+        self.by_name.entry(name.to_string()).or_default().push(id);
+        id
+    }
+
+    /// The addresses of a host, resolved on first use and cached for the run.
+    pub fn addresses(&mut self, host: HostId) -> io::Result<&[SocketAddr]> {
+        let entry = &mut self.hosts[host.0];
+        if entry.addrs.is_none() {
+            let found: Vec<SocketAddr> = (entry.name.as_str(), entry.port)
+                .to_socket_addrs()?
+                .collect();
+            if found.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+            }
+            entry.addrs = Some(found);
+        }
+        Ok(entry.addrs.as_deref().unwrap_or_default())
+    }
+
+    /// May a job for `host` have a socket? `fresh_only` refuses idle sockets (after a
+    /// stale one, the resend goes on a new socket).
+    pub fn checkout(&mut self, host: HostId, fresh_only: bool) -> Checkout {
+        let entry = &mut self.hosts[host.0];
+        if !fresh_only {
+            if let Some(slot) = entry.idle.pop() {
+                return Checkout::Reuse(slot);
+            }
+        }
+        let host_full = self.per_host.is_some_and(|n| entry.open >= n);
+        if host_full {
+            // An idle socket of our own host can make room for a fresh one.
+            return match entry.idle.first() {
+                Some(&slot) => Checkout::EvictAndOpen(slot),
+                None => Checkout::HostFull,
+            };
+        }
+        if self.limit.is_none_or(|n| self.open < n) {
+            return Checkout::Open;
+        }
+        match self.hosts.iter().find_map(|h| h.idle.first()) {
+            Some(&slot) => Checkout::EvictAndOpen(slot),
+            None => Checkout::Full,
+        }
+    }
+
+    /// A socket to `host` was opened.
+    pub fn opened(&mut self, host: HostId) {
+        self.open += 1;
+        self.hosts[host.0].open += 1;
+    }
+
+    /// A socket finished its request and may be reused.
+    pub fn release(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].idle.push(slot);
+    }
+
+    /// A socket to `host` was closed (idle or busy).
+    pub fn closed(&mut self, host: HostId, slot: ConnId) {
+        let entry = &mut self.hosts[host.0];
+        entry.idle.retain(|&s| s != slot);
+        entry.open -= 1;
+        self.open -= 1;
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.open
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_reuse_and_eviction() {
+        let mut pool = Pool::new(Some(2), Some(1));
+        let a = pool.intern("a", 80);
+        let b = pool.intern("b", 80);
+        assert_eq!(pool.intern("a", 80), a);
+        assert_ne!(pool.intern("a", 81), a);
+
+        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        pool.opened(a);
+        assert_eq!(
+            pool.checkout(a, false),
+            Checkout::HostFull,
+            "per-host limit"
+        );
+        assert_eq!(pool.checkout(b, false), Checkout::Open);
+        pool.opened(b);
+        let c = pool.intern("c", 80);
+        assert_eq!(pool.checkout(c, false), Checkout::Full, "connector limit");
+
+        pool.release(a, ConnId(0));
+        assert_eq!(pool.checkout(c, false), Checkout::EvictAndOpen(ConnId(0)));
+        assert_eq!(pool.checkout(a, false), Checkout::Reuse(ConnId(0)));
+        pool.release(a, ConnId(0));
+        assert_eq!(
+            pool.checkout(a, true),
+            Checkout::EvictAndOpen(ConnId(0)),
+            "fresh only"
+        );
+        pool.closed(a, ConnId(0));
+        assert_eq!(pool.open(), 1);
+        assert_eq!(pool.checkout(a, true), Checkout::Open);
+    }
+
+    #[test]
+    fn unlimited_pool_always_opens() {
+        let mut pool = Pool::new(None, None);
+        let a = pool.intern("a", 80);
+        for _ in 0..1000 {
+            assert_eq!(pool.checkout(a, false), Checkout::Open);
+            pool.opened(a);
+        }
+        assert_eq!(pool.open(), 1000);
+    }
+}

@@ -1,0 +1,362 @@
+//! One socket of the reactor and the request it carries: the per-connection state
+//! machine.
+//!
+//! ```text
+//!             connect done                request written
+//!  Connecting ─────────────► Exchanging ───────────────────► (Exchanging: reading)
+//!      │                      ▲     │ answer complete, reusable
+//!      │ error/timeout        │     ▼
+//!      ▼               reuse  │    Idle ──── server closes / sends junk ───► closed
+//!    closed  ◄────────────────┴─────┘ (answer not reusable, error, timeout)
+//! ```
+//!
+//! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
+//! the next edge may never come. All reads land in the reactor's one shared buffer and go
+//! straight through [`pump`] to the scheduler (and so to the file); only bytes that cannot
+//! be used yet (a head split across reads) are kept in the connection's `pending`.
+//!
+//! A socket that served a request before and dies before the first byte of the next
+//! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
+//! the request is resent on a fresh socket and not counted as a try.
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::error::JobError;
+use crate::http::{Exchange, Limits, Method};
+use crate::job::{ConnId, JobId, Phase};
+use crate::pool::HostId;
+use crate::pump::{pump, pump_eof, Pumped};
+use crate::scheduler::Scheduler;
+
+/// What the reactor must do with a socket after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Nothing: it waits for more readiness.
+    Wait,
+    /// Its answer is complete and it is reusable: give it back to the pool.
+    Release,
+    /// Close it.
+    Close,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug)]
+enum State {
+    /// The nonblocking connect is in progress; `job` waits for it.
+    Connecting { job: JobId, method: Method },
+    /// Writing the request of `job` and reading its answer.
+    Exchanging { job: JobId, exchange: Exchange },
+    /// Keep-alive, between requests, in the pool.
+    Idle,
+}
+
+/// A socket of the reactor.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    /// The host it is connected to (its pool key).
+    pub host: HostId,
+    /// Tells this socket apart from a later one in the same slab slot.
+    pub serial: u64,
+    /// When it times out, if it is waiting for the network.
+    pub deadline: Option<Instant>,
+    /// The earliest entry this socket has in the timer heap, if any.
+    pub armed: Option<Instant>,
+    state: State,
+    /// Request bytes, and how many are written.
+    out: Vec<u8>,
+    written: usize,
+    /// Answer bytes read but not yet usable.
+    pending: Vec<u8>,
+    /// Requests completed on this socket.
+    served: u32,
+}
+
+impl Conn {
+    /// A socket whose connect is in progress, carrying `job` (its request in `out`).
+    pub fn connecting(
+        stream: TcpStream,
+        host: HostId,
+        serial: u64,
+        job: JobId,
+        method: Method,
+        out: Vec<u8>,
+    ) -> Conn {
+        Conn {
+            stream,
+            host,
+            serial,
+            deadline: None,
+            armed: None,
+            state: State::Connecting { job, method },
+            out,
+            written: 0,
+            pending: Vec::new(),
+            served: 0,
+        }
+    }
+
+    /// The socket, for registration with the poll.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// The request buffer, to encode the next request into (reused, not reallocated).
+    pub fn out_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// The job on this socket, if any.
+    pub fn job(&self) -> Option<JobId> {
+        match self.state {
+            State::Connecting { job, .. } | State::Exchanging { job, .. } => Some(job),
+            State::Idle => None,
+        }
+    }
+
+    /// True while connecting (its deadline is the connect timeout).
+    pub fn is_connecting(&self) -> bool {
+        matches!(self.state, State::Connecting { .. })
+    }
+
+    /// Starts `job` on this connected socket (its request already in `out`) and writes
+    /// as much of it as the socket takes.
+    pub fn start(
+        &mut self,
+        job: JobId,
+        method: Method,
+        slot: ConnId,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        let keep_alive = scheduler.options().keep_alive;
+        self.written = 0;
+        self.state = State::Exchanging {
+            job,
+            exchange: Exchange::new(method, keep_alive, Limits::default()),
+        };
+        scheduler.set_phase(job, Phase::Sending, Some(slot), now);
+        self.send(scheduler, now)
+    }
+
+    /// Readiness (or a connect completing): make all the progress the socket allows.
+    pub fn on_ready(
+        &mut self,
+        slot: ConnId,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        if let State::Connecting { job, method } = self.state {
+            match connect_result(&self.stream) {
+                Ok(false) => return After::Wait,
+                Ok(true) => {
+                    if self.start(job, method, slot, scheduler, now) == After::Close {
+                        return After::Close;
+                    }
+                }
+                Err(e) => {
+                    scheduler.on_error(job, JobError::Connect(e), now);
+                    return After::Close;
+                }
+            }
+        }
+        if self.send(scheduler, now) == After::Close {
+            return After::Close;
+        }
+        self.receive(buf, scheduler, now)
+    }
+
+    /// The deadline passed: fail the job it carries.
+    pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        let options = scheduler.options();
+        let error = match &self.state {
+            State::Idle => return After::Wait,
+            State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
+            State::Exchanging { exchange, .. } => {
+                let phase = if self.written < self.out.len() {
+                    Phase::Sending
+                } else if exchange.body_mode().is_some() {
+                    Phase::ReceivingBody
+                } else {
+                    Phase::AwaitingHead
+                };
+                JobError::IdleTimeout(options.timeout, phase)
+            }
+        };
+        if let Some(job) = self.job() {
+            scheduler.on_error(job, error, now);
+        }
+        After::Close
+    }
+
+    /// The run is being stopped: fail the job it carries, if any.
+    pub fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        if let Some(job) = self.job() {
+            scheduler.on_error(job, JobError::Interrupted, now);
+            self.state = State::Idle;
+        }
+    }
+
+    /// Writes the rest of the request.
+    fn send(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        let State::Exchanging { job, .. } = self.state else {
+            return After::Wait;
+        };
+        if self.written == self.out.len() {
+            return After::Wait;
+        }
+        while self.written < self.out.len() {
+            match self.stream.write(&self.out[self.written..]) {
+                Ok(0) => {
+                    return self.fail(
+                        job,
+                        io::ErrorKind::WriteZero.into(),
+                        Phase::Sending,
+                        scheduler,
+                        now,
+                    )
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.fail(job, e, Phase::Sending, scheduler, now),
+            }
+        }
+        self.deadline = Some(now + scheduler.options().timeout);
+        if self.written == self.out.len() {
+            scheduler.emit(crate::event::Event::RequestSent { job }, now);
+            scheduler.set_phase(job, Phase::AwaitingHead, None, now);
+        }
+        After::Wait
+    }
+
+    /// Reads until `WouldBlock`, feeding the answer through the exchange.
+    fn receive(&mut self, buf: &mut [u8], scheduler: &mut Scheduler, now: Instant) -> After {
+        // Set when the answer completes in this call: the socket goes back to the pool
+        // once the read loop has seen that the server did not close it meanwhile.
+        let mut completed = false;
+        loop {
+            let n = match self.stream.read(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return if completed {
+                        After::Release
+                    } else {
+                        After::Wait
+                    };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return match self.state {
+                        State::Exchanging { job, .. } => {
+                            self.fail(job, e, Phase::AwaitingHead, scheduler, now)
+                        }
+                        _ => After::Close,
+                    }
+                }
+            };
+            let State::Exchanging { job, exchange } = &mut self.state else {
+                // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
+                return After::Close;
+            };
+            let job = *job;
+            self.deadline = Some(now + scheduler.options().timeout);
+            if n == 0 {
+                if self.served > 0 && !exchange.has_response_bytes() && self.pending.is_empty() {
+                    scheduler.on_stale(job, now);
+                    return After::Close;
+                }
+                return match pump_eof(exchange, scheduler, job, now) {
+                    Ok(()) => After::Close,
+                    Err(e) => {
+                        scheduler.on_error(job, e, now);
+                        After::Close
+                    }
+                };
+            }
+            let input: &[u8] = if self.pending.is_empty() {
+                &buf[..n]
+            } else {
+                self.pending.extend_from_slice(&buf[..n]);
+                &self.pending
+            };
+            let result = pump(exchange, input, scheduler, job, now);
+            let total = input.len();
+            match result {
+                Ok(Pumped::NeedMore { consumed }) => {
+                    keep_rest(&mut self.pending, &buf[..n], consumed)
+                }
+                Ok(Pumped::Ended { consumed, reusable }) => {
+                    // Leftover bytes after a complete answer: the server sent more than
+                    // it announced, so the socket cannot be trusted again.
+                    if !reusable || consumed < total {
+                        return After::Close;
+                    }
+                    self.pending.clear();
+                    self.served += 1;
+                    self.state = State::Idle;
+                    self.deadline = None;
+                    completed = true;
+                }
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return After::Close;
+                }
+            }
+        }
+    }
+
+    /// A socket error during `phase`: a stale keep-alive socket, or a failed try.
+    fn fail(
+        &mut self,
+        job: JobId,
+        error: io::Error,
+        phase: Phase,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        let answered = match &self.state {
+            State::Exchanging { exchange, .. } => {
+                exchange.has_response_bytes() || !self.pending.is_empty()
+            }
+            _ => false,
+        };
+        if self.served > 0 && !answered {
+            scheduler.on_stale(job, now);
+        } else {
+            let phase = if answered {
+                Phase::ReceivingBody
+            } else {
+                phase
+            };
+            scheduler.on_error(job, JobError::Io(error, phase), now);
+        }
+        After::Close
+    }
+}
+
+/// Keeps the unconsumed tail of the input for the next read.
+fn keep_rest(pending: &mut Vec<u8>, read: &[u8], consumed: usize) {
+    if pending.is_empty() {
+        pending.extend_from_slice(&read[consumed..]);
+    } else {
+        pending.drain(..consumed);
+    }
+}
+
+/// Finishes a nonblocking connect (mio's `TcpStream::connect` recipe): `Ok(false)` while
+/// still in progress, the error if it failed.
+fn connect_result(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}

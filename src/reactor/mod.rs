@@ -1,0 +1,277 @@
+//! The reactor: one thread, one `mio::Poll`, a slab of nonblocking sockets.
+//!
+//! ```text
+//!   loop {
+//!       dispatch   ── ready jobs get sockets (reuse an idle one, or connect) ──► pool
+//!       poll       ── sleep until a socket is ready or the next deadline ──────► mio
+//!       on_ready   ── each ready socket makes all the progress it can ─────────► conn
+//!       expire     ── connects and reads past their deadline fail ─────────────► timers
+//!   }
+//! ```
+//!
+//! The slab key of a socket is its `mio::Token` (mio's advice), and its [`ConnId`] slot
+//! in traces. Sockets are registered once, for both readable and writable, edge-triggered:
+//! no re-registration per request, ever. Readiness is only a hint (mio's `Poll` docs), so
+//! every handler tolerates a spurious wake-up.
+//!
+//! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, and
+//! `crate::pool` decides who gets a socket.
+
+pub mod conn;
+pub mod timers;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::error::JobError;
+use crate::event::Event;
+use crate::job::{ConnId, JobId, Phase};
+use crate::pool::{Checkout, HostId, Pool};
+use crate::scheduler::{Ending, Scheduler};
+use crate::stop::Stop;
+use conn::{After, Conn};
+use timers::Timers;
+
+/// The size of the one read buffer all sockets share.
+const READ_BUFFER: usize = 256 << 10;
+/// Jobs skipped over in one dispatch because their host is at `--per-host`.
+const MAX_DEFERRED: usize = 64;
+
+/// Runs the scheduler's jobs to the end on this thread.
+pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
+    let mut reactor = Reactor::new(scheduler)?;
+    let mut events = Events::with_capacity(1024);
+    loop {
+        reactor.dispatch(scheduler, Instant::now());
+        if scheduler.is_finished() {
+            break;
+        }
+        let timeout = reactor.poll_timeout(scheduler, Instant::now());
+        if let Err(e) = reactor.poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if let Some(signal) = stop.requested() {
+            scheduler.stop(Ending::Interrupted(signal));
+            reactor.abort(scheduler, Instant::now());
+            break;
+        }
+        let now = Instant::now();
+        for event in events.iter() {
+            reactor.on_ready(ConnId(event.token().0), scheduler, now);
+        }
+        reactor.expire(scheduler, now);
+    }
+    reactor.close_all(scheduler, Instant::now());
+    Ok(())
+}
+
+/// The reactor's state between polls.
+struct Reactor {
+    poll: Poll,
+    conns: Slab<Conn>,
+    pool: Pool,
+    timers: Timers,
+    read_buffer: Box<[u8]>,
+    next_serial: u64,
+    deferred: Vec<JobId>,
+    spare_out: Vec<Vec<u8>>,
+}
+
+impl Reactor {
+    fn new(scheduler: &Scheduler) -> io::Result<Reactor> {
+        let options = scheduler.options();
+        Ok(Reactor {
+            poll: Poll::new()?,
+            conns: Slab::new(),
+            pool: Pool::new(options.connections, options.per_host),
+            timers: Timers::default(),
+            read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            next_serial: 0,
+            deferred: Vec::new(),
+            spare_out: Vec::new(),
+        })
+    }
+
+    /// Hands ready jobs to sockets until the semaphore or the pool says stop.
+    fn dispatch(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some(job) = scheduler.next_ready(now) {
+            let url = scheduler.url(job);
+            let host = self.pool.intern(url.host(), url.port());
+            match self.pool.checkout(host, scheduler.needs_fresh_socket(job)) {
+                Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
+                Checkout::Open => self.open(host, job, scheduler, now),
+                Checkout::EvictAndOpen(idle) => {
+                    self.close(idle, scheduler, now);
+                    self.open(host, job, scheduler, now);
+                }
+                Checkout::HostFull if self.deferred.len() < MAX_DEFERRED => self.deferred.push(job),
+                Checkout::HostFull | Checkout::Full => {
+                    scheduler.put_back(job);
+                    break;
+                }
+            }
+        }
+        // Jobs skipped for a busy host go back first, in their order.
+        while let Some(job) = self.deferred.pop() {
+            scheduler.put_back(job);
+        }
+    }
+
+    /// Sends `job` on the idle socket `slot`.
+    fn reuse(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let conn = &mut self.conns[slot.0];
+        match scheduler.encode_request(job, conn.out_mut()) {
+            Ok(method) => {
+                scheduler.emit(Event::ConnectionReused { slot }, now);
+                let after = conn.start(job, method, slot, scheduler, now);
+                self.settle(slot, after, scheduler, now);
+            }
+            Err(e) => {
+                self.pool.release(conn.host, slot);
+                scheduler.on_error(job, e, now);
+            }
+        }
+    }
+
+    /// Connects a new socket to `host` for `job`.
+    fn open(&mut self, host: HostId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let mut out = self.spare_out.pop().unwrap_or_default();
+        let method = match scheduler.encode_request(job, &mut out) {
+            Ok(method) => method,
+            Err(e) => return scheduler.on_error(job, e, now),
+        };
+        let stream = match self.pool.addresses(host) {
+            Ok(addrs) => connect(addrs[0]).map_err(JobError::Connect),
+            Err(e) => Err(JobError::Resolve(e)),
+        };
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => return scheduler.on_error(job, e, now),
+        };
+        let entry = self.conns.vacant_entry();
+        let slot = ConnId(entry.key());
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut stream, Token(slot.0), interest)
+        {
+            return scheduler.on_error(job, JobError::Connect(e), now);
+        }
+        self.next_serial += 1;
+        let conn = entry.insert(Conn::connecting(
+            stream,
+            host,
+            self.next_serial,
+            job,
+            method,
+            out,
+        ));
+        conn.deadline = Some(now + scheduler.options().connect_timeout);
+        self.pool.opened(host);
+        scheduler.emit(Event::ConnectionOpened { slot }, now);
+        scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
+        self.settle(slot, After::Wait, scheduler, now);
+    }
+
+    /// A socket is ready: let it progress, then settle what it asks for.
+    fn on_ready(&mut self, slot: ConnId, scheduler: &mut Scheduler, now: Instant) {
+        // A socket closed earlier in this batch may still have an event queued.
+        let Some(conn) = self.conns.get_mut(slot.0) else {
+            return;
+        };
+        let after = conn.on_ready(slot, &mut self.read_buffer, scheduler, now);
+        self.settle(slot, after, scheduler, now);
+    }
+
+    /// Carries out a socket's [`After`], and keeps its deadline in the heap.
+    fn settle(&mut self, slot: ConnId, after: After, scheduler: &mut Scheduler, now: Instant) {
+        match after {
+            After::Close => self.close(slot, scheduler, now),
+            After::Release => self.pool.release(self.conns[slot.0].host, slot),
+            After::Wait => {
+                let conn = &mut self.conns[slot.0];
+                if let Some(deadline) = conn.deadline {
+                    if conn.armed.is_none_or(|armed| armed > deadline) {
+                        self.timers.schedule(deadline, slot.0, conn.serial);
+                        conn.armed = Some(deadline);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails the jobs of sockets past their deadline.
+    fn expire(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some((key, serial)) = self.timers.pop_due(now) {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.serial == serial) else {
+                continue;
+            };
+            conn.armed = None;
+            let after = match conn.deadline {
+                Some(deadline) if deadline <= now => conn.on_timeout(scheduler, now),
+                // Activity moved the deadline (or cleared it): settle re-arms if needed.
+                _ => After::Wait,
+            };
+            self.settle(ConnId(key), after, scheduler, now);
+        }
+    }
+
+    /// How long `poll` may sleep: until the next socket deadline or backoff end.
+    fn poll_timeout(&self, scheduler: &Scheduler, now: Instant) -> Option<Duration> {
+        let next = match (self.timers.next(), scheduler.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A signal that lands just before `poll` sleeps is seen within a second.
+        let bound = Duration::from_secs(1);
+        Some(next.map_or(bound, |at| at.saturating_duration_since(now).min(bound)))
+    }
+
+    fn close(&mut self, slot: ConnId, scheduler: &mut Scheduler, now: Instant) {
+        // Closing the socket removes it from the poll: no `deregister` syscall needed.
+        let mut conn = self.conns.remove(slot.0);
+        self.pool.closed(conn.host, slot);
+        let mut out = std::mem::take(conn.out_mut());
+        out.clear();
+        self.spare_out.push(out);
+        scheduler.emit(Event::ConnectionClosed { slot }, now);
+    }
+
+    /// Stops every job in flight (a signal arrived).
+    fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        for (_, conn) in self.conns.iter_mut() {
+            conn.abort(scheduler, now);
+        }
+    }
+
+    fn close_all(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let slots: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for slot in slots {
+            self.close(ConnId(slot), scheduler, now);
+        }
+    }
+}
+
+/// Starts a nonblocking connect with socket2: `TCP_NODELAY` set before the first byte,
+/// and `EINPROGRESS` is the normal answer.
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}

@@ -1,0 +1,204 @@
+//! From parsed arguments to a finished run: `miodl get` and `miodl crawl`.
+//!
+//! [`prepare_get`] and [`prepare_crawl`] check everything that can be checked before a
+//! byte is sent (URLs, input files), so a usage error downloads nothing. [`execute`]
+//! creates the output directory, wires the observers (console, `--events`, `--trace`),
+//! runs the engine and returns a [`Report`] whose [`Report::exit_code`] tells the truth:
+//! 0 all saved, 1 something failed, 3 output could not be written, 130/143 interrupted.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cli::{CrawlArgs, GetArgs};
+use crate::console::Console;
+use crate::event::Observers;
+use crate::event_lines::EventLines;
+use crate::feed::{url_lines, CrawlFeed, Feed, UrlFeed};
+use crate::options::TransferOptions;
+use crate::pager::Pager;
+use crate::scheduler::{Ending, Scheduler};
+use crate::sink::OutputDir;
+use crate::stop::Stop;
+use crate::summary::Summary;
+use crate::url::Url;
+
+/// A run ready to start.
+pub struct Plan {
+    options: TransferOptions,
+    feed: Feed,
+    trusted: Vec<Url>,
+}
+
+impl Plan {
+    /// The options the run will use.
+    pub fn options(&self) -> &TransferOptions {
+        &self.options
+    }
+}
+
+/// Checks `get`'s URLs and input files; the error is a one-line usage error.
+pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
+    let mut trusted = Vec::new();
+    for text in &args.urls {
+        trusted.push(Url::parse(text).map_err(|e| e.to_string())?);
+    }
+    // Input files are read twice: once here, so a bad line is a usage error before
+    // anything is downloaded, and once as the run goes, so no list is held whole.
+    for path in &args.input_files {
+        if path.as_os_str() == "-" {
+            continue;
+        }
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        for (origin, text) in url_lines(name.clone(), BufReader::new(file)) {
+            let url = Url::parse(&text).map_err(|e| format!("{origin}: {e}"))?;
+            trusted.push(url);
+        }
+    }
+    let mut lines: Box<dyn Iterator<Item = (String, String)> + Send> = Box::new(
+        args.urls
+            .into_iter()
+            .enumerate()
+            .map(|(i, url)| (format!("argument {}", i + 1), url))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    for path in args.input_files {
+        let name = path.display().to_string();
+        if name == "-" {
+            let stdin = BufReader::new(io::stdin());
+            lines = Box::new(lines.chain(url_lines("stdin".to_string(), stdin)));
+        } else {
+            let file = File::open(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
+            lines = Box::new(lines.chain(url_lines(name, BufReader::new(file))));
+        }
+    }
+    trusted.sort_by(|a, b| (a.host(), a.port()).cmp(&(b.host(), b.port())));
+    trusted.dedup_by(|a, b| a.host() == b.host() && a.port() == b.port());
+    Ok(Plan {
+        options: args.transfer,
+        feed: Feed::Urls(UrlFeed::new(lines)),
+        trusted,
+    })
+}
+
+/// Checks `crawl`'s list URL and item template.
+pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
+    let crawl = args.crawl;
+    let list_url = Url::parse(&crawl.list_url).map_err(|e| e.to_string())?;
+    let pager = Pager::new(crawl.start, crawl.per_page, crawl.lookahead);
+    Ok(Plan {
+        options: args.transfer,
+        feed: Feed::Crawl(Box::new(CrawlFeed::new(
+            pager,
+            list_url.clone(),
+            crawl.item_url,
+        ))),
+        trusted: vec![list_url],
+    })
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The counters.
+    pub summary: Summary,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// How it ended.
+    pub ending: Ending,
+    /// Jobs a stopped run never finished.
+    pub unfinished: usize,
+    /// For a crawl: pages asked for beyond the end of the list (wasted lookahead).
+    pub extra_pages: Option<u64>,
+    /// For a crawl: false if a page failed, so the listing is incomplete.
+    pub listing_complete: bool,
+    /// Where the files are.
+    pub output_dir: PathBuf,
+    /// The engine's name.
+    pub engine: &'static str,
+}
+
+impl Report {
+    /// The exit status (SPEC section 3).
+    pub fn exit_code(&self) -> i32 {
+        match self.ending {
+            Ending::Interrupted(signal) => 128 + signal,
+            Ending::OutputFailed => 3,
+            Ending::Finished if self.summary.failed > 0 || self.unfinished > 0 => 1,
+            Ending::Finished if !self.listing_complete => 1,
+            Ending::Finished => 0,
+        }
+    }
+
+    /// The `--json` object.
+    pub fn json(&self) -> String {
+        self.summary
+            .to_json(self.engine, self.elapsed, self.extra_pages)
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+/// Runs a plan to the end (or to a stop). `console` shows errors and progress on stderr.
+pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartError> {
+    let Plan {
+        options,
+        feed,
+        trusted,
+    } = plan;
+    let dir = options
+        .output_dir
+        .clone()
+        .unwrap_or_else(default_output_dir);
+    let output = OutputDir::create(&dir).map_err(|e| {
+        StartError(format!(
+            "cannot create output directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut observers = Observers::default();
+    if console {
+        observers.push(Box::new(Console::new(options.quiet)));
+    }
+    if options.events {
+        observers.push(Box::new(EventLines));
+    }
+    let engine = options.engine.name();
+    let started = Instant::now();
+    let mut scheduler = Scheduler::new(options, output, feed, &trusted, observers);
+    crate::engine::run(&mut scheduler, stop)
+        .map_err(|e| StartError(format!("the {engine} engine failed: {e}")))?;
+    let elapsed = started.elapsed();
+    scheduler.finish_observers();
+    let (extra_pages, listing_complete) = match scheduler.feed() {
+        Feed::Crawl(feed) => {
+            let stats = feed.pager().stats();
+            (Some(stats.extra_pages), stats.complete)
+        }
+        Feed::Urls(_) => (None, true),
+    };
+    Ok(Report {
+        summary: scheduler.summary().clone(),
+        elapsed,
+        ending: scheduler.ending(),
+        unfinished: scheduler.unfinished(),
+        extra_pages,
+        listing_complete,
+        output_dir: dir,
+        engine,
+    })
+}
+
+/// `results/<unix-seconds>`, the seed's habit.
+fn default_output_dir() -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("results").join(secs.to_string())
+}

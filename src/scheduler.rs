@@ -1,0 +1,598 @@
+//! The policy: which job goes next, and what an answer means.
+//!
+//! The scheduler owns every live job and decides, without touching a socket or reading a
+//! clock (time is passed in as `now`):
+//!
+//! - **Order.** Page requests of the pager go before queued downloads, so discovery is
+//!   never starved by the downloads it feeds ([`Scheduler::next_ready`]).
+//! - **The semaphore.** `--max-in-flight` caps requests in flight, whatever the pool.
+//!   (The connector limit, `-c`, caps sockets: that is the engines' pool's business.)
+//! - **What an answer means.** A 2xx body is saved, a redirect re-queues the job at its
+//!   new URL, 429/5xx and broken connections wait out a backoff and try again, anything
+//!   else fails with a one-line reason ([`Scheduler::on_head`], [`Scheduler::on_end`],
+//!   [`Scheduler::on_error`]).
+//!
+//! Every engine (reactor, blocking, threads) drives the same scheduler, which is why they
+//! produce the same files and the same summary.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::{Instant, SystemTime};
+
+use slab::Slab;
+
+use crate::error::JobError;
+use crate::event::{Event, Observer, Observers};
+use crate::feed::{Feed, NewJob};
+use crate::http::{self, Method, Request, ResponseHead};
+use crate::job::{ConnId, Job, JobId, JobKind, Phase};
+use crate::options::TransferOptions;
+use crate::pager::parse_more;
+use crate::retry::{backoff, parse_retry_after, Jitter};
+use crate::sink::{OutputDir, PartFile};
+use crate::summary::Summary;
+use crate::url::Url;
+
+/// The largest list page kept in memory.
+const MAX_PAGE_BYTES: usize = 16 << 20;
+/// Body bytes of an error or redirect answer read (and dropped) to keep the socket
+/// reusable; past this the socket is closed instead.
+const MAX_DISCARD_BYTES: u64 = 1 << 20;
+
+/// What happens to the body of the answer being read, decided by its head.
+#[derive(Debug)]
+enum Verdict {
+    /// A file: bytes go to the temporary.
+    SaveFile(PartFile),
+    /// A list page: bytes are kept for the pager.
+    KeepPage { body: Vec<u8>, more: Option<bool> },
+    /// Dropped; then the job goes to `location`.
+    Redirect(Url),
+    /// Dropped; then the job fails or retries with this error.
+    Reject {
+        error: JobError,
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+/// What the engine should do with the rest of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Enough was read: close the socket and call [`Scheduler::on_end`].
+    Enough,
+}
+
+/// How a run ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every job finished.
+    Finished,
+    /// Output could not be written: the run stopped early (exit status 3).
+    OutputFailed,
+    /// A signal stopped the run (exit status 128 + signal).
+    Interrupted(i32),
+}
+
+/// The live jobs of a run and the policy that moves them.
+pub struct Scheduler {
+    options: TransferOptions,
+    output: OutputDir,
+    feed: Feed,
+    jobs: Slab<Job>,
+    verdicts: Slab<Option<Verdict>>,
+    ready_pages: VecDeque<JobId>,
+    ready_files: VecDeque<JobId>,
+    backing_off: BinaryHeap<Reverse<(Instant, JobId)>>,
+    in_flight: usize,
+    /// Hosts named on the command line: the only ones that get the credentials.
+    trusted_hosts: Vec<(String, u16)>,
+    authorization: Option<String>,
+    jitter: Jitter,
+    summary: Summary,
+    observers: Observers,
+    ending: Ending,
+    scratch: Vec<NewJob>,
+}
+
+impl Scheduler {
+    /// A scheduler for a run. `trusted` are the URLs given on the command line: their
+    /// hosts, and only those, receive the `-u` credentials.
+    pub fn new(
+        options: TransferOptions,
+        output: OutputDir,
+        feed: Feed,
+        trusted: &[Url],
+        observers: Observers,
+    ) -> Scheduler {
+        let authorization = options
+            .credentials
+            .as_ref()
+            .map(|c| http::basic_authorization(&c.user, &c.password));
+        let mut scheduler = Scheduler {
+            options,
+            output,
+            feed,
+            jobs: Slab::new(),
+            verdicts: Slab::new(),
+            ready_pages: VecDeque::new(),
+            ready_files: VecDeque::new(),
+            backing_off: BinaryHeap::new(),
+            in_flight: 0,
+            trusted_hosts: trusted
+                .iter()
+                .map(|u| (u.host().to_ascii_lowercase(), u.port()))
+                .collect(),
+            authorization,
+            jitter: Jitter::from_clock(),
+            summary: Summary::default(),
+            observers,
+            ending: Ending::Finished,
+            scratch: Vec::new(),
+        };
+        scheduler.refill();
+        scheduler
+    }
+
+    /// The options of the run.
+    pub fn options(&self) -> &TransferOptions {
+        &self.options
+    }
+
+    /// The counters so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The feed (for the pager's statistics at the end).
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Jobs still alive: at the end of a stopped run, those never finished.
+    pub fn unfinished(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// How the run ended (or is ending).
+    pub fn ending(&self) -> Ending {
+        self.ending
+    }
+
+    /// Tells the observers the run is over (the console ends its status line).
+    pub fn finish_observers(&mut self) {
+        self.observers.finish();
+    }
+
+    /// Reports an event to the summary and every observer.
+    pub fn emit(&mut self, event: Event<'_>, now: Instant) {
+        self.summary.on_event(&event, now);
+        self.observers.emit(&event, now);
+    }
+
+    /// The next job that may go on a socket now, pages first. It holds a request permit
+    /// until [`Scheduler::on_end`], [`Scheduler::on_error`], [`Scheduler::on_stale`] or
+    /// [`Scheduler::put_back`].
+    pub fn next_ready(&mut self, now: Instant) -> Option<JobId> {
+        if self.ending != Ending::Finished {
+            return None;
+        }
+        if let Some(limit) = self.options.max_in_flight {
+            if self.in_flight >= limit {
+                return None;
+            }
+        }
+        while let Some(&Reverse((due, job))) = self.backing_off.peek() {
+            if due > now {
+                break;
+            }
+            self.backing_off.pop();
+            self.set_phase(job, Phase::Queued, None, now);
+            self.queue_for(job).push_back(job);
+        }
+        let job = match self.ready_pages.pop_front() {
+            Some(job) => job,
+            None => {
+                if self.ready_files.len() < 64 {
+                    self.refill();
+                }
+                self.ready_files.pop_front()?
+            }
+        };
+        self.in_flight += 1;
+        Some(job)
+    }
+
+    /// Gives back a job [`Scheduler::next_ready`] handed out that could not be placed on
+    /// a socket (the pool is full): it goes first next time.
+    pub fn put_back(&mut self, job: JobId) {
+        self.in_flight -= 1;
+        self.queue_for(job).push_front(job);
+    }
+
+    /// True when no job is left: nothing queued, waiting, in flight, or still to come.
+    pub fn is_finished(&self) -> bool {
+        self.in_flight == 0
+            && (self.ending != Ending::Finished
+                || (self.ready_pages.is_empty()
+                    && self.ready_files.is_empty()
+                    && self.backing_off.is_empty()
+                    && self.feed.is_exhausted()))
+    }
+
+    /// The earliest moment a backing-off job becomes ready.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.backing_off.peek().map(|Reverse((due, _))| *due)
+    }
+
+    /// Stops the run: nothing new is handed out. In-flight jobs end when the engine
+    /// reports them (as [`JobError::Interrupted`] when it cuts them short).
+    pub fn stop(&mut self, ending: Ending) {
+        if self.ending == Ending::Finished {
+            self.ending = ending;
+        }
+    }
+
+    /// The job's current URL.
+    pub fn url(&self, job: JobId) -> &Url {
+        &self.jobs[job.0].url
+    }
+
+    /// True if the job's next request must go on a new socket (after a stale one).
+    pub fn needs_fresh_socket(&self, job: JobId) -> bool {
+        self.jobs[job.0].needs_fresh_socket
+    }
+
+    /// Writes the job's request into `out` (cleared first) and returns its method.
+    pub fn encode_request(&self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
+        let job = &self.jobs[job.0];
+        let host_key = (job.url.host().to_ascii_lowercase(), job.url.port());
+        let authorization = self
+            .authorization
+            .as_deref()
+            .filter(|_| self.trusted_hosts.contains(&host_key));
+        let host = job.url.host_header();
+        let form;
+        let (method, form_body) = match &job.kind {
+            JobKind::Page(request) if job.method == Method::Post => {
+                form = request.form_body();
+                (Method::Post, Some(form.as_bytes()))
+            }
+            _ => (job.method, None),
+        };
+        let request = Request {
+            method,
+            target: job.url.target(),
+            host: &host,
+            keep_alive: self.options.keep_alive,
+            authorization,
+            form_body,
+        };
+        out.clear();
+        http::encode(&request, out).map_err(JobError::Http)?;
+        Ok(method)
+    }
+
+    /// Moves a job to `to`, reporting the change: the one place phases change.
+    pub fn set_phase(&mut self, job: JobId, to: Phase, slot: Option<ConnId>, now: Instant) {
+        let entry = &mut self.jobs[job.0];
+        let from = std::mem::replace(&mut entry.phase, to);
+        let is_page = matches!(entry.kind, JobKind::Page(_));
+        self.emit(
+            Event::Phase {
+                job,
+                is_page,
+                from,
+                to,
+                slot,
+            },
+            now,
+        );
+    }
+
+    /// A response head arrived: decide what its body is for.
+    pub fn on_head(
+        &mut self,
+        job: JobId,
+        head: &ResponseHead,
+        now: Instant,
+    ) -> Result<(), JobError> {
+        self.emit(
+            Event::ResponseHead {
+                job,
+                status: head.status,
+            },
+            now,
+        );
+        let entry = &self.jobs[job.0];
+        let verdict = match head.status {
+            200..=299 => match &entry.kind {
+                JobKind::File { name } => {
+                    if let (Some(limit), Some(length)) =
+                        (self.options.max_filesize, announced_length(head))
+                    {
+                        if length > limit {
+                            return Err(JobError::TooLarge(limit));
+                        }
+                    }
+                    Verdict::SaveFile(self.output.part_file(name, job.0))
+                }
+                JobKind::Page(_) => Verdict::KeepPage {
+                    body: Vec::new(),
+                    more: parse_more(head.header("more")),
+                },
+            },
+            301 | 302 | 303 | 307 | 308 => match head.header("location") {
+                None => Verdict::Reject {
+                    error: JobError::BadRedirect(format!("HTTP {} without Location", head.status)),
+                    retry_after: None,
+                },
+                Some(location) => match entry.url.join(location) {
+                    Ok(url) => Verdict::Redirect(url),
+                    Err(e) => Verdict::Reject {
+                        error: JobError::RedirectTarget(e),
+                        retry_after: None,
+                    },
+                },
+            },
+            status => Verdict::Reject {
+                error: JobError::Status(status),
+                retry_after: head
+                    .header("retry-after")
+                    .and_then(|v| parse_retry_after(v, SystemTime::now())),
+            },
+        };
+        if let Verdict::Redirect(_) = verdict {
+            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
+            let entry = &mut self.jobs[job.0];
+            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
+                entry.method = Method::Get;
+            }
+        }
+        self.verdicts[job.0] = Some(verdict);
+        Ok(())
+    }
+
+    /// Body bytes arrived.
+    pub fn on_body(&mut self, job: JobId, bytes: &[u8], now: Instant) -> Result<Flow, JobError> {
+        self.emit(Event::BodyBytes { len: bytes.len() }, now);
+        let limit = self.options.max_filesize;
+        match self.verdicts[job.0].as_mut() {
+            Some(Verdict::SaveFile(part)) => {
+                if limit.is_some_and(|limit| part.written() + bytes.len() as u64 > limit) {
+                    return Err(JobError::TooLarge(limit.unwrap_or(0)));
+                }
+                part.write(bytes).map_err(JobError::Output)?;
+                Ok(Flow::Continue)
+            }
+            Some(Verdict::KeepPage { body, .. }) => {
+                if body.len() + bytes.len() > MAX_PAGE_BYTES {
+                    return Err(JobError::TooLarge(MAX_PAGE_BYTES as u64));
+                }
+                body.extend_from_slice(bytes);
+                Ok(Flow::Continue)
+            }
+            _ => {
+                let entry = &mut self.jobs[job.0];
+                entry.discarded += bytes.len() as u64;
+                Ok(if entry.discarded > MAX_DISCARD_BYTES {
+                    Flow::Enough
+                } else {
+                    Flow::Continue
+                })
+            }
+        }
+    }
+
+    /// The answer is complete: act on its verdict.
+    pub fn on_end(&mut self, job: JobId, now: Instant) {
+        self.in_flight -= 1;
+        self.jobs[job.0].discarded = 0;
+        match self.verdicts[job.0].take() {
+            Some(Verdict::SaveFile(part)) => {
+                let path = part.final_path().to_path_buf();
+                match part.commit() {
+                    Ok(bytes) => {
+                        self.set_phase(job, Phase::Saved, None, now);
+                        let url = self.jobs[job.0].original_url.clone();
+                        let event = Event::FileSaved {
+                            job,
+                            url: &url,
+                            path: &path,
+                            bytes,
+                        };
+                        self.emit(event, now);
+                        self.remove(job);
+                    }
+                    Err(e) => self.give_up(job, JobError::Output(e), now),
+                }
+            }
+            Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
+            Some(Verdict::Redirect(to)) => {
+                let entry = &mut self.jobs[job.0];
+                entry.redirects += 1;
+                if entry.redirects > self.options.max_redirects {
+                    let limit = self.options.max_redirects;
+                    return self.give_up(job, JobError::TooManyRedirects(limit), now);
+                }
+                self.emit(Event::Redirect { job, to: &to }, now);
+                self.jobs[job.0].url = to;
+                self.set_phase(job, Phase::Queued, None, now);
+                self.queue_for(job).push_front(job);
+            }
+            Some(Verdict::Reject { error, retry_after }) => {
+                self.fail_attempt(job, error, retry_after, now)
+            }
+            None => unreachable!("engines call on_head before on_end"),
+        }
+    }
+
+    /// The attempt failed (connection, timeout, protocol, output): retry or give up.
+    pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
+        self.in_flight -= 1;
+        self.verdicts[job.0] = None;
+        self.jobs[job.0].discarded = 0;
+        self.fail_attempt(job, error, None, now);
+    }
+
+    /// The request went on a reused keep-alive socket that the server had already
+    /// closed: resend at once on a fresh socket, without counting a try.
+    pub fn on_stale(&mut self, job: JobId, now: Instant) {
+        self.in_flight -= 1;
+        self.verdicts[job.0] = None;
+        let entry = &mut self.jobs[job.0];
+        entry.needs_fresh_socket = true;
+        let url = entry.url.clone();
+        self.emit(Event::StaleResend { job, url: &url }, now);
+        self.set_phase(job, Phase::Queued, None, now);
+        self.queue_for(job).push_front(job);
+    }
+
+    fn fail_attempt(
+        &mut self,
+        job: JobId,
+        error: JobError,
+        retry_after: Option<std::time::Duration>,
+        now: Instant,
+    ) {
+        let entry = &mut self.jobs[job.0];
+        if !error.is_retryable()
+            || entry.failures >= self.options.retries
+            || self.ending != Ending::Finished
+        {
+            return self.give_up(job, error, now);
+        }
+        entry.failures += 1;
+        entry.needs_fresh_socket = false;
+        let retry = entry.failures;
+        let delay = retry_after
+            .unwrap_or_else(|| backoff(self.options.retry_delay, retry, &mut self.jitter));
+        let url = entry.url.clone();
+        self.emit(
+            Event::Retry {
+                job,
+                url: &url,
+                attempt: retry + 1,
+                delay,
+                error: &error,
+            },
+            now,
+        );
+        let until = now + delay;
+        self.set_phase(job, Phase::RetryWait { until }, None, now);
+        self.backing_off.push(Reverse((until, job)));
+    }
+
+    fn give_up(&mut self, job: JobId, error: JobError, now: Instant) {
+        if error.is_output_error() {
+            self.stop(Ending::OutputFailed);
+        }
+        self.set_phase(job, Phase::Failed, None, now);
+        let entry = &self.jobs[job.0];
+        let url = entry.original_url.clone();
+        let page = match entry.kind {
+            JobKind::Page(request) => Some(request),
+            JobKind::File { .. } => None,
+        };
+        let is_page = page.is_some();
+        self.emit(
+            Event::Failed {
+                job,
+                url: &url,
+                is_page,
+                error: &error,
+            },
+            now,
+        );
+        if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
+            feed.on_page_failed(request);
+        }
+        self.remove(job);
+    }
+
+    fn page_read(&mut self, job: JobId, body: &[u8], more: Option<bool>, now: Instant) {
+        let JobKind::Page(request) = self.jobs[job.0].kind else {
+            unreachable!("only page jobs keep their body in memory")
+        };
+        let Feed::Crawl(feed) = &mut self.feed else {
+            unreachable!("page jobs exist only in a crawl")
+        };
+        let mut new_jobs = std::mem::take(&mut self.scratch);
+        match feed.on_page(request, body, more, &mut new_jobs) {
+            Ok(report) => {
+                self.set_phase(job, Phase::Saved, None, now);
+                self.emit(
+                    Event::PageRead {
+                        job,
+                        new_ids: report.new_ids,
+                    },
+                    now,
+                );
+                for (id, reason) in &report.rejected {
+                    self.emit(Event::IdRejected { id, reason }, now);
+                }
+                self.remove(job);
+                self.add_jobs(&mut new_jobs, now);
+            }
+            Err(e) => self.give_up(job, JobError::Page(e), now),
+        }
+        self.scratch = new_jobs;
+    }
+
+    fn refill(&mut self) {
+        let mut new_jobs = std::mem::take(&mut self.scratch);
+        self.feed.refill(256, &mut new_jobs);
+        let now = Instant::now();
+        for bad in self.feed.take_bad_lines() {
+            let event = Event::BadInput {
+                origin: &bad.origin,
+                message: &bad.message,
+            };
+            self.emit(event, now);
+        }
+        self.add_jobs(&mut new_jobs, now);
+        self.scratch = new_jobs;
+    }
+
+    fn add_jobs(&mut self, new_jobs: &mut Vec<NewJob>, now: Instant) {
+        for NewJob { kind, url } in new_jobs.drain(..) {
+            let method = match kind {
+                JobKind::Page(_) => Method::Post,
+                JobKind::File { .. } => Method::Get,
+            };
+            let key = self.jobs.insert(Job {
+                kind,
+                original_url: url.clone(),
+                url,
+                method,
+                failures: 0,
+                redirects: 0,
+                discarded: 0,
+                needs_fresh_socket: false,
+                phase: Phase::Queued,
+            });
+            let verdict_key = self.verdicts.insert(None);
+            debug_assert_eq!(key, verdict_key);
+            let job = JobId(key);
+            self.set_phase(job, Phase::Queued, None, now);
+            self.queue_for(job).push_back(job);
+        }
+    }
+
+    fn remove(&mut self, job: JobId) {
+        self.jobs.remove(job.0);
+        self.verdicts.remove(job.0);
+    }
+
+    fn queue_for(&mut self, job: JobId) -> &mut VecDeque<JobId> {
+        match self.jobs[job.0].kind {
+            JobKind::Page(_) => &mut self.ready_pages,
+            JobKind::File { .. } => &mut self.ready_files,
+        }
+    }
+}
+
+fn announced_length(head: &ResponseHead) -> Option<u64> {
+    head.header("content-length")?.trim().parse().ok()
+}
