@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct OutputDir {
     path: PathBuf,
+    /// This process's id, part of every temporary's name (read once: `getpid` is a syscall).
+    pid: u32,
 }
 
 impl OutputDir {
@@ -25,6 +27,7 @@ impl OutputDir {
         fs::create_dir_all(path)?;
         Ok(OutputDir {
             path: path.to_path_buf(),
+            pid: std::process::id(),
         })
     }
 
@@ -37,9 +40,7 @@ impl OutputDir {
     /// `tag` makes the temporary's name unique within the run.
     pub fn part_file(&self, final_name: &str, tag: usize) -> PartFile {
         PartFile {
-            temp_path: self
-                .path
-                .join(format!(".miodl-{}-{tag}.part", std::process::id())),
+            temp_path: self.path.join(format!(".miodl-{}-{tag}.part", self.pid)),
             final_path: self.path.join(final_name),
             temp: Temp::NotCreated,
             written: 0,

@@ -239,9 +239,20 @@ impl Conn {
         // Set when the answer completes in this call: the socket goes back to the pool
         // once the read loop has seen that the server did not close it meanwhile.
         let mut completed = false;
+        // A read that fills less than the buffer has drained the socket: like tokio, take
+        // it as `WouldBlock` and save a syscall (epoll reports the next arrival anew).
+        let mut drained = false;
         loop {
-            let n = match self.stream.read(buf) {
-                Ok(n) => n,
+            let read = if drained {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                self.stream.read(buf)
+            };
+            let n = match read {
+                Ok(n) => {
+                    drained = n > 0 && n < buf.len();
+                    n
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return if completed {
                         After::Release
