@@ -3,3 +3,4 @@
 
 pub mod options;
 pub mod serve;
+pub mod verify;
