@@ -272,3 +272,34 @@ fn the_same_seed_gives_the_same_faults_whatever_the_order() {
     let failures = a.iter().flatten().filter(|&&s| s == 500).count();
     assert!((3..=27).contains(&failures), "{failures} of 30 at rate 0.5");
 }
+
+#[test]
+fn an_endless_stream_to_a_fast_reader_does_not_starve_other_clients() {
+    let srv = faulty("endless-chunked=/bytes/");
+    let addr = srv.addr();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut c = Client::open(addr);
+            c.send("GET /bytes/1 HTTP/1.1\r\n\r\n");
+            let mut chunk = vec![0u8; 1 << 20];
+            let mut total = 0usize;
+            // Bounded: at most ~10 GiB or until the main thread is done.
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && total < 10 << 30 {
+                match std::io::Read::read(&mut c.stream, &mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+            }
+            total
+        })
+    };
+    assert!(eventually(|| srv.stats().requests() == 1));
+    let mut c = Client::open(addr);
+    for _ in 0..5 {
+        assert_eq!(c.post_form("/api/list_files", "start=0").status, 200);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(reader.join().unwrap() > 0);
+}

@@ -147,11 +147,17 @@ impl Reactor {
                     Token(key) => self.pump(key, now),
                 }
             }
+            // Take the due timers first: a pump may ask to be woken "now" again (its write
+            // budget ran out), and that must wait for the next turn, after other sockets.
+            let mut due = Vec::new();
             while let Some(&Reverse((at, key, generation))) = self.timers.peek() {
                 if at > now {
                     break;
                 }
                 self.timers.pop();
+                due.push((at, key, generation));
+            }
+            for (at, key, generation) in due {
                 if let Some(conn) = self
                     .conns
                     .get_mut(key)
