@@ -134,7 +134,7 @@ impl Conn {
             if self.input == Input::Open && self.fill().is_err() {
                 return Next::Close;
             }
-            let parsed = self.parse_requests(now, ctx);
+            let parsed = self.parse_requests(ctx);
             let answered = match self.write_due(now, &mut budget, ctx) {
                 Ok(Written::Answered(n)) => n,
                 Ok(Written::Then(Then::Close)) => return self.start_lingering(now),
@@ -179,7 +179,10 @@ impl Conn {
     }
 
     /// Turns buffered input into queued responses; returns how many requests it parsed.
-    fn parse_requests(&mut self, now: Instant, ctx: &mut Context) -> usize {
+    fn parse_requests(&mut self, ctx: &mut Context) -> usize {
+        // The lag counts from now, not from the start of the loop's turn: a request
+        // read late in a turn (after we answered its predecessor) arrived after it began.
+        let now = Instant::now();
         let mut parsed = 0;
         let mut used = 0;
         while self.input != Input::LastRequestParsed && self.queue.len() < MAX_QUEUED {
