@@ -2,7 +2,7 @@
 //!
 //! miodl needs something to download from that behaves exactly like the seed's server,
 //! lags on demand, and fails on demand. This module is that server, written the same way
-//! as the client: a single-threaded mio loop ([`reactor`](self)), so it can hold thousands of
+//! as the client: a single-threaded mio loop (the `reactor` module), so it can hold thousands of
 //! slow requests on one thread and is never the bottleneck of a client benchmark.
 //!
 //! ```text
@@ -17,6 +17,7 @@
 
 mod catalog;
 mod conn;
+mod date;
 mod faults;
 mod reactor;
 mod request;
@@ -27,8 +28,8 @@ mod stats;
 mod tests;
 
 pub use catalog::{catalog, fill_pattern, mix64, pattern_byte, splitmix64};
+pub use date::http_date;
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultRule, FAULT_HELP};
-pub use response::http_date;
 pub use stats::ServerStats;
 
 use std::io::{self, Write};
