@@ -1,0 +1,313 @@
+//! One server-side connection: read requests, wait out the lag, write the answers in order.
+//!
+//! The loop calls [`Conn::pump`] whenever the socket might have changed (a readiness
+//! event, which is only a hint) or a timer this connection asked for is due. `pump` does
+//! all the work that is possible *now* without blocking and reports when it next wants
+//! to be woken. Reads and writes go until `WouldBlock`, because mio's readiness is
+//! edge-triggered: an event that is not drained will not be repeated.
+//!
+//! ```text
+//!              request parsed: queued, due at now + lag
+//!            ┌──────────────────────────────────┐
+//!            ▼                                  │
+//!   ──► Serving ── due response written ── Then::KeepAlive
+//!         │   │ peer EOF (input: PeerClosed): answer the queue, then close
+//!         │   └─ Then::Reset ──────────────────────────► closed with RST
+//!         ├─ Then::Close ──► Lingering (FIN sent; discard input) ── EOF / 2 s ──► closed
+//!         └─ Then::Stall ──► Stalled (send nothing; discard input) ── EOF ──────► closed
+//! ```
+//!
+//! Pipelined requests are parsed as they arrive and answered strictly in order; a request
+//! that ends the connection (`Connection: close`, HTTP/1.0, a malformed one) stops the
+//! parsing of anything behind it.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use super::reactor::Context;
+use super::request::{self, Parsed, MAX_BODY, MAX_HEAD};
+use super::response::{render, Outgoing, Reply, Then};
+
+/// Requests parsed ahead of the one being answered; beyond this we stop reading.
+const MAX_QUEUED: usize = 256;
+/// Unparsed input we hold at most (a whole head and body fit).
+const MAX_INPUT: usize = MAX_HEAD + MAX_BODY;
+/// Bytes written to one connection per pump, so one fast reader cannot starve the rest.
+const WRITE_BUDGET: usize = 1024 * 1024;
+/// How long a closing connection waits for the client's FIN before it gives up.
+const LINGER: Duration = Duration::from_secs(2);
+/// Read/parse/write rounds per pump, for the same fairness reason.
+const MAX_ROUNDS: usize = 64;
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading requests and answering them.
+    Serving,
+    /// FIN sent after a closing response; input is read and dropped until the peer's FIN,
+    /// so unread requests do not turn our close into a reset that destroys the response.
+    Lingering { until: Instant },
+    /// A `stall` fault: nothing more is sent; the socket waits for the peer to give up.
+    Stalled,
+}
+
+/// Whether more requests can arrive on this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// The client may send more.
+    Open,
+    /// A request that ends the connection was parsed; later input is ignored.
+    LastRequestParsed,
+    /// The client sent FIN.
+    PeerClosed,
+}
+
+/// What the loop should do with the connection after a pump.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// Keep it; wake it at this instant if given (lag over, budget refreshed, linger over).
+    Keep(Option<Instant>),
+    /// Close it (FIN if not yet sent).
+    Close,
+    /// Abort it with RST.
+    Reset,
+}
+
+/// A parsed request waiting for its lag, with the answer already rendered.
+struct Queued {
+    due: Instant,
+    response: Outgoing,
+}
+
+/// The server's side of one TCP connection.
+pub(super) struct Conn {
+    pub stream: TcpStream,
+    /// Tells this connection's timers from those of an earlier one in the same slab slot.
+    pub generation: u64,
+    /// The earliest timer already scheduled for this connection, to avoid duplicates.
+    pub armed: Option<Instant>,
+    state: State,
+    input: Input,
+    inbuf: Vec<u8>,
+    queue: VecDeque<Queued>,
+    /// Requests parsed and not yet fully answered, for the in-flight statistics.
+    pub unanswered: u64,
+}
+
+impl Conn {
+    pub(super) fn new(stream: TcpStream, generation: u64) -> Conn {
+        Conn {
+            stream,
+            generation,
+            armed: None,
+            state: State::Serving,
+            input: Input::Open,
+            inbuf: Vec::new(),
+            queue: VecDeque::new(),
+            unanswered: 0,
+        }
+    }
+
+    /// Does everything possible now; see the module docs.
+    pub(super) fn pump(&mut self, now: Instant, ctx: &mut Context) -> Next {
+        match self.state {
+            State::Lingering { until } => match self.discard_input() {
+                Ok(true) | Err(_) => Next::Close,
+                Ok(false) if now >= until => Next::Close,
+                Ok(false) => Next::Keep(Some(until)),
+            },
+            State::Stalled => match self.discard_input() {
+                Ok(true) | Err(_) => Next::Close,
+                Ok(false) => Next::Keep(None),
+            },
+            State::Serving => self.serve(now, ctx),
+        }
+    }
+
+    fn serve(&mut self, now: Instant, ctx: &mut Context) -> Next {
+        let mut budget = WRITE_BUDGET;
+        for _ in 0..MAX_ROUNDS {
+            if self.input == Input::Open && self.fill().is_err() {
+                return Next::Close;
+            }
+            let parsed = self.parse_requests(ctx);
+            let answered = match self.write_due(now, &mut budget, ctx) {
+                Ok(Written::Answered(n)) => n,
+                Ok(Written::Then(Then::Close)) => return self.start_lingering(now),
+                Ok(Written::Then(Then::Reset)) => return Next::Reset,
+                Ok(Written::Then(_)) => {
+                    self.state = State::Stalled;
+                    return self.pump(now, ctx);
+                }
+                Err(_) => return Next::Close,
+            };
+            if budget == 0 {
+                return Next::Keep(Some(now));
+            }
+            if parsed == 0 && answered == 0 {
+                break;
+            }
+        }
+        match self.input {
+            Input::PeerClosed if self.queue.is_empty() => return Next::Close,
+            Input::LastRequestParsed if self.queue.is_empty() => return self.start_lingering(now),
+            _ => {}
+        }
+        Next::Keep(self.queue.front().map(|q| q.due.max(now)))
+    }
+
+    /// Reads until `WouldBlock`, EOF or the input cap.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        while self.inbuf.len() < MAX_INPUT && self.queue.len() < MAX_QUEUED {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.input = Input::PeerClosed;
+                    return Ok(());
+                }
+                Ok(n) => self.inbuf.extend_from_slice(&chunk[..n]),
+                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns buffered input into queued responses; returns how many requests it parsed.
+    fn parse_requests(&mut self, ctx: &mut Context) -> usize {
+        // The lag counts from now, not from the start of the loop's turn: a request
+        // read late in a turn (after we answered its predecessor) arrived after it began.
+        let now = Instant::now();
+        let mut parsed = 0;
+        let mut used = 0;
+        while self.input != Input::LastRequestParsed && self.queue.len() < MAX_QUEUED {
+            let response = match request::parse(&self.inbuf[used..]) {
+                Parsed::Partial => break,
+                Parsed::Request(req) => {
+                    used += req.consumed;
+                    if !req.keep_alive {
+                        self.input = Input::LastRequestParsed;
+                    }
+                    ctx.answer(&req)
+                }
+                Parsed::Invalid(status, _) => {
+                    used = self.inbuf.len();
+                    self.input = Input::LastRequestParsed;
+                    ctx.stats.request_started("(invalid)");
+                    let reply = Reply::text(status, "malformed request\n");
+                    render(reply, None, false, false, "/")
+                }
+            };
+            self.unanswered += 1;
+            parsed += 1;
+            self.queue.push_back(Queued {
+                due: now + ctx.lag,
+                response,
+            });
+        }
+        self.inbuf.drain(..used);
+        if self.input == Input::PeerClosed && !self.inbuf.is_empty() && parsed == 0 {
+            // A partial request followed by FIN will never complete.
+            self.inbuf.clear();
+        }
+        parsed
+    }
+
+    /// Writes due responses in order until `WouldBlock`, the budget, or a response that
+    /// ends the connection.
+    fn write_due(
+        &mut self,
+        now: Instant,
+        budget: &mut usize,
+        ctx: &Context,
+    ) -> io::Result<Written> {
+        let mut answered = 0;
+        while let Some(front) = self.queue.front_mut() {
+            if front.due > now {
+                break;
+            }
+            loop {
+                let bytes = front.response.pending();
+                if bytes.is_empty() {
+                    break;
+                }
+                if *budget == 0 {
+                    return Ok(Written::Answered(answered));
+                }
+                let n = bytes.len().min(*budget);
+                match self.stream.write(&bytes[..n]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        front.response.consume(n);
+                        *budget -= n;
+                    }
+                    Err(e) if would_block(&e) => return Ok(Written::Answered(answered)),
+                    Err(e) if interrupted(&e) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let then = front.response.then;
+            if then == Then::Stall {
+                // Never answered: it stays in flight until the connection closes.
+                return Ok(Written::Then(then));
+            }
+            self.queue.pop_front();
+            self.unanswered -= 1;
+            ctx.stats.requests_finished(1);
+            answered += 1;
+            if then != Then::KeepAlive {
+                return Ok(Written::Then(then));
+            }
+        }
+        Ok(Written::Answered(answered))
+    }
+
+    fn start_lingering(&mut self, now: Instant) -> Next {
+        self.queue.clear();
+        if self.stream.shutdown(Shutdown::Write).is_err() {
+            return Next::Close;
+        }
+        self.state = State::Lingering {
+            until: now + LINGER,
+        };
+        match self.discard_input() {
+            Ok(true) | Err(_) => Next::Close,
+            Ok(false) => Next::Keep(Some(now + LINGER)),
+        }
+    }
+
+    /// Reads and drops input until `WouldBlock`; `Ok(true)` at the peer's FIN.
+    fn discard_input(&mut self) -> io::Result<bool> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(true),
+                Ok(_) => {}
+                Err(e) if would_block(&e) => return Ok(false),
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The outcome of one round of writing.
+enum Written {
+    /// This many responses finished; the connection stays.
+    Answered(usize),
+    /// A response finished (or, for `Stall`, reached its end) that ends serving.
+    Then(Then),
+}
+
+fn would_block(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock
+}
+
+fn interrupted(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Interrupted
+}

@@ -1,0 +1,233 @@
+//! The server's event loop: one thread, one `mio::Poll`, a slab of connections, a timer heap.
+//!
+//! This is the whole of the server's concurrency. A thousand clients waiting out a lag
+//! are a thousand slab entries and a thousand heap entries, not a thousand threads.
+//!
+//! ```text
+//!   loop {
+//!     poll(timeout = earliest timer)          ── readiness events are hints
+//!     pump every connection with an event     ── read/parse/write until WouldBlock
+//!     pump every connection whose timer is due
+//!     accept new connections                  ── after the old ones, so a client that
+//!   }                                            closes one socket and opens another is
+//!                                                never counted holding both
+//! ```
+//!
+//! Slab keys are the mio tokens. A timer is `(deadline, key, generation)`: when a key is
+//! reused, the stale timers of its previous connection no longer match and are skipped.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::conn::{Conn, Next};
+use super::faults::FaultPlan;
+use super::request::Request;
+use super::response::{render, Outgoing};
+use super::routes::{route, Catalog};
+use super::stats::ServerStats;
+
+/// The listening socket's token; connection tokens are slab keys, far below it.
+pub(super) const LISTENER: Token = Token(usize::MAX - 1);
+/// The waker's token: a stop request.
+pub(super) const WAKER: Token = Token(usize::MAX - 2);
+
+/// What every connection's pump needs to answer requests.
+pub(crate) struct Context {
+    pub catalog: Catalog,
+    pub lag: Duration,
+    pub faults: FaultPlan,
+    pub seed: u64,
+    pub stats: Arc<ServerStats>,
+    /// How many times each request identity was seen, for deterministic faults.
+    seen: HashMap<String, u64>,
+}
+
+impl Context {
+    pub(super) fn new(
+        catalog: Catalog,
+        lag: Duration,
+        faults: FaultPlan,
+        seed: u64,
+        stats: Arc<ServerStats>,
+    ) -> Context {
+        Context {
+            catalog,
+            lag,
+            faults,
+            seed,
+            stats,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Counts the request, decides its fault, routes it and frames the answer.
+    pub(super) fn answer(&mut self, req: &Request) -> Outgoing {
+        let path = req
+            .target
+            .split_once('?')
+            .map_or(req.target.as_str(), |(p, _)| p);
+        self.stats.request_started(path);
+        let fault = if self.faults.is_empty() {
+            None
+        } else {
+            let mut identity = format!("{} {}", req.method, req.target);
+            if !req.body.is_empty() {
+                identity.push('?');
+                identity.push_str(&String::from_utf8_lossy(&req.body));
+            }
+            let nth = self.seen.entry(identity.clone()).or_insert(0);
+            let fault = self.faults.decide(self.seed, &identity, *nth);
+            *nth += 1;
+            fault
+        };
+        if fault.is_some() {
+            self.stats.fault_injected();
+        }
+        let reply = route(&self.catalog, &req.method, &req.target, &req.body);
+        render(reply, fault, req.keep_alive, req.http10, &req.target)
+    }
+}
+
+/// The loop's state: everything the server thread owns.
+pub(super) struct Reactor {
+    pub poll: Poll,
+    pub listener: TcpListener,
+    pub stop: Arc<AtomicBool>,
+    pub ctx: Context,
+    conns: Slab<Conn>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    generations: u64,
+}
+
+impl Reactor {
+    pub(super) fn new(
+        poll: Poll,
+        listener: TcpListener,
+        stop: Arc<AtomicBool>,
+        ctx: Context,
+    ) -> Reactor {
+        Reactor {
+            poll,
+            listener,
+            stop,
+            ctx,
+            conns: Slab::new(),
+            timers: BinaryHeap::new(),
+            generations: 0,
+        }
+    }
+
+    /// Runs until the stop flag is set (and the waker fires), then closes everything.
+    pub(super) fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(4096);
+        while !self.stop.load(Ordering::SeqCst) {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            let mut accept = false;
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => accept = true,
+                    WAKER => {} // the loop condition reads the stop flag
+                    Token(key) => self.pump(key, now),
+                }
+            }
+            // Take the due timers first: a pump may ask to be woken "now" again (its write
+            // budget ran out), and that must wait for the next turn, after other sockets.
+            let mut due = Vec::new();
+            while let Some(&Reverse((at, key, generation))) = self.timers.peek() {
+                if at > now {
+                    break;
+                }
+                self.timers.pop();
+                due.push((at, key, generation));
+            }
+            for (at, key, generation) in due {
+                if let Some(conn) = self
+                    .conns
+                    .get_mut(key)
+                    .filter(|c| c.generation == generation)
+                {
+                    if conn.armed == Some(at) {
+                        conn.armed = None;
+                    }
+                    self.pump(key, now);
+                }
+            }
+            if accept {
+                self.accept(now)?;
+            }
+        }
+        for key in self.conns.iter().map(|(key, _)| key).collect::<Vec<_>>() {
+            self.close(key, Next::Close);
+        }
+        Ok(())
+    }
+
+    /// Accepts until `WouldBlock`. Errors such as EMFILE leave the rest in the backlog.
+    fn accept(&mut self, now: Instant) -> io::Result<()> {
+        loop {
+            let (mut stream, _) = match self.listener.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Ok(()),
+            };
+            let _ = stream.set_nodelay(true);
+            let entry = self.conns.vacant_entry();
+            let key = entry.key();
+            self.poll.registry().register(
+                &mut stream,
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            self.generations += 1;
+            entry.insert(Conn::new(stream, self.generations));
+            self.ctx.stats.connection_opened();
+            self.pump(key, now);
+        }
+    }
+
+    /// Lets one connection make progress, then files its wish: a timer, or a close.
+    fn pump(&mut self, key: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        match conn.pump(now, &mut self.ctx) {
+            Next::Keep(None) => {}
+            Next::Keep(Some(at)) => {
+                if conn.armed.map_or(true, |armed| at < armed) {
+                    conn.armed = Some(at);
+                    self.timers.push(Reverse((at, key, conn.generation)));
+                }
+            }
+            next => self.close(key, next),
+        }
+    }
+
+    fn close(&mut self, key: usize, how: Next) {
+        let mut conn = self.conns.remove(key);
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        if how == Next::Reset {
+            // SO_LINGER 0: close() sends RST and discards anything unsent.
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+        }
+        self.ctx.stats.requests_finished(conn.unanswered);
+        self.ctx.stats.connection_closed();
+    }
+}
