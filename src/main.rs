@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use miodl::cli::{self, Command};
 use miodl::run::{self, Plan};
+use miodl::serve::{FaultPlan, ServeConfig};
 use miodl::stop::Stop;
 
 fn main() -> ExitCode {
@@ -30,7 +31,9 @@ fn run_command(command: Command) -> i32 {
         }
         Command::Get(args) => transfer(run::prepare_get(args)),
         Command::Crawl(args) => transfer(run::prepare_crawl(args)),
-        Command::Serve(_) | Command::Verify(_) | Command::Demo(_) | Command::Timeline(_) => {
+        Command::Serve(args) => serve(&args),
+        Command::Verify(args) => verify(&args.dir),
+        Command::Demo(_) | Command::Timeline(_) => {
             eprintln!("miodl: this command is not wired into this build yet");
             1
         }
@@ -58,6 +61,50 @@ fn transfer(plan: Result<Plan, String>) -> i32 {
         Err(e) => {
             eprintln!("miodl: {}", e.0);
             3
+        }
+    }
+}
+
+/// `serve`: the reference server until SIGINT/SIGTERM.
+fn serve(args: &cli::ServeArgs) -> i32 {
+    let mut faults = FaultPlan::none();
+    for spec in &args.faults {
+        match FaultPlan::parse(spec) {
+            Ok(plan) => faults.rules.extend(plan.rules),
+            Err(e) => return usage_error(&format!("invalid value for --fault: {e}")),
+        }
+    }
+    let config = ServeConfig {
+        host: args.host.clone(),
+        port: args.port,
+        files: args.files,
+        lag: args.lag,
+        seed: args.seed,
+        faults,
+    };
+    match miodl::serve::run_cli(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("miodl: cannot serve on {}:{}: {e}", args.host, args.port);
+            1
+        }
+    }
+}
+
+/// `verify`: `ok: N files` and 0, or each problem and 1.
+fn verify(dir: &std::path::Path) -> i32 {
+    match miodl::verify::verify(dir) {
+        Ok(report) if report.is_ok() => {
+            println!("{report}");
+            0
+        }
+        Ok(report) => {
+            println!("{report}");
+            1
+        }
+        Err(e) => {
+            eprintln!("miodl: cannot read {}: {e}", dir.display());
+            1
         }
     }
 }

@@ -140,9 +140,10 @@ Examples:
 "
 );
 
-/// `miodl serve --help`. The fault syntax below is the contract for the server
-/// module, which parses the raw `--fault` values.
-pub const SERVE_HELP: &str = "\
+/// `miodl serve --help`: the options, then the fault syntax of `crate::serve`, which
+/// parses the raw `--fault` values.
+pub const SERVE_HELP: &str = concat!(
+    "\
 miodl serve: run the reference list/download server.
 
 Usage: miodl serve [OPTIONS]
@@ -161,19 +162,15 @@ Options:
       --seed N            makes the ids and the faults reproducible [default: 0]
       --fault SPEC        misbehave on purpose; repeatable (see below)
 
-Faults: SPEC is KIND or KIND:P, where P is the fraction (0 to 1) of responses
-hit, default 1; which responses are hit is drawn from --seed.
-  reset-body              reset the connection halfway through a download body
-  close-idle              close a keep-alive socket after a response, unasked
-  503                     answer '503 Service Unavailable' with 'Retry-After: 1'
-  stall                   read the request and never answer
-  truncated-chunked       send a chunked body that ends before its last chunk
-  garbage                 send bytes that are not an HTTP status line
+",
+    crate::serve::fault_help!(),
+    "
 
 Examples:
   miodl serve --port 0 --lag 0.3
-  miodl serve --fault 503:0.2 --fault reset-body:0.1 --seed 7
-";
+  miodl serve --fault 503:0.2 --fault reset-body:0.1=/api/download/ --seed 7
+"
+);
 
 /// `miodl verify --help`.
 pub const VERIFY_HELP: &str = "\

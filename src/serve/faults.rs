@@ -21,8 +21,11 @@ use std::str::FromStr;
 
 use super::catalog::mix64;
 
-/// The `--fault` syntax, printed by `miodl serve --help`.
-pub const FAULT_HELP: &str = "\
+/// The `--fault` syntax as one literal, so `miodl serve --help` can splice it with
+/// `concat!` (crate::cli's help texts) and [`FAULT_HELP`] can name it.
+macro_rules! fault_help {
+    () => {
+        "\
 FAULT SPEC (--fault): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   KIND    what goes wrong (below)
   RATE    probability in 0..1 (or a percentage like 25%) that a matching request
@@ -52,7 +55,13 @@ KINDS
   endless-chunked    chunks forever, as fast as the client reads
   redirect-loop      302 to the same target
 EXAMPLE
-  --fault 503:1@1,reset-body:0.2=/api/download/ --seed 7";
+  --fault 503:1@1,reset-body:0.2=/api/download/ --seed 7"
+    };
+}
+pub(crate) use fault_help;
+
+/// The `--fault` syntax, printed by `miodl serve --help`.
+pub const FAULT_HELP: &str = fault_help!();
 
 /// One way for the server to misbehave. Each variant's doc says what the client sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

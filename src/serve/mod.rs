@@ -19,6 +19,7 @@ mod catalog;
 mod conn;
 mod date;
 mod faults;
+pub(crate) use faults::fault_help;
 mod reactor;
 mod request;
 mod response;
