@@ -212,7 +212,9 @@ impl CrawlFeed {
                 Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),
             }
         }
-        self.refill(out);
+        // No new page requests here: the scheduler asks for them when it next
+        // dispatches, after every answer that arrived together has been read. A batch of
+        // lookahead answers thus learns where the list ends before asking further.
         Ok(report)
     }
 

@@ -33,7 +33,8 @@ fn run_command(command: Command) -> i32 {
         Command::Crawl(args) => transfer(run::prepare_crawl(args)),
         Command::Serve(args) => serve(&args),
         Command::Verify(args) => verify(&args.dir),
-        Command::Demo(_) | Command::Timeline(_) => {
+        Command::Demo(args) => miodl::demo::run_command(&args),
+        Command::Timeline(_) => {
             eprintln!("miodl: this command is not wired into this build yet");
             1
         }

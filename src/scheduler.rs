@@ -33,6 +33,8 @@ use crate::sink::{OutputDir, PartFile};
 use crate::summary::Summary;
 use crate::url::Url;
 
+/// Queued files below which more URLs are read from the input.
+const QUEUE_LOW: usize = 256;
 /// The largest list page kept in memory.
 const MAX_PAGE_BYTES: usize = 16 << 20;
 /// Body bytes of an error or redirect answer read (and dropped) to keep the socket
@@ -191,15 +193,13 @@ impl Scheduler {
             self.set_phase(job, Phase::Queued, None, now);
             self.queue_for(job).push_back(job);
         }
-        let job = match self.ready_pages.pop_front() {
-            Some(job) => job,
-            None => {
-                if self.ready_files.len() < 64 {
-                    self.refill();
-                }
-                self.ready_files.pop_front()?
-            }
-        };
+        if self.ready_pages.is_empty() {
+            self.refill();
+        }
+        let job = self
+            .ready_pages
+            .pop_front()
+            .or_else(|| self.ready_files.pop_front())?;
         self.in_flight += 1;
         Some(job)
     }
@@ -540,9 +540,12 @@ impl Scheduler {
         self.scratch = new_jobs;
     }
 
+    /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
+    /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole).
     fn refill(&mut self) {
+        let want = QUEUE_LOW.saturating_sub(self.ready_files.len());
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        self.feed.refill(256, &mut new_jobs);
+        self.feed.refill(want, &mut new_jobs);
         let now = Instant::now();
         for bad in self.feed.take_bad_lines() {
             let event = Event::BadInput {

@@ -26,26 +26,27 @@ use super::catalog::mix64;
 macro_rules! fault_help {
     () => {
         "\
-FAULT SPEC (--fault): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
+Faults (--fault SPEC): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   KIND    what goes wrong (below)
-  RATE    probability in 0..1 (or a percentage like 25%) that a matching request
-          gets the fault; default 1
-  FIRST   only the first FIRST requests of each target can get it; `503@1` fails
-          every first attempt and lets the retry succeed; default unlimited
+  RATE    the chance, 0..1 or a percentage like 25%, that a matching request
+          gets the fault [default: 1]
+  FIRST   only the first FIRST requests of each target can get it: 503@1
+          fails every first attempt and lets the retry succeed
   PREFIX  only request targets starting with PREFIX, e.g. =/api/download/
-  A target is the method, path and (for POST) form body, so every pager page and every
-  download counts its own attempts. The first entry that fires wins. The dice are
-  seeded by --seed: the same seed and requests give the same faults, whatever the timing.
-  Every fault is applied after the lag.
-KINDS
+  A target is the method, the path and (for a POST) the form body, so every
+  page and every download counts its own attempts. The first entry that fires
+  wins. The dice are seeded by --seed: the same seed and requests give the
+  same faults, whatever the timing. Every fault comes after the lag.
+Kinds:
   reset-head         RST before any response byte (SO_LINGER 0, close)
   reset-body         head and half the body, then RST
   eof-body           head and half the body, then FIN
-  close-idle         full response advertising keep-alive, then close at once (stale socket)
-  503, 429           that status with `Retry-After: 1`
-  503-date, 429-date that status with Retry-After as an HTTP-date one second ahead
+  close-idle         a whole response advertising keep-alive, then close at
+                     once: the next request on that socket finds it dead
+  503, 429           that status with 'Retry-After: 1'
+  503-date, 429-date that status with Retry-After as an HTTP-date 1 s ahead
   500, 502, 504      that status, no Retry-After
-  stall              send nothing, ever (until the client gives up and closes)
+  stall              send nothing, ever (until the client gives up)
   stall-body         head and half the body, then nothing
   truncated-chunked  chunked body cut before the last chunk, then FIN
   garbage            bytes that are not a status line, then FIN
@@ -53,9 +54,7 @@ KINDS
   short-body         Content-Length larger than the body, then FIN
   long-body          more bytes than Content-Length, then FIN
   endless-chunked    chunks forever, as fast as the client reads
-  redirect-loop      302 to the same target
-EXAMPLE
-  --fault 503:1@1,reset-body:0.2=/api/download/ --seed 7"
+  redirect-loop      302 to the same target"
     };
 }
 pub(crate) use fault_help;
@@ -267,8 +266,8 @@ impl FaultPlan {
     pub fn decide(&self, seed: u64, target: &str, nth: u64) -> Option<FaultKind> {
         let path = target.split_once(' ').map_or(target, |(_, p)| p);
         self.rules.iter().enumerate().find_map(|(index, rule)| {
-            let applies = rule.first.map_or(true, |first| nth < first)
-                && rule.prefix.as_deref().map_or(true, |p| path.starts_with(p))
+            let applies = rule.first.is_none_or(|first| nth < first)
+                && rule.prefix.as_deref().is_none_or(|p| path.starts_with(p))
                 && dice(seed, index, rule.kind, target, nth) < rule.rate;
             applies.then_some(rule.kind)
         })

@@ -211,7 +211,7 @@ impl Reactor {
         match conn.pump(now, &mut self.ctx) {
             Next::Keep(None) => {}
             Next::Keep(Some(at)) => {
-                if conn.armed.map_or(true, |armed| at < armed) {
+                if conn.armed.is_none_or(|armed| at < armed) {
                     conn.armed = Some(at);
                     self.timers.push(Reverse((at, key, conn.generation)));
                 }
