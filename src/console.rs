@@ -74,6 +74,12 @@ impl Console {
 impl Observer for Console {
     /// Draws the final status line and ends it.
     fn finish(&mut self) {
+        if self.counts.stopped > 0 {
+            let stopped = self.counts.stopped;
+            self.say(format_args!(
+                "interrupted: {stopped} transfers in flight were stopped"
+            ));
+        }
         if self.live {
             self.draw(Instant::now(), true);
             let _ = writeln!(io::stderr().lock());

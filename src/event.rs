@@ -117,6 +117,11 @@ pub enum Event<'a> {
         /// Why.
         error: &'a JobError,
     },
+    /// A job in flight was stopped by SIGINT/SIGTERM (its temporary removed).
+    Stopped {
+        /// The job.
+        job: JobId,
+    },
     /// A line of URL input that is not a URL miodl can fetch (counted as a failure).
     BadInput {
         /// Where the line came from (`FILE:LINE`).

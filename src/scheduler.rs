@@ -390,24 +390,23 @@ impl Scheduler {
         self.in_flight -= 1;
         self.jobs[job.0].discarded = 0;
         match self.verdicts[job.0].take() {
-            Some(Verdict::SaveFile(part)) => {
-                let path = part.final_path().to_path_buf();
-                match part.commit() {
-                    Ok(bytes) => {
-                        self.set_phase(job, Phase::Saved, None, now);
-                        let url = self.jobs[job.0].original_url.clone();
-                        let event = Event::FileSaved {
+            Some(Verdict::SaveFile(part)) => match part.commit() {
+                Ok((bytes, path)) => {
+                    self.set_phase(job, Phase::Saved, None, now);
+                    let entry = self.remove(job);
+                    let url = &entry.original_url;
+                    self.emit(
+                        Event::FileSaved {
                             job,
-                            url: &url,
+                            url,
                             path: &path,
                             bytes,
-                        };
-                        self.emit(event, now);
-                        self.remove(job);
-                    }
-                    Err(e) => self.give_up(job, JobError::Output(e), now),
+                        },
+                        now,
+                    );
                 }
-            }
+                Err(e) => self.give_up(job, JobError::Output(e), now),
+            },
             Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
             Some(Verdict::Redirect(to)) => {
                 let entry = &mut self.jobs[job.0];
@@ -489,26 +488,28 @@ impl Scheduler {
             self.stop(Ending::OutputFailed);
         }
         self.set_phase(job, Phase::Failed, None, now);
-        let entry = &self.jobs[job.0];
-        let url = entry.original_url.clone();
+        let entry = self.remove(job);
         let page = match entry.kind {
             JobKind::Page(request) => Some(request),
             JobKind::File { .. } => None,
         };
-        let is_page = page.is_some();
+        if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
+            feed.on_page_failed(request);
+        }
+        if let JobError::Interrupted = error {
+            // Not the server's fault nor the job's: counted apart, reported once.
+            return self.emit(Event::Stopped { job }, now);
+        }
+        let (url, is_page) = (&entry.original_url, page.is_some());
         self.emit(
             Event::Failed {
                 job,
-                url: &url,
+                url,
                 is_page,
                 error: &error,
             },
             now,
         );
-        if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
-            feed.on_page_failed(request);
-        }
-        self.remove(job);
     }
 
     fn page_read(&mut self, job: JobId, body: &[u8], more: Option<bool>, now: Instant) {
@@ -583,9 +584,10 @@ impl Scheduler {
         }
     }
 
-    fn remove(&mut self, job: JobId) {
-        self.jobs.remove(job.0);
+    /// Forgets a finished job, handing back its record for the last report.
+    fn remove(&mut self, job: JobId) -> Job {
         self.verdicts.remove(job.0);
+        self.jobs.remove(job.0)
     }
 
     fn queue_for(&mut self, job: JobId) -> &mut VecDeque<JobId> {

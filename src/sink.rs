@@ -95,14 +95,14 @@ impl PartFile {
     }
 
     /// Closes the temporary and renames it to the final name (an empty body still makes
-    /// an empty file). Returns the size.
-    pub fn commit(mut self) -> io::Result<u64> {
+    /// an empty file). Returns the size and the final path.
+    pub fn commit(mut self) -> io::Result<(u64, PathBuf)> {
         self.write(&[])?;
         // Closing before the rename: the file is whole when it gets its name.
         self.temp = Temp::Closed;
         fs::rename(&self.temp_path, &self.final_path)?;
         self.temp = Temp::Renamed;
-        Ok(self.written)
+        Ok((self.written, std::mem::take(&mut self.final_path)))
     }
 }
 
@@ -128,7 +128,8 @@ mod tests {
         let mut part = out.part_file("done.txt", 1);
         part.write(b"hello ").unwrap();
         part.write(b"world").unwrap();
-        assert_eq!(part.commit().unwrap(), 11);
+        let (size, path) = part.commit().unwrap();
+        assert_eq!((size, path), (11, out.path().join("done.txt")));
         assert_eq!(
             fs::read(out.path().join("done.txt")).unwrap(),
             b"hello world"
@@ -140,7 +141,7 @@ mod tests {
         assert!(!out.path().join("lost.txt").exists());
 
         let empty = out.part_file("empty.txt", 3);
-        assert_eq!(empty.commit().unwrap(), 0);
+        assert_eq!(empty.commit().unwrap().0, 0);
         let names: Vec<_> = fs::read_dir(out.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -35,6 +35,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Body bytes received, kept or not.
     pub bytes_received: u64,
+    /// Jobs in flight stopped by a signal.
+    pub stopped: u64,
     /// Ids from the list API refused as unsafe.
     pub rejected_ids: u64,
     /// Most sockets open at once.
@@ -66,6 +68,7 @@ impl Summary {
             "bytes": self.bytes,
             "bytes_received": self.bytes_received,
             "rejected_ids": self.rejected_ids,
+            "stopped": self.stopped,
             "elapsed_s": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             "engine": engine,
         });
@@ -106,6 +109,7 @@ impl Observer for Summary {
             Event::PageRead { .. } => self.pages += 1,
             Event::Failed { .. } | Event::BadInput { .. } => self.failed += 1,
             Event::IdRejected { .. } => self.rejected_ids += 1,
+            Event::Stopped { .. } => self.stopped += 1,
             Event::ResponseHead { .. } => {}
         }
     }
