@@ -15,7 +15,7 @@
 //!   semaphore, the `-c`/`--per-host` connector, retries and redirects.
 //! - [`reactor`] is the mio loop; [`engine`] adds the blocking and threaded engines.
 //! - [`event`] is the one stream every report reads: [`summary`], [`console`],
-//!   [`event_lines`].
+//!   [`event_lines`], and [`trace`] (`--trace`, drawn by [`timeline`]).
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -40,4 +40,6 @@ pub mod scheduler;
 pub mod sink;
 pub mod stop;
 pub mod summary;
+
+pub mod trace;
 pub mod url;
