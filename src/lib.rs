@@ -40,6 +40,6 @@ pub mod scheduler;
 pub mod sink;
 pub mod stop;
 pub mod summary;
-
+pub mod timeline;
 pub mod trace;
 pub mod url;

@@ -72,7 +72,7 @@ impl Track {
 }
 
 /// The counter series.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Counter {
     Sockets,
     InFlight,
@@ -261,8 +261,14 @@ impl TraceRecorder {
         (self.jobs.len() - 1) as u32
     }
 
+    /// A counter's new values; several changes at one moment make one record.
     fn count(&mut self, counter: Counter, ts: u64, a: u32, b: u32) {
-        self.records.push(Record::Count { counter, ts, a, b });
+        let same = |r: &Record| matches!(*r, Record::Count { counter: c, ts: t, .. } if c == counter && t == ts);
+        if let Some(last) = self.records.last_mut().filter(|r| same(r)) {
+            *last = Record::Count { counter, ts, a, b };
+        } else {
+            self.records.push(Record::Count { counter, ts, a, b });
+        }
     }
 
     /// Where a mark about `job` goes: the socket it is on (or just left), else its queue.
