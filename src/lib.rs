@@ -15,7 +15,7 @@
 //!   semaphore, the `-c`/`--per-host` connector, retries and redirects.
 //! - [`reactor`] is the mio loop; [`engine`] adds the blocking and threaded engines.
 //! - [`event`] is the one stream every report reads: [`summary`], [`console`],
-//!   [`event_lines`].
+//!   [`event_lines`], and [`trace`] (`--trace`, drawn by [`timeline`]).
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -41,5 +41,7 @@ pub mod serve;
 pub mod sink;
 pub mod stop;
 pub mod summary;
+pub mod timeline;
+pub mod trace;
 pub mod url;
 pub mod verify;

@@ -22,6 +22,7 @@ use crate::scheduler::{Ending, Scheduler};
 use crate::sink::OutputDir;
 use crate::stop::Stop;
 use crate::summary::Summary;
+use crate::trace::TraceRecorder;
 use crate::url::Url;
 
 /// A run ready to start.
@@ -161,6 +162,7 @@ pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartEr
             dir.display()
         ))
     })?;
+    let started = Instant::now();
     let mut observers = Observers::default();
     if console {
         observers.push(Box::new(Console::new(options.quiet)));
@@ -168,8 +170,10 @@ pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartEr
     if options.events {
         observers.push(Box::new(EventLines));
     }
+    if let Some(path) = &options.trace {
+        observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
+    }
     let engine = options.engine.name();
-    let started = Instant::now();
     let mut scheduler = Scheduler::new(options, output, feed, &trusted, observers);
     crate::engine::run(&mut scheduler, stop)
         .map_err(|e| StartError(format!("the {engine} engine failed: {e}")))?;
