@@ -19,6 +19,8 @@ pub enum Event<'a> {
     Phase {
         /// The job.
         job: JobId,
+        /// Its current URL.
+        url: &'a Url,
         /// True for a page of the list API, false for a file.
         is_page: bool,
         /// The phase it left.

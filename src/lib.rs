@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod console;
 pub mod demo;
+pub mod downloader;
 pub mod engine;
 pub mod error;
 pub mod event;

@@ -34,10 +34,7 @@ fn run_command(command: Command) -> i32 {
         Command::Serve(args) => serve(&args),
         Command::Verify(args) => verify(&args.dir),
         Command::Demo(args) => miodl::demo::run_command(&args),
-        Command::Timeline(_) => {
-            eprintln!("miodl: this command is not wired into this build yet");
-            1
-        }
+        Command::Timeline(args) => miodl::timeline::run_command(&args),
     }
 }
 

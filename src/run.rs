@@ -147,6 +147,16 @@ pub struct StartError(pub String);
 
 /// Runs a plan to the end (or to a stop). `console` shows errors and progress on stderr.
 pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartError> {
+    execute_with(plan, stop, console, Observers::default())
+}
+
+/// [`execute`], with more observers of the run (the library's file handlers).
+pub fn execute_with(
+    plan: Plan,
+    stop: &Stop,
+    console: bool,
+    mut observers: Observers,
+) -> Result<Report, StartError> {
     let Plan {
         options,
         feed,
@@ -163,7 +173,6 @@ pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartEr
         ))
     })?;
     let started = Instant::now();
-    let mut observers = Observers::default();
     if console {
         observers.push(Box::new(Console::new(options.quiet)));
     }

@@ -279,16 +279,16 @@ impl Scheduler {
         let entry = &mut self.jobs[job.0];
         let from = std::mem::replace(&mut entry.phase, to);
         let is_page = matches!(entry.kind, JobKind::Page(_));
-        self.emit(
-            Event::Phase {
-                job,
-                is_page,
-                from,
-                to,
-                slot,
-            },
-            now,
-        );
+        let event = Event::Phase {
+            job,
+            url: &entry.url,
+            is_page,
+            from,
+            to,
+            slot,
+        };
+        self.summary.on_event(&event, now);
+        self.observers.emit(&event, now);
     }
 
     /// A response head arrived: decide what its body is for.

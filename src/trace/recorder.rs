@@ -338,11 +338,16 @@ impl Observer for TraceRecorder {
         match *event {
             Event::Phase {
                 job,
+                url,
                 is_page,
                 from,
                 to,
                 slot,
-            } => self.on_phase(job, is_page, from, to, slot, ts),
+            } => {
+                self.on_phase(job, is_page, from, to, slot, ts);
+                // Known from the job's first phase on (page requests included).
+                self.learn_url(job, url, false);
+            }
             Event::ConnectionOpened { .. } => {
                 self.counts.sockets_opened += 1;
                 self.counts.sockets_open += 1;
@@ -405,6 +410,10 @@ impl Observer for TraceRecorder {
                     ts,
                     detail: Detail::Error(format!("{origin}: {message}").into_boxed_str()),
                 });
+            }
+            Event::Stopped { job } => {
+                self.mark("failed", job, ts, Detail::Error("interrupted".into()));
+                self.live.remove(&job);
             }
             Event::ConnectionReused { .. }
             | Event::ResponseHead { .. }
