@@ -47,8 +47,10 @@ impl Story {
         to: Phase,
         slot: Option<usize>,
     ) {
+        let url = Url::parse(&format!("http://127.0.0.1:8080/job/{job}")).unwrap();
         let event = Event::Phase {
             job: JobId(job),
+            url: &url,
             is_page: page,
             from,
             to,
