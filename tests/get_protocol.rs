@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use support::*;
@@ -70,112 +71,175 @@ fn byte_exact_downloads_with_the_threads_engine() {
     byte_exact_with("threads");
 }
 
-/// Runs one URL path of `server` and checks the file `name` holds `expected`.
-fn fetch_one(server: &Server, path: &str, extra: &[&str], name: &str, expected: &[u8]) -> Run {
-    let dir = out_dir();
-    let url = server.url(path);
-    let mut args = get_args(dir.path(), extra);
-    args.push(&url);
-    let run = miodl(&args);
-    assert_eq!(run.status, Some(0), "{path}: {run:?}");
-    assert_saved(dir.path(), name, expected);
-    assert_no_temp_files(dir.path());
-    run
+/// The three engines; the odd servers must work with each.
+const ENGINES: [&str; 3] = ["reactor", "blocking", "threads"];
+
+/// For each engine, on a fresh server from `make`: fetches `path` and checks the file
+/// `name` holds `expected`. Returns each engine's run and server, for further checks.
+fn fetch_each(
+    make: &dyn Fn() -> Server,
+    path: &str,
+    extra: &[&str],
+    name: &str,
+    expected: &[u8],
+) -> Vec<(&'static str, Run, Server)> {
+    let mut runs = Vec::new();
+    for engine in ENGINES {
+        let server = make();
+        let dir = out_dir();
+        let url = server.url(path);
+        let mut args = get_args(dir.path(), extra);
+        args.extend(["--engine", engine, &url]);
+        let run = miodl(&args);
+        assert_eq!(run.status, Some(0), "{engine} {path}: {run:?}");
+        assert_saved(dir.path(), name, expected);
+        assert_eq!(names_in(dir.path()), [name], "{engine}");
+        runs.push((engine, run, server));
+    }
+    runs
 }
 
 #[test]
 fn chunked_with_extensions_and_trailers() {
-    let server = Server::start(|_| {
-        Script::new()
-            .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n")
-            .write("5;name=value;flag\r\nhello\r\n")
-            .write("1\r\n \r\n")
-            .write("5;ext=\"quoted\"\r\nworld\r\n")
-            .write("0;last=1\r\nX-Sum: 11\r\nX-Other: yes\r\n\r\n")
-    });
-    fetch_one(&server, "/c.txt", &[], "c.txt", b"hello world");
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n")
+                .write("5;name=value;flag\r\nhello\r\n")
+                .write("1\r\n \r\n")
+                .write("5;ext=\"quoted\"\r\nworld\r\n")
+                .write("0;last=1\r\nX-Sum: 11\r\nX-Other: yes\r\n\r\n")
+        })
+    };
+    fetch_each(&make, "/c.txt", &[], "c.txt", b"hello world");
+}
+
+/// The same answer in one segment: every chunk line is parsed from one buffer.
+#[test]
+fn chunked_body_in_one_segment() {
+    let make = || {
+        Server::start(|_| {
+            Script::new().write(concat!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "5;a=b\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n",
+                "0\r\nX-Trailer: t\r\n\r\n",
+            ))
+        })
+    };
+    fetch_each(&make, "/one.txt", &[], "one.txt", b"hello world");
 }
 
 #[test]
 fn chunked_wins_over_content_length() {
-    let server = Server::start(|_| {
-        Script::new()
-            .write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
-            .write("a\r\n0123456789\r\n0\r\n\r\n")
-    });
-    fetch_one(&server, "/both.txt", &[], "both.txt", b"0123456789");
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .write("a\r\n0123456789\r\n0\r\n\r\n")
+        })
+    };
+    fetch_each(&make, "/both.txt", &[], "both.txt", b"0123456789");
 }
 
 #[test]
 fn close_delimited_body() {
-    let body = bytes(200 << 10, 7);
     let head = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
-    let server = Server::start(move |_| Script::new().write(head).write(&body).close());
-    fetch_one(&server, "/cd.bin", &[], "cd.bin", &bytes(200 << 10, 7));
+    let make = || {
+        let body = bytes(200 << 10, 7);
+        Server::start(move |_| Script::new().write(head).write(&body).close())
+    };
+    fetch_each(&make, "/cd.bin", &[], "cd.bin", &bytes(200 << 10, 7));
 }
 
 #[test]
 fn http_1_0_response() {
-    let server = Server::start(|_| {
-        Script::new()
-            .write("HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nold10\n")
-            .close()
-    });
-    fetch_one(&server, "/old.txt", &[], "old.txt", b"old10\n");
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nold10\n")
+                .close()
+        })
+    };
+    fetch_each(&make, "/old.txt", &[], "old.txt", b"old10\n");
 }
 
+/// `100 Continue` and the final answer in one segment, as most servers send them.
 #[test]
 fn continue_before_the_answer() {
-    let server = Server::start(|_| {
-        Script::new()
-            .write("HTTP/1.1 100 Continue\r\n\r\n")
-            .write(response(200, &[], b"after continue"))
-    });
-    fetch_one(&server, "/cont.txt", &[], "cont.txt", b"after continue");
+    let make = || {
+        Server::start(|_| {
+            let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+            bytes.extend(response(200, &[], b"after continue"));
+            Script::new().write(bytes)
+        })
+    };
+    let quick = ["--timeout", "3", "--retries", "0"];
+    fetch_each(&make, "/cont.txt", &quick, "cont.txt", b"after continue");
+}
+
+/// `100 Continue`, a pause, then the final answer.
+#[test]
+fn continue_then_a_pause_then_the_answer() {
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.1 100 Continue\r\n\r\n")
+                .sleep(Duration::from_millis(20))
+                .write(response(200, &[], b"after continue"))
+        })
+    };
+    let quick = ["--timeout", "3", "--retries", "0"];
+    fetch_each(&make, "/cont.txt", &quick, "cont.txt", b"after continue");
 }
 
 #[test]
 fn no_content_makes_an_empty_file() {
-    let server = Server::start(|_| Script::status(204, &[], b""));
-    fetch_one(&server, "/nothing.txt", &[], "nothing.txt", b"");
+    let make = || Server::start(|_| Script::status(204, &[], b""));
+    fetch_each(&make, "/nothing.txt", &[], "nothing.txt", b"");
 }
 
 #[test]
 fn redirect_chain_with_relative_and_absolute_locations() {
-    let port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
-    let port_in = std::sync::Arc::clone(&port);
-    let server = Server::start(move |req| match req.path.as_str() {
-        // An absolute-path reference.
-        "/start/r1.txt" => Script::redirect(301, "/hop/r2"),
-        // An absolute URL.
-        "/hop/r2" => {
-            let port = port_in.get().copied().unwrap_or(0);
-            Script::redirect(302, &format!("http://127.0.0.1:{port}/dir/r3"))
-        }
-        // A relative reference, resolved against /dir/r3.
-        "/dir/r3" => Script::redirect(307, "final.txt"),
-        "/dir/final.txt" => Script::ok("the end of the chain"),
-        _ => Script::not_found(),
-    });
-    port.set(server.port()).unwrap();
-    let run = fetch_one(
-        &server,
+    let make = || {
+        let port = Arc::new(OnceLock::<u16>::new());
+        let port_in = Arc::clone(&port);
+        let server = Server::start(move |req| match req.path.as_str() {
+            // An absolute-path reference.
+            "/start/r1.txt" => Script::redirect(301, "/hop/r2"),
+            // An absolute URL.
+            "/hop/r2" => {
+                let port = port_in.get().copied().unwrap_or(0);
+                Script::redirect(302, &format!("http://127.0.0.1:{port}/dir/r3"))
+            }
+            // A relative reference, resolved against /dir/r3.
+            "/dir/r3" => Script::redirect(307, "final.txt"),
+            "/dir/final.txt" => Script::ok("the end of the chain"),
+            _ => Script::not_found(),
+        });
+        port.set(server.port()).unwrap();
+        server
+    };
+    let runs = fetch_each(
+        &make,
         "/start/r1.txt",
         &[],
         "r1.txt",
         b"the end of the chain",
     );
-    assert_eq!(run.count("redirects"), 3);
-    let paths: Vec<String> = server
-        .stats()
-        .requests
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
-    assert_eq!(
-        paths,
-        ["/start/r1.txt", "/hop/r2", "/dir/r3", "/dir/final.txt"]
-    );
+    for (engine, run, server) in runs {
+        assert_eq!(run.count("redirects"), 3, "{engine}");
+        let paths: Vec<String> = server
+            .stats()
+            .requests
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+        assert_eq!(
+            paths,
+            ["/start/r1.txt", "/hop/r2", "/dir/r3", "/dir/final.txt"],
+            "{engine}"
+        );
+    }
 }
 
 /// The keep-alive race, made certain: each socket answers one request, then closes when
@@ -242,71 +306,87 @@ fn server_closing_after_every_answer_without_saying_so() {
 
 #[test]
 fn service_unavailable_with_retry_after_then_ok() {
-    let server = Server::start(|req| {
-        if req.attempt == 0 {
-            Script::status(503, &[("Retry-After", "1")], b"busy\n")
-        } else {
-            Script::ok("served at last")
-        }
-    });
-    let run = fetch_one(
-        &server,
+    let make = || {
+        Server::start(|req| {
+            if req.attempt == 0 {
+                Script::status(503, &[("Retry-After", "1")], b"busy\n")
+            } else {
+                Script::ok("served at last")
+            }
+        })
+    };
+    let runs = fetch_each(
+        &make,
         "/busy.txt",
         &["--retry-delay", "10"],
         "busy.txt",
         b"served at last",
     );
-    assert_eq!(run.count("retries"), 1);
-    assert!(run.elapsed >= Duration::from_secs(1), "{:?}", run.elapsed);
-    assert_eq!(server.stats().requests.len(), 2);
+    for (engine, run, server) in runs {
+        assert_eq!(run.count("retries"), 1, "{engine}");
+        assert!(
+            run.elapsed >= Duration::from_secs(1),
+            "{engine}: {:?}",
+            run.elapsed
+        );
+        assert_eq!(server.stats().requests.len(), 2, "{engine}");
+    }
 }
 
 #[test]
 fn reset_mid_body_then_good_on_retry() {
-    let body = bytes(64 << 10, 9);
-    let expected = body.clone();
-    let server = Server::start(move |req| {
-        if req.attempt == 0 {
-            let mut head =
-                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-            head.extend_from_slice(&body[..body.len() / 2]);
-            Script::new()
-                .write(head)
-                .sleep(Duration::from_millis(50))
-                .reset()
-        } else {
-            Script::ok(&body)
-        }
-    });
-    let run = fetch_one(
-        &server,
+    let expected = bytes(64 << 10, 9);
+    let make = || {
+        let body = expected.clone();
+        Server::start(move |req| {
+            if req.attempt == 0 {
+                let mut head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                    .into_bytes();
+                head.extend_from_slice(&body[..body.len() / 2]);
+                Script::new()
+                    .write(head)
+                    .sleep(Duration::from_millis(50))
+                    .reset()
+            } else {
+                Script::ok(&body)
+            }
+        })
+    };
+    let runs = fetch_each(
+        &make,
         "/reset.bin",
         &["--retry-delay", "10"],
         "reset.bin",
         &expected,
     );
-    assert_eq!(run.count("retries"), 1);
+    for (engine, run, _) in runs {
+        assert_eq!(run.count("retries"), 1, "{engine}");
+    }
 }
 
 #[test]
 fn short_body_then_good_on_retry() {
-    let server = Server::start(|req| {
-        if req.attempt == 0 {
-            Script::new()
-                .write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly a part")
-                .close()
-        } else {
-            Script::ok("the whole thing")
-        }
-    });
-    let run = fetch_one(
-        &server,
+    let make = || {
+        Server::start(|req| {
+            if req.attempt == 0 {
+                Script::new()
+                    .write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly a part")
+                    .close()
+            } else {
+                Script::ok("the whole thing")
+            }
+        })
+    };
+    let runs = fetch_each(
+        &make,
         "/short.txt",
         &["--retry-delay", "10"],
         "short.txt",
         b"the whole thing",
     );
-    assert_eq!(run.count("retries"), 1);
+    for (engine, run, _) in runs {
+        assert_eq!(run.count("retries"), 1, "{engine}");
+    }
 }
 
 /// `--events`: a line per file the moment it is saved, so a fast file's line arrives

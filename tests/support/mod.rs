@@ -35,7 +35,7 @@ const MAX_HEAD: usize = 64 << 10;
 /// The longest a server lives, whatever happens.
 const MAX_LIFE: Duration = Duration::from_secs(120);
 /// The longest a run of the binary may take before the watchdog kills it.
-pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
