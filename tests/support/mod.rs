@@ -424,13 +424,12 @@ fn serve_connection(mut stream: TcpStream, index: usize, shared: &Shared) -> Opt
     host
 }
 
+/// A request head: method, target, headers.
+type Head = (String, String, Vec<(String, String)>);
+
 /// Reads one request head (and discards a `Content-Length` body). `None` on EOF, error,
 /// stop, an oversized head, or [`MAX_WAIT`] without a request.
-fn read_head(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    stop: &AtomicBool,
-) -> Option<(String, String, Vec<(String, String)>)> {
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, stop: &AtomicBool) -> Option<Head> {
     let started = Instant::now();
     let mut chunk = [0u8; 8192];
     loop {
