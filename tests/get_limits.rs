@@ -94,6 +94,65 @@ fn per_host_limit_counts_each_host_apart() {
     assert_eq!(stats.max_open, 4, "two hosts, two sockets each");
 }
 
+/// The per-host limit holds with the threads engine too: it is an option of `get`, not
+/// of one engine.
+#[test]
+fn per_host_limit_with_the_threads_engine() {
+    let server = slow_server(Duration::from_millis(100));
+    let dir = out_dir();
+    let mut all = urls(&server, "127.0.0.1", 12);
+    all.extend(urls(&server, "localhost", 12));
+    run_get(
+        dir.path(),
+        &["--per-host", "2", "-c", "8", "--engine", "threads"],
+        &all,
+    );
+    let stats = server.stats();
+    for host in ["127.0.0.1", "localhost"] {
+        let key = format!("{host}:{}", server.port());
+        let max = stats.max_open_per_host.get(&key).copied().unwrap_or(0);
+        assert!(max <= 2, "{key}: {:?}", stats.max_open_per_host);
+    }
+}
+
+/// A semaphore wider than the pool changes nothing: `-c` still caps the sockets.
+#[test]
+fn connector_limit_holds_under_a_wider_semaphore() {
+    for engine in ["reactor", "threads"] {
+        let server = slow_server(Duration::from_millis(50));
+        let dir = out_dir();
+        let urls = urls(&server, "127.0.0.1", 24);
+        let run = run_get(
+            dir.path(),
+            &["-c", "4", "--max-in-flight", "8", "--engine", engine],
+            &urls,
+        );
+        let stats = server.stats();
+        assert_eq!(stats.max_open, 4, "{engine}: -c 4 caps the sockets");
+        assert!(
+            stats.max_in_flight <= 4,
+            "{engine}: {}",
+            stats.max_in_flight
+        );
+        assert_eq!(run.count("peak_connections"), 4, "{engine}");
+    }
+}
+
+/// The semaphore with the threads engine.
+#[test]
+fn semaphore_with_the_threads_engine() {
+    let server = slow_server(Duration::from_millis(100));
+    let dir = out_dir();
+    let urls = urls(&server, "127.0.0.1", 15);
+    let run = run_get(
+        dir.path(),
+        &["--max-in-flight", "3", "-c", "100", "--engine", "threads"],
+        &urls,
+    );
+    assert_eq!(server.stats().max_in_flight, 3);
+    assert_eq!(run.count("peak_in_flight"), 3);
+}
+
 #[test]
 fn no_keepalive_is_one_socket_per_request() {
     for engine in ["reactor", "blocking", "threads"] {
