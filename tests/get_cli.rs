@@ -199,6 +199,8 @@ fn half_answering_server(gate: &Gate) -> Server {
 
 /// Stops a run mid-body with `signal`; checks status, summary, and a clean directory.
 fn stop_with(signal: &str, status: i32, engine: &str) {
+    // The blocking engine works on one file at a time.
+    let busy = if engine == "blocking" { 1 } else { 3 };
     let gate = Gate::new();
     let server = half_answering_server(&gate);
     let dir = out_dir();
@@ -216,10 +218,10 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
         .spawn()
         .expect("spawn");
     let pid = child.id();
-    let busy = server.wait_until(Duration::from_secs(10), |s| s.in_flight == 3);
+    let held = server.wait_until(Duration::from_secs(10), |s| s.in_flight == busy);
     // Wait until the bodies are being written to temporaries.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while names_in(dir.path()).len() < 3 && Instant::now() < deadline {
+    while names_in(dir.path()).len() < busy && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     let temps_seen = names_in(dir.path());
@@ -232,10 +234,10 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
     let code = wait_bounded(&mut child, Duration::from_secs(15));
     gate.open();
     let run = finish(child, started);
-    assert!(busy, "{engine}: the server never held 3 requests");
+    assert!(held, "{engine}: the server never held {busy} requests");
     assert_eq!(
         temps_seen.len(),
-        3,
+        busy,
         "{engine}: temporaries while downloading"
     );
     assert_eq!(code, Some(status), "{engine} {signal}: {run:?}");
@@ -261,4 +263,65 @@ fn sigint_stops_the_reactor_cleanly() {
 #[test]
 fn sigterm_stops_the_threads_engine_cleanly() {
     stop_with("TERM", 143, "threads");
+}
+
+#[test]
+fn sigint_stops_the_blocking_engine_cleanly() {
+    stop_with("INT", 130, "blocking");
+}
+
+/// `--events` also reports a failed file, with its URL and the cause.
+#[test]
+fn events_report_failures_too() {
+    let server = Server::start(|req| match req.path.as_str() {
+        "/gone.txt" => Script::not_found(),
+        _ => Script::ok("here"),
+    });
+    let dir = out_dir();
+    let (good, gone) = (server.url("/here.txt"), server.url("/gone.txt"));
+    let run = miodl(&[
+        "get",
+        "-q",
+        "--events",
+        "-o",
+        dir.path().to_str().unwrap(),
+        &good,
+        &gone,
+    ]);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is JSON"))
+        .collect();
+    assert_eq!(events.len(), 2, "{}", run.stdout);
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "failed")
+        .expect("a failed event");
+    assert_eq!(failed["url"], gone.as_str());
+    assert!(
+        failed["error"].as_str().unwrap_or("").contains("404"),
+        "{failed}"
+    );
+    let saved = events
+        .iter()
+        .find(|e| e["event"] == "saved")
+        .expect("a saved event");
+    assert_eq!(saved["url"], good.as_str());
+}
+
+/// An output directory that cannot be created: exit status 3, nothing downloaded.
+#[test]
+fn output_that_cannot_be_written_exits_3() {
+    let server = Server::start(|_| Script::ok("x"));
+    let tmp = out_dir();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let out = file.join("sub");
+    let url = server.url("/x.txt");
+    let run = miodl(&["get", "-q", "-o", out.to_str().unwrap(), &url]);
+    assert_eq!(run.status, Some(3), "{run:?}");
+    assert_eq!(run.stderr_lines().len(), 1, "{run:?}");
+    assert_eq!(server.stats().requests.len(), 0);
 }

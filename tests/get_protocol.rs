@@ -246,7 +246,7 @@ fn redirect_chain_with_relative_and_absolute_locations() {
 /// the next request arrives, without a byte and without having said `Connection: close`.
 #[test]
 fn server_closing_idle_keepalive_sockets_is_resent_not_retried() {
-    for engine in ["reactor", "blocking"] {
+    for engine in ENGINES {
         stale_sockets_are_resent(engine);
     }
 }
@@ -302,6 +302,56 @@ fn server_closing_after_every_answer_without_saying_so() {
         );
     }
     assert_no_temp_files(dir.path());
+}
+
+/// A server that says `Connection: close` and closes: the client must not try to reuse
+/// the socket, so there is nothing stale to resend.
+#[test]
+fn connection_close_answers_are_not_reused() {
+    for engine in ENGINES {
+        let server = Server::start(|req| {
+            Script::status(200, &[("Connection", "close")], req.path.as_bytes()).close()
+        });
+        let dir = out_dir();
+        let urls: Vec<String> = (0..8).map(|i| server.url(&format!("/cc{i}"))).collect();
+        let mut args = get_args(dir.path(), &["-c", "1", "--engine", engine]);
+        args.extend(urls.iter().map(String::as_str));
+        let run = miodl(&args);
+        assert_eq!(run.status, Some(0), "{engine}: {run:?}");
+        assert_eq!(server.stats().accepted, 8, "{engine}");
+        assert_eq!(run.count("stale_resends"), 0, "{engine}");
+        assert_eq!(run.count("connections_reused"), 0, "{engine}");
+        assert_eq!(run.count("requests"), 8, "{engine}");
+    }
+}
+
+/// `--timeout` is an idle limit, not a total one: a body that trickles in for longer
+/// than the timeout, a piece every 100 ms, arrives whole.
+#[test]
+fn a_slow_but_steady_body_is_not_a_timeout() {
+    let make = || {
+        Server::start(|_| {
+            let mut script = Script::new().write("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n");
+            for piece in ["ab", "cd", "ef", "gh", "ij", "kl"] {
+                script = script.sleep(Duration::from_millis(150)).write(piece);
+            }
+            script
+        })
+    };
+    let quick = ["--timeout", "0.5", "--retries", "0"];
+    for (engine, run, _) in fetch_each(
+        &make,
+        "/trickle.txt",
+        &quick,
+        "trickle.txt",
+        b"abcdefghijkl",
+    ) {
+        assert!(
+            run.elapsed >= Duration::from_millis(900),
+            "{engine}: {:?}",
+            run.elapsed
+        );
+    }
 }
 
 #[test]
