@@ -1,0 +1,327 @@
+//! `miodl get` from the user's side: usage errors, URL lists from files and stdin,
+//! credentials that stay where they belong, and a clean stop on SIGTERM/SIGINT.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// `-u user:s3cr3t-pw` as the server must see it.
+const BASIC: &str = "Basic dXNlcjpzM2NyM3QtcHc=";
+
+/// Runs a command line that must be refused as a usage error naming `needle`.
+fn expect_usage_error(server: &Server, extra: &[&str], needle: &str) {
+    let parent = out_dir();
+    let dir = parent.path().join("out");
+    let good = server.url("/good.txt");
+    let mut args = vec!["get", "-q", "-o", dir.to_str().unwrap(), &good];
+    args.extend_from_slice(extra);
+    let run = miodl(&args);
+    assert_eq!(run.status, Some(2), "{extra:?}: {run:?}");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "{extra:?}: one line, got {lines:?}");
+    assert!(
+        lines[0].contains(needle),
+        "{extra:?}: the line names {needle}: {}",
+        lines[0]
+    );
+    assert!(run.stdout.is_empty(), "{extra:?}: {}", run.stdout);
+    assert_eq!(names_in(&dir), Vec::<String>::new(), "{extra:?}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_download_nothing() {
+    let server = Server::start(|_| Script::ok("should not be fetched"));
+    expect_usage_error(&server, &["--bogus"], "--bogus");
+    expect_usage_error(&server, &["-c", "abc"], "connections");
+    expect_usage_error(&server, &["-c", "abc"], "abc");
+    expect_usage_error(&server, &["--retries", "-3"], "retries");
+    expect_usage_error(&server, &["--timeout", "soon"], "timeout");
+    expect_usage_error(&server, &["-c"], "-c");
+    expect_usage_error(&server, &["--engine", "turbo"], "engine");
+    expect_usage_error(&server, &["https://127.0.0.1/secure.txt"], "https");
+    let spaced = server.url("/a b.txt");
+    expect_usage_error(&server, &[&spaced], "a b.txt");
+    expect_usage_error(
+        &server,
+        &["-i", "/nonexistent/miodl-list.txt"],
+        "miodl-list.txt",
+    );
+    assert_eq!(server.stats().accepted, 0, "nothing downloaded");
+}
+
+#[test]
+fn a_bad_line_in_an_input_file_is_a_usage_error() {
+    let server = Server::start(|_| Script::ok("should not be fetched"));
+    let dir = out_dir();
+    let list = dir.path().join("urls.txt");
+    std::fs::write(
+        &list,
+        format!("{}\nftp://example/x\n", server.url("/a.txt")),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = miodl(&[
+        "get",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+        "-i",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status, Some(2), "{run:?}");
+    assert_eq!(run.stderr_lines().len(), 1, "{run:?}");
+    assert!(
+        run.stderr.contains("urls.txt"),
+        "names the file: {}",
+        run.stderr
+    );
+    assert_eq!(server.stats().accepted, 0);
+}
+
+fn assert_files(dir: &Path, names: &[&str]) {
+    assert_eq!(names_in(dir), names);
+    for name in names {
+        let got = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(got, format!("/{name}"));
+    }
+}
+
+#[test]
+fn input_file_with_comments_and_blank_lines() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let tmp = out_dir();
+    let list = tmp.path().join("urls.txt");
+    let text = format!(
+        "# the files of the day\n\n{}\n   \n# {}\n{}\n\n",
+        server.url("/one.txt"),
+        server.url("/commented.txt"),
+        server.url("/two.txt"),
+    );
+    std::fs::write(&list, text).unwrap();
+    let out = tmp.path().join("out");
+    let run = miodl(&get_args(&out, &["-i", list.to_str().unwrap()]));
+    assert_eq!(run.status, Some(0), "{run:?}");
+    assert_files(&out, &["one.txt", "two.txt"]);
+    assert_eq!(server.stats().requests.len(), 2);
+}
+
+#[test]
+fn input_from_stdin_together_with_arguments() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let stdin = format!(
+        "{}\n# skipped\n\n{}\n",
+        server.url("/in1.txt"),
+        server.url("/in2.txt")
+    );
+    let arg = server.url("/arg.txt");
+    let run = miodl_with_stdin(&get_args(dir.path(), &[&arg, "-i", "-"]), &stdin);
+    assert_eq!(run.status, Some(0), "{run:?}");
+    assert_files(dir.path(), &["arg.txt", "in1.txt", "in2.txt"]);
+    assert_eq!(run.count("ok"), 3);
+}
+
+/// Server B, on another port, is where a redirect from A leads: it must never see the
+/// credentials; neither must A under another name (`localhost`). The password never
+/// shows in anything miodl prints.
+#[test]
+fn credentials_go_only_to_the_host_on_the_command_line() {
+    let b = Server::start(|req| Script::ok(format!("b{}", req.path)));
+    let b_url = b.url("/final.txt");
+    let a_port = Arc::new(OnceLock::<u16>::new());
+    let a_port_in = Arc::clone(&a_port);
+    let a = Server::start(move |req| match req.path.as_str() {
+        "/start/file.txt" => Script::redirect(302, "/hop"),
+        "/hop" => Script::redirect(302, &b_url),
+        "/alias.txt" => {
+            let port = a_port_in.get().copied().unwrap_or(0);
+            Script::redirect(302, &format!("http://localhost:{port}/aliased"))
+        }
+        "/missing.txt" => Script::not_found(),
+        _ => Script::ok(format!("a{}", req.path)),
+    });
+    a_port.set(a.port()).unwrap();
+    let dir = out_dir();
+    let urls = [
+        a.url("/start/file.txt"),
+        a.url("/direct.txt"),
+        a.url("/alias.txt"),
+        a.url("/missing.txt"),
+    ];
+    let mut args = get_args(dir.path(), &["--events", "-u", "user:s3cr3t-pw"]);
+    args.extend(urls.iter().map(String::as_str));
+    let run = miodl(&args);
+    assert_eq!(run.status, Some(1), "the 404 fails: {run:?}");
+    assert_eq!(run.count("ok"), 3);
+
+    for req in a.stats().requests {
+        let expected = if req.host().starts_with("localhost") {
+            None
+        } else {
+            Some(BASIC)
+        };
+        assert_eq!(req.header("authorization"), expected, "A: {req:?}");
+    }
+    let b_requests = b.stats().requests;
+    assert_eq!(b_requests.len(), 1);
+    assert_eq!(
+        b_requests[0].header("authorization"),
+        None,
+        "B must not get the credentials: {:?}",
+        b_requests[0]
+    );
+    for secret in ["s3cr3t-pw", "dXNlcjpzM2NyM3QtcHc"] {
+        assert!(!run.stdout.contains(secret), "stdout shows {secret}");
+        assert!(!run.stderr.contains(secret), "stderr shows {secret}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("file.txt")).unwrap(),
+        "b/final.txt"
+    );
+}
+
+/// A server that starts every answer, sends part of the body, and holds the rest until
+/// the test opens the gate.
+fn half_answering_server(gate: &Gate) -> Server {
+    let held = gate.clone();
+    Server::start(move |_| {
+        Script::new()
+            .write("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+            .write(bytes(20_000, 3))
+            .wait(&held)
+    })
+}
+
+/// Stops a run mid-body with `signal`; checks status, summary, and a clean directory.
+fn stop_with(signal: &str, status: i32, engine: &str) {
+    // The blocking engine works on one file at a time.
+    let busy = if engine == "blocking" { 1 } else { 3 };
+    let gate = Gate::new();
+    let server = half_answering_server(&gate);
+    let dir = out_dir();
+    let urls: Vec<String> = (0..3)
+        .map(|i| server.url(&format!("/big{i}.bin")))
+        .collect();
+    let started = Instant::now();
+    let mut child = bin()
+        .args(["get", "-q", "--json", "--engine", engine, "-c", "3", "-o"])
+        .arg(dir.path())
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let held = server.wait_until(Duration::from_secs(10), |s| s.in_flight == busy);
+    // Wait until the bodies are being written to temporaries.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while names_in(dir.path()).len() < busy && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let temps_seen = names_in(dir.path());
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    // A generous bound: a run that ignores the signal waits on the held answers forever.
+    let code = wait_bounded(&mut child, Duration::from_secs(15));
+    gate.open();
+    let run = finish(child, started);
+    assert!(held, "{engine}: the server never held {busy} requests");
+    assert_eq!(
+        temps_seen.len(),
+        busy,
+        "{engine}: temporaries while downloading"
+    );
+    assert_eq!(code, Some(status), "{engine} {signal}: {run:?}");
+    let summary = run.json();
+    assert_eq!(summary["ok"], 0, "{summary}");
+    assert_eq!(
+        names_in(dir.path()),
+        Vec::<String>::new(),
+        "{engine} {signal}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_reactor_cleanly() {
+    stop_with("TERM", 143, "reactor");
+}
+
+#[test]
+fn sigint_stops_the_reactor_cleanly() {
+    stop_with("INT", 130, "reactor");
+}
+
+#[test]
+fn sigterm_stops_the_threads_engine_cleanly() {
+    stop_with("TERM", 143, "threads");
+}
+
+#[test]
+fn sigint_stops_the_blocking_engine_cleanly() {
+    stop_with("INT", 130, "blocking");
+}
+
+/// `--events` also reports a failed file, with its URL and the cause.
+#[test]
+fn events_report_failures_too() {
+    let server = Server::start(|req| match req.path.as_str() {
+        "/gone.txt" => Script::not_found(),
+        _ => Script::ok("here"),
+    });
+    let dir = out_dir();
+    let (good, gone) = (server.url("/here.txt"), server.url("/gone.txt"));
+    let run = miodl(&[
+        "get",
+        "-q",
+        "--events",
+        "-o",
+        dir.path().to_str().unwrap(),
+        &good,
+        &gone,
+    ]);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is JSON"))
+        .collect();
+    assert_eq!(events.len(), 2, "{}", run.stdout);
+    let failed = events
+        .iter()
+        .find(|e| e["event"] == "failed")
+        .expect("a failed event");
+    assert_eq!(failed["url"], gone.as_str());
+    assert!(
+        failed["error"].as_str().unwrap_or("").contains("404"),
+        "{failed}"
+    );
+    let saved = events
+        .iter()
+        .find(|e| e["event"] == "saved")
+        .expect("a saved event");
+    assert_eq!(saved["url"], good.as_str());
+}
+
+/// An output directory that cannot be created: exit status 3, nothing downloaded.
+#[test]
+fn output_that_cannot_be_written_exits_3() {
+    let server = Server::start(|_| Script::ok("x"));
+    let tmp = out_dir();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let out = file.join("sub");
+    let url = server.url("/x.txt");
+    let run = miodl(&["get", "-q", "-o", out.to_str().unwrap(), &url]);
+    assert_eq!(run.status, Some(3), "{run:?}");
+    assert_eq!(run.stderr_lines().len(), 1, "{run:?}");
+    assert_eq!(server.stats().requests.len(), 0);
+}
