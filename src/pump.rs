@@ -43,13 +43,17 @@ pub fn pump(
         let (used, event) = exchange.feed(&input[consumed..]).map_err(JobError::Http)?;
         consumed += used;
         match event {
-            None => return Ok(Pumped::NeedMore { consumed }),
+            // Nothing consumed: the rest is an incomplete piece; read more.
+            None if used == 0 => return Ok(Pumped::NeedMore { consumed }),
+            // Framing consumed (an interim 1xx head, a chunk-size line): go on.
+            None => {}
             Some(Event::Head(head)) => {
                 scheduler.on_head(job, &head, now)?;
                 scheduler.set_phase(job, Phase::ReceivingBody, None, now);
             }
             Some(Event::Body(bytes)) => {
-                if scheduler.on_body(job, bytes, now)? == Flow::Enough {
+                let flow = scheduler.on_body(job, bytes, now)?;
+                if flow == Flow::Enough {
                     scheduler.on_end(job, now);
                     return Ok(Pumped::Ended {
                         consumed,

@@ -38,6 +38,7 @@ text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;fill:#222}
 .label{text-anchor:end}.tick{font-size:11px;fill:#555;text-anchor:middle}
 .legend{font-size:11px}.grid{stroke:#e2e2e2;stroke-width:1}.axis{stroke:#888;stroke-width:1}
 .row{fill:#f6f6f6}
+.bar{stroke:#fff;stroke-width:.6}
 .queued{fill:#c8c8c8}.connect{fill:#f4a261}.send{fill:#e9c46a}.wait{fill:#a8d5e2}
 .body{fill:#2a9d8f}.retry-wait{fill:#f2a7a7}
 .pager .bar{fill-opacity:.55}

@@ -23,9 +23,12 @@ pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
         Engine::Blocking => workers::run(scheduler, 1, stop),
         Engine::Threads => {
             let options = scheduler.options();
-            let workers = options
-                .max_in_flight
-                .or(options.connections)
+            // A worker holds at most one socket and one request: the pool and the
+            // semaphore both bound the number of workers.
+            let workers = [options.max_in_flight, options.connections]
+                .into_iter()
+                .flatten()
+                .min()
                 .unwrap_or(100)
                 .clamp(1, workers::MAX_WORKERS);
             workers::run(scheduler, workers, stop)

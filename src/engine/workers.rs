@@ -7,10 +7,14 @@
 //! every buffer to the same [`pump`] the reactor uses. Workers that find no ready job
 //! wait on a `Condvar` until another finishes one, or until the next backoff ends.
 //!
-//! Each worker keeps at most one socket, so there are never more sockets than workers.
+//! Each worker keeps at most one socket, so there are never more sockets than workers
+//! (and the engine starts no more workers than `-c` and `--max-in-flight` allow). With
+//! `--per-host`, a worker takes a job for a host only if it already holds a socket there
+//! or the host has fewer open sockets than the limit.
 //! Reads time out every [`TICK`] so a worker sees a stop request promptly; the idle
 //! timeout (`--timeout`) is counted across those ticks.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -20,6 +24,7 @@ use crate::error::JobError;
 use crate::event::Event;
 use crate::http::{Exchange, Limits};
 use crate::job::{ConnId, JobId, Phase};
+use crate::options::TransferOptions;
 use crate::pump::{pump, pump_eof, Pumped};
 use crate::scheduler::{Ending, Scheduler};
 use crate::stop::Stop;
@@ -31,10 +36,17 @@ const TICK: Duration = Duration::from_millis(100);
 /// A worker's read buffer.
 const READ_BUFFER: usize = 64 << 10;
 
-/// The scheduler and the condition workers wait on.
+/// A host and port: what `--per-host` counts sockets by.
+type HostKey = (String, u16);
+
+/// The scheduler and the condition workers wait on, and the per-host socket count.
 struct Shared<'a> {
     scheduler: Mutex<&'a mut Scheduler>,
     changed: Condvar,
+    /// `--per-host`, and the sockets open to each host (workers keep theirs between
+    /// requests, so a kept socket counts too). Locked after `scheduler`, never before.
+    per_host: Option<usize>,
+    open_per_host: Mutex<HashMap<HostKey, usize>>,
 }
 
 impl<'a> Shared<'a> {
@@ -42,23 +54,54 @@ impl<'a> Shared<'a> {
         // A worker that panicked leaves the data as it was between two calls.
         self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn hosts(&self) -> MutexGuard<'_, HashMap<HostKey, usize>> {
+        self.open_per_host.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// May a worker whose socket goes to `kept` take a job for `host`?
+    fn may_take(&self, host: &HostKey, kept: Option<&HostKey>) -> bool {
+        match self.per_host {
+            None => true,
+            Some(limit) => {
+                kept == Some(host) || self.hosts().get(host).copied().unwrap_or(0) < limit
+            }
+        }
+    }
+
+    fn socket_opened(&self, host: &HostKey, slot: ConnId) {
+        *self.hosts().entry(host.clone()).or_default() += 1;
+        self.lock()
+            .emit(Event::ConnectionOpened { slot }, Instant::now());
+    }
+
+    fn socket_closed(&self, host: &HostKey, slot: ConnId) {
+        if let Some(open) = self.hosts().get_mut(host) {
+            *open -= 1;
+        }
+        self.lock()
+            .emit(Event::ConnectionClosed { slot }, Instant::now());
+    }
 }
 
 /// Runs the scheduler's jobs with `workers` blocking workers (1: on this thread).
 pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result<()> {
+    let options = scheduler.options().clone();
     let shared = Shared {
+        per_host: options.per_host,
         scheduler: Mutex::new(scheduler),
         changed: Condvar::new(),
+        open_per_host: Mutex::new(HashMap::new()),
     };
     if workers == 1 {
-        worker(0, &shared, stop);
+        worker(0, &shared, &options, stop);
     } else {
         std::thread::scope(|scope| {
             for index in 0..workers {
-                let shared = &shared;
+                let (shared, options) = (&shared, &options);
                 std::thread::Builder::new()
                     .name(format!("miodl-worker-{index}"))
-                    .spawn_scoped(scope, move || worker(index, shared, stop))
+                    .spawn_scoped(scope, move || worker(index, shared, options, stop))
                     .map(drop)?;
             }
             Ok::<(), io::Error>(())
@@ -70,29 +113,30 @@ pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result
 /// One worker's socket: kept open between requests to the same host.
 struct KeptSocket {
     stream: TcpStream,
-    host: (String, u16),
+    host: HostKey,
     served: u32,
 }
 
-fn worker(index: usize, shared: &Shared<'_>, stop: &Stop) {
+fn worker(index: usize, shared: &Shared<'_>, options: &TransferOptions, stop: &Stop) {
     let slot = ConnId(index);
     let mut kept: Option<KeptSocket> = None;
     let mut buf = vec![0u8; READ_BUFFER];
     let mut out = Vec::new();
-    while let Some(job) = next_job(shared, stop) {
-        perform(job, slot, shared, stop, &mut kept, &mut buf, &mut out);
+    while let Some(job) = next_job(shared, stop, kept.as_ref().map(|k| &k.host)) {
+        perform(
+            job, slot, shared, options, stop, &mut kept, &mut buf, &mut out,
+        );
         shared.changed.notify_all();
     }
-    if kept.take().is_some() {
-        shared
-            .lock()
-            .emit(Event::ConnectionClosed { slot }, Instant::now());
+    if let Some(socket) = kept.take() {
+        shared.socket_closed(&socket.host, slot);
     }
     shared.changed.notify_all();
 }
 
-/// Waits for a job this worker may take; `None` when the run is over.
-fn next_job(shared: &Shared<'_>, stop: &Stop) -> Option<JobId> {
+/// Waits for a job this worker may take; `None` when the run is over. `kept` is the
+/// host of the worker's open socket, which `--per-host` lets it keep using.
+fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<JobId> {
     let mut scheduler = shared.lock();
     loop {
         if let Some(signal) = stop.requested() {
@@ -100,9 +144,14 @@ fn next_job(shared: &Shared<'_>, stop: &Stop) -> Option<JobId> {
         }
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
-            return Some(job);
-        }
-        if scheduler.is_finished() {
+            let url = scheduler.url(job);
+            let host = (url.host().to_string(), url.port());
+            if shared.may_take(&host, kept) {
+                return Some(job);
+            }
+            // Its host is at --per-host: leave it to a worker with a socket there.
+            scheduler.put_back(job);
+        } else if scheduler.is_finished() {
             return None;
         }
         let wait = scheduler
@@ -117,32 +166,33 @@ fn next_job(shared: &Shared<'_>, stop: &Stop) -> Option<JobId> {
 }
 
 /// Does one attempt of `job` and reports its outcome to the scheduler.
+#[allow(clippy::too_many_arguments)]
 fn perform(
     job: JobId,
     slot: ConnId,
     shared: &Shared<'_>,
+    options: &TransferOptions,
     stop: &Stop,
     kept: &mut Option<KeptSocket>,
     buf: &mut [u8],
     out: &mut Vec<u8>,
 ) {
-    let (host, method, fresh, options) = {
+    let (host, method, fresh) = {
         let scheduler = shared.lock();
         let url = scheduler.url(job);
         let host = (url.host().to_string(), url.port());
         let method = scheduler.encode_request(job, out);
-        let options = scheduler.options().clone();
-        (host, method, scheduler.needs_fresh_socket(job), options)
+        (host, method, scheduler.needs_fresh_socket(job))
     };
     let method = match method {
         Ok(method) => method,
         Err(e) => return shared.lock().on_error(job, e, Instant::now()),
     };
     let reusable = kept.as_ref().is_some_and(|k| k.host == host && !fresh);
-    if !reusable && kept.take().is_some() {
-        shared
-            .lock()
-            .emit(Event::ConnectionClosed { slot }, Instant::now());
+    if !reusable {
+        if let Some(old) = kept.take() {
+            shared.socket_closed(&old.host, slot);
+        }
     }
     let mut socket = match kept.take() {
         Some(socket) => {
@@ -153,12 +203,10 @@ fn perform(
             socket
         }
         None => {
-            {
-                let mut scheduler = shared.lock();
-                let now = Instant::now();
-                scheduler.emit(Event::ConnectionOpened { slot }, now);
-                scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
-            }
+            shared.socket_opened(&host, slot);
+            shared
+                .lock()
+                .set_phase(job, Phase::Connecting, Some(slot), Instant::now());
             match connect(&host, options.connect_timeout) {
                 Ok(stream) => {
                     let mut scheduler = shared.lock();
@@ -170,31 +218,25 @@ fn perform(
                     }
                 }
                 Err(e) => {
-                    let mut scheduler = shared.lock();
-                    let now = Instant::now();
-                    scheduler.emit(Event::ConnectionClosed { slot }, now);
-                    return scheduler.on_error(job, e, now);
+                    shared.socket_closed(&host, slot);
+                    return shared.lock().on_error(job, e, Instant::now());
                 }
             }
         }
     };
-    let result = exchange(job, method, &mut socket, shared, stop, &options, buf, out);
+    let result = exchange(job, method, &mut socket, shared, stop, options, buf, out);
+    if let Ok(true) = result {
+        socket.served += 1;
+        *kept = Some(socket);
+        return;
+    }
+    shared.socket_closed(&socket.host, slot);
     let mut scheduler = shared.lock();
     let now = Instant::now();
     match result {
-        Ok(true) => {
-            socket.served += 1;
-            *kept = Some(socket);
-        }
-        Ok(false) => scheduler.emit(Event::ConnectionClosed { slot }, now),
-        Err(Failure::Stale) => {
-            scheduler.emit(Event::ConnectionClosed { slot }, now);
-            scheduler.on_stale(job, now);
-        }
-        Err(Failure::Job(e)) => {
-            scheduler.emit(Event::ConnectionClosed { slot }, now);
-            scheduler.on_error(job, e, now);
-        }
+        Ok(_) => {}
+        Err(Failure::Stale) => scheduler.on_stale(job, now),
+        Err(Failure::Job(e)) => scheduler.on_error(job, e, now),
     }
 }
 
@@ -215,7 +257,7 @@ fn exchange(
     socket: &mut KeptSocket,
     shared: &Shared<'_>,
     stop: &Stop,
-    options: &crate::options::TransferOptions,
+    options: &TransferOptions,
     buf: &mut [u8],
     out: &[u8],
 ) -> Result<bool, Failure> {

@@ -146,6 +146,7 @@ impl Conn {
     pub fn on_ready(
         &mut self,
         slot: ConnId,
+        peer_closed: bool,
         buf: &mut [u8],
         scheduler: &mut Scheduler,
         now: Instant,
@@ -167,7 +168,7 @@ impl Conn {
         if self.send(scheduler, now) == After::Close {
             return After::Close;
         }
-        self.receive(buf, scheduler, now)
+        self.receive(buf, peer_closed, scheduler, now)
     }
 
     /// The deadline passed: fail the job it carries.
@@ -235,7 +236,13 @@ impl Conn {
     }
 
     /// Reads until `WouldBlock`, feeding the answer through the exchange.
-    fn receive(&mut self, buf: &mut [u8], scheduler: &mut Scheduler, now: Instant) -> After {
+    fn receive(
+        &mut self,
+        buf: &mut [u8],
+        peer_closed: bool,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
         // Set when the answer completes in this call: the socket goes back to the pool
         // once the read loop has seen that the server did not close it meanwhile.
         let mut completed = false;
@@ -250,7 +257,9 @@ impl Conn {
             };
             let n = match read {
                 Ok(n) => {
-                    drained = n > 0 && n < buf.len();
+                    // Not when the peer has closed: its FIN came with this edge, and
+                    // no later edge will announce it.
+                    drained = !peer_closed && n > 0 && n < buf.len();
                     n
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

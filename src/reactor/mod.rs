@@ -65,7 +65,8 @@ pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
         }
         let now = Instant::now();
         for event in events.iter() {
-            reactor.on_ready(ConnId(event.token().0), scheduler, now);
+            let peer_closed = event.is_read_closed() || event.is_error();
+            reactor.on_ready(ConnId(event.token().0), peer_closed, scheduler, now);
         }
         reactor.expire(scheduler, now);
     }
@@ -183,12 +184,19 @@ impl Reactor {
     }
 
     /// A socket is ready: let it progress, then settle what it asks for.
-    fn on_ready(&mut self, slot: ConnId, scheduler: &mut Scheduler, now: Instant) {
+    /// `peer_closed`: the event says the peer shut its side, so read until EOF.
+    fn on_ready(
+        &mut self,
+        slot: ConnId,
+        peer_closed: bool,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
         // A socket closed earlier in this batch may still have an event queued.
         let Some(conn) = self.conns.get_mut(slot.0) else {
             return;
         };
-        let after = conn.on_ready(slot, &mut self.read_buffer, scheduler, now);
+        let after = conn.on_ready(slot, peer_closed, &mut self.read_buffer, scheduler, now);
         self.settle(slot, after, scheduler, now);
     }
 
