@@ -39,6 +39,8 @@ Faults (--fault SPEC): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   same faults, whatever the timing. Every fault comes after the lag.
 Kinds:
   reset-head         RST before any response byte (SO_LINGER 0, close)
+  reset-mid-head     half the response head, then RST
+  eof-head           half the response head, then FIN
   reset-body         head and half the body, then RST
   eof-body           head and half the body, then FIN
   close-idle         a whole response advertising keep-alive, then close at
@@ -67,6 +69,10 @@ pub const FAULT_HELP: &str = fault_help!();
 pub enum FaultKind {
     /// `reset-head`: the connection is reset (RST) before any response byte.
     ResetHead,
+    /// `reset-mid-head`: half the response head arrives, then a reset.
+    ResetMidHead,
+    /// `eof-head`: half the response head arrives, then an orderly close (FIN).
+    EofHead,
     /// `reset-body`: the head and half the body arrive, then a reset.
     ResetBody,
     /// `eof-body`: the head and half the body arrive, then an orderly close (FIN).
@@ -111,8 +117,10 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in the order [`FAULT_HELP`] lists them.
-    pub const ALL: [FaultKind; 20] = [
+    pub const ALL: [FaultKind; 22] = [
         FaultKind::ResetHead,
+        FaultKind::ResetMidHead,
+        FaultKind::EofHead,
         FaultKind::ResetBody,
         FaultKind::EofBody,
         FaultKind::CloseIdle,
@@ -138,6 +146,8 @@ impl FaultKind {
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::ResetHead => "reset-head",
+            FaultKind::ResetMidHead => "reset-mid-head",
+            FaultKind::EofHead => "eof-head",
             FaultKind::ResetBody => "reset-body",
             FaultKind::EofBody => "eof-body",
             FaultKind::CloseIdle => "close-idle",

@@ -234,6 +234,16 @@ pub(super) fn render(
     // (framing, body bytes to send, send the last chunk?, what happens after)
     let (framing, upto, terminate, then) = match fault {
         Some(ResetHead) => return bare(Vec::new(), Then::Reset),
+        Some(ResetMidHead | EofHead) => {
+            let mut partial = head(&reply, &normal_framing, keep_alive, http10);
+            partial.truncate(partial.len() / 2);
+            let then = if fault == Some(EofHead) {
+                Then::Close
+            } else {
+                Then::Reset
+            };
+            return bare(partial, then);
+        }
         Some(Stall) => return bare(Vec::new(), Then::Stall),
         Some(Garbage) => return bare(GARBAGE.to_vec(), Then::Close),
         Some(ResetBody) => (normal_framing, half, false, Then::Reset),
