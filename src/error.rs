@@ -40,6 +40,8 @@ pub enum JobError {
     RedirectTarget(UrlError),
     /// The body is larger than `--max-filesize` (announced or counted).
     TooLarge(u64),
+    /// A page of the list API is larger than miodl keeps in memory.
+    PageTooLarge(u64),
     /// Writing the output failed (disk full, permission): the run ends with exit status 3.
     Output(io::Error),
     /// A page of the list API could not be read.
@@ -62,6 +64,7 @@ impl JobError {
             | JobError::BadRedirect(_)
             | JobError::RedirectTarget(_)
             | JobError::TooLarge(_)
+            | JobError::PageTooLarge(_)
             | JobError::Output(_)
             | JobError::Page(_)
             | JobError::Interrupted => false,
@@ -105,6 +108,7 @@ impl fmt::Display for JobError {
             JobError::BadRedirect(why) => write!(f, "bad redirect: {why}"),
             JobError::RedirectTarget(e) => write!(f, "redirect to {e}"),
             JobError::TooLarge(limit) => write!(f, "body larger than --max-filesize {limit} bytes"),
+            JobError::PageTooLarge(limit) => write!(f, "list page larger than {limit} bytes"),
             JobError::Output(e) => write!(f, "could not write output: {e}"),
             JobError::Page(e) => write!(f, "bad list page: {e}"),
             JobError::Interrupted => write!(f, "interrupted"),

@@ -7,7 +7,9 @@
 //! ```text
 //!   idle socket to this host? ──yes──► Reuse(slot)        (no connect: the cheap path)
 //!        │ no
-//!   host at --per-host? ───────yes──► HostFull            (wait; other hosts may go)
+//!   host at --per-host? ───────yes──► EvictAndOpen(own idle slot), if the job needs a
+//!        │                              fresh socket and the host has an idle one;
+//!        │                              else HostFull (wait; other hosts may go)
 //!        │ no
 //!   pool under -c? ────────────yes──► Open                (connect a new socket)
 //!        │ no
@@ -98,8 +100,9 @@ impl Pool {
         id
     }
 
-    /// The addresses of a host, resolved on first use and cached for the run.
-    pub fn addresses(&mut self, host: HostId) -> io::Result<&[SocketAddr]> {
+    /// The host's address number `index`, resolved on first use and cached for the run;
+    /// `None` past the last one.
+    pub fn address(&mut self, host: HostId, index: usize) -> io::Result<Option<SocketAddr>> {
         let entry = &mut self.hosts[host.0];
         if entry.addrs.is_none() {
             let found: Vec<SocketAddr> = (entry.name.as_str(), entry.port)
@@ -110,7 +113,7 @@ impl Pool {
             }
             entry.addrs = Some(found);
         }
-        Ok(entry.addrs.as_deref().unwrap_or_default())
+        Ok(entry.addrs.as_deref().and_then(|a| a.get(index)).copied())
     }
 
     /// May a job for `host` have a socket? `fresh_only` refuses idle sockets (after a

@@ -1,7 +1,8 @@
 //! The policy: which job goes next, and what an answer means.
 //!
-//! The scheduler owns every live job and decides, without touching a socket or reading a
-//! clock (time is passed in as `now`):
+//! The scheduler owns every live job and decides, without touching a socket (time is
+//! passed in as `now`; the wall clock is read only to compare a `Retry-After` date, and
+//! to seed the jitter):
 //!
 //! - **Order.** Page requests of the pager go before queued downloads, so discovery is
 //!   never starved by the downloads it feeds ([`Scheduler::next_ready`]).
@@ -62,7 +63,8 @@ enum Verdict {
 pub enum Flow {
     /// Keep reading.
     Continue,
-    /// Enough was read: close the socket and call [`Scheduler::on_end`].
+    /// Enough was read: the socket is not reusable ([`crate::pump`] then ends the answer
+    /// with [`Scheduler::on_end`]).
     Enough,
 }
 
@@ -87,6 +89,8 @@ pub struct Scheduler {
     ready_pages: VecDeque<JobId>,
     ready_files: VecDeque<JobId>,
     backing_off: BinaryHeap<Reverse<(Instant, JobId)>>,
+    /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
+    deferred: Vec<JobId>,
     in_flight: usize,
     /// Hosts named on the command line: the only ones that get the credentials.
     trusted_hosts: Vec<(String, u16)>,
@@ -121,6 +125,7 @@ impl Scheduler {
             ready_pages: VecDeque::new(),
             ready_files: VecDeque::new(),
             backing_off: BinaryHeap::new(),
+            deferred: Vec::new(),
             in_flight: 0,
             trusted_hosts: trusted
                 .iter()
@@ -209,6 +214,20 @@ impl Scheduler {
     pub fn put_back(&mut self, job: JobId) {
         self.in_flight -= 1;
         self.queue_for(job).push_front(job);
+    }
+
+    /// Sets a job aside for the rest of a dispatch round (its host is at `--per-host`),
+    /// giving its permit back so jobs for other hosts can still go.
+    pub fn defer(&mut self, job: JobId) {
+        self.in_flight -= 1;
+        self.deferred.push(job);
+    }
+
+    /// Ends a dispatch round: the jobs set aside go back first, in their order.
+    pub fn restore_deferred(&mut self) {
+        while let Some(job) = self.deferred.pop() {
+            self.queue_for(job).push_front(job);
+        }
     }
 
     /// True when no job is left: nothing queued, waiting, in flight, or still to come.
@@ -368,7 +387,7 @@ impl Scheduler {
             }
             Some(Verdict::KeepPage { body, .. }) => {
                 if body.len() + bytes.len() > MAX_PAGE_BYTES {
-                    return Err(JobError::TooLarge(MAX_PAGE_BYTES as u64));
+                    return Err(JobError::PageTooLarge(MAX_PAGE_BYTES as u64));
                 }
                 body.extend_from_slice(bytes);
                 Ok(Flow::Continue)

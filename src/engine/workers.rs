@@ -2,7 +2,8 @@
 //!
 //! One worker on the calling thread is the `blocking` engine; N workers on their own
 //! threads are the `threads` engine. A worker takes a job from the shared scheduler (a
-//! `Mutex`, held only between socket calls, never across one), connects or reuses its
+//! `Mutex`, never held across a socket call; body bytes reach the file under it, as the
+//! scheduler owns the temporaries), connects or reuses its
 //! one keep-alive socket, writes the request, and reads until the answer ends, handing
 //! every buffer to the same [`pump`] the reactor uses. Workers that find no ready job
 //! wait on a `Condvar` until another finishes one, or until the next backoff ends.
@@ -16,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -59,26 +60,41 @@ impl<'a> Shared<'a> {
         self.open_per_host.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// May a worker whose socket goes to `kept` take a job for `host`?
-    fn may_take(&self, host: &HostKey, kept: Option<&HostKey>) -> bool {
-        match self.per_host {
-            None => true,
-            Some(limit) => {
-                kept == Some(host) || self.hosts().get(host).copied().unwrap_or(0) < limit
-            }
+    /// May a worker whose socket goes to `kept` take a job for `host`? If it will need a
+    /// new socket there, the socket is counted now, under the same lock as the check, so
+    /// two workers cannot both take the last place: `Some(true)`. `Some(false)`: it will
+    /// use (or replace) its own socket to that host. `None`: the host is full.
+    fn claim(&self, host: &HostKey, kept: Option<&HostKey>) -> Option<bool> {
+        if kept == Some(host) {
+            return Some(false);
         }
+        let mut hosts = self.hosts();
+        let open = hosts.entry(host.clone()).or_default();
+        if self.per_host.is_some_and(|limit| *open >= limit) {
+            return None;
+        }
+        *open += 1;
+        Some(true)
     }
 
-    fn socket_opened(&self, host: &HostKey, slot: ConnId) {
-        *self.hosts().entry(host.clone()).or_default() += 1;
+    /// A socket to `host` was opened; `claimed` if [`Shared::claim`] counted it already.
+    fn socket_opened(&self, host: &HostKey, slot: ConnId, claimed: bool) {
+        if !claimed {
+            *self.hosts().entry(host.clone()).or_default() += 1;
+        }
         self.lock()
             .emit(Event::ConnectionOpened { slot }, Instant::now());
     }
 
-    fn socket_closed(&self, host: &HostKey, slot: ConnId) {
+    /// Gives back a place [`Shared::claim`] counted, or that a closed socket held.
+    fn unclaim(&self, host: &HostKey) {
         if let Some(open) = self.hosts().get_mut(host) {
             *open -= 1;
         }
+    }
+
+    fn socket_closed(&self, host: &HostKey, slot: ConnId) {
+        self.unclaim(host);
         self.lock()
             .emit(Event::ConnectionClosed { slot }, Instant::now());
     }
@@ -122,9 +138,9 @@ fn worker(index: usize, shared: &Shared<'_>, options: &TransferOptions, stop: &S
     let mut kept: Option<KeptSocket> = None;
     let mut buf = vec![0u8; READ_BUFFER];
     let mut out = Vec::new();
-    while let Some(job) = next_job(shared, stop, kept.as_ref().map(|k| &k.host)) {
+    while let Some((job, claimed)) = next_job(shared, stop, kept.as_ref().map(|k| &k.host)) {
         perform(
-            job, slot, shared, options, stop, &mut kept, &mut buf, &mut out,
+            job, claimed, slot, shared, options, stop, &mut kept, &mut buf, &mut out,
         );
         shared.changed.notify_all();
     }
@@ -134,9 +150,10 @@ fn worker(index: usize, shared: &Shared<'_>, options: &TransferOptions, stop: &S
     shared.changed.notify_all();
 }
 
-/// Waits for a job this worker may take; `None` when the run is over. `kept` is the
-/// host of the worker's open socket, which `--per-host` lets it keep using.
-fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<JobId> {
+/// Waits for a job this worker may take, and whether a socket place was claimed for it
+/// ([`Shared::claim`]); `None` when the run is over. `kept` is the host of the worker's
+/// open socket, which `--per-host` lets it keep using.
+fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<(JobId, bool)> {
     let mut scheduler = shared.lock();
     loop {
         if let Some(signal) = stop.requested() {
@@ -146,8 +163,8 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         if let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
             let host = (url.host().to_string(), url.port());
-            if shared.may_take(&host, kept) {
-                return Some(job);
+            if let Some(claimed) = shared.claim(&host, kept) {
+                return Some((job, claimed));
             }
             // Its host is at --per-host: leave it to a worker with a socket there.
             scheduler.put_back(job);
@@ -169,6 +186,7 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
 #[allow(clippy::too_many_arguments)]
 fn perform(
     job: JobId,
+    claimed: bool,
     slot: ConnId,
     shared: &Shared<'_>,
     options: &TransferOptions,
@@ -186,7 +204,12 @@ fn perform(
     };
     let method = match method {
         Ok(method) => method,
-        Err(e) => return shared.lock().on_error(job, e, Instant::now()),
+        Err(e) => {
+            if claimed {
+                shared.unclaim(&host);
+            }
+            return shared.lock().on_error(job, e, Instant::now());
+        }
     };
     let reusable = kept.as_ref().is_some_and(|k| k.host == host && !fresh);
     if !reusable {
@@ -203,7 +226,7 @@ fn perform(
             socket
         }
         None => {
-            shared.socket_opened(&host, slot);
+            shared.socket_opened(&host, slot, claimed);
             shared
                 .lock()
                 .set_phase(job, Phase::Connecting, Some(slot), Instant::now());
@@ -341,20 +364,26 @@ fn exchange(
 
 /// Connects with a timeout to the first address of `host`; reads tick every [`TICK`].
 fn connect(host: &(String, u16), timeout: Duration) -> Result<TcpStream, JobError> {
-    let addr: SocketAddr = (host.0.as_str(), host.1)
+    let addrs = (host.0.as_str(), host.1)
         .to_socket_addrs()
-        .map_err(JobError::Resolve)?
-        .next()
-        .ok_or_else(|| {
-            JobError::Resolve(io::Error::new(io::ErrorKind::NotFound, "no address found"))
-        })?;
-    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
-        if e.kind() == io::ErrorKind::TimedOut {
-            JobError::ConnectTimeout(timeout)
-        } else {
-            JobError::Connect(e)
+        .map_err(JobError::Resolve)?;
+    // Each address in turn, as the reactor does: `localhost` may be `::1` first.
+    let mut failure =
+        JobError::Resolve(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+    let mut connected = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                failure = JobError::ConnectTimeout(timeout)
+            }
+            Err(e) => failure = JobError::Connect(e),
         }
-    })?;
+    }
+    let stream = connected.ok_or(failure)?;
     let configure = |s: &TcpStream| {
         s.set_nodelay(true)?;
         s.set_read_timeout(Some(TICK))

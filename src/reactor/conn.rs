@@ -32,7 +32,7 @@ use crate::pump::{pump, pump_eof, Pumped};
 use crate::scheduler::Scheduler;
 
 /// What the reactor must do with a socket after an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum After {
     /// Nothing: it waits for more readiness.
     Wait,
@@ -40,6 +40,9 @@ pub enum After {
     Release,
     /// Close it.
     Close,
+    /// Its connect failed: close it, and try the host's next address for the same job
+    /// (the scheduler has not been told).
+    ConnectFailed(io::Error),
 }
 
 /// Where a connection is in its life.
@@ -59,6 +62,8 @@ pub struct Conn {
     stream: TcpStream,
     /// The host it is connected to (its pool key).
     pub host: HostId,
+    /// Which of the host's addresses it connected to.
+    pub address_index: usize,
     /// Tells this socket apart from a later one in the same slab slot.
     pub serial: u64,
     /// When it times out, if it is waiting for the network.
@@ -80,6 +85,7 @@ impl Conn {
     pub fn connecting(
         stream: TcpStream,
         host: HostId,
+        address_index: usize,
         serial: u64,
         job: JobId,
         method: Method,
@@ -88,6 +94,7 @@ impl Conn {
         Conn {
             stream,
             host,
+            address_index,
             serial,
             deadline: None,
             armed: None,
@@ -97,11 +104,6 @@ impl Conn {
             pending: Vec::new(),
             served: 0,
         }
-    }
-
-    /// The socket, for registration with the poll.
-    pub fn stream_mut(&mut self) -> &mut TcpStream {
-        &mut self.stream
     }
 
     /// The request buffer, to encode the next request into (reused, not reallocated).
@@ -117,9 +119,14 @@ impl Conn {
         }
     }
 
-    /// True while connecting (its deadline is the connect timeout).
-    pub fn is_connecting(&self) -> bool {
-        matches!(self.state, State::Connecting { .. })
+    /// Takes the job, method and request bytes of a socket whose connect failed, for a
+    /// connect to another address.
+    pub fn take_request(&mut self) -> (JobId, Method, Vec<u8>) {
+        let State::Connecting { job, method } = self.state else {
+            unreachable!("only a connecting socket hands its request on")
+        };
+        self.state = State::Idle;
+        (job, method, std::mem::take(&mut self.out))
     }
 
     /// Starts `job` on this connected socket (its request already in `out`) and writes
@@ -155,17 +162,14 @@ impl Conn {
             match connect_result(&self.stream) {
                 Ok(false) => return After::Wait,
                 Ok(true) => {
-                    if self.start(job, method, slot, scheduler, now) == After::Close {
+                    if let After::Close = self.start(job, method, slot, scheduler, now) {
                         return After::Close;
                     }
                 }
-                Err(e) => {
-                    scheduler.on_error(job, JobError::Connect(e), now);
-                    return After::Close;
-                }
+                Err(e) => return After::ConnectFailed(e),
             }
         }
-        if self.send(scheduler, now) == After::Close {
+        if let After::Close = self.send(scheduler, now) {
             return After::Close;
         }
         self.receive(buf, peer_closed, scheduler, now)

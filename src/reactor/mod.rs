@@ -31,6 +31,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::JobError;
 use crate::event::Event;
+use crate::http::Method;
 use crate::job::{ConnId, JobId, Phase};
 use crate::pool::{Checkout, HostId, Pool};
 use crate::scheduler::{Ending, Scheduler};
@@ -82,7 +83,6 @@ struct Reactor {
     timers: Timers,
     read_buffer: Box<[u8]>,
     next_serial: u64,
-    deferred: Vec<JobId>,
     spare_out: Vec<Vec<u8>>,
 }
 
@@ -96,13 +96,13 @@ impl Reactor {
             timers: Timers::default(),
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             next_serial: 0,
-            deferred: Vec::new(),
             spare_out: Vec::new(),
         })
     }
 
     /// Hands ready jobs to sockets until the semaphore or the pool says stop.
     fn dispatch(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let mut deferred = 0;
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
             let host = self.pool.intern(url.host(), url.port());
@@ -113,17 +113,17 @@ impl Reactor {
                     self.close(idle, scheduler, now);
                     self.open(host, job, scheduler, now);
                 }
-                Checkout::HostFull if self.deferred.len() < MAX_DEFERRED => self.deferred.push(job),
+                Checkout::HostFull if deferred < MAX_DEFERRED => {
+                    scheduler.defer(job);
+                    deferred += 1;
+                }
                 Checkout::HostFull | Checkout::Full => {
                     scheduler.put_back(job);
                     break;
                 }
             }
         }
-        // Jobs skipped for a busy host go back first, in their order.
-        while let Some(job) = self.deferred.pop() {
-            scheduler.put_back(job);
-        }
+        scheduler.restore_deferred();
     }
 
     /// Sends `job` on the idle socket `slot`.
@@ -145,37 +145,52 @@ impl Reactor {
     /// Connects a new socket to `host` for `job`.
     fn open(&mut self, host: HostId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let mut out = self.spare_out.pop().unwrap_or_default();
-        let method = match scheduler.encode_request(job, &mut out) {
-            Ok(method) => method,
-            Err(e) => return scheduler.on_error(job, e, now),
-        };
-        let stream = match self.pool.addresses(host) {
-            Ok(addrs) => connect(addrs[0]).map_err(JobError::Connect),
-            Err(e) => Err(JobError::Resolve(e)),
-        };
-        let mut stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => return scheduler.on_error(job, e, now),
+        match scheduler.encode_request(job, &mut out) {
+            Ok(method) => self.connect_to(host, 0, None, job, method, out, scheduler, now),
+            Err(e) => scheduler.on_error(job, e, now),
+        }
+    }
+
+    /// Starts a connect to the host's address number `first`, or to the next ones while
+    /// a connect fails at once (`localhost` is often `::1` first, where nothing listens).
+    /// `failed` is the error of the address before, reported if none is left.
+    #[allow(clippy::too_many_arguments)]
+    fn connect_to(
+        &mut self,
+        host: HostId,
+        first: usize,
+        mut failed: Option<io::Error>,
+        job: JobId,
+        method: Method,
+        out: Vec<u8>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        let mut index = first;
+        let mut stream = loop {
+            let addr = match self.pool.address(host, index) {
+                Ok(Some(addr)) => addr,
+                Ok(None) => {
+                    let e = failed.unwrap_or_else(|| io::ErrorKind::NotFound.into());
+                    return scheduler.on_error(job, JobError::Connect(e), now);
+                }
+                Err(e) => return scheduler.on_error(job, JobError::Resolve(e), now),
+            };
+            match connect(addr) {
+                Ok(stream) => break stream,
+                Err(e) => (failed, index) = (Some(e), index + 1),
+            }
         };
         let entry = self.conns.vacant_entry();
         let slot = ConnId(entry.key());
         let interest = Interest::READABLE | Interest::WRITABLE;
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut stream, Token(slot.0), interest)
-        {
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut stream, Token(slot.0), interest) {
             return scheduler.on_error(job, JobError::Connect(e), now);
         }
         self.next_serial += 1;
-        let conn = entry.insert(Conn::connecting(
-            stream,
-            host,
-            self.next_serial,
-            job,
-            method,
-            out,
-        ));
+        let conn = Conn::connecting(stream, host, index, self.next_serial, job, method, out);
+        let conn = entry.insert(conn);
         conn.deadline = Some(now + scheduler.options().connect_timeout);
         self.pool.opened(host);
         scheduler.emit(Event::ConnectionOpened { slot }, now);
@@ -204,6 +219,16 @@ impl Reactor {
     fn settle(&mut self, slot: ConnId, after: After, scheduler: &mut Scheduler, now: Instant) {
         match after {
             After::Close => self.close(slot, scheduler, now),
+            After::ConnectFailed(error) => {
+                // Try the host's next address with the same request bytes.
+                let (host, next) = {
+                    let conn = &self.conns[slot.0];
+                    (conn.host, conn.address_index + 1)
+                };
+                let (job, method, out) = self.conns[slot.0].take_request();
+                self.close(slot, scheduler, now);
+                self.connect_to(host, next, Some(error), job, method, out, scheduler, now);
+            }
             After::Release => self.pool.release(self.conns[slot.0].host, slot),
             After::Wait => {
                 let conn = &mut self.conns[slot.0];
