@@ -20,8 +20,8 @@ use lexopt::{Arg, Parser};
 
 use crate::options::{CrawlOptions, TransferOptions};
 use values::{
-    credentials, engine, item_url, limit, non_empty, path, positive, seconds, shown, timeout, utf8,
-    whole,
+    credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,
+    timeout, utf8, whole,
 };
 
 mod help;
@@ -360,6 +360,7 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "json"),
     (None, "events"),
     (None, "trace"),
+    (None, "shard"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -396,6 +397,7 @@ fn apply_transfer_option(
         "json" => t.json = true,
         "events" => t.events = true,
         "trace" => t.trace = Some(path(parser, "--trace")?),
+        "shard" => t.shard = Some(shard(parser)?),
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

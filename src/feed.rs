@@ -10,6 +10,7 @@ use std::io::BufRead;
 use crate::job::JobKind;
 use crate::names::{file_name_for_url, safe_id_file_name, NameRegistry};
 use crate::pager::{PageError, PageRequest, Pager};
+use crate::shard::Shard;
 use crate::url::{percent_encode_segment, Url};
 
 /// A job the feed wants added.
@@ -77,6 +78,7 @@ pub struct BadLine {
 /// `miodl get`'s URLs: command-line arguments first, then each `-i` file line by line.
 pub struct UrlFeed {
     lines: Option<Box<dyn Iterator<Item = (String, String)> + Send>>,
+    shard: Option<Shard>,
     names: NameRegistry,
     /// Lines that were not URLs miodl can fetch (reported as failures).
     pub bad_lines: Vec<BadLine>,
@@ -84,9 +86,13 @@ pub struct UrlFeed {
 
 impl UrlFeed {
     /// A feed over `(origin, text)` pairs, where origin names the line for errors.
-    pub fn new(lines: Box<dyn Iterator<Item = (String, String)> + Send>) -> UrlFeed {
+    pub fn new(
+        lines: Box<dyn Iterator<Item = (String, String)> + Send>,
+        shard: Option<Shard>,
+    ) -> UrlFeed {
         UrlFeed {
             lines: Some(lines),
+            shard,
             names: NameRegistry::default(),
             bad_lines: Vec::new(),
         }
@@ -100,6 +106,9 @@ impl UrlFeed {
                 self.lines = None;
                 return;
             };
+            if self.shard.is_some_and(|shard| !shard.contains(&text)) {
+                continue;
+            }
             match Url::parse(&text) {
                 Ok(url) => {
                     let name = self.names.claim(file_name_for_url(&url));
@@ -144,15 +153,22 @@ pub fn url_lines<R: BufRead + Send + 'static>(
 /// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.
 pub struct CrawlFeed {
     pager: Pager,
+    shard: Option<Shard>,
     list_url: Url,
     item_template: String,
 }
 
 impl CrawlFeed {
     /// A crawl of `list_url`, items at `item_template` (`{origin}`, `{id}` replaced).
-    pub fn new(pager: Pager, list_url: Url, item_template: String) -> CrawlFeed {
+    pub fn new(
+        pager: Pager,
+        list_url: Url,
+        item_template: String,
+        shard: Option<Shard>,
+    ) -> CrawlFeed {
         CrawlFeed {
             pager,
+            shard,
             list_url,
             item_template,
         }
@@ -190,7 +206,12 @@ impl CrawlFeed {
                 .collect(),
         };
         let origin = self.list_url.origin();
-        for id in outcome.new_ids {
+        let shard = self.shard;
+        for id in outcome
+            .new_ids
+            .into_iter()
+            .filter(|id| shard.is_none_or(|shard| shard.contains(id)))
+        {
             // The pager already refused unsafe ids; this is the last check before the
             // id becomes a file name, kept so no path can ever escape the directory.
             if let Err(e) = safe_id_file_name(&id) {

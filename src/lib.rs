@@ -39,6 +39,7 @@ pub mod retry;
 pub mod run;
 pub mod scheduler;
 pub mod serve;
+pub mod shard;
 pub mod sink;
 pub mod stop;
 pub mod summary;

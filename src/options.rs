@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::shard::Shard;
+
 /// Which engine performs the requests. All three share the sans-IO protocol layer and
 /// produce the same files and the same summary; they differ only in how they wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub struct TransferOptions {
     pub events: bool,
     /// `--trace FILE`: a Chrome trace-event JSON of the run.
     pub trace: Option<PathBuf>,
+    /// `--shard I/N`: only this stable part of the URLs (or ids).
+    pub shard: Option<Shard>,
 }
 
 impl Default for TransferOptions {
@@ -104,6 +108,7 @@ impl Default for TransferOptions {
             json: false,
             events: false,
             trace: None,
+            shard: None,
         }
     }
 }

@@ -78,9 +78,10 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
     }
     trusted.sort_by(|a, b| (a.host(), a.port()).cmp(&(b.host(), b.port())));
     trusted.dedup_by(|a, b| a.host() == b.host() && a.port() == b.port());
+    let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Urls(UrlFeed::new(lines)),
+        feed: Feed::Urls(UrlFeed::new(lines, shard)),
         trusted,
     })
 }
@@ -88,6 +89,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
 /// Checks `crawl`'s list URL and item template.
 pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
     let crawl = args.crawl;
+    let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(|e| e.to_string())?;
     let pager = Pager::new(crawl.start, crawl.per_page, crawl.lookahead);
     Ok(Plan {
@@ -96,6 +98,7 @@ pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
             pager,
             list_url.clone(),
             crawl.item_url,
+            shard,
         ))),
         trusted: vec![list_url],
     })

@@ -44,6 +44,10 @@ Failures:
       --max-filesize BYTES
                           fail a body larger than BYTES [default: no limit]
 
+Sharding:
+      --shard I/N         fetch only part I of N (I from 0): a stable split by
+                          URL (get) or id (crawl), so N machines share one job
+
 Authentication:
   -u, --user USER:PASS    HTTP Basic auth, sent only to the hosts of the URLs
                           given on the command line, never to a host a

@@ -165,3 +165,14 @@ pub(super) fn item_url(parser: &mut Parser) -> Result<String, UsageError> {
     }
     Ok(text)
 }
+
+/// `--shard I/N`: 0 ≤ I < N.
+pub(super) fn shard(parser: &mut Parser) -> Result<crate::shard::Shard, UsageError> {
+    let value = string(parser, "--shard")?;
+    let parsed = value.split_once('/').and_then(|(i, n)| {
+        let index: u64 = i.parse().ok()?;
+        let count: u64 = n.parse().ok()?;
+        (index < count).then_some(crate::shard::Shard { index, count })
+    });
+    parsed.ok_or_else(|| invalid("--shard", &value, "expected I/N with 0 <= I < N, e.g. 0/4"))
+}
