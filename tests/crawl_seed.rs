@@ -145,3 +145,53 @@ fn the_library_reports_the_same_crawl_in_process() {
     assert_eq!(json["ok"], 25);
     assert_eq!(json["engine"], "reactor");
 }
+
+#[test]
+fn the_pager_and_the_downloads_share_tight_limits_without_deadlock() {
+    for (args, max_sockets, max_in_flight) in [
+        (&["-c", "1"][..], 1, 1),
+        (&["-c", "2", "--lookahead", "3"][..], 2, 2),
+        (&["--max-in-flight", "2"][..], 100, 2),
+        (&["--per-host", "3", "--lookahead", "8"][..], 3, 3),
+    ] {
+        let server = reference(FILES, 0.01, 8, "");
+        let dir = tempfile::tempdir().unwrap();
+        let run = crawl(&list_url(&server), dir.path(), args);
+        assert_eq!(run.code, 0, "{args:?}\n{run}");
+        assert_eq!(verify_text(dir.path()), "ok: 25 files", "{args:?}\n{run}");
+        assert_eq!(
+            run.count("requests"),
+            30 + run.count("extra_pages"),
+            "{args:?}\n{run}"
+        );
+        assert_each_downloaded_once(&server, server.ids(), &run);
+        let stats = server.stats();
+        assert!(
+            stats.max_open_connections() <= max_sockets,
+            "{args:?}: the server saw {} sockets at once\n{run}",
+            stats.max_open_connections()
+        );
+        assert!(
+            stats.max_in_flight_requests() <= max_in_flight,
+            "{args:?}: the server saw {} requests at once\n{run}",
+            stats.max_in_flight_requests()
+        );
+    }
+}
+
+#[test]
+fn no_keepalive_opens_one_socket_per_request() {
+    let server = reference(FILES, 0.0, 9, "");
+    let dir = tempfile::tempdir().unwrap();
+    let run = crawl(
+        &list_url(&server),
+        dir.path(),
+        &["--no-keepalive", "-c", "5"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
+    assert_eq!(run.count("requests"), 30, "{run}");
+    assert_eq!(run.count("connections_opened"), 30, "{run}");
+    assert_eq!(run.count("connections_reused"), 0, "{run}");
+    assert_eq!(server.stats().connections_accepted(), 30, "{run}");
+}
