@@ -1,0 +1,66 @@
+//! `miodl demo`: the seed's comparison table, every row verified.
+
+mod crawl_support;
+
+use crawl_support::miodl;
+use serde_json::Value;
+
+const ENGINES: [&str; 3] = ["blocking", "threads", "reactor"];
+
+#[test]
+fn the_table_has_seven_verified_rows() {
+    let run = miodl(&["demo", "--files", "10", "--lag", "0.02", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let rows: Vec<&str> = (run.stdout.lines())
+        .filter(|l| ENGINES.iter().any(|e| l.starts_with(&format!("{e} "))))
+        .collect();
+    assert_eq!(rows.len(), 7, "{run}");
+    let count = |engine: &str| rows.iter().filter(|r| r.starts_with(engine)).count();
+    assert_eq!(
+        (count("blocking"), count("threads"), count("reactor")),
+        (1, 1, 5),
+        "{run}"
+    );
+    for row in &rows {
+        assert!(
+            row.trim_end().ends_with("ok: 10 files"),
+            "row: {row}\n{run}"
+        );
+    }
+    assert_eq!(run.stderr, "", "-q: nothing on stderr\n{run}");
+}
+
+#[test]
+fn the_json_is_an_array_of_seven_verified_rows() {
+    let run = miodl(&["demo", "--files", "10", "--lag", "0.02", "--json", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let value: Value = serde_json::from_str(run.stdout.trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e})\n{run}"));
+    let rows = value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array\n{run}"));
+    assert_eq!(rows.len(), 7, "{run}");
+    let mut engines = Vec::new();
+    for row in rows {
+        assert_eq!(row["verified"], true, "{row}");
+        assert_eq!(row["verify"], "ok: 10 files", "{row}");
+        let requests = row["requests"].as_u64().unwrap();
+        let bound = row["bound_requests"].as_u64().unwrap();
+        assert!(requests >= bound, "fewer requests than the bound: {row}");
+        assert!(bound >= 10 + 2, "10 files and at least 2 pages: {row}");
+        let (elapsed, bound_s) = (
+            row["elapsed_s"].as_f64().unwrap(),
+            row["bound_s"].as_f64().unwrap(),
+        );
+        assert!(
+            elapsed >= bound_s * 0.99,
+            "faster than the lower bound: {row}"
+        );
+        engines.push(row["engine"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        engines,
+        ["blocking", "threads", "reactor", "reactor", "reactor", "reactor", "reactor"],
+        "{run}"
+    );
+}
