@@ -5,7 +5,9 @@
 //! the pager's page requests into page jobs and the ids of each answered page into file
 //! jobs, through `--item-url`.
 
+use std::fmt;
 use std::io::BufRead;
+use std::sync::Arc;
 
 use crate::job::JobKind;
 use crate::names::{file_name_for_url, safe_id_file_name, NameRegistry};
@@ -66,6 +68,24 @@ impl Feed {
     }
 }
 
+/// Where a line of URL input came from, for its error message.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// The n-th URL argument.
+    Argument(usize),
+    /// Line n of a file (or `stdin`).
+    Line(Arc<str>, usize),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Argument(n) => write!(f, "argument {n}"),
+            Origin::Line(source, n) => write!(f, "{source}:{n}"),
+        }
+    }
+}
+
 /// One line of URL input that could not be used, with where it came from.
 #[derive(Debug)]
 pub struct BadLine {
@@ -77,7 +97,7 @@ pub struct BadLine {
 
 /// `miodl get`'s URLs: command-line arguments first, then each `-i` file line by line.
 pub struct UrlFeed {
-    lines: Option<Box<dyn Iterator<Item = (String, String)> + Send>>,
+    lines: Option<Box<dyn Iterator<Item = (Origin, String)> + Send>>,
     shard: Option<Shard>,
     names: NameRegistry,
     /// Lines that were not URLs miodl can fetch (reported as failures).
@@ -87,7 +107,7 @@ pub struct UrlFeed {
 impl UrlFeed {
     /// A feed over `(origin, text)` pairs, where origin names the line for errors.
     pub fn new(
-        lines: Box<dyn Iterator<Item = (String, String)> + Send>,
+        lines: Box<dyn Iterator<Item = (Origin, String)> + Send>,
         shard: Option<Shard>,
     ) -> UrlFeed {
         UrlFeed {
@@ -119,7 +139,7 @@ impl UrlFeed {
                     added += 1;
                 }
                 Err(e) => self.bad_lines.push(BadLine {
-                    origin,
+                    origin: origin.to_string(),
                     message: e.to_string(),
                 }),
             }
@@ -131,22 +151,28 @@ impl UrlFeed {
 /// trimmed. Lines that are not UTF-8 or cannot be read are passed on as they are, to
 /// fail as URLs with a message naming the line.
 pub fn url_lines<R: BufRead + Send + 'static>(
-    name: String,
+    source: Arc<str>,
     reader: R,
-) -> impl Iterator<Item = (String, String)> + Send {
+) -> impl Iterator<Item = (Origin, String)> + Send {
     reader
         .split(b'\n')
         .enumerate()
         .filter_map(move |(index, line)| {
-            let text = match line {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+            let text = match line.map(String::from_utf8) {
+                Ok(Ok(text)) => text,
+                Ok(Err(e)) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                 Err(e) => format!("<unreadable: {e}>"),
             };
-            if text.is_empty() || text.starts_with('#') {
-                None
-            } else {
-                Some((format!("{name}:{}", index + 1), text))
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                return None;
             }
+            let text = if trimmed.len() == text.len() {
+                text
+            } else {
+                trimmed.to_string()
+            };
+            Some((Origin::Line(Arc::clone(&source), index + 1), text))
         })
 }
 

@@ -100,6 +100,13 @@ impl Phase {
     }
 }
 
+impl Job {
+    /// The URL of the next attempt: the redirect's target, or the original.
+    pub fn url(&self) -> &Url {
+        self.redirected.as_ref().unwrap_or(&self.original_url)
+    }
+}
+
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -113,8 +120,8 @@ pub struct Job {
     pub kind: JobKind,
     /// The URL as first given (for reports).
     pub original_url: Url,
-    /// The URL of the next attempt (differs after a redirect).
-    pub url: Url,
+    /// Where a redirect sent it, if anywhere: the URL of the next attempt.
+    pub redirected: Option<Url>,
     /// The method of the next attempt (a page's POST becomes GET after a 303).
     pub method: Method,
     /// Attempts that failed in a retryable way so far.

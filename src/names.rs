@@ -14,7 +14,7 @@
 //! [`NameRegistry`] then makes names unique within one run, wget style, so two URLs that
 //! map to one name both survive.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::url::Url;
@@ -36,6 +36,14 @@ pub const MAX_NAME_BYTES: usize = 255;
 pub fn file_name_for_url(url: &Url) -> String {
     let path = url.target().split('?').next().unwrap_or_default();
     let segment = path.rsplit('/').next().unwrap_or_default();
+    // The common case, a plain name, needs no repair: one allocation.
+    let plain = !segment.is_empty()
+        && segment.len() <= MAX_NAME_BYTES
+        && !segment.starts_with('.')
+        && !segment.contains(|c: char| c == '%' || is_unsafe_char(c));
+    if plain {
+        return segment.to_string();
+    }
     let decoded = String::from_utf8_lossy(&percent_decode(segment)).into_owned();
     let mut name: String = decoded
         .chars()
@@ -147,6 +155,9 @@ impl std::error::Error for UnsafeName {}
 #[derive(Debug, Default)]
 pub struct NameRegistry {
     taken: HashSet<String>,
+    /// For a name claimed more than once, the suffix to try next: the k-th claim of a
+    /// name costs one look-up, not k (a list of `download.php?id=…` URLs).
+    next_suffix: HashMap<String, u64>,
 }
 
 impl NameRegistry {
@@ -163,16 +174,16 @@ impl NameRegistry {
             self.taken.insert(name.clone());
             return name;
         }
-        let mut n: u64 = 1;
+        let next = self.next_suffix.entry(name.clone()).or_insert(1);
         loop {
-            let suffix = format!(".{n}");
+            let suffix = format!(".{next}");
+            *next += 1;
             let mut base = name.clone();
             truncate_on_char_boundary(&mut base, MAX_NAME_BYTES - suffix.len());
             base.push_str(&suffix);
             if self.taken.insert(base.clone()) {
                 return base;
             }
-            n += 1;
         }
     }
 

@@ -9,13 +9,14 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::cli::{CrawlArgs, GetArgs};
 use crate::console::Console;
 use crate::event::Observers;
 use crate::event_lines::EventLines;
-use crate::feed::{url_lines, CrawlFeed, Feed, UrlFeed};
+use crate::feed::{url_lines, CrawlFeed, Feed, Origin, UrlFeed};
 use crate::options::TransferOptions;
 use crate::pager::Pager;
 use crate::scheduler::{Ending, Scheduler};
@@ -29,7 +30,8 @@ use crate::url::Url;
 pub struct Plan {
     options: TransferOptions,
     feed: Feed,
-    trusted: Vec<Url>,
+    /// The hosts named on the command line, which alone get the credentials.
+    trusted: Vec<(String, u16)>,
 }
 
 impl Plan {
@@ -41,9 +43,25 @@ impl Plan {
 
 /// Checks `get`'s URLs and input files; the error is a one-line usage error.
 pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
+    // Credentials go only to the hosts named here: collect them (few) only if needed.
+    let wants_hosts = args.transfer.credentials.is_some();
     let mut trusted = Vec::new();
+    let mut check = |text: &str, origin: &dyn std::fmt::Display| -> Result<(), String> {
+        let url = Url::parse(text).map_err(|e| match origin.to_string() {
+            o if o.is_empty() => e.to_string(),
+            o => format!("{o}: {e}"),
+        })?;
+        if wants_hosts
+            && !trusted
+                .iter()
+                .any(|(h, p)| h == url.host() && *p == url.port())
+        {
+            trusted.push((url.host().to_string(), url.port()));
+        }
+        Ok(())
+    };
     for text in &args.urls {
-        trusted.push(Url::parse(text).map_err(|e| e.to_string())?);
+        check(text, &"")?;
     }
     // Input files are read twice: once here, so a bad line is a usage error before
     // anything is downloaded, and once as the run goes, so no list is held whole.
@@ -51,33 +69,25 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
         if path.as_os_str() == "-" {
             continue;
         }
-        let name = path.display().to_string();
+        let name: Arc<str> = path.display().to_string().into();
         let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-        for (origin, text) in url_lines(name.clone(), BufReader::new(file)) {
-            let url = Url::parse(&text).map_err(|e| format!("{origin}: {e}"))?;
-            trusted.push(url);
+        for (origin, text) in url_lines(name, BufReader::new(file)) {
+            check(&text, &origin)?;
         }
     }
-    let mut lines: Box<dyn Iterator<Item = (String, String)> + Send> = Box::new(
-        args.urls
-            .into_iter()
-            .enumerate()
-            .map(|(i, url)| (format!("argument {}", i + 1), url))
-            .collect::<Vec<_>>()
-            .into_iter(),
-    );
+    let arguments = args.urls.into_iter().enumerate();
+    let mut lines: Box<dyn Iterator<Item = (Origin, String)> + Send> =
+        Box::new(arguments.map(|(i, url)| (Origin::Argument(i + 1), url)));
     for path in args.input_files {
-        let name = path.display().to_string();
-        if name == "-" {
+        let name: Arc<str> = path.display().to_string().into();
+        if &*name == "-" {
             let stdin = BufReader::new(io::stdin());
-            lines = Box::new(lines.chain(url_lines("stdin".to_string(), stdin)));
+            lines = Box::new(lines.chain(url_lines("stdin".into(), stdin)));
         } else {
             let file = File::open(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
             lines = Box::new(lines.chain(url_lines(name, BufReader::new(file))));
         }
     }
-    trusted.sort_by(|a, b| (a.host(), a.port()).cmp(&(b.host(), b.port())));
-    trusted.dedup_by(|a, b| a.host() == b.host() && a.port() == b.port());
     let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
@@ -100,7 +110,7 @@ pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
             crawl.item_url,
             shard,
         ))),
-        trusted: vec![list_url],
+        trusted: vec![(list_url.host().to_string(), list_url.port())],
     })
 }
 
@@ -186,7 +196,7 @@ pub fn execute_with(
         observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
     }
     let engine = options.engine.name();
-    let mut scheduler = Scheduler::new(options, output, feed, &trusted, observers);
+    let mut scheduler = Scheduler::new(options, output, feed, trusted, observers);
     crate::engine::run(&mut scheduler, stop)
         .map_err(|e| StartError(format!("the {engine} engine failed: {e}")))?;
     let elapsed = started.elapsed();

@@ -94,6 +94,10 @@ pub struct Scheduler {
     in_flight: usize,
     /// Hosts named on the command line: the only ones that get the credentials.
     trusted_hosts: Vec<(String, u16)>,
+    /// The `Host` value of the request being encoded (reused: no allocation per request).
+    host_scratch: String,
+    /// The final path of the file being committed (reused likewise).
+    path_scratch: std::path::PathBuf,
     authorization: Option<String>,
     jitter: Jitter,
     summary: Summary,
@@ -103,13 +107,13 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler for a run. `trusted` are the URLs given on the command line: their
-    /// hosts, and only those, receive the `-u` credentials.
+    /// A scheduler for a run. `trusted` are the hosts of the URLs given on the command
+    /// line: they, and only they, receive the `-u` credentials.
     pub fn new(
         options: TransferOptions,
         output: OutputDir,
         feed: Feed,
-        trusted: &[Url],
+        trusted: Vec<(String, u16)>,
         observers: Observers,
     ) -> Scheduler {
         let authorization = options
@@ -127,10 +131,9 @@ impl Scheduler {
             backing_off: BinaryHeap::new(),
             deferred: Vec::new(),
             in_flight: 0,
-            trusted_hosts: trusted
-                .iter()
-                .map(|u| (u.host().to_ascii_lowercase(), u.port()))
-                .collect(),
+            trusted_hosts: trusted,
+            host_scratch: String::new(),
+            path_scratch: std::path::PathBuf::new(),
             authorization,
             jitter: Jitter::from_clock(),
             summary: Summary::default(),
@@ -255,7 +258,7 @@ impl Scheduler {
 
     /// The job's current URL.
     pub fn url(&self, job: JobId) -> &Url {
-        &self.jobs[job.0].url
+        self.jobs[job.0].url()
     }
 
     /// True if the job's next request must go on a new socket (after a stale one).
@@ -264,14 +267,18 @@ impl Scheduler {
     }
 
     /// Writes the job's request into `out` (cleared first) and returns its method.
-    pub fn encode_request(&self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
+    pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
         let job = &self.jobs[job.0];
-        let host_key = (job.url.host().to_ascii_lowercase(), job.url.port());
-        let authorization = self
-            .authorization
-            .as_deref()
-            .filter(|_| self.trusted_hosts.contains(&host_key));
-        let host = job.url.host_header();
+        let url = job.url();
+        let (host, port) = (url.host(), url.port());
+        let authorization = self.authorization.as_deref().filter(|_| {
+            self.trusted_hosts
+                .iter()
+                .any(|(h, p)| h.as_str() == host && *p == port)
+        });
+        self.host_scratch.clear();
+        url.write_host_header(&mut self.host_scratch);
+        let host = self.host_scratch.as_str();
         let form;
         let (method, form_body) = match &job.kind {
             JobKind::Page(request) if job.method == Method::Post => {
@@ -282,8 +289,8 @@ impl Scheduler {
         };
         let request = Request {
             method,
-            target: job.url.target(),
-            host: &host,
+            target: url.target(),
+            host,
             keep_alive: self.options.keep_alive,
             authorization,
             form_body,
@@ -300,7 +307,7 @@ impl Scheduler {
         let is_page = matches!(entry.kind, JobKind::Page(_));
         let event = Event::Phase {
             job,
-            url: &entry.url,
+            url: entry.url(),
             is_page,
             from,
             to,
@@ -327,7 +334,7 @@ impl Scheduler {
         let entry = &self.jobs[job.0];
         let verdict = match head.status {
             200..=299 => match &entry.kind {
-                JobKind::File { name } => {
+                JobKind::File { .. } => {
                     if let (Some(limit), Some(length)) =
                         (self.options.max_filesize, announced_length(head))
                     {
@@ -335,7 +342,7 @@ impl Scheduler {
                             return Err(JobError::TooLarge(limit));
                         }
                     }
-                    Verdict::SaveFile(self.output.part_file(name, job.0))
+                    Verdict::SaveFile(self.output.part_file(job.0))
                 }
                 JobKind::Page(_) => Verdict::KeepPage {
                     body: Vec::new(),
@@ -347,7 +354,7 @@ impl Scheduler {
                     error: JobError::BadRedirect(format!("HTTP {} without Location", head.status)),
                     retry_after: None,
                 },
-                Some(location) => match entry.url.join(location) {
+                Some(location) => match entry.url().join(location) {
                     Ok(url) => Verdict::Redirect(url),
                     Err(e) => Verdict::Reject {
                         error: JobError::RedirectTarget(e),
@@ -409,23 +416,28 @@ impl Scheduler {
         self.in_flight -= 1;
         self.jobs[job.0].discarded = 0;
         match self.verdicts[job.0].take() {
-            Some(Verdict::SaveFile(part)) => match part.commit() {
-                Ok((bytes, path)) => {
-                    self.set_phase(job, Phase::Saved, None, now);
-                    let entry = self.remove(job);
-                    let url = &entry.original_url;
-                    self.emit(
-                        Event::FileSaved {
+            Some(Verdict::SaveFile(part)) => {
+                let JobKind::File { name } = &self.jobs[job.0].kind else {
+                    unreachable!("only file jobs save to a file")
+                };
+                self.output.final_path_into(name, &mut self.path_scratch);
+                match part.commit(&self.path_scratch) {
+                    Ok(bytes) => {
+                        self.set_phase(job, Phase::Saved, None, now);
+                        let entry = self.remove(job);
+                        let (url, path) = (&entry.original_url, self.path_scratch.as_path());
+                        let event = Event::FileSaved {
                             job,
                             url,
-                            path: &path,
+                            path,
                             bytes,
-                        },
-                        now,
-                    );
+                        };
+                        self.summary.on_event(&event, now);
+                        self.observers.emit(&event, now);
+                    }
+                    Err(e) => self.give_up(job, JobError::Output(e), now),
                 }
-                Err(e) => self.give_up(job, JobError::Output(e), now),
-            },
+            }
             Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
             Some(Verdict::Redirect(to)) => {
                 let entry = &mut self.jobs[job.0];
@@ -435,7 +447,7 @@ impl Scheduler {
                     return self.give_up(job, JobError::TooManyRedirects(limit), now);
                 }
                 self.emit(Event::Redirect { job, to: &to }, now);
-                self.jobs[job.0].url = to;
+                self.jobs[job.0].redirected = Some(to);
                 self.set_phase(job, Phase::Queued, None, now);
                 self.queue_for(job).push_front(job);
             }
@@ -461,7 +473,7 @@ impl Scheduler {
         self.verdicts[job.0] = None;
         let entry = &mut self.jobs[job.0];
         entry.needs_fresh_socket = true;
-        let url = entry.url.clone();
+        let url = entry.url().clone();
         self.emit(Event::StaleResend { job, url: &url }, now);
         self.set_phase(job, Phase::Queued, None, now);
         self.queue_for(job).push_front(job);
@@ -486,7 +498,7 @@ impl Scheduler {
         let retry = entry.failures;
         let delay = retry_after
             .unwrap_or_else(|| backoff(self.options.retry_delay, retry, &mut self.jitter));
-        let url = entry.url.clone();
+        let url = entry.url().clone();
         self.emit(
             Event::Retry {
                 job,
@@ -586,8 +598,8 @@ impl Scheduler {
             };
             let key = self.jobs.insert(Job {
                 kind,
-                original_url: url.clone(),
-                url,
+                original_url: url,
+                redirected: None,
                 method,
                 failures: 0,
                 redirects: 0,

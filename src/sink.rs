@@ -36,16 +36,47 @@ impl OutputDir {
         &self.path
     }
 
-    /// A body on its way to `final_name` (a safe single file name) in this directory.
-    /// `tag` makes the temporary's name unique within the run.
-    pub fn part_file(&self, final_name: &str, tag: usize) -> PartFile {
+    /// A body on its way into this directory. `tag` makes the temporary's name unique
+    /// within the run. One allocation: the temporary's path.
+    pub fn part_file(&self, tag: usize) -> PartFile {
+        let dir = self.path.as_os_str();
+        let mut temp_path = PathBuf::with_capacity(dir.len() + 48);
+        temp_path.push(dir);
+        let name = temp_path.as_mut_os_string();
+        name.push(std::path::MAIN_SEPARATOR_STR);
+        name.push(".miodl-");
+        push_decimal(name, u64::from(self.pid));
+        name.push("-");
+        push_decimal(name, tag as u64);
+        name.push(".part");
         PartFile {
-            temp_path: self.path.join(format!(".miodl-{}-{tag}.part", self.pid)),
-            final_path: self.path.join(final_name),
+            temp_path,
             temp: Temp::NotCreated,
             written: 0,
         }
     }
+
+    /// Sets `path` to the final path of `name` in this directory, reusing its buffer.
+    pub fn final_path_into(&self, name: &str, path: &mut PathBuf) {
+        path.as_mut_os_string().clear();
+        path.push(&self.path);
+        path.push(name);
+    }
+}
+
+/// Appends `n` in decimal, without a `format!` allocation.
+fn push_decimal(out: &mut std::ffi::OsString, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(std::str::from_utf8(&digits[start..]).unwrap_or("0"));
 }
 
 /// A body being written: a temporary file, renamed into place by [`PartFile::commit`].
@@ -53,7 +84,6 @@ impl OutputDir {
 #[derive(Debug)]
 pub struct PartFile {
     temp_path: PathBuf,
-    final_path: PathBuf,
     temp: Temp,
     written: u64,
 }
@@ -89,20 +119,15 @@ impl PartFile {
         self.written
     }
 
-    /// The name the file will have.
-    pub fn final_path(&self) -> &Path {
-        &self.final_path
-    }
-
-    /// Closes the temporary and renames it to the final name (an empty body still makes
-    /// an empty file). Returns the size and the final path.
-    pub fn commit(mut self) -> io::Result<(u64, PathBuf)> {
+    /// Closes the temporary and renames it to `final_path` (an empty body still makes
+    /// an empty file). Returns the size.
+    pub fn commit(mut self, final_path: &Path) -> io::Result<u64> {
         self.write(&[])?;
         // Closing before the rename: the file is whole when it gets its name.
         self.temp = Temp::Closed;
-        fs::rename(&self.temp_path, &self.final_path)?;
+        fs::rename(&self.temp_path, final_path)?;
         self.temp = Temp::Renamed;
-        Ok((self.written, std::mem::take(&mut self.final_path)))
+        Ok(self.written)
     }
 }
 
@@ -125,23 +150,28 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = OutputDir::create(&tmp.path().join("a/b")).unwrap();
 
-        let mut part = out.part_file("done.txt", 1);
+        let mut final_path = PathBuf::new();
+        out.final_path_into("done.txt", &mut final_path);
+        let mut part = out.part_file(1);
         part.write(b"hello ").unwrap();
         part.write(b"world").unwrap();
-        let (size, path) = part.commit().unwrap();
-        assert_eq!((size, path), (11, out.path().join("done.txt")));
+        assert_eq!(part.commit(&final_path).unwrap(), 11);
         assert_eq!(
             fs::read(out.path().join("done.txt")).unwrap(),
             b"hello world"
         );
 
-        let mut part = out.part_file("lost.txt", 2);
+        let mut part = out.part_file(2);
         part.write(b"half").unwrap();
         drop(part);
-        assert!(!out.path().join("lost.txt").exists());
 
-        let empty = out.part_file("empty.txt", 3);
-        assert_eq!(empty.commit().unwrap().0, 0);
+        out.final_path_into("empty.txt", &mut final_path);
+        assert_eq!(out.part_file(3).commit(&final_path).unwrap(), 0);
+        assert_eq!(
+            out.part_file(12345).temp_path,
+            out.path()
+                .join(format!(".miodl-{}-12345.part", std::process::id()))
+        );
         let names: Vec<_> = fs::read_dir(out.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

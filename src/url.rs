@@ -121,15 +121,21 @@ impl Url {
     /// The value of the `Host` header: `host`, or `host:port` when the port is not 80;
     /// an IPv6 host is bracketed.
     pub fn host_header(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
+        let mut value = String::new();
+        self.write_host_header(&mut value);
+        value
+    }
+
+    /// Appends the `Host` header value to `out` (no allocation when `out` has room).
+    pub fn write_host_header(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.host.contains(':') {
+            let _ = write!(out, "[{}]", self.host);
         } else {
-            self.host.clone()
-        };
-        if self.port == 80 {
-            host
-        } else {
-            format!("{}:{}", host, self.port)
+            out.push_str(&self.host);
+        }
+        if self.port != 80 {
+            let _ = write!(out, ":{}", self.port);
         }
     }
 

@@ -196,7 +196,7 @@ fn perform(
     out: &mut Vec<u8>,
 ) {
     let (host, method, fresh) = {
-        let scheduler = shared.lock();
+        let mut scheduler = shared.lock();
         let url = scheduler.url(job);
         let host = (url.host().to_string(), url.port());
         let method = scheduler.encode_request(job, out);
