@@ -12,7 +12,7 @@
 //! (and the engine starts no more workers than `-c` and `--max-in-flight` allow). With
 //! `--per-host`, a worker takes a job for a host only if it already holds a socket there
 //! or the host has fewer open sockets than the limit.
-//! Reads time out every [`TICK`] so a worker sees a stop request promptly; the idle
+//! Reads time out every `TICK` (100 ms) so a worker sees a stop request promptly; the idle
 //! timeout (`--timeout`) is counted across those ticks.
 
 use std::collections::HashMap;
