@@ -11,53 +11,33 @@
 //! - **What an answer means.** A 2xx body is saved, a redirect re-queues the job at its
 //!   new URL, 429/5xx and broken connections wait out a backoff and try again, anything
 //!   else fails with a one-line reason ([`Scheduler::on_head`], [`Scheduler::on_end`],
-//!   [`Scheduler::on_error`]).
+//!   [`Scheduler::on_error`]). That half lives in [`answer`].
 //!
 //! Every engine (reactor, blocking, threads) drives the same scheduler, which is why they
 //! produce the same files and the same summary.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use slab::Slab;
 
 use crate::error::JobError;
 use crate::event::{Event, Observer, Observers};
 use crate::feed::{Feed, NewJob};
-use crate::http::{self, Method, Request, ResponseHead};
+use crate::http::{self, Method, Request};
 use crate::job::{ConnId, Job, JobId, JobKind, Phase};
 use crate::options::TransferOptions;
-use crate::pager::parse_more;
-use crate::retry::{backoff, parse_retry_after, Jitter};
-use crate::sink::{OutputDir, PartFile};
+use crate::retry::Jitter;
+use crate::sink::OutputDir;
 use crate::summary::Summary;
 use crate::url::Url;
+use answer::Verdict;
+
+pub mod answer;
 
 /// Queued files below which more URLs are read from the input.
 const QUEUE_LOW: usize = 256;
-/// The largest list page kept in memory.
-const MAX_PAGE_BYTES: usize = 16 << 20;
-/// Body bytes of an error or redirect answer read (and dropped) to keep the socket
-/// reusable; past this the socket is closed instead.
-const MAX_DISCARD_BYTES: u64 = 1 << 20;
-
-/// What happens to the body of the answer being read, decided by its head.
-#[derive(Debug)]
-enum Verdict {
-    /// A file: bytes go to the temporary.
-    SaveFile(PartFile),
-    /// A list page: bytes are kept for the pager.
-    KeepPage { body: Vec<u8>, more: Option<bool> },
-    /// Dropped; then the job goes to `location`.
-    Redirect(Url),
-    /// Dropped; then the job fails or retries with this error.
-    Reject {
-        error: JobError,
-        retry_after: Option<std::time::Duration>,
-    },
-}
-
 /// What the engine should do with the rest of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -317,261 +297,6 @@ impl Scheduler {
         self.observers.emit(&event, now);
     }
 
-    /// A response head arrived: decide what its body is for.
-    pub fn on_head(
-        &mut self,
-        job: JobId,
-        head: &ResponseHead,
-        now: Instant,
-    ) -> Result<(), JobError> {
-        self.emit(
-            Event::ResponseHead {
-                job,
-                status: head.status,
-            },
-            now,
-        );
-        let entry = &self.jobs[job.0];
-        let verdict = match head.status {
-            200..=299 => match &entry.kind {
-                JobKind::File { .. } => {
-                    if let (Some(limit), Some(length)) =
-                        (self.options.max_filesize, announced_length(head))
-                    {
-                        if length > limit {
-                            return Err(JobError::TooLarge(limit));
-                        }
-                    }
-                    Verdict::SaveFile(self.output.part_file(job.0))
-                }
-                JobKind::Page(_) => Verdict::KeepPage {
-                    body: Vec::new(),
-                    more: parse_more(head.header("more")),
-                },
-            },
-            301 | 302 | 303 | 307 | 308 => match head.header("location") {
-                None => Verdict::Reject {
-                    error: JobError::BadRedirect(format!("HTTP {} without Location", head.status)),
-                    retry_after: None,
-                },
-                Some(location) => match entry.url().join(location) {
-                    Ok(url) => Verdict::Redirect(url),
-                    Err(e) => Verdict::Reject {
-                        error: JobError::RedirectTarget(e),
-                        retry_after: None,
-                    },
-                },
-            },
-            status => Verdict::Reject {
-                error: JobError::Status(status),
-                retry_after: head
-                    .header("retry-after")
-                    .and_then(|v| parse_retry_after(v, SystemTime::now())),
-            },
-        };
-        if let Verdict::Redirect(_) = verdict {
-            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
-            let entry = &mut self.jobs[job.0];
-            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
-                entry.method = Method::Get;
-            }
-        }
-        self.verdicts[job.0] = Some(verdict);
-        Ok(())
-    }
-
-    /// Body bytes arrived.
-    pub fn on_body(&mut self, job: JobId, bytes: &[u8], now: Instant) -> Result<Flow, JobError> {
-        self.emit(Event::BodyBytes { len: bytes.len() }, now);
-        let limit = self.options.max_filesize;
-        match self.verdicts[job.0].as_mut() {
-            Some(Verdict::SaveFile(part)) => {
-                if limit.is_some_and(|limit| part.written() + bytes.len() as u64 > limit) {
-                    return Err(JobError::TooLarge(limit.unwrap_or(0)));
-                }
-                part.write(bytes).map_err(JobError::Output)?;
-                Ok(Flow::Continue)
-            }
-            Some(Verdict::KeepPage { body, .. }) => {
-                if body.len() + bytes.len() > MAX_PAGE_BYTES {
-                    return Err(JobError::PageTooLarge(MAX_PAGE_BYTES as u64));
-                }
-                body.extend_from_slice(bytes);
-                Ok(Flow::Continue)
-            }
-            _ => {
-                let entry = &mut self.jobs[job.0];
-                entry.discarded += bytes.len() as u64;
-                Ok(if entry.discarded > MAX_DISCARD_BYTES {
-                    Flow::Enough
-                } else {
-                    Flow::Continue
-                })
-            }
-        }
-    }
-
-    /// The answer is complete: act on its verdict.
-    pub fn on_end(&mut self, job: JobId, now: Instant) {
-        self.in_flight -= 1;
-        self.jobs[job.0].discarded = 0;
-        match self.verdicts[job.0].take() {
-            Some(Verdict::SaveFile(part)) => {
-                let JobKind::File { name } = &self.jobs[job.0].kind else {
-                    unreachable!("only file jobs save to a file")
-                };
-                self.output.final_path_into(name, &mut self.path_scratch);
-                match part.commit(&self.path_scratch) {
-                    Ok(bytes) => {
-                        self.set_phase(job, Phase::Saved, None, now);
-                        let entry = self.remove(job);
-                        let (url, path) = (&entry.original_url, self.path_scratch.as_path());
-                        let event = Event::FileSaved {
-                            job,
-                            url,
-                            path,
-                            bytes,
-                        };
-                        self.summary.on_event(&event, now);
-                        self.observers.emit(&event, now);
-                    }
-                    Err(e) => self.give_up(job, JobError::Output(e), now),
-                }
-            }
-            Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
-            Some(Verdict::Redirect(to)) => {
-                let entry = &mut self.jobs[job.0];
-                entry.redirects += 1;
-                if entry.redirects > self.options.max_redirects {
-                    let limit = self.options.max_redirects;
-                    return self.give_up(job, JobError::TooManyRedirects(limit), now);
-                }
-                self.emit(Event::Redirect { job, to: &to }, now);
-                self.jobs[job.0].redirected = Some(to);
-                self.set_phase(job, Phase::Queued, None, now);
-                self.queue_for(job).push_front(job);
-            }
-            Some(Verdict::Reject { error, retry_after }) => {
-                self.fail_attempt(job, error, retry_after, now)
-            }
-            None => unreachable!("engines call on_head before on_end"),
-        }
-    }
-
-    /// The attempt failed (connection, timeout, protocol, output): retry or give up.
-    pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
-        self.in_flight -= 1;
-        self.verdicts[job.0] = None;
-        self.jobs[job.0].discarded = 0;
-        self.fail_attempt(job, error, None, now);
-    }
-
-    /// The request went on a reused keep-alive socket that the server had already
-    /// closed: resend at once on a fresh socket, without counting a try.
-    pub fn on_stale(&mut self, job: JobId, now: Instant) {
-        self.in_flight -= 1;
-        self.verdicts[job.0] = None;
-        let entry = &mut self.jobs[job.0];
-        entry.needs_fresh_socket = true;
-        let url = entry.url().clone();
-        self.emit(Event::StaleResend { job, url: &url }, now);
-        self.set_phase(job, Phase::Queued, None, now);
-        self.queue_for(job).push_front(job);
-    }
-
-    fn fail_attempt(
-        &mut self,
-        job: JobId,
-        error: JobError,
-        retry_after: Option<std::time::Duration>,
-        now: Instant,
-    ) {
-        let entry = &mut self.jobs[job.0];
-        if !error.is_retryable()
-            || entry.failures >= self.options.retries
-            || self.ending != Ending::Finished
-        {
-            return self.give_up(job, error, now);
-        }
-        entry.failures += 1;
-        entry.needs_fresh_socket = false;
-        let retry = entry.failures;
-        let delay = retry_after
-            .unwrap_or_else(|| backoff(self.options.retry_delay, retry, &mut self.jitter));
-        let url = entry.url().clone();
-        self.emit(
-            Event::Retry {
-                job,
-                url: &url,
-                attempt: retry + 1,
-                delay,
-                error: &error,
-            },
-            now,
-        );
-        let until = now + delay;
-        self.set_phase(job, Phase::RetryWait { until }, None, now);
-        self.backing_off.push(Reverse((until, job)));
-    }
-
-    fn give_up(&mut self, job: JobId, error: JobError, now: Instant) {
-        if error.is_output_error() {
-            self.stop(Ending::OutputFailed);
-        }
-        self.set_phase(job, Phase::Failed, None, now);
-        let entry = self.remove(job);
-        let page = match entry.kind {
-            JobKind::Page(request) => Some(request),
-            JobKind::File { .. } => None,
-        };
-        if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
-            feed.on_page_failed(request);
-        }
-        if let JobError::Interrupted = error {
-            // Not the server's fault nor the job's: counted apart, reported once.
-            return self.emit(Event::Stopped { job }, now);
-        }
-        let (url, is_page) = (&entry.original_url, page.is_some());
-        self.emit(
-            Event::Failed {
-                job,
-                url,
-                is_page,
-                error: &error,
-            },
-            now,
-        );
-    }
-
-    fn page_read(&mut self, job: JobId, body: &[u8], more: Option<bool>, now: Instant) {
-        let JobKind::Page(request) = self.jobs[job.0].kind else {
-            unreachable!("only page jobs keep their body in memory")
-        };
-        let Feed::Crawl(feed) = &mut self.feed else {
-            unreachable!("page jobs exist only in a crawl")
-        };
-        let mut new_jobs = std::mem::take(&mut self.scratch);
-        match feed.on_page(request, body, more, &mut new_jobs) {
-            Ok(report) => {
-                self.set_phase(job, Phase::Saved, None, now);
-                self.emit(
-                    Event::PageRead {
-                        job,
-                        new_ids: report.new_ids,
-                    },
-                    now,
-                );
-                for (id, reason) in &report.rejected {
-                    self.emit(Event::IdRejected { id, reason }, now);
-                }
-                self.remove(job);
-                self.add_jobs(&mut new_jobs, now);
-            }
-            Err(e) => self.give_up(job, JobError::Page(e), now),
-        }
-        self.scratch = new_jobs;
-    }
-
     /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
     /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole).
     fn refill(&mut self) {
@@ -627,8 +352,4 @@ impl Scheduler {
             JobKind::File { .. } => &mut self.ready_files,
         }
     }
-}
-
-fn announced_length(head: &ResponseHead) -> Option<u64> {
-    head.header("content-length")?.trim().parse().ok()
 }
