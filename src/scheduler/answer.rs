@@ -1,6 +1,6 @@
 //! What an answer means: the scheduler's half that reads responses.
 //!
-//! A response head decides the fate of its body ([`Verdict`]): a 2xx is saved (a file's
+//! A response head decides the fate of its body (a `Verdict`): a 2xx is saved (a file's
 //! temporary, a page's bytes in memory), a redirect is followed, 429 and 5xx wait for a
 //! retry, anything else fails. The end of the body acts on that verdict; a broken
 //! connection, a timeout or a malformed answer goes through [`Scheduler::on_error`], which
