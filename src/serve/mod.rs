@@ -17,7 +17,6 @@
 
 mod catalog;
 mod conn;
-mod date;
 mod faults;
 pub(crate) use faults::fault_help;
 mod reactor;
@@ -28,8 +27,8 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use crate::retry::format_http_date as http_date;
 pub use catalog::{catalog, fill_pattern, mix64, pattern_byte, splitmix64};
-pub use date::http_date;
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultRule, FAULT_HELP};
 pub use stats::ServerStats;
 

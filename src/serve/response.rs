@@ -17,8 +17,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use super::catalog::fill_pattern;
-use super::date::http_date;
 use super::faults::FaultKind;
+use crate::retry::format_http_date as http_date;
 
 /// What a route answers with, before framing.
 #[derive(Debug)]
