@@ -1,0 +1,68 @@
+//! A full disk mid-run: exit status 3, a clear message, completed files kept, and no
+//! partial file. The output directory is a 64 KiB tmpfs mounted for the test, so this
+//! needs root (as CI has); elsewhere the test says it was skipped.
+
+use std::path::Path;
+use std::process::Command;
+
+use miodl::serve::{self, ServeConfig};
+
+/// Mounts a tmpfs of `size` at `dir`; false if this machine does not let us.
+fn mount_tmpfs(dir: &Path, size: &str) -> bool {
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Unmounts on drop, whatever the test did.
+struct Mounted<'a>(&'a Path);
+
+impl Drop for Mounted<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_ends_with_status_3_and_keeps_what_was_saved() {
+    let scratch = tempfile::tempdir().unwrap();
+    let disk = scratch.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    if !mount_tmpfs(&disk, "64k") {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _mounted = Mounted(&disk);
+    let server = serve::spawn(ServeConfig {
+        port: 0,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    // Three small files fit; the 200 kB one cannot.
+    let sizes = [1000, 2000, 3000, 200_000];
+    let out = disk.join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_miodl"))
+        .args(["get", "-q", "-c", "1", "-o"])
+        .arg(&out)
+        .args(sizes.map(|n| format!("{}/bytes/{n}", server.base_url())))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("/bytes/200000: could not write output: No space left on device"),
+        "{stderr}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["1000", "2000", "3000"],
+        "saved files stay, nothing partial"
+    );
+}
