@@ -79,6 +79,23 @@ fn serve(args: &cli::ServeArgs) -> i32 {
         lag: args.lag,
         seed: args.seed,
         faults,
+        ..ServeConfig::default()
+    };
+    #[cfg(feature = "tls")]
+    let config = if args.tls {
+        let names = [args.host.as_str(), "localhost", "127.0.0.1", "::1"];
+        match miodl::tls::SelfSigned::generate(&names) {
+            Ok(certificate) => ServeConfig {
+                tls: Some(certificate),
+                ..config
+            },
+            Err(e) => {
+                eprintln!("miodl: {e}");
+                return 1;
+            }
+        }
+    } else {
+        config
     };
     match miodl::serve::run_cli(config) {
         Ok(()) => 0,
