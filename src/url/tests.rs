@@ -243,14 +243,14 @@ fn user_info_is_redacted() {
 #[test]
 fn header_origin_and_authority() {
     let cases = [
-        ("http://h/", "h", "http://h", "h:80"),
-        ("http://H:8080/", "h:8080", "http://h:8080", "h:8080"),
-        ("http://[::1]/", "[::1]", "http://[::1]", "[::1]:80"),
+        ("http://h/", "h", "http://h", "http://h:80"),
+        ("http://H:8080/", "h:8080", "http://h:8080", "http://h:8080"),
+        ("http://[::1]/", "[::1]", "http://[::1]", "http://[::1]:80"),
         (
             "http://[::1]:5000/x",
             "[::1]:5000",
             "http://[::1]:5000",
-            "[::1]:5000",
+            "http://[::1]:5000",
         ),
     ];
     for (input, header, origin, authority) in cases {
