@@ -87,6 +87,8 @@ pub struct ServeArgs {
     pub seed: u64,
     /// Raw `--fault` values, in order; the server module parses them.
     pub faults: Vec<String>,
+    /// `--tls`: serve HTTPS with a self-signed certificate made at start.
+    pub tls: bool,
 }
 
 /// `miodl verify DIR`.
@@ -270,6 +272,7 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
         lag: Duration::ZERO,
         seed: 0,
         faults: Vec::new(),
+        tls: false,
     };
     while let Some(arg) = parser.next()? {
         match arg {
@@ -279,6 +282,8 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
             Long("lag") => serve.lag = seconds(parser, "--lag")?,
             Long("seed") => serve.seed = whole(parser, "--seed")?,
             Long("fault") => serve.faults.push(non_empty(parser, "--fault")?),
+            Long("tls") if cfg!(feature = "tls") => serve.tls = true,
+            Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
             _ => return Err(arg.unexpected().into()),
         }
@@ -361,6 +366,8 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "events"),
     (None, "trace"),
     (None, "shard"),
+    (None, "cacert"),
+    (None, "insecure"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -398,6 +405,8 @@ fn apply_transfer_option(
         "events" => t.events = true,
         "trace" => t.trace = Some(path(parser, "--trace")?),
         "shard" => t.shard = Some(shard(parser)?),
+        "cacert" => t.cacert = Some(path(parser, "--cacert")?),
+        "insecure" => t.insecure = true,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

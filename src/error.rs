@@ -48,6 +48,10 @@ pub enum JobError {
     Page(PageError),
     /// The run was interrupted (SIGINT/SIGTERM) before the job finished.
     Interrupted,
+    /// TLS failed: an untrusted or wrong certificate, a server that does not speak TLS,
+    /// a stream cut without `close_notify`.
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::TlsError),
 }
 
 impl JobError {
@@ -68,7 +72,19 @@ impl JobError {
             | JobError::Output(_)
             | JobError::Page(_)
             | JobError::Interrupted => false,
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => e.is_retryable(),
         }
+    }
+
+    /// A socket error in `phase`; one that TLS caused becomes [`JobError::Tls`], so the
+    /// user reads the TLS cause ("certificate expired"), not an I/O error kind.
+    pub fn io(error: io::Error, phase: Phase) -> JobError {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = crate::tls::TlsError::from_io(&error) {
+            return JobError::Tls(tls);
+        }
+        JobError::Io(error, phase)
     }
 
     /// True when the failure is ours to write, not the server's to send (exit status 3).
@@ -112,6 +128,8 @@ impl fmt::Display for JobError {
             JobError::Output(e) => write!(f, "could not write output: {e}"),
             JobError::Page(e) => write!(f, "bad list page: {e}"),
             JobError::Interrupted => write!(f, "interrupted"),
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -124,6 +142,8 @@ impl std::error::Error for JobError {
             JobError::Http(e) => Some(e),
             JobError::RedirectTarget(e) => Some(e),
             JobError::Page(e) => Some(e),
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => Some(e),
             _ => None,
         }
     }

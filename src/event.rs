@@ -45,6 +45,13 @@ pub enum Event<'a> {
         /// The slot.
         slot: ConnId,
     },
+    /// A TLS handshake finished on a socket.
+    TlsHandshake {
+        /// The slot.
+        slot: ConnId,
+        /// True when the session was resumed from an earlier socket's.
+        resumed: bool,
+    },
     /// A request was written to a socket (retries and pages included).
     RequestSent {
         /// The job.

@@ -14,6 +14,7 @@
 //! - [`scheduler`] and [`pool`] are the policy: pager first, the `--max-in-flight`
 //!   semaphore, the `-c`/`--per-host` connector, retries and redirects.
 //! - [`reactor`] is the mio loop; [`engine`] adds the blocking and threaded engines.
+//!   Both read and write through [`transport`]: plain TCP, or TLS (`tls` feature).
 //! - [`event`] is the one stream every report reads: [`summary`], [`console`],
 //!   [`event_lines`], and [`trace`] (`--trace`, drawn by [`timeline`]).
 #![warn(missing_docs)]
@@ -44,6 +45,9 @@ pub mod sink;
 pub mod stop;
 pub mod summary;
 pub mod timeline;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod trace;
+pub mod transport;
 pub mod url;
 pub mod verify;

@@ -72,14 +72,24 @@ fn serve(args: &cli::ServeArgs) -> i32 {
             Err(e) => return usage_error(&format!("invalid value for --fault: {e}")),
         }
     }
-    let config = ServeConfig {
-        host: args.host.clone(),
-        port: args.port,
-        files: args.files,
-        lag: args.lag,
-        seed: args.seed,
-        faults,
-    };
+    let mut config = ServeConfig::default();
+    config.host.clone_from(&args.host);
+    config.port = args.port;
+    config.files = args.files;
+    config.lag = args.lag;
+    config.seed = args.seed;
+    config.faults = faults;
+    #[cfg(feature = "tls")]
+    if args.tls {
+        let names = [args.host.as_str(), "localhost", "127.0.0.1", "::1"];
+        match miodl::tls::SelfSigned::generate(&names) {
+            Ok(certificate) => config.tls = Some(certificate),
+            Err(e) => {
+                eprintln!("miodl: {e}");
+                return 1;
+            }
+        }
+    }
     match miodl::serve::run_cli(config) {
         Ok(()) => 0,
         Err(e) => {

@@ -86,6 +86,10 @@ pub struct TransferOptions {
     pub trace: Option<PathBuf>,
     /// `--shard I/N`: only this stable part of the URLs (or ids).
     pub shard: Option<Shard>,
+    /// `--cacert FILE`: more trusted roots (PEM) for `https://`.
+    pub cacert: Option<PathBuf>,
+    /// `--insecure`: do not verify TLS certificates.
+    pub insecure: bool,
 }
 
 impl Default for TransferOptions {
@@ -109,6 +113,8 @@ impl Default for TransferOptions {
             events: false,
             trace: None,
             shard: None,
+            cacert: None,
+            insecure: false,
         }
     }
 }

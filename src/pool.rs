@@ -22,15 +22,17 @@
 //! sockets, and lives in the scheduler. Keeping the two apart is the point of miodl.
 //!
 //! Hosts are interned once ([`HostId`]), with their resolved addresses, so a checkout
-//! neither allocates nor resolves.
+//! neither allocates nor resolves. A host is a scheme, a name and a port: `http://h:443`
+//! and `https://h:443` are two hosts, and never share a socket.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::job::ConnId;
+use crate::url::Scheme;
 
-/// A host and port, interned.
+/// A scheme, host and port, interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HostId(pub usize);
 
@@ -51,6 +53,7 @@ pub enum Checkout {
 
 #[derive(Debug)]
 struct Host {
+    scheme: Scheme,
     name: String,
     port: u16,
     addrs: Option<Vec<SocketAddr>>,
@@ -81,15 +84,20 @@ impl Pool {
         }
     }
 
-    /// The id of `host:port`, interning it on first sight.
-    pub fn intern(&mut self, name: &str, port: u16) -> HostId {
+    /// The id of `scheme://host:port`, interning it on first sight.
+    pub fn intern(&mut self, scheme: Scheme, name: &str, port: u16) -> HostId {
         if let Some(ids) = self.by_name.get(name) {
-            if let Some(&id) = ids.iter().find(|id| self.hosts[id.0].port == port) {
+            let same = |id: &&HostId| {
+                let host = &self.hosts[id.0];
+                host.port == port && host.scheme == scheme
+            };
+            if let Some(&id) = ids.iter().find(same) {
                 return id;
             }
         }
         let id = HostId(self.hosts.len());
         self.hosts.push(Host {
+            scheme,
             name: name.to_string(),
             port,
             addrs: None,
@@ -98,6 +106,12 @@ impl Pool {
         });
         self.by_name.entry(name.to_string()).or_default().push(id);
         id
+    }
+
+    /// The scheme and name of a host (the name is what TLS checks the certificate for).
+    pub fn name(&self, host: HostId) -> (Scheme, &str) {
+        let entry = &self.hosts[host.0];
+        (entry.scheme, &entry.name)
     }
 
     /// The host's address number `index`, resolved on first use and cached for the run;
@@ -174,10 +188,15 @@ mod tests {
     #[test]
     fn limits_reuse_and_eviction() {
         let mut pool = Pool::new(Some(2), Some(1));
-        let a = pool.intern("a", 80);
-        let b = pool.intern("b", 80);
-        assert_eq!(pool.intern("a", 80), a);
-        assert_ne!(pool.intern("a", 81), a);
+        let a = pool.intern(Scheme::Http, "a", 80);
+        let b = pool.intern(Scheme::Http, "b", 80);
+        assert_eq!(pool.intern(Scheme::Http, "a", 80), a);
+        assert_ne!(pool.intern(Scheme::Http, "a", 81), a);
+        assert_ne!(
+            pool.intern(Scheme::Https, "a", 80),
+            a,
+            "the scheme is part of the key"
+        );
 
         assert_eq!(pool.checkout(a, false), Checkout::Open);
         pool.opened(a);
@@ -188,7 +207,7 @@ mod tests {
         );
         assert_eq!(pool.checkout(b, false), Checkout::Open);
         pool.opened(b);
-        let c = pool.intern("c", 80);
+        let c = pool.intern(Scheme::Http, "c", 80);
         assert_eq!(pool.checkout(c, false), Checkout::Full, "connector limit");
 
         pool.release(a, ConnId(0));
@@ -208,7 +227,7 @@ mod tests {
     #[test]
     fn unlimited_pool_always_opens() {
         let mut pool = Pool::new(None, None);
-        let a = pool.intern("a", 80);
+        let a = pool.intern(Scheme::Http, "a", 80);
         for _ in 0..1000 {
             assert_eq!(pool.checkout(a, false), Checkout::Open);
             pool.opened(a);

@@ -24,14 +24,15 @@ use crate::sink::OutputDir;
 use crate::stop::Stop;
 use crate::summary::Summary;
 use crate::trace::TraceRecorder;
-use crate::url::Url;
+use crate::url::{Authority, Url};
 
 /// A run ready to start.
 pub struct Plan {
     options: TransferOptions,
     feed: Feed,
-    /// The hosts named on the command line, which alone get the credentials.
-    trusted: Vec<(String, u16)>,
+    /// Scheme, host and port of the URLs named on the command line, which alone get
+    /// the credentials.
+    trusted: Vec<Authority>,
 }
 
 impl Plan {
@@ -41,8 +42,17 @@ impl Plan {
     }
 }
 
+/// Checks `--cacert` before anything is sent: a file that is missing or holds no
+/// certificate is a usage error, not a failure of every `https://` file.
+fn check_tls_options(options: &TransferOptions) -> Result<(), String> {
+    crate::transport::Opener::new(options)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// Checks `get`'s URLs and input files; the error is a one-line usage error.
 pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
+    check_tls_options(&args.transfer)?;
     // Credentials go only to the hosts named here: collect them (few) only if needed.
     let wants_hosts = args.transfer.credentials.is_some();
     let mut trusted = Vec::new();
@@ -51,12 +61,11 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
             o if o.is_empty() => e.to_string(),
             o => format!("{o}: {e}"),
         })?;
-        if wants_hosts
-            && !trusted
-                .iter()
-                .any(|(h, p)| h == url.host() && *p == url.port())
-        {
-            trusted.push((url.host().to_string(), url.port()));
+        if wants_hosts {
+            let key = url.authority_key();
+            if !trusted.contains(&key) {
+                trusted.push(key);
+            }
         }
         Ok(())
     };
@@ -98,6 +107,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
 
 /// Checks `crawl`'s list URL and item template.
 pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
+    check_tls_options(&args.transfer)?;
     let crawl = args.crawl;
     let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(|e| e.to_string())?;
@@ -110,7 +120,7 @@ pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
             crawl.item_url,
             shard,
         ))),
-        trusted: vec![(list_url.host().to_string(), list_url.port())],
+        trusted: vec![list_url.authority_key()],
     })
 }
 
@@ -186,6 +196,9 @@ pub fn execute_with(
         ))
     })?;
     let started = Instant::now();
+    if options.insecure {
+        eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
+    }
     if console {
         observers.push(Box::new(Console::new(options.quiet)));
     }

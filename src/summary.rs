@@ -31,6 +31,10 @@ pub struct Summary {
     pub connections_opened: u64,
     /// Requests that went on an already open keep-alive socket.
     pub connections_reused: u64,
+    /// TLS handshakes finished (resumed ones included).
+    pub tls_handshakes: u64,
+    /// Of those, resumed sessions (no certificate exchange).
+    pub tls_resumed: u64,
     /// Bytes saved in files.
     pub bytes: u64,
     /// Body bytes received, kept or not.
@@ -63,6 +67,8 @@ impl Summary {
             "redirects": self.redirects,
             "connections_opened": self.connections_opened,
             "connections_reused": self.connections_reused,
+            "tls_handshakes": self.tls_handshakes,
+            "tls_resumed": self.tls_resumed,
             "peak_connections": self.peak_connections,
             "peak_in_flight": self.peak_in_flight,
             "bytes": self.bytes,
@@ -97,6 +103,10 @@ impl Observer for Summary {
             }
             Event::ConnectionClosed { .. } => self.open_connections -= 1,
             Event::ConnectionReused { .. } => self.connections_reused += 1,
+            Event::TlsHandshake { resumed, .. } => {
+                self.tls_handshakes += 1;
+                self.tls_resumed += u64::from(*resumed);
+            }
             Event::RequestSent { .. } => self.requests += 1,
             Event::BodyBytes { len } => self.bytes_received += *len as u64,
             Event::StaleResend { .. } => self.stale_resends += 1,

@@ -1,4 +1,4 @@
-//! `http://` URLs: parsed once, checked strictly, ready for the wire.
+//! `http://` and `https://` URLs: parsed once, checked strictly, ready for the wire.
 //!
 //! Everything miodl sends starts as a URL typed by a user, read from a file, built from
 //! a pager id or handed back in a redirect's `Location`. This module is the one gate all
@@ -10,8 +10,9 @@
 //! Read RFC 3986 (sections 3 and 5) for the grammar and reference resolution. The rules
 //! miodl adds, and why:
 //!
-//! - Only `http` (any case). `https` and every other scheme is
-//!   [`UrlError::UnsupportedScheme`], a usage error rather than a crash (SPEC section 3).
+//! - Only `http` and, with the `tls` feature, `https` (any case). Every other scheme
+//!   is [`UrlError::UnsupportedScheme`], a usage error rather than a crash (SPEC section
+//!   3); `https` without the feature is [`UrlError::NeedsTls`].
 //! - A CR, LF, NUL, space or any other control character anywhere is an error: these
 //!   are how header injection and request smuggling get in (see [`Url::join`] for the one
 //!   leniency, spaces in a `Location`).
@@ -29,22 +30,54 @@ use std::net::Ipv6Addr;
 mod error;
 pub use error::UrlError;
 
-/// An absolute `http://` URL, split into what a request needs: where to connect and
-/// what to ask for.
+/// How to talk to a server: plain TCP, or TLS on top of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scheme {
+    /// `http://`: the HTTP bytes go straight to the socket (default port 80).
+    Http,
+    /// `https://`: the HTTP bytes go through TLS first (default port 443).
+    Https,
+}
+
+impl Scheme {
+    /// `"http"` or `"https"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// The port a URL of this scheme means when it names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// An absolute `http://` or `https://` URL, split into what a request needs: how and
+/// where to connect, and what to ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Url {
+    /// `http` or `https`.
+    scheme: Scheme,
     /// Lowercase host name, IPv4 address, or canonical IPv6 address without brackets.
     host: String,
-    /// The TCP port, 80 when the URL names none.
+    /// The TCP port, the scheme's default (80, 443) when the URL names none.
     port: u16,
     /// Origin-form request target: `/path` plus `?query` if any; never empty.
     target: String,
 }
 
 /// What the connection pool keys sockets by and what credentials are scoped to:
-/// the host and port of a URL (the scheme is always `http`).
+/// the scheme, host and port of a URL. The scheme is part of it so that `http://h:8443`
+/// and `https://h:8443` never share a socket or a password.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Authority {
+    /// `http` or `https`.
+    pub scheme: Scheme,
     /// Lowercase host name, or canonical IPv6 address without brackets.
     pub host: String,
     /// The TCP port.
@@ -52,18 +85,20 @@ pub struct Authority {
 }
 
 impl fmt::Display for Authority {
-    /// `host:port`, with an IPv6 host in brackets.
+    /// `scheme://host:port`, with an IPv6 host in brackets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = self.scheme.name();
         if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
         } else {
-            write!(f, "{}:{}", self.host, self.port)
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
         }
     }
 }
 
 impl Url {
-    /// Parses an absolute `http://` URL. See the module docs for what is rejected.
+    /// Parses an absolute `http://` or `https://` URL. See the module docs for what is
+    /// rejected.
     pub fn parse(s: &str) -> Result<Url, UrlError> {
         if let Some((position, character)) = s.char_indices().find(|&(_, c)| forbidden(c)) {
             return Err(UrlError::ForbiddenCharacter {
@@ -75,7 +110,14 @@ impl Url {
         let Some((scheme, rest)) = split_scheme(s) else {
             return Err(UrlError::MissingScheme { url: s.to_string() });
         };
-        if !scheme.eq_ignore_ascii_case("http") {
+        let scheme_kind = if scheme.eq_ignore_ascii_case("http") {
+            Scheme::Http
+        } else if scheme.eq_ignore_ascii_case("https") {
+            if !cfg!(feature = "tls") {
+                return Err(UrlError::NeedsTls { url: s.to_string() });
+            }
+            Scheme::Https
+        } else {
             // `localhost:8080/x` looks like scheme "localhost"; it is a missing scheme.
             if rest.starts_with(|c: char| c.is_ascii_digit()) {
                 return Err(UrlError::MissingScheme { url: s.to_string() });
@@ -84,7 +126,7 @@ impl Url {
                 scheme: scheme.to_ascii_lowercase(),
                 url: s.to_string(),
             });
-        }
+        };
         let Some(rest) = rest.strip_prefix("//") else {
             return Err(UrlError::MissingSlashes { url: s.to_string() });
         };
@@ -94,13 +136,19 @@ impl Url {
             let redacted = format!("{}://***@{}", scheme, &rest[at + 1..]);
             return Err(UrlError::UserInfo { url: redacted });
         }
-        let (host, port) = parse_authority(authority, s)?;
+        let (host, port) = parse_authority(authority, s, scheme_kind.default_port())?;
         let (path, query) = split_path_query(path_and_more);
         Ok(Url {
+            scheme: scheme_kind,
             host,
             port,
             target: build_target(path, query),
         })
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     /// The host: a lowercase name, an IPv4 address, or an IPv6 address without brackets.
@@ -108,7 +156,7 @@ impl Url {
         &self.host
     }
 
-    /// The TCP port (80 unless the URL names another).
+    /// The TCP port (the scheme's default, 80 or 443, unless the URL names another).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -118,8 +166,8 @@ impl Url {
         &self.target
     }
 
-    /// The value of the `Host` header: `host`, or `host:port` when the port is not 80;
-    /// an IPv6 host is bracketed.
+    /// The value of the `Host` header: `host`, or `host:port` when the port is not the
+    /// scheme's default (80, 443); an IPv6 host is bracketed.
     pub fn host_header(&self) -> String {
         let mut value = String::new();
         self.write_host_header(&mut value);
@@ -134,27 +182,29 @@ impl Url {
         } else {
             out.push_str(&self.host);
         }
-        if self.port != 80 {
+        if self.port != self.scheme.default_port() {
             let _ = write!(out, ":{}", self.port);
         }
     }
 
-    /// `http://host[:port]`, as used for `{origin}` in `--item-url`.
+    /// `scheme://host[:port]`, as used for `{origin}` in `--item-url`.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.host_header())
+        format!("{}://{}", self.scheme.name(), self.host_header())
     }
 
-    /// Host and port: what the pool keys sockets by and what `-u` credentials are
-    /// scoped to.
+    /// Scheme, host and port: what the pool keys sockets by and what `-u` credentials
+    /// are scoped to.
     pub fn authority_key(&self) -> Authority {
         Authority {
+            scheme: self.scheme,
             host: self.host.clone(),
             port: self.port,
         }
     }
 
     /// Resolves a redirect `Location` against this URL (RFC 3986 section 5.2): an
-    /// absolute `http://` URL, a scheme-relative `//host/x`, an absolute path `/x`, a
+    /// absolute `http://` or `https://` URL, a scheme-relative `//host/x` (this URL's
+    /// scheme), an absolute path `/x`, a
     /// query `?q`, or a relative path `x` merged with this URL's directory, with dot
     /// segments removed. The fragment is dropped.
     ///
@@ -177,7 +227,7 @@ impl Url {
             return Url::parse(location);
         }
         if location.starts_with("//") {
-            return Url::parse(&format!("http:{location}"));
+            return Url::parse(&format!("{}:{location}", self.scheme.name()));
         }
         let (ref_path, ref_query) = split_path_query(location);
         let (base_path, base_query) = split_path_query(&self.target);
@@ -190,6 +240,7 @@ impl Url {
             (format!("{directory}{ref_path}"), ref_query)
         };
         Ok(Url {
+            scheme: self.scheme,
             host: self.host.clone(),
             port: self.port,
             target: build_target(&path, query),
@@ -198,7 +249,7 @@ impl Url {
 }
 
 impl fmt::Display for Url {
-    /// The full URL: `http://host[:port]/target`.
+    /// The full URL: `scheme://host[:port]/target`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.origin(), self.target)
     }
@@ -240,8 +291,13 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
     (first_ok && rest_ok).then(|| (scheme, &s[colon + 1..]))
 }
 
-/// Splits the authority (`host[:port]`) into a normalised host and a port.
-fn parse_authority(authority: &str, url: &str) -> Result<(String, u16), UrlError> {
+/// Splits the authority (`host[:port]`) into a normalised host and a port
+/// (`default_port` when none is written).
+fn parse_authority(
+    authority: &str,
+    url: &str,
+    default_port: u16,
+) -> Result<(String, u16), UrlError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some(close) = bracketed.find(']') else {
             return Err(invalid_host(authority, "missing \"]\"", url));
@@ -284,7 +340,7 @@ fn parse_authority(authority: &str, url: &str) -> Result<(String, u16), UrlError
         (host.to_ascii_lowercase(), port)
     };
     let port = match port {
-        None => 80,
+        None => default_port,
         Some(text) => parse_port(text, url)?,
     };
     Ok((host, port))

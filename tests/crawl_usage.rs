@@ -44,6 +44,7 @@ fn a_missing_list_url_is_a_usage_error() {
     assert_usage_error(&["--per-page", "3"], "LIST_URL");
 }
 
+#[cfg(not(feature = "tls"))]
 #[test]
 fn an_https_list_url_is_a_usage_error() {
     let run = assert_usage_error(&["https://{addr}/api/list_files"], "https");

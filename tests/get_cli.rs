@@ -43,7 +43,9 @@ fn usage_errors_exit_2_and_download_nothing() {
     expect_usage_error(&server, &["--timeout", "soon"], "timeout");
     expect_usage_error(&server, &["-c"], "-c");
     expect_usage_error(&server, &["--engine", "turbo"], "engine");
+    #[cfg(not(feature = "tls"))]
     expect_usage_error(&server, &["https://127.0.0.1/secure.txt"], "https");
+    expect_usage_error(&server, &["gopher://127.0.0.1/x.txt"], "gopher");
     let spaced = server.url("/a b.txt");
     expect_usage_error(&server, &[&spaced], "a b.txt");
     expect_usage_error(

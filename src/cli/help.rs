@@ -49,9 +49,15 @@ Sharding:
                           URL (get) or id (crawl), so N machines share one job
 
 Authentication:
-  -u, --user USER:PASS    HTTP Basic auth, sent only to the hosts of the URLs
-                          given on the command line, never to a host a
-                          redirect leads to; never printed
+  -u, --user USER:PASS    HTTP Basic auth, sent only to the scheme, host and
+                          port of the URLs given on the command line, never to
+                          one a redirect leads to; never printed
+
+TLS (https:// URLs):
+      --cacert FILE       also trust the certificates in FILE (PEM), e.g. the
+                          one 'miodl serve --tls' prints [default: the
+                          built-in Mozilla roots only]
+      --insecure          do not verify certificates (says so on stderr)
 "
     };
 }
@@ -155,7 +161,9 @@ Usage: miodl serve [OPTIONS]
 Serves N items: POST /api/list_files (form start=S&per_page=P, at most 5 per
 page, header 'More: True|False'), GET /api/list_files (every item), and
 GET /api/download/<id> ('n of N'). Prints 'listening on http://HOST:PORT' as
-its first line on stdout, then runs until SIGINT or SIGTERM.
+its first line on stdout, then runs until SIGINT or SIGTERM. With --tls it
+prints 'listening on https://HOST:PORT' and then 'certificate: PATH', the
+self-signed certificate made at start, for a client's --cacert PATH.
 
 Options:
       --host HOST         address to listen on [default: 127.0.0.1]
@@ -165,6 +173,7 @@ Options:
                           [default: 0]
       --seed N            makes the ids and the faults reproducible [default: 0]
       --fault SPEC        misbehave on purpose; repeatable (see below)
+      --tls               serve HTTPS with a fresh self-signed certificate
 
 ",
     crate::serve::fault_help!(),
@@ -172,6 +181,7 @@ Options:
 
 Examples:
   miodl serve --port 0 --lag 0.3
+  miodl serve --port 0 --tls
   miodl serve --fault 503:0.2 --fault reset-body:0.1=/api/download/ --seed 7
 "
 );

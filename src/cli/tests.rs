@@ -308,6 +308,7 @@ fn serve_defaults_and_options() {
         lag: Duration::ZERO,
         seed: 0,
         faults: vec![],
+        tls: false,
     };
     assert!(matches!(run(&["serve"]), Ok(Command::Serve(s)) if s == defaults));
     let got = run(&[
@@ -334,6 +335,7 @@ fn serve_defaults_and_options() {
         lag: Duration::from_millis(300),
         seed: 42,
         faults: vec!["503:0.5".into(), "reset-body".into()],
+        tls: false,
     };
     assert!(matches!(got, Ok(Command::Serve(s)) if s == expected));
 }

@@ -13,7 +13,9 @@
 //! `--per-host`, a worker takes a job for a host only if it already holds a socket there
 //! or the host has fewer open sockets than the limit.
 //! Reads time out every `TICK` (100 ms) so a worker sees a stop request promptly; the idle
-//! timeout (`--timeout`) is counted across those ticks.
+//! timeout (`--timeout`) is counted across those ticks. Sockets are a
+//! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
+//! reactor's (the handshake runs inside the first write and read).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -29,6 +31,8 @@ use crate::options::TransferOptions;
 use crate::pump::{pump, pump_eof, Pumped};
 use crate::scheduler::{Ending, Scheduler};
 use crate::stop::Stop;
+use crate::transport::{Opener, Transport};
+use crate::url::Scheme;
 
 /// The most worker threads the `threads` engine starts.
 pub const MAX_WORKERS: usize = 1024;
@@ -37,8 +41,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// A worker's read buffer.
 const READ_BUFFER: usize = 64 << 10;
 
-/// A host and port: what `--per-host` counts sockets by.
-type HostKey = (String, u16);
+/// A scheme, host and port: what `--per-host` counts sockets by, and what a kept socket
+/// may be reused for.
+type HostKey = (Scheme, String, u16);
 
 /// The scheduler and the condition workers wait on, and the per-host socket count.
 struct Shared<'a> {
@@ -48,6 +53,8 @@ struct Shared<'a> {
     /// requests, so a kept socket counts too). Locked after `scheduler`, never before.
     per_host: Option<usize>,
     open_per_host: Mutex<HashMap<HostKey, usize>>,
+    /// Plain or TLS, with one TLS configuration (and session cache) for every worker.
+    opener: Opener,
 }
 
 impl<'a> Shared<'a> {
@@ -108,6 +115,7 @@ pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result
         scheduler: Mutex::new(scheduler),
         changed: Condvar::new(),
         open_per_host: Mutex::new(HashMap::new()),
+        opener: Opener::new(&options)?,
     };
     if workers == 1 {
         worker(0, &shared, &options, stop);
@@ -128,7 +136,7 @@ pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result
 
 /// One worker's socket: kept open between requests to the same host.
 struct KeptSocket {
-    stream: TcpStream,
+    stream: Transport<TcpStream>,
     host: HostKey,
     served: u32,
 }
@@ -162,7 +170,7 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
-            let host = (url.host().to_string(), url.port());
+            let host = (url.scheme(), url.host().to_string(), url.port());
             if let Some(claimed) = shared.claim(&host, kept) {
                 return Some((job, claimed));
             }
@@ -198,7 +206,7 @@ fn perform(
     let (host, method, fresh) = {
         let mut scheduler = shared.lock();
         let url = scheduler.url(job);
-        let host = (url.host().to_string(), url.port());
+        let host = (url.scheme(), url.host().to_string(), url.port());
         let method = scheduler.encode_request(job, out);
         (host, method, scheduler.needs_fresh_socket(job))
     };
@@ -230,7 +238,9 @@ fn perform(
             shared
                 .lock()
                 .set_phase(job, Phase::Connecting, Some(slot), Instant::now());
-            match connect(&host, options.connect_timeout) {
+            let connected = connect(&host, options.connect_timeout)
+                .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
+            match connected {
                 Ok(stream) => {
                     let mut scheduler = shared.lock();
                     scheduler.set_phase(job, Phase::Sending, Some(slot), Instant::now());
@@ -248,6 +258,11 @@ fn perform(
         }
     };
     let result = exchange(job, method, &mut socket, shared, stop, options, buf, out);
+    if let Some(handshake) = socket.stream.take_handshake() {
+        let resumed = handshake.resumed;
+        let event = Event::TlsHandshake { slot, resumed };
+        shared.lock().emit(event, Instant::now());
+    }
     if let Ok(true) = result {
         socket.served += 1;
         *kept = Some(socket);
@@ -289,12 +304,13 @@ fn exchange(
         if reused && !answered {
             Failure::Stale
         } else {
-            Failure::Job(JobError::Io(e, phase))
+            Failure::Job(JobError::io(e, phase))
         }
     };
-    socket
-        .stream
+    let stream = &mut socket.stream;
+    stream
         .write_all(out)
+        .and_then(|()| stream.flush())
         .map_err(|e| stale_or(e, Phase::Sending, false))?;
     {
         let mut scheduler = shared.lock();
@@ -363,8 +379,8 @@ fn exchange(
 }
 
 /// Connects with a timeout to the first address of `host`; reads tick every [`TICK`].
-fn connect(host: &(String, u16), timeout: Duration) -> Result<TcpStream, JobError> {
-    let addrs = (host.0.as_str(), host.1)
+fn connect(host: &HostKey, timeout: Duration) -> Result<TcpStream, JobError> {
+    let addrs = (host.1.as_str(), host.2)
         .to_socket_addrs()
         .map_err(JobError::Resolve)?;
     // Each address in turn, as the reactor does: `localhost` may be `::1` first.

@@ -25,11 +25,13 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use crate::error::JobError;
+use crate::event::Event;
 use crate::http::{Exchange, Limits, Method};
 use crate::job::{ConnId, JobId, Phase};
 use crate::pool::HostId;
 use crate::pump::{pump, pump_eof, Pumped};
 use crate::scheduler::Scheduler;
+use crate::transport::Transport;
 
 /// What the reactor must do with a socket after an event.
 #[derive(Debug)]
@@ -59,7 +61,8 @@ enum State {
 /// A socket of the reactor.
 #[derive(Debug)]
 pub struct Conn {
-    stream: TcpStream,
+    /// The socket, plain or TLS: all reads and writes go through it.
+    transport: Transport<TcpStream>,
     /// The host it is connected to (its pool key).
     pub host: HostId,
     /// Which of the host's addresses it connected to.
@@ -83,7 +86,7 @@ pub struct Conn {
 impl Conn {
     /// A socket whose connect is in progress, carrying `job` (its request in `out`).
     pub fn connecting(
-        stream: TcpStream,
+        transport: Transport<TcpStream>,
         host: HostId,
         address_index: usize,
         serial: u64,
@@ -92,7 +95,7 @@ impl Conn {
         out: Vec<u8>,
     ) -> Conn {
         Conn {
-            stream,
+            transport,
             host,
             address_index,
             serial,
@@ -159,7 +162,7 @@ impl Conn {
         now: Instant,
     ) -> After {
         if let State::Connecting { job, method } = self.state {
-            match connect_result(&self.stream) {
+            match connect_result(self.transport.socket()) {
                 Ok(false) => return After::Wait,
                 Ok(true) => {
                     if let After::Close = self.start(job, method, slot, scheduler, now) {
@@ -172,7 +175,12 @@ impl Conn {
         if let After::Close = self.send(scheduler, now) {
             return After::Close;
         }
-        self.receive(buf, peer_closed, scheduler, now)
+        let after = self.receive(buf, peer_closed, scheduler, now);
+        if let Some(handshake) = self.transport.take_handshake() {
+            let resumed = handshake.resumed;
+            scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
+        }
+        after
     }
 
     /// The deadline passed: fail the job it carries.
@@ -212,10 +220,14 @@ impl Conn {
             return After::Wait;
         };
         if self.written == self.out.len() {
-            return After::Wait;
+            // TLS records (the handshake, the request's tail) may wait for this edge.
+            return match self.transport.flush() {
+                Ok(()) => After::Wait,
+                Err(e) => self.fail(job, e, Phase::Sending, scheduler, now),
+            };
         }
         while self.written < self.out.len() {
-            match self.stream.write(&self.out[self.written..]) {
+            match self.transport.write(&self.out[self.written..]) {
                 Ok(0) => {
                     return self.fail(
                         job,
@@ -233,7 +245,7 @@ impl Conn {
         }
         self.deadline = Some(now + scheduler.options().timeout);
         if self.written == self.out.len() {
-            scheduler.emit(crate::event::Event::RequestSent { job }, now);
+            scheduler.emit(Event::RequestSent { job }, now);
             scheduler.set_phase(job, Phase::AwaitingHead, None, now);
         }
         After::Wait
@@ -252,18 +264,20 @@ impl Conn {
         let mut completed = false;
         // A read that fills less than the buffer has drained the socket: like tokio, take
         // it as `WouldBlock` and save a syscall (epoll reports the next arrival anew).
+        // Not through TLS, whose plaintext length says nothing about the socket.
         let mut drained = false;
+        let plain = self.transport.is_plain();
         loop {
             let read = if drained {
                 Err(io::ErrorKind::WouldBlock.into())
             } else {
-                self.stream.read(buf)
+                self.transport.read(buf)
             };
             let n = match read {
                 Ok(n) => {
                     // Not when the peer has closed: its FIN came with this edge, and
                     // no later edge will announce it.
-                    drained = !peer_closed && n > 0 && n < buf.len();
+                    drained = plain && !peer_closed && n > 0 && n < buf.len();
                     n
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -357,7 +371,7 @@ impl Conn {
             } else {
                 phase
             };
-            scheduler.on_error(job, JobError::Io(error, phase), now);
+            scheduler.on_error(job, JobError::io(error, phase), now);
         }
         After::Close
     }

@@ -15,7 +15,9 @@
 //! every handler tolerates a spurious wake-up.
 //!
 //! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, and
-//! `crate::pool` decides who gets a socket.
+//! `crate::pool` decides who gets a socket. Bytes pass through `crate::transport`, which
+//! adds TLS for `https://` hosts; a TLS handshake needs no state of its own here: its
+//! records ride on the same readable/writable edges as the HTTP bytes.
 
 pub mod conn;
 pub mod timers;
@@ -36,6 +38,7 @@ use crate::job::{ConnId, JobId, Phase};
 use crate::pool::{Checkout, HostId, Pool};
 use crate::scheduler::{Ending, Scheduler};
 use crate::stop::Stop;
+use crate::transport::Opener;
 use conn::{After, Conn};
 use timers::Timers;
 
@@ -84,6 +87,8 @@ struct Reactor {
     read_buffer: Box<[u8]>,
     next_serial: u64,
     spare_out: Vec<Vec<u8>>,
+    /// Plain or TLS, by scheme; one TLS configuration for the run.
+    opener: Opener,
 }
 
 impl Reactor {
@@ -97,6 +102,7 @@ impl Reactor {
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             next_serial: 0,
             spare_out: Vec::new(),
+            opener: Opener::new(options)?,
         })
     }
 
@@ -105,7 +111,7 @@ impl Reactor {
         let mut deferred = 0;
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
-            let host = self.pool.intern(url.host(), url.port());
+            let host = self.pool.intern(url.scheme(), url.host(), url.port());
             match self.pool.checkout(host, scheduler.needs_fresh_socket(job)) {
                 Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
                 Checkout::Open => self.open(host, job, scheduler, now),
@@ -189,7 +195,12 @@ impl Reactor {
             return scheduler.on_error(job, JobError::Connect(e), now);
         }
         self.next_serial += 1;
-        let conn = Conn::connecting(stream, host, index, self.next_serial, job, method, out);
+        let (scheme, name) = self.pool.name(host);
+        let transport = match self.opener.open(scheme, name, stream) {
+            Ok(transport) => transport,
+            Err(e) => return scheduler.on_error(job, e, now),
+        };
+        let conn = Conn::connecting(transport, host, index, self.next_serial, job, method, out);
         let conn = entry.insert(conn);
         conn.deadline = Some(now + scheduler.options().connect_timeout);
         self.pool.opened(host);

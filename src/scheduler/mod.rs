@@ -31,7 +31,7 @@ use crate::options::TransferOptions;
 use crate::retry::Jitter;
 use crate::sink::OutputDir;
 use crate::summary::Summary;
-use crate::url::Url;
+use crate::url::{Authority, Url};
 use answer::Verdict;
 
 pub mod answer;
@@ -72,8 +72,9 @@ pub struct Scheduler {
     /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
     deferred: Vec<JobId>,
     in_flight: usize,
-    /// Hosts named on the command line: the only ones that get the credentials.
-    trusted_hosts: Vec<(String, u16)>,
+    /// Scheme, host and port of the URLs named on the command line: the only ones that
+    /// get the credentials.
+    trusted_hosts: Vec<Authority>,
     /// The `Host` value of the request being encoded (reused: no allocation per request).
     host_scratch: String,
     /// The final path of the file being committed (reused likewise).
@@ -93,7 +94,7 @@ impl Scheduler {
         options: TransferOptions,
         output: OutputDir,
         feed: Feed,
-        trusted: Vec<(String, u16)>,
+        trusted: Vec<Authority>,
         observers: Observers,
     ) -> Scheduler {
         let authorization = options
@@ -250,11 +251,11 @@ impl Scheduler {
     pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
         let job = &self.jobs[job.0];
         let url = job.url();
-        let (host, port) = (url.host(), url.port());
+        let (scheme, host, port) = (url.scheme(), url.host(), url.port());
         let authorization = self.authorization.as_deref().filter(|_| {
             self.trusted_hosts
                 .iter()
-                .any(|(h, p)| h.as_str() == host && *p == port)
+                .any(|t| t.scheme == scheme && t.host == host && t.port == port)
         });
         self.host_scratch.clear();
         url.write_host_header(&mut self.host_scratch);

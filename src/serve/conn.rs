@@ -20,6 +20,12 @@
 //! Pipelined requests are parsed as they arrive and answered strictly in order; a request
 //! that ends the connection (`Connection: close`, HTTP/1.0, a malformed one) stops the
 //! parsing of anything behind it.
+//!
+//! All bytes pass through a `Transport`, plain or TLS: the state machine reads and
+//! writes plaintext and never knows which. What TLS adds is that written plaintext may
+//! wait inside rustls as records: every pump first flushes them, a response counts as
+//! answered only once its records are on the socket, and a close sends `close_notify`
+//! before the FIN.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -31,6 +37,7 @@ use mio::net::TcpStream;
 use super::reactor::Context;
 use super::request::{self, Parsed, MAX_BODY, MAX_HEAD};
 use super::response::{render, Outgoing, Reply, Then};
+use crate::transport::Transport;
 
 /// Requests parsed ahead of the one being answered; beyond this we stop reading.
 const MAX_QUEUED: usize = 256;
@@ -85,7 +92,8 @@ struct Queued {
 
 /// The server's side of one TCP connection.
 pub(super) struct Conn {
-    pub stream: TcpStream,
+    /// The socket, plain or TLS.
+    pub transport: Transport<TcpStream>,
     /// Tells this connection's timers from those of an earlier one in the same slab slot.
     pub generation: u64,
     /// The earliest timer already scheduled for this connection, to avoid duplicates.
@@ -99,9 +107,9 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(stream: TcpStream, generation: u64) -> Conn {
+    pub(super) fn new(transport: Transport<TcpStream>, generation: u64) -> Conn {
         Conn {
-            stream,
+            transport,
             generation,
             armed: None,
             state: State::Serving,
@@ -114,6 +122,10 @@ impl Conn {
 
     /// Does everything possible now; see the module docs.
     pub(super) fn pump(&mut self, now: Instant, ctx: &mut Context) -> Next {
+        // TLS records left from the last pump (a handshake flight, a response's tail).
+        if self.transport.flush().is_err() {
+            return Next::Close;
+        }
         match self.state {
             State::Lingering { until } => match self.discard_input() {
                 Ok(true) | Err(_) => Next::Close,
@@ -164,7 +176,7 @@ impl Conn {
     fn fill(&mut self) -> io::Result<()> {
         let mut chunk = [0u8; 16 * 1024];
         while self.inbuf.len() < MAX_INPUT && self.queue.len() < MAX_QUEUED {
-            match self.stream.read(&mut chunk) {
+            match self.transport.read(&mut chunk) {
                 Ok(0) => {
                     self.input = Input::PeerClosed;
                     return Ok(());
@@ -240,7 +252,7 @@ impl Conn {
                     return Ok(Written::Answered(answered));
                 }
                 let n = bytes.len().min(*budget);
-                match self.stream.write(&bytes[..n]) {
+                match self.transport.write(&bytes[..n]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => {
                         front.response.consume(n);
@@ -250,6 +262,10 @@ impl Conn {
                     Err(e) if interrupted(&e) => continue,
                     Err(e) => return Err(e),
                 }
+            }
+            if self.transport.wants_write() {
+                // Its last TLS records still wait for the socket: not answered yet.
+                return Ok(Written::Answered(answered));
             }
             let then = front.response.then;
             if then == Then::Stall {
@@ -269,7 +285,9 @@ impl Conn {
 
     fn start_lingering(&mut self, now: Instant) -> Next {
         self.queue.clear();
-        if self.stream.shutdown(Shutdown::Write).is_err() {
+        // A TLS peer tells our close from a truncation by this alert.
+        let _ = self.transport.send_close_notify();
+        if self.transport.socket().shutdown(Shutdown::Write).is_err() {
             return Next::Close;
         }
         self.state = State::Lingering {
@@ -285,7 +303,7 @@ impl Conn {
     fn discard_input(&mut self) -> io::Result<bool> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            match self.stream.read(&mut chunk) {
+            match self.transport.read(&mut chunk) {
                 Ok(0) => return Ok(true),
                 Ok(_) => {}
                 Err(e) if would_block(&e) => return Ok(false),

@@ -14,6 +14,9 @@
 //! Reading order: `request` (framing a request), `routes` (what each path answers),
 //! `response` (framing an answer, honestly or not), `faults` (when not), `conn` (one
 //! connection's state machine), `reactor` (the loop), `stats` (what tests check).
+//!
+//! With `--tls` ([`ServeConfig::tls`]) every accepted socket is wrapped in the server
+//! side of rustls (`crate::transport`); `conn` reads and writes plaintext as before.
 
 mod catalog;
 mod conn;
@@ -60,6 +63,9 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Faults to inject (`--fault`).
     pub faults: FaultPlan,
+    /// `--tls`: serve HTTPS with this certificate.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::SelfSigned>,
 }
 
 impl Default for ServeConfig {
@@ -72,6 +78,8 @@ impl Default for ServeConfig {
             lag: Duration::ZERO,
             seed: 0,
             faults: FaultPlan::none(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -150,6 +158,11 @@ impl Server {
         self.addr
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        scheme_of(&self.cfg)
+    }
+
     /// The catalog's ids, in list order.
     pub fn ids(&self) -> &[String] {
         &self.ids
@@ -168,6 +181,10 @@ impl Server {
 
     /// Serves until a [`StopHandle`] is used, on the calling thread.
     pub fn run(self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        let tls = self.cfg.tls.map(|t| t.config);
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
         let ctx = Context::new(
             Catalog::new(self.ids),
             self.cfg.lag,
@@ -175,7 +192,7 @@ impl Server {
             self.cfg.seed,
             self.stats,
         );
-        Reactor::new(self.poll, self.listener, self.stop.flag, ctx).run()
+        Reactor::new(self.poll, self.listener, self.stop.flag, ctx, tls).run()
     }
 }
 
@@ -183,6 +200,7 @@ impl Server {
 /// or drop.
 pub struct ServerHandle {
     addr: SocketAddr,
+    scheme: &'static str,
     ids: Vec<String>,
     stats: Arc<ServerStats>,
     stop: StopHandle,
@@ -192,6 +210,7 @@ pub struct ServerHandle {
 /// Binds on the calling thread (so bind errors return here) and serves on a new one.
 pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
     let server = Server::bind(cfg)?;
+    let scheme = server.scheme();
     let (addr, ids, stats, stop) = (
         server.local_addr(),
         server.ids().to_vec(),
@@ -203,6 +222,7 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
         .spawn(move || server.run())?;
     Ok(ServerHandle {
         addr,
+        scheme,
         ids,
         stats,
         stop,
@@ -216,9 +236,9 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `http://HOST:PORT`, with no trailing slash.
+    /// `http://HOST:PORT` (`https://` with TLS), with no trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The catalog's ids, in list order.
@@ -253,8 +273,9 @@ impl Drop for ServerHandle {
     }
 }
 
-/// `miodl serve`: binds, prints `listening on http://HOST:PORT` as the first stdout line,
-/// and serves until the process is stopped.
+/// `miodl serve`: binds, prints `listening on http://HOST:PORT` as the first stdout line
+/// (with TLS: `https://`, and then `certificate: PATH`, the PEM file a client passes as
+/// `--cacert`), and serves until the process is stopped.
 ///
 /// No signal handlers are installed: SIGINT and SIGTERM keep their default action and end
 /// the process, which is right for a server with nothing to flush. A caller that wants a
@@ -262,8 +283,38 @@ impl Drop for ServerHandle {
 pub fn run_cli(cfg: ServeConfig) -> io::Result<()> {
     let server = Server::bind(cfg)?;
     let mut out = io::stdout().lock();
-    writeln!(out, "listening on http://{}", server.local_addr())?;
+    writeln!(
+        out,
+        "listening on {}://{}",
+        server.scheme(),
+        server.local_addr()
+    )?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &server.cfg.tls {
+        let path = write_certificate(&tls.cert_pem, server.local_addr())?;
+        writeln!(out, "certificate: {}", path.display())?;
+    }
     out.flush()?;
     drop(out);
     server.run()
+}
+
+/// `http`, or `https` when the server has a certificate.
+fn scheme_of(cfg: &ServeConfig) -> &'static str {
+    #[cfg(feature = "tls")]
+    if cfg.tls.is_some() {
+        return "https";
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = cfg;
+    "http"
+}
+
+/// Writes the PEM certificate to `$TMPDIR/miodl-serve-PORT-PID.pem` and returns the path.
+#[cfg(feature = "tls")]
+fn write_certificate(pem: &str, addr: SocketAddr) -> io::Result<std::path::PathBuf> {
+    let name = format!("miodl-serve-{}-{}.pem", addr.port(), std::process::id());
+    let path = std::env::temp_dir().join(name);
+    std::fs::write(&path, pem)?;
+    Ok(path)
 }

@@ -33,6 +33,14 @@ use super::request::Request;
 use super::response::{render, Outgoing};
 use super::routes::{route, Catalog};
 use super::stats::ServerStats;
+use crate::transport::Transport;
+
+/// The server side of TLS, when serving HTTPS.
+#[cfg(feature = "tls")]
+pub(super) type TlsConfig = Option<Arc<rustls::ServerConfig>>;
+/// Without the `tls` feature there is no server side of TLS.
+#[cfg(not(feature = "tls"))]
+pub(super) type TlsConfig = Option<std::convert::Infallible>;
 
 /// The listening socket's token; connection tokens are slab keys, far below it.
 pub(super) const LISTENER: Token = Token(usize::MAX - 1);
@@ -105,6 +113,8 @@ pub(super) struct Reactor {
     conns: Slab<Conn>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     generations: u64,
+    /// Every accepted socket speaks TLS with this configuration, if any.
+    tls: TlsConfig,
 }
 
 impl Reactor {
@@ -113,6 +123,7 @@ impl Reactor {
         listener: TcpListener,
         stop: Arc<AtomicBool>,
         ctx: Context,
+        tls: TlsConfig,
     ) -> Reactor {
         Reactor {
             poll,
@@ -122,6 +133,7 @@ impl Reactor {
             conns: Slab::new(),
             timers: BinaryHeap::new(),
             generations: 0,
+            tls,
         }
     }
 
@@ -196,8 +208,11 @@ impl Reactor {
                 Token(key),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
+            let Some(transport) = wrap(&self.tls, stream) else {
+                continue; // rustls refused to start: drop the socket, keep serving
+            };
             self.generations += 1;
-            entry.insert(Conn::new(stream, self.generations));
+            entry.insert(Conn::new(transport, self.generations));
             self.ctx.stats.connection_opened();
             self.pump(key, now);
         }
@@ -222,12 +237,27 @@ impl Reactor {
 
     fn close(&mut self, key: usize, how: Next) {
         let mut conn = self.conns.remove(key);
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = self.poll.registry().deregister(conn.transport.socket_mut());
         if how == Next::Reset {
             // SO_LINGER 0: close() sends RST and discards anything unsent.
-            let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+            let _ =
+                socket2::SockRef::from(conn.transport.socket()).set_linger(Some(Duration::ZERO));
         }
         self.ctx.stats.requests_finished(conn.unanswered);
         self.ctx.stats.connection_closed();
+    }
+}
+
+/// Plain, or the server side of TLS when serving HTTPS.
+fn wrap(tls: &TlsConfig, stream: mio::net::TcpStream) -> Option<Transport<mio::net::TcpStream>> {
+    match tls {
+        None => Some(Transport::Plain(stream)),
+        #[cfg(feature = "tls")]
+        Some(config) => {
+            let tls = rustls::ServerConnection::new(Arc::clone(config)).ok()?;
+            Some(Transport::tls(stream, rustls::Connection::Server(tls)))
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
     }
 }

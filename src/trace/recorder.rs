@@ -416,6 +416,7 @@ impl Observer for TraceRecorder {
                 self.live.remove(&job);
             }
             Event::ConnectionReused { .. }
+            | Event::TlsHandshake { .. }
             | Event::ResponseHead { .. }
             | Event::BodyBytes { .. }
             | Event::IdRejected { .. } => {}

@@ -15,10 +15,15 @@ pub enum UrlError {
         /// The URL as given.
         url: String,
     },
-    /// The scheme is not `http`, e.g. `https` or `ftp` (lowercased here).
+    /// The scheme is not `http` or `https`, e.g. `ftp` (lowercased here).
     UnsupportedScheme {
         /// The scheme, lowercased.
         scheme: String,
+        /// The URL as given.
+        url: String,
+    },
+    /// An `https://` URL, but miodl was built without the `tls` feature.
+    NeedsTls {
         /// The URL as given.
         url: String,
     },
@@ -76,8 +81,13 @@ impl fmt::Display for UrlError {
             ),
             UrlError::UnsupportedScheme { scheme, url } => write!(
                 f,
-                "unsupported scheme \"{}\" in url \"{}\": only http:// is supported",
+                "unsupported scheme \"{}\" in url \"{}\": only http:// and https:// are supported",
                 scheme.escape_debug(),
+                url.escape_debug()
+            ),
+            UrlError::NeedsTls { url } => write!(
+                f,
+                "https:// needs the tls feature (this miodl was built without it): \"{}\"",
                 url.escape_debug()
             ),
             UrlError::ForbiddenCharacter {

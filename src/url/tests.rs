@@ -117,8 +117,8 @@ fn parses_good_urls() {
 fn rejects_hostile_and_malformed_urls() {
     // input, a fragment the one-line message must contain
     let cases = [
-        ("https://example.com/", "unsupported scheme \"https\""),
-        ("HTTPS://example.com/", "unsupported scheme \"https\""),
+        ("gopher://example.com/", "unsupported scheme \"gopher\""),
+        ("WSS://example.com/", "unsupported scheme \"wss\""),
         ("ftp://example.com/", "unsupported scheme \"ftp\""),
         ("file:///etc/passwd", "unsupported scheme \"file\""),
         ("javascript:alert(1)", "unsupported scheme \"javascript\""),
@@ -181,11 +181,51 @@ fn rejects_hostile_and_malformed_urls() {
 #[test]
 fn scheme_error_carries_the_scheme() {
     assert_eq!(
-        Url::parse("HTTPS://x/"),
+        Url::parse("FTP://x/"),
         Err(UrlError::UnsupportedScheme {
-            scheme: "https".into(),
-            url: "HTTPS://x/".into()
+            scheme: "ftp".into(),
+            url: "FTP://x/".into()
         })
+    );
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn https_has_its_own_default_port_and_pool_key() {
+    let url = Url::parse("HTTPS://Example.com/a").unwrap();
+    assert_eq!(url.scheme(), Scheme::Https);
+    assert_eq!(url.port(), 443);
+    assert_eq!(url.host_header(), "example.com", "no :443 in Host");
+    assert_eq!(url.to_string(), "https://example.com/a");
+    let odd = Url::parse("https://example.com:80/").unwrap();
+    assert_eq!(odd.host_header(), "example.com:80");
+    let plain = Url::parse("http://example.com:443/").unwrap();
+    assert_eq!(plain.host_header(), "example.com:443");
+    assert_ne!(
+        odd.authority_key(),
+        Url::parse("http://example.com:80/")
+            .unwrap()
+            .authority_key(),
+        "http and https to one host:port never share a socket"
+    );
+    // Redirects may change the scheme; a scheme-relative one keeps it.
+    assert_eq!(
+        url.join("http://example.com/b").unwrap().to_string(),
+        "http://example.com/b"
+    );
+    assert_eq!(
+        url.join("//other.org/c").unwrap().to_string(),
+        "https://other.org/c"
+    );
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn https_without_the_feature_says_so() {
+    let e = Url::parse("https://example.com/").unwrap_err();
+    assert!(
+        e.to_string().contains("https:// needs the tls feature"),
+        "{e}"
     );
 }
 
@@ -203,14 +243,14 @@ fn user_info_is_redacted() {
 #[test]
 fn header_origin_and_authority() {
     let cases = [
-        ("http://h/", "h", "http://h", "h:80"),
-        ("http://H:8080/", "h:8080", "http://h:8080", "h:8080"),
-        ("http://[::1]/", "[::1]", "http://[::1]", "[::1]:80"),
+        ("http://h/", "h", "http://h", "http://h:80"),
+        ("http://H:8080/", "h:8080", "http://h:8080", "http://h:8080"),
+        ("http://[::1]/", "[::1]", "http://[::1]", "http://[::1]:80"),
         (
             "http://[::1]:5000/x",
             "[::1]:5000",
             "http://[::1]:5000",
-            "[::1]:5000",
+            "http://[::1]:5000",
         ),
     ];
     for (input, header, origin, authority) in cases {
@@ -286,7 +326,7 @@ fn join_keeps_port_and_rejects_hostile_locations() {
     let base = Url::parse("http://h:8080/dir/file").unwrap();
     assert_eq!(base.join("x").unwrap().to_string(), "http://h:8080/dir/x");
     let cases = [
-        ("https://h/", "unsupported scheme \"https\""),
+        ("ws://h/", "unsupported scheme \"ws\""),
         ("ftp://h/", "unsupported scheme"),
         ("/x\r\nSet-Cookie: a=b", "forbidden carriage return"),
         ("/x\0", "forbidden nul byte"),
