@@ -7,10 +7,10 @@
 //! ```
 //!
 //! The byte pumping lives in [`crate::transport`]; this module decides *what* TLS is
-//! spoken: [`client`] builds the one `ClientConfig` of a run (webpki roots plus
+//! spoken: [`Connector`] builds the one `ClientConfig` of a run (webpki roots plus
 //! `--cacert`, or no verification with `--insecure`; ALPN `http/1.1`; TLS 1.2 and 1.3)
 //! and opens connections with it, so that every socket to a host shares rustls's
-//! in-memory session cache and the second handshake is a resumed one. [`server`] makes
+//! in-memory session cache and the second handshake is a resumed one. [`SelfSigned`] is
 //! the reference server's self-signed certificate. [`TlsError`] says, in one line, why
 //! a handshake or a TLS stream failed.
 //!
