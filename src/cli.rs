@@ -109,6 +109,8 @@ pub struct DemoArgs {
     pub quiet: bool,
     /// `--json`.
     pub json: bool,
+    /// `--tls`: the same comparison over HTTPS, with a handshakes column.
+    pub tls: bool,
 }
 
 /// `miodl timeline TRACE [-o FILE.svg]`.
@@ -310,9 +312,12 @@ fn parse_demo(parser: &mut Parser) -> Result<Command, UsageError> {
         lag: Duration::from_millis(300),
         quiet: false,
         json: false,
+        tls: false,
     };
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("tls") if cfg!(feature = "tls") => demo.tls = true,
+            Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Long("files") => demo.files = positive(parser, "--files")?,
             Long("lag") => demo.lag = seconds(parser, "--lag")?,
             Short('q') | Long("quiet") => demo.quiet = true,

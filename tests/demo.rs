@@ -64,3 +64,21 @@ fn the_json_is_an_array_of_seven_verified_rows() {
         "{run}"
     );
 }
+
+/// Over HTTPS every socket pays one handshake: without keep-alive, one per request.
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls_each_socket_pays_a_handshake() {
+    let run = miodl(&[
+        "demo", "--files", "10", "--lag", "0.02", "--tls", "--json", "-q",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let value: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    for row in value.as_array().unwrap() {
+        assert_eq!(row["verified"], true, "{row}");
+        assert_eq!(row["tls_handshakes"], row["connections_opened"], "{row}");
+        if row["keep_alive"] == false {
+            assert_eq!(row["tls_handshakes"], row["requests"], "{row}");
+        }
+    }
+}

@@ -218,6 +218,8 @@ Options:
                           [default: 0.3]
   -q, --quiet             no progress display
       --json              print the results as JSON on stdout, not a table
+      --tls               crawl over HTTPS (a self-signed certificate made at
+                          start) and count the TLS handshakes of each row
 
 Example:
   miodl demo --files 100 --lag 0.1

@@ -351,6 +351,7 @@ fn verify_demo_timeline() {
         lag: Duration::from_millis(300),
         quiet: false,
         json: false,
+        tls: false,
     };
     assert!(matches!(run(&["demo"]), Ok(Command::Demo(d)) if d == defaults));
     let expected = DemoArgs {
@@ -358,6 +359,7 @@ fn verify_demo_timeline() {
         lag: Duration::ZERO,
         quiet: true,
         json: true,
+        tls: false,
     };
     assert!(matches!(
         run(&["demo", "--files", "100", "--lag", "0", "-q", "--json"]),

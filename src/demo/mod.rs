@@ -127,12 +127,28 @@ pub fn run_command(args: &DemoArgs) -> i32 {
 }
 
 fn run_demo(args: &DemoArgs) -> io::Result<bool> {
-    let server = serve::spawn(ServeConfig {
+    let scratch = std::env::temp_dir().join(format!("miodl-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    #[allow(unused_mut)]
+    let mut config = ServeConfig {
         port: 0,
         files: args.files,
         lag: args.lag,
         ..ServeConfig::default()
-    })?;
+    };
+    // Over HTTPS the client trusts the server's fresh certificate through --cacert.
+    #[allow(unused_mut)]
+    let mut cacert = None;
+    #[cfg(feature = "tls")]
+    if args.tls {
+        let cert = crate::tls::SelfSigned::generate(&["127.0.0.1", "localhost"])
+            .map_err(io::Error::other)?;
+        let path = scratch.join("server-certificate.pem");
+        std::fs::write(&path, &cert.cert_pem)?;
+        cacert = Some(path);
+        config.tls = Some(cert);
+    }
+    let server = serve::spawn(config)?;
     let list_url = format!("{}/api/list_files", server.base_url());
     let stop = Stop::new();
     stop.install_signal_handlers()?;
@@ -143,15 +159,14 @@ fn run_demo(args: &DemoArgs) -> io::Result<bool> {
             args.lag.as_secs_f64(),
             server.base_url()
         );
-        print_header();
+        print_header(args.tls);
     }
-    let scratch = std::env::temp_dir().join(format!("miodl-demo-{}", std::process::id()));
     let mut outcomes = Vec::new();
     for (index, row) in rows().into_iter().enumerate() {
         let dir = scratch.join(format!("row{index}"));
-        let outcome = run_row(row, &list_url, dir, args, &stop)?;
+        let outcome = run_row(row, &list_url, dir, cacert.clone(), args, &stop)?;
         if !args.json {
-            print_row(&outcome);
+            print_row(&outcome, args.tls);
         }
         outcomes.push(outcome);
         if stop.requested().is_some() {
@@ -171,6 +186,7 @@ fn run_row(
     row: Row,
     list_url: &str,
     dir: PathBuf,
+    cacert: Option<PathBuf>,
     args: &DemoArgs,
     stop: &Stop,
 ) -> io::Result<Outcome> {
@@ -180,6 +196,7 @@ fn run_row(
         max_in_flight: row.max_in_flight,
         keep_alive: row.keep_alive,
         engine: row.engine,
+        cacert,
         quiet: true,
         ..TransferOptions::default()
     };
@@ -217,18 +234,25 @@ fn run_row(
     })
 }
 
-fn print_header() {
+fn print_header(tls: bool) {
+    let handshakes = if tls { "        handshakes" } else { "" };
     println!(
-        "{:<9} {:<40} {:>8} {:>8} {:>9} {:>8} {:>7}  verify",
+        "{:<9} {:<40} {:>8} {:>8} {:>9} {:>8} {:>7}{handshakes}  verify",
         "engine", "strategy", "wall", "bound", "requests", "sockets", "reused"
     );
-    println!("{}", "-".repeat(108));
+    println!("{}", "-".repeat(if tls { 126 } else { 108 }));
 }
 
-fn print_row(o: &Outcome) {
+fn print_row(o: &Outcome, tls: bool) {
     let s = &o.report.summary;
+    let handshakes = if tls {
+        let shown = format!("{} ({} resumed)", s.tls_handshakes, s.tls_resumed);
+        format!("  {shown:>16}")
+    } else {
+        String::new()
+    };
     println!(
-        "{:<9} {:<40} {:>6.2} s {:>6.2} s {:>9} {:>8} {:>7}  {}",
+        "{:<9} {:<40} {:>6.2} s {:>6.2} s {:>9} {:>8} {:>7}{handshakes}  {}",
         o.row.engine.name(),
         o.row.strategy,
         o.report.elapsed.as_secs_f64(),
@@ -282,6 +306,8 @@ fn print_json(outcomes: &[Outcome]) {
                 "bound_requests": o.bound_requests,
                 "connections_opened": s.connections_opened,
                 "connections_reused": s.connections_reused,
+                "tls_handshakes": s.tls_handshakes,
+                "tls_resumed": s.tls_resumed,
                 "extra_pages": o.report.extra_pages,
                 "verify": o.verified,
                 "verified": o.verified_ok,
