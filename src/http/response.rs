@@ -16,6 +16,7 @@
 //!
 //! Two allocations per head (the bytes, the spans), whatever the number of headers.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::error::HttpError;
@@ -61,6 +62,8 @@ pub struct ResponseHead {
 }
 
 /// Header slots httparse gets on the stack; larger [`Limits::max_headers`] use the heap.
+/// The slots start uninitialized (`MaybeUninit`): httparse writes only those it fills, so a
+/// head with 9 headers costs 9 slots of work, not 128.
 const STACK_HEADERS: usize = 128;
 
 impl ResponseHead {
@@ -71,16 +74,19 @@ impl ResponseHead {
     /// Leading empty lines are skipped, as RFC 9112 §2.2 allows. The size limit is the
     /// caller's to enforce ([`crate::http::Exchange`] does).
     pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<(ResponseHead, usize)>, HttpError> {
-        let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut heap;
-        let slots: &mut [httparse::Header<'_>] = if limits.max_headers <= STACK_HEADERS {
+        let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_HEADERS
+        {
             &mut stack[..limits.max_headers]
         } else {
-            heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+            heap = vec![MaybeUninit::uninit(); limits.max_headers];
             &mut heap
         };
-        let mut resp = httparse::Response::new(slots);
-        let len = match resp.parse(buf) {
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, buf, slots);
+        let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
