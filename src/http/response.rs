@@ -19,6 +19,7 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::body::Framing;
 use super::error::HttpError;
 
 /// Bounds on a response head, so a hostile or broken server cannot make us buffer without
@@ -59,6 +60,7 @@ pub struct ResponseHead {
     raw: Vec<u8>,
     reason: Range<usize>,
     headers: Box<[(Range<usize>, Range<usize>)]>,
+    framing: Framing,
 }
 
 /// Header slots httparse gets on the stack; larger [`Limits::max_headers`] use the heap.
@@ -121,15 +123,21 @@ impl ResponseHead {
             }
             _ => 0..0,
         };
+        let mut framing = Framing::default();
+        let headers = resp
+            .headers
+            .iter()
+            .map(|h| {
+                framing.note(h.name.as_bytes(), h.value);
+                (span(h.name.as_bytes()), span(h.value))
+            })
+            .collect();
         let head = ResponseHead {
             status,
             version,
             reason: span(reason.as_bytes()),
-            headers: resp
-                .headers
-                .iter()
-                .map(|h| (span(h.name.as_bytes()), span(h.value)))
-                .collect(),
+            headers,
+            framing,
             raw: buf[..len].to_vec(),
         };
         Ok(Some((head, len)))
@@ -169,6 +177,12 @@ impl ResponseHead {
             let name = std::str::from_utf8(&self.raw[name.clone()]).unwrap_or("");
             (name, &self.raw[value.clone()])
         })
+    }
+
+    /// The framing facts noted while parsing, for [`crate::http::body_mode`] and
+    /// [`crate::http::is_reusable`].
+    pub(crate) fn framing(&self) -> &Framing {
+        &self.framing
     }
 
     /// The head exactly as received, status line to blank line.
