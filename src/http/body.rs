@@ -14,7 +14,7 @@
 //!  nothing ─────────────────────────────────────────────► CloseDelimited
 //! ```
 //!
-//! Both decisions read a [`Framing`]: the few header facts they need (the final transfer
+//! Both decisions read a `Framing`: the few header facts they need (the final transfer
 //! coding, the content length or its error, the `close` and `keep-alive` tokens), noted by
 //! [`ResponseHead::parse`] as it walks the headers once. Asking is then a few field reads,
 //! not a scan of every header per question.
@@ -118,38 +118,52 @@ enum ContentLength {
 
 impl Framing {
     /// Takes note of one header field, if it is one framing depends on.
+    ///
+    /// Inlined into the parse loop: most headers are none of the three, and their name
+    /// length alone says so, without a call.
+    #[inline]
     pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
-        if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            self.transfer_encoding = match list_elements(value).last() {
-                Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => {
-                    TransferEncoding::FinalChunked
-                }
-                Some(_) => TransferEncoding::FinalOther,
-                // An empty header changes no coding, but it is there.
-                None if self.transfer_encoding == TransferEncoding::Absent => {
-                    TransferEncoding::FinalOther
-                }
-                None => self.transfer_encoding,
+        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted.as_bytes());
+        match name.len() {
+            17 if is("transfer-encoding") => self.note_transfer_encoding(value),
+            14 if is("content-length") => self.note_content_length(value),
+            10 if is("connection") => self.note_connection(value),
+            _ => {}
+        }
+    }
+
+    fn note_transfer_encoding(&mut self, value: &[u8]) {
+        self.transfer_encoding = match list_elements(value).last() {
+            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => {
+                TransferEncoding::FinalChunked
+            }
+            Some(_) => TransferEncoding::FinalOther,
+            // An empty header changes no coding, but it is there.
+            None if self.transfer_encoding == TransferEncoding::Absent => {
+                TransferEncoding::FinalOther
+            }
+            None => self.transfer_encoding,
+        };
+    }
+
+    fn note_content_length(&mut self, value: &[u8]) {
+        // Unlike other lists, empty elements are errors here: `7,` is not a length.
+        for element in value.split(|&b| b == b',') {
+            let n = parse_decimal(trim_ows(element));
+            self.content_length = match (self.content_length, n) {
+                // The first error found is the one reported; later elements change nothing.
+                (done @ (ContentLength::Invalid | ContentLength::Conflicting), _) => done,
+                (_, None) => ContentLength::Invalid,
+                (ContentLength::Length(seen), Some(n)) if seen != n => ContentLength::Conflicting,
+                (_, Some(n)) => ContentLength::Length(n),
             };
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            // Unlike other lists, empty elements are errors here: `7,` is not a length.
-            for element in value.split(|&b| b == b',') {
-                let n = parse_decimal(trim_ows(element));
-                self.content_length = match (self.content_length, n) {
-                    // The first error found is the one reported; later elements change nothing.
-                    (done @ (ContentLength::Invalid | ContentLength::Conflicting), _) => done,
-                    (_, None) => ContentLength::Invalid,
-                    (ContentLength::Length(seen), Some(n)) if seen != n => {
-                        ContentLength::Conflicting
-                    }
-                    (_, Some(n)) => ContentLength::Length(n),
-                };
-            }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in list_elements(value) {
-                self.connection_close |= token.eq_ignore_ascii_case(b"close");
-                self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
+        }
+    }
+
+    fn note_connection(&mut self, value: &[u8]) {
+        for token in list_elements(value) {
+            self.connection_close |= token.eq_ignore_ascii_case(b"close");
+            self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
         }
     }
 }
