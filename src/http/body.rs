@@ -13,6 +13,11 @@
 //!                  not 1*DIGIT / overflows u64 ─────────► error InvalidContentLength
 //!  nothing ─────────────────────────────────────────────► CloseDelimited
 //! ```
+//!
+//! Both decisions read a `Framing`: the few header facts they need (the final transfer
+//! coding, the content length or its error, the `close` and `keep-alive` tokens), noted by
+//! [`ResponseHead::parse`] as it walks the headers once. Asking is then a few field reads,
+//! not a scan of every header per question.
 
 use super::error::HttpError;
 use super::request::Method;
@@ -36,29 +41,20 @@ pub fn body_mode(method: Method, head: &ResponseHead) -> Result<BodyMode, HttpEr
     if method == Method::Head || matches!(head.status, 100..=199 | 204 | 304) {
         return Ok(BodyMode::None);
     }
-    if has_header(head, "transfer-encoding") {
-        // The final coding decides; earlier ones (gzip, ...) are left in the body bytes.
-        let last = head
-            .header_all("transfer-encoding")
-            .flat_map(list_elements)
-            .last();
-        return Ok(match last {
-            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => BodyMode::Chunked,
-            _ => BodyMode::CloseDelimited,
-        });
+    let framing = head.framing();
+    // Transfer-Encoding wins over Content-Length. The final coding decides; earlier ones
+    // (gzip, ...) are left in the body bytes.
+    match framing.transfer_encoding {
+        TransferEncoding::FinalChunked => return Ok(BodyMode::Chunked),
+        TransferEncoding::FinalOther => return Ok(BodyMode::CloseDelimited),
+        TransferEncoding::Absent => {}
     }
-    let mut length = None;
-    for element in head
-        .header_all("content-length")
-        .flat_map(|v| v.split(|&b| b == b','))
-    {
-        let n = parse_decimal(trim_ows(element)).ok_or(HttpError::InvalidContentLength)?;
-        match length {
-            Some(seen) if seen != n => return Err(HttpError::ConflictingContentLength),
-            _ => length = Some(n),
-        }
+    match framing.content_length {
+        ContentLength::Absent => Ok(BodyMode::CloseDelimited),
+        ContentLength::Length(n) => Ok(BodyMode::Length(n)),
+        ContentLength::Invalid => Err(HttpError::InvalidContentLength),
+        ContentLength::Conflicting => Err(HttpError::ConflictingContentLength),
     }
-    Ok(length.map_or(BodyMode::CloseDelimited, BodyMode::Length))
 }
 
 /// May the connection carry another request once this response's body is complete?
@@ -69,19 +65,107 @@ pub fn body_mode(method: Method, head: &ResponseHead) -> Result<BodyMode, HttpEr
 /// Transfer-Encoding and Content-Length, or Transfer-Encoding on HTTP/1.0, is read but
 /// never reused: RFC 9112 §6.1 and §6.3 call such framing suspect (request smuggling).
 pub fn is_reusable(keep_alive_requested: bool, head: &ResponseHead, mode: BodyMode) -> bool {
-    let tokens = || head.header_all("connection").flat_map(list_elements);
-    let says = |token: &str| tokens().any(|t| t.eq_ignore_ascii_case(token.as_bytes()));
-    let suspect_framing = has_header(head, "transfer-encoding")
-        && (head.version == Version::Http10 || has_header(head, "content-length"));
+    let framing = head.framing();
+    let has_transfer_encoding = framing.transfer_encoding != TransferEncoding::Absent;
+    let has_content_length = framing.content_length != ContentLength::Absent;
+    let suspect_framing =
+        has_transfer_encoding && (head.version == Version::Http10 || has_content_length);
     keep_alive_requested
         && mode != BodyMode::CloseDelimited
         && !suspect_framing
-        && !says("close")
-        && (head.version == Version::Http11 || says("keep-alive"))
+        && !framing.connection_close
+        && (head.version == Version::Http11 || framing.connection_keep_alive)
 }
 
-fn has_header(head: &ResponseHead, name: &str) -> bool {
-    head.header_all(name).next().is_some()
+/// The header facts [`body_mode`] and [`is_reusable`] decide by, gathered while the head
+/// is parsed: one look at each header, its name compared as bytes, instead of a scan of
+/// every header per question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Framing {
+    transfer_encoding: TransferEncoding,
+    content_length: ContentLength,
+    /// Some `Connection` header lists the `close` token.
+    connection_close: bool,
+    /// Some `Connection` header lists the `keep-alive` token.
+    connection_keep_alive: bool,
+}
+
+/// What the `Transfer-Encoding` headers say, all of them read as one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum TransferEncoding {
+    /// No `Transfer-Encoding` header.
+    #[default]
+    Absent,
+    /// The last coding listed is `chunked`.
+    FinalChunked,
+    /// Present, but the last coding is another one, or none is listed.
+    FinalOther,
+}
+
+/// What the `Content-Length` headers say, all of them read as one list, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ContentLength {
+    /// No `Content-Length` header.
+    #[default]
+    Absent,
+    /// One length, maybe repeated (`7, 7` or two headers of `7`).
+    Length(u64),
+    /// An element that is not `1*DIGIT` or overflows u64, seen before any conflict.
+    Invalid,
+    /// Two differing lengths, seen before any invalid element.
+    Conflicting,
+}
+
+impl Framing {
+    /// Takes note of one header field, if it is one framing depends on.
+    ///
+    /// Inlined into the parse loop: most headers are none of the three, and their name
+    /// length alone says so, without a call.
+    #[inline]
+    pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
+        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted.as_bytes());
+        match name.len() {
+            17 if is("transfer-encoding") => self.note_transfer_encoding(value),
+            14 if is("content-length") => self.note_content_length(value),
+            10 if is("connection") => self.note_connection(value),
+            _ => {}
+        }
+    }
+
+    fn note_transfer_encoding(&mut self, value: &[u8]) {
+        self.transfer_encoding = match list_elements(value).last() {
+            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => {
+                TransferEncoding::FinalChunked
+            }
+            Some(_) => TransferEncoding::FinalOther,
+            // An empty header changes no coding, but it is there.
+            None if self.transfer_encoding == TransferEncoding::Absent => {
+                TransferEncoding::FinalOther
+            }
+            None => self.transfer_encoding,
+        };
+    }
+
+    fn note_content_length(&mut self, value: &[u8]) {
+        // Unlike other lists, empty elements are errors here: `7,` is not a length.
+        for element in value.split(|&b| b == b',') {
+            let n = parse_decimal(trim_ows(element));
+            self.content_length = match (self.content_length, n) {
+                // The first error found is the one reported; later elements change nothing.
+                (done @ (ContentLength::Invalid | ContentLength::Conflicting), _) => done,
+                (_, None) => ContentLength::Invalid,
+                (ContentLength::Length(seen), Some(n)) if seen != n => ContentLength::Conflicting,
+                (_, Some(n)) => ContentLength::Length(n),
+            };
+        }
+    }
+
+    fn note_connection(&mut self, value: &[u8]) {
+        for token in list_elements(value) {
+            self.connection_close |= token.eq_ignore_ascii_case(b"close");
+            self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+        }
+    }
 }
 
 /// The non-empty elements of a comma-separated field value (RFC 9110 §5.6.1), trimmed.
