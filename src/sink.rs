@@ -114,6 +114,21 @@ impl PartFile {
         Ok(())
     }
 
+    /// The open temporary, created if needed, for bytes written by other means
+    /// (`splice(2)`); report them with [`PartFile::moved`].
+    pub fn file(&mut self) -> io::Result<&File> {
+        self.write(&[])?;
+        match &self.temp {
+            Temp::Open(file) => Ok(file),
+            _ => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    /// `n` bytes were written to [`PartFile::file`] directly.
+    pub fn moved(&mut self, n: u64) {
+        self.written += n;
+    }
+
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written

@@ -18,6 +18,8 @@ use serde_json::Value;
 
 /// The body size of the rows that fetch one file: big enough to be cut in half.
 const SIZE: u64 = 100_000;
+/// The body size of the rows for the zero-copy path.
+const LARGE: u64 = 3_000_000;
 
 /// One row of the matrix.
 struct Case {
@@ -35,6 +37,9 @@ struct Case {
 enum Target {
     /// `/bytes/SIZE` from a reference server with this `--fault` SPEC.
     Served(&'static str),
+    /// The same with files of `LARGE` bytes, which the reactor moves from socket to file
+    /// with `splice(2)` on Linux (bodies of known length over 256 KiB).
+    ServedLarge(&'static str),
     /// A URL the test makes (a dead port, a full backlog).
     Socket(fn() -> (String, Box<dyn std::any::Any + Send>)),
     /// 1,000 good files and one missing one, from a healthy server.
@@ -76,6 +81,24 @@ fn cases() -> Vec<Case> {
         served("EOF mid-head", "`eof-head@1`", &[], "eof-head@1"),
         served("reset mid-body", "`reset-body@1`", &[], "reset-body@1"),
         served("EOF mid-body", "`eof-body@1`", &[], "eof-body@1"),
+        Case {
+            fault: "reset mid-body, large file",
+            made_by: "`reset-body@1`, 3 MB (zero-copy path)",
+            options: &[],
+            target: Target::ServedLarge("reset-body@1"),
+        },
+        Case {
+            fault: "EOF mid-body, large file",
+            made_by: "`eof-body@1`, 3 MB (zero-copy path)",
+            options: &[],
+            target: Target::ServedLarge("eof-body@1"),
+        },
+        Case {
+            fault: "body shorter than announced, large file",
+            made_by: "`short-body@1`, 3 MB (zero-copy path)",
+            options: &[],
+            target: Target::ServedLarge("short-body@1"),
+        },
         served(
             "stale keep-alive socket",
             "`close-idle` (every answer, then close)",
@@ -204,7 +227,11 @@ fn run(case: &Case) -> Outcome {
     ];
     args.extend(case.options.iter().map(|s| s.to_string()));
     match &case.target {
-        Target::Served(spec) => {
+        Target::Served(spec) | Target::ServedLarge(spec) => {
+            let size = match case.target {
+                Target::ServedLarge(_) => LARGE,
+                _ => SIZE,
+            };
             let handle = serve::spawn(ServeConfig {
                 port: 0,
                 faults: FaultPlan::parse(spec).unwrap(),
@@ -213,7 +240,7 @@ fn run(case: &Case) -> Outcome {
             .unwrap();
             // Several files, so a socket is reused (the stale row needs that).
             for i in 0..3 {
-                args.push(format!("{}/bytes/{}", handle.base_url(), SIZE + i));
+                args.push(format!("{}/bytes/{}", handle.base_url(), size + i));
             }
             server = Some(handle);
         }
@@ -368,6 +395,9 @@ fn the_fault_matrix_holds_and_matches_the_docs() {
         "EOF mid-head",
         "reset mid-body",
         "EOF mid-body",
+        "reset mid-body, large file",
+        "EOF mid-body, large file",
+        "body shorter than announced, large file",
         "stale keep-alive socket",
         "stall after the head",
         "503, Retry-After in seconds",

@@ -223,6 +223,35 @@ impl Exchange {
         )
     }
 
+    /// Body bytes still to come, while reading a body of known length (Content-Length).
+    /// An engine may move them itself, from socket to file (`splice(2)`), and report
+    /// them with [`Exchange::body_moved`].
+    pub fn body_remaining(&self) -> Option<u64> {
+        match &self.state {
+            State::Body {
+                decoder: Decoder::Length { remaining },
+                ..
+            } => Some(*remaining),
+            _ => None,
+        }
+    }
+
+    /// `n` body bytes (at most [`Exchange::body_remaining`]) went from the socket to
+    /// their destination without passing through [`Exchange::feed`]. Once none remain,
+    /// the next `feed` (even of no bytes) reports [`Event::End`].
+    pub fn body_moved(&mut self, n: u64) {
+        if let State::Body {
+            decoder: Decoder::Length { remaining },
+            got,
+            ..
+        } = &mut self.state
+        {
+            let n = n.min(*remaining);
+            *remaining -= n;
+            *got += n;
+        }
+    }
+
     /// How the body is framed, once the final head is known.
     pub fn body_mode(&self) -> Option<BodyMode> {
         self.mode

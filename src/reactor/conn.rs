@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::error::JobError;
 use crate::event::Event;
 use crate::http::{Exchange, Limits, Method};
@@ -45,6 +46,17 @@ pub enum After {
     /// Its connect failed: close it, and try the host's next address for the same job
     /// (the scheduler has not been told).
     ConnectFailed(io::Error),
+}
+
+/// What the zero-copy path did.
+#[derive(Debug)]
+enum Spliced {
+    /// The socket has nothing more now.
+    Blocked,
+    /// The body is complete and the socket reusable.
+    Completed,
+    /// The job ended (reported to the scheduler); close the socket.
+    Close,
 }
 
 /// Where a connection is in its life.
@@ -157,7 +169,7 @@ impl Conn {
         &mut self,
         slot: ConnId,
         peer_closed: bool,
-        buf: &mut [u8],
+        (buf, pipe): (&mut [u8], Option<&mut Pipe>),
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
@@ -175,7 +187,7 @@ impl Conn {
         if let After::Close = self.send(scheduler, now) {
             return After::Close;
         }
-        let after = self.receive(buf, peer_closed, scheduler, now);
+        let after = self.receive((buf, pipe), peer_closed, scheduler, now);
         if let Some(handshake) = self.transport.take_handshake() {
             let resumed = handshake.resumed;
             scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
@@ -254,7 +266,7 @@ impl Conn {
     /// Reads until `WouldBlock`, feeding the answer through the exchange.
     fn receive(
         &mut self,
-        buf: &mut [u8],
+        (buf, mut pipe): (&mut [u8], Option<&mut Pipe>),
         peer_closed: bool,
         scheduler: &mut Scheduler,
         now: Instant,
@@ -268,6 +280,20 @@ impl Conn {
         let mut drained = false;
         let plain = self.transport.is_plain();
         loop {
+            // A large body of known length skips the buffer: socket → pipe → file.
+            if let Some(pipe) = pipe.as_deref_mut().filter(|_| !drained) {
+                match self.splice_body(pipe, scheduler, now) {
+                    None => {}
+                    Some(Spliced::Blocked) => return After::Wait,
+                    Some(Spliced::Close) => return After::Close,
+                    Some(Spliced::Completed) => {
+                        self.served += 1;
+                        self.state = State::Idle;
+                        self.deadline = None;
+                        completed = true;
+                    }
+                }
+            }
             let read = if drained {
                 Err(io::ErrorKind::WouldBlock.into())
             } else {
@@ -345,6 +371,75 @@ impl Conn {
                     return After::Close;
                 }
             }
+        }
+    }
+
+    /// The zero-copy path ([`super::splice`]) for a large body of known length on a
+    /// plain socket, going to a file: moves what the socket has. `None` when it does not
+    /// apply (the ordinary read path then runs).
+    fn splice_body(
+        &mut self,
+        pipe: &mut Pipe,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Option<Spliced> {
+        let State::Exchanging { job, exchange } = &mut self.state else {
+            return None;
+        };
+        let job = *job;
+        let big = exchange.body_remaining()? >= SPLICE_MIN;
+        if !big || !self.pending.is_empty() || !self.transport.is_plain() {
+            return None;
+        }
+        loop {
+            let left = exchange.body_remaining()?;
+            if left == 0 {
+                // All moved: the exchange reports the end (and whether to reuse).
+                return Some(match pump(exchange, &[], scheduler, job, now) {
+                    Ok(Pumped::Ended { reusable: true, .. }) => Spliced::Completed,
+                    Ok(_) => Spliced::Close,
+                    Err(e) => {
+                        scheduler.on_error(job, e, now);
+                        Spliced::Close
+                    }
+                });
+            }
+            let file = match scheduler.splice_target(job) {
+                Ok(Some(file)) => file,
+                Ok(None) => return None,
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Some(Spliced::Close);
+                }
+            };
+            let moved = match pipe.socket_to_file(self.transport.socket(), file, left) {
+                Ok(0) => {
+                    // The peer closed mid-body: the exchange names the shortfall.
+                    if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+                        scheduler.on_error(job, e, now);
+                    }
+                    return Some(Spliced::Close);
+                }
+                Ok(n) => n as u64,
+                Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Some(Spliced::Blocked)
+                }
+                Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(SpliceError::Socket(e)) => {
+                    let error = JobError::Io(e, Phase::ReceivingBody);
+                    scheduler.on_error(job, error, now);
+                    return Some(Spliced::Close);
+                }
+                Err(SpliceError::File(e)) => {
+                    scheduler.on_error(job, JobError::Output(e), now);
+                    return Some(Spliced::Close);
+                }
+            };
+            exchange.body_moved(moved);
+            scheduler.on_body_moved(job, moved, now);
+            self.deadline = Some(now + scheduler.options().timeout);
+            // No "short means drained" here: a pipe fills by buffers, not bytes, so a
+            // short move says nothing about the socket. Go on until WouldBlock.
         }
     }
 

@@ -20,6 +20,7 @@
 //! records ride on the same readable/writable edges as the HTTP bytes.
 
 pub mod conn;
+pub mod splice;
 pub mod timers;
 
 use std::io;
@@ -85,6 +86,8 @@ struct Reactor {
     pool: Pool,
     timers: Timers,
     read_buffer: Box<[u8]>,
+    /// The pipe of the zero-copy path (`None` where `splice(2)` is not available).
+    pipe: Option<splice::Pipe>,
     next_serial: u64,
     spare_out: Vec<Vec<u8>>,
     /// Plain or TLS, by scheme; one TLS configuration for the run.
@@ -100,6 +103,7 @@ impl Reactor {
             pool: Pool::new(options.connections, options.per_host),
             timers: Timers::default(),
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            pipe: splice::Pipe::new().ok(),
             next_serial: 0,
             spare_out: Vec::new(),
             opener: Opener::new(options)?,
@@ -222,7 +226,8 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(slot.0) else {
             return;
         };
-        let after = conn.on_ready(slot, peer_closed, &mut self.read_buffer, scheduler, now);
+        let tools = (&mut self.read_buffer[..], self.pipe.as_mut());
+        let after = conn.on_ready(slot, peer_closed, tools, scheduler, now);
         self.settle(slot, after, scheduler, now);
     }
 

@@ -138,6 +138,23 @@ impl Scheduler {
         }
     }
 
+    /// The temporary file of `job` when its body may be moved into it directly (a file
+    /// download whose head was accepted), created if needed; `None` for anything else.
+    pub fn splice_target(&mut self, job: JobId) -> Result<Option<&std::fs::File>, JobError> {
+        match self.verdicts[job.0].as_mut() {
+            Some(Verdict::SaveFile(part)) => part.file().map(Some).map_err(JobError::Output),
+            _ => Ok(None),
+        }
+    }
+
+    /// `n` body bytes went into [`Scheduler::splice_target`]'s file directly.
+    pub fn on_body_moved(&mut self, job: JobId, n: u64, now: Instant) {
+        if let Some(Verdict::SaveFile(part)) = self.verdicts[job.0].as_mut() {
+            part.moved(n);
+        }
+        self.emit(Event::BodyBytes { len: n as usize }, now);
+    }
+
     /// The answer is complete: act on its verdict.
     pub fn on_end(&mut self, job: JobId, now: Instant) {
         self.in_flight -= 1;
