@@ -53,7 +53,7 @@ mod imp {
     }
 
     impl Pipe {
-        /// A new pipe, enlarged to [`PIPE_SIZE`] where the system allows.
+        /// A new pipe, enlarged to 1 MiB where the system allows.
         pub fn new() -> io::Result<Pipe> {
             let (read, write) = pipe_with(PipeFlags::CLOEXEC)?;
             // The default is 64 KiB; a larger pipe means fewer syscalls per megabyte. If the
