@@ -273,7 +273,7 @@ fn the_pager_corpus_replays() {
     }
 }
 
-// Known findings, kept strict and ignored until src/ changes (see the harness's `relaxed`).
+// Findings of the fuzzers, fixed in src/ and kept here as strict regression tests.
 
 /// Runs `bytes` whole and in `cuts`, GET with keep-alive, then EOF.
 fn whole_and_cut(
@@ -287,14 +287,12 @@ fn whole_and_cut(
 }
 
 #[test]
-#[ignore = "known: a lone CR before garbage is reported as Version whole, NewLine when cut"]
 fn a_lone_cr_is_the_same_error_however_cut() {
     let [whole, cut] = whole_and_cut(Limits::default(), b"\r\r\nX", &[b"\r\r\n", b"X"]);
     assert_eq!(cut, whole);
 }
 
 #[test]
-#[ignore = "known: garbage past the head limit is Version whole, HeadTooLarge when cut"]
 fn garbage_past_the_head_limit_is_the_same_error_however_cut() {
     let limits = Limits {
         max_head_bytes: 16,
@@ -310,7 +308,6 @@ fn garbage_past_the_head_limit_is_the_same_error_however_cut() {
 }
 
 #[test]
-#[ignore = "known: the pager's check_id accepts a leading dot that safe_id_file_name refuses"]
 fn the_pager_hands_out_no_hidden_file_names() {
     let run = fuzz_pager(b"\x05\x00\x00\x01{\"urls\":[\".x\"]}");
     assert_eq!(run.leading_dot, Vec::<String>::new());

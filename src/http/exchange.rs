@@ -275,9 +275,12 @@ impl Exchange {
             *scanned = 0; // The caller broke the contract and dropped bytes: start over.
         }
         *seen = input.len();
+        // Everything is judged within the size limit, so the answer cannot depend on how
+        // the bytes were split.
+        let window = &input[..input.len().min(self.limits.max_head_bytes)];
         // Not even the start of "HTTP/": a TLS record, an SSH banner, garbage. Say so now
         // rather than at the size limit or EOF.
-        let start = skip_empty_lines(input);
+        let start = skip_empty_lines(window);
         let n = start.len().min(5);
         if start[..n] != b"HTTP/"[..n] {
             return Err(HttpError::Malformed(httparse::Error::Version));
@@ -285,7 +288,6 @@ impl Exchange {
         // Run the parser only when a new line is complete within the size limit: a head
         // ends with a line, and httparse judges lines whole, so the answer is the same
         // however the bytes were split, and the work stays linear in the lines received.
-        let window = &input[..input.len().min(self.limits.max_head_bytes)];
         let from = (*scanned).min(window.len());
         let line_end = window[from..]
             .iter()

@@ -247,11 +247,16 @@ impl std::fmt::Debug for ResponseHead {
     }
 }
 
-/// `buf` without the empty lines httparse skips before a status line.
+/// `buf` without the empty lines httparse skips before a status line: `\r\n` or a bare
+/// `\n`, as httparse does (a lone `\r` is not an empty line). A `\r` at the very end
+/// may be the start of one, so it is not judged yet.
 pub(crate) fn skip_empty_lines(buf: &[u8]) -> &[u8] {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
-    &buf[start..]
+    let mut rest = buf;
+    loop {
+        match rest {
+            [b'\r', b'\n', tail @ ..] | [b'\n', tail @ ..] => rest = tail,
+            [b'\r'] => return &rest[1..],
+            _ => return rest,
+        }
+    }
 }

@@ -55,6 +55,11 @@ pub fn check_id(id: &str) -> Result<(), &'static str> {
     if id == "." || id == ".." {
         return Err("a dot segment (\".\" or \"..\")");
     }
+    // The same rule as names::safe_id_file_name: an id is saved under its own name, and
+    // a leading dot would hide the file.
+    if id.starts_with('.') {
+        return Err("starts with a dot (a hidden file)");
+    }
     // One pass over the bytes: ids are ASCII hex almost always. The C1 controls
     // (U+0080..U+009F) are multibyte, so only a non-ASCII id needs the char-wise look.
     let mut ascii = true;
