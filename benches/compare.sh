@@ -29,7 +29,9 @@
 #   LARGE_FILES=4 LARGE_SIZE=268435456 LARGE_CONN=4  CRAWL_FILES=25 CRAWL_LAGS="0 0.3"
 #   SCENARIOS="small large crawl"  TOOLS="miodl curl wget2 aria2c aiohttp"
 #   SERVER=auto|nginx|miodl-serve  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
+#   QUIET_LOAD=1.5 QUIET_TRIES=10 (wait, 30 s at a time, for a quiet machine before starting)
 # Example, a quick look: ROUNDS=3 SMALL_FILES=2000 LARGE_SIZE=67108864 benches/compare.sh
+# The server, scratch and peer set-up live in benches/lib.sh (shared with benches/sweep.sh).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -47,33 +49,11 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 OUT=${OUT:-${TMPDIR:-/tmp}/miodl-compare-$(date +%Y%m%d-%H%M%S).md}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-say() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
 
-# --- build -----------------------------------------------------------------------------
-say "building miodl (release)..."
-(cd "$repo" && cargo build --release --quiet)
-MIODL=$repo/target/release/miodl
-
-# --- scratch dir and cleanup -------------------------------------------------------------
-if [[ -d /dev/shm && -w /dev/shm ]]; then
-    S=$(mktemp -d /dev/shm/miodl-compare.XXXXXX)
-else
-    S=$(mktemp -d)
-fi
-chmod 755 "$S" # nginx workers may run as another user
-server_pids=()
-cleanup() {
-    local pid
-    for pid in "${server_pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ ${KEEP:-0} == 1 ]]; then say "scratch kept: $S"; else rm -rf "$S"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+build_miodl
+make_scratch miodl-compare
 
 TIME=/usr/bin/time
 if [[ ! -x $TIME ]]; then
@@ -81,55 +61,9 @@ if [[ ! -x $TIME ]]; then
     TIME=
 fi
 
-# Which peers are here.
-tools=()
-for t in $TOOLS; do
-    case $t in
-    miodl) tools+=(miodl) ;;
-    aiohttp) if python3 -c 'import aiohttp' 2>/dev/null; then tools+=(aiohttp); else say "skip aiohttp: pip install aiohttp"; fi ;;
-    *) if have "$t"; then tools+=("$t"); else say "skip $t: not installed"; fi ;;
-    esac
-done
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-        echo $((20000 + RANDOM % 20000))
-}
-
-wait_for_port() { # host port
-    local i
-    for i in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    say "server on $1:$2 did not come up"
-    return 1
-}
-
-# Starts `miodl serve` with extra arguments; sets SERVE_URL.
-start_miodl_serve() {
-    local log=$S/serve-$RANDOM.out
-    "$MIODL" serve --port 0 "$@" >"$log" 2>&1 &
-    server_pids+=($!)
-    local i
-    for i in $(seq 1 100); do
-        if SERVE_URL=$(grep -m1 -o 'http://[^ ]*' "$log" 2>/dev/null); then return 0; fi
-        sleep 0.1
-    done
-    say "miodl serve did not start: $(cat "$log")"
-    return 1
-}
+find_tools
 
 # --- data and server ---------------------------------------------------------------------
-# The byte pattern of miodl serve's /bytes routes: byte i is ((i mod 251) * 31 + 7) mod 251.
-make_pattern_file() { # size path
-    local period=$S/period i
-    : >"$period"
-    for ((i = 0; i < 251; i++)); do printf "\\$(printf %03o $(((i * 31 + 7) % 251)))" >>"$period"; done
-    cp "$period" "$2"
-    while (($(stat -c %s "$2") < $1)); do cat "$2" "$2" >"$2.tmp" && mv "$2.tmp" "$2"; done
-}
-
 # Lays out reference data for scenario $1 ($2 files of $3 bytes); writes $S/<name>.list
 # (one URL a line) and $S/<name>.curl (curl's -K config); the reference copy is
 # $S/ref/<name>, the directory every run's output is compared with.
@@ -158,42 +92,10 @@ if [[ $SERVER == auto ]]; then
 fi
 if [[ $SCENARIOS == *small* || $SCENARIOS == *large* ]]; then
     if [[ $SERVER == nginx ]]; then
-        port=$(free_port)
-        mkdir -p "$S/www" "$S/nginx-tmp"
+        mkdir -p "$S/www"
         ln -s "$S/ref/small" "$S/www/small"
         ln -s "$S/ref/large" "$S/www/large"
-        cat >"$S/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $S/nginx.pid;
-error_log $S/nginx-error.log warn;
-$( ((EUID == 0)) && echo "user root;")
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    default_type application/octet-stream;
-    client_body_temp_path $S/nginx-tmp/body;
-    proxy_temp_path $S/nginx-tmp/proxy;
-    fastcgi_temp_path $S/nginx-tmp/fastcgi;
-    uwsgi_temp_path $S/nginx-tmp/uwsgi;
-    scgi_temp_path $S/nginx-tmp/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        root $S/www;
-        disable_symlinks off;
-    }
-}
-EOF
-        nginx -p "$S" -c "$S/nginx.conf" -e "$S/nginx-error.log" &
-        server_pids+=($!)
-        wait_for_port 127.0.0.1 "$port"
-        BASE=http://127.0.0.1:$port
-        SERVER_DESC="nginx $(nginx -v 2>&1 | sed 's#.*/##'), 1 worker"
+        start_nginx "$S/www"
     else
         start_miodl_serve
         BASE=$SERVE_URL
@@ -205,28 +107,7 @@ EOF
 fi
 
 # --- the aiohttp clients (written here, so the repo holds no Python) -----------------------
-cat >"$S/aiohttp_get.py" <<'EOF'
-"""Downloads every URL of a list with aiohttp: TCPConnector(limit=N), bodies streamed."""
-import asyncio, os, sys
-import aiohttp
-
-async def fetch(session, url, out):
-    async with session.get(url) as resp:
-        resp.raise_for_status()
-        with open(os.path.join(out, url.rsplit("/", 1)[1]), "wb") as f:
-            async for chunk in resp.content.iter_chunked(1 << 16):
-                f.write(chunk)
-
-async def main(list_path, out, limit):
-    with open(list_path) as f:
-        urls = [line.strip() for line in f if line.strip()]
-    connector = aiohttp.TCPConnector(limit=limit)
-    timeout = aiohttp.ClientTimeout(total=None)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(fetch(session, u, out) for u in urls))
-
-asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
-EOF
+write_aiohttp_get
 cat >"$S/aiohttp_crawl.py" <<'EOF'
 """The seed's aiohttp crawler: one list page at a time, each page's downloads started
 as the page arrives, all awaited at the end. Default connector (limit=100)."""
@@ -259,22 +140,6 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 EOF
 
 # --- running and timing ----------------------------------------------------------------
-# The command line of tool $1 for list $2 into directory $3 with $4 connections.
-tool_cmd() {
-    local tool=$1 list=$2 out=$3 n=$4
-    case $tool in
-    miodl) cmd=("$MIODL" get -q -c "$n" -o "$out" -i "$list") ;;
-    curl) cmd=(curl -sS --fail --parallel --parallel-max "$n" --remote-name-all --output-dir "$out" -K "${list%.list}.curl") ;;
-    wget2) cmd=(wget2 -q --no-config --max-threads "$n" -P "$out" -i "$list") ;;
-    aria2c) cmd=(aria2c -q -j "$n" -x 1 -s 1 -d "$out" -i "$list" --file-allocation=none
-        --allow-overwrite=true --auto-file-renaming=false --enable-http-keep-alive=true
-        --deferred-input=true --summary-interval=0) ;;
-    aiohttp) cmd=(python3 "$S/aiohttp_get.py" "$list" "$out" "$n") ;;
-    miodl-crawl) cmd=("$MIODL" crawl -q -o "$out" "$list/api/list_files") ;;
-    aiohttp-crawl) cmd=(python3 "$S/aiohttp_crawl.py" "$list" "$out") ;;
-    esac
-}
-
 # Runs "$@" under /usr/bin/time; appends "tool wall_s cpu_s rss_kb status" to $RESULTS.
 # $verify is the command that checks the output directory $out.
 timed_run() { # tool out verify-command... -- command...
@@ -349,12 +214,14 @@ table() {
     done
 }
 
+wait_quiet
 {
     printf '## miodl compare, %s\n\n' "$(date -u +'%Y-%m-%d %H:%M UTC')"
     printf 'Machine: %s cores, %s; %s rounds, interleaved; outputs on %s.\n' "$(nproc)" \
         "$(uname -sr)" "$ROUNDS" "$(df --output=fstype "$S" | tail -n1)"
     [[ -n ${SERVER_DESC:-} ]] && printf 'Server: %s.\n' "$SERVER_DESC"
     printf 'CPU is user+sys of the client process tree (bash times), per file; peak RSS (/usr/bin/time %%M) is the largest of the rounds.\n'
+    printf 'Before the run: %s; load after it is printed at the end.\n' "$QUIET_NOTE"
 } | tee "$OUT"
 
 scenario() { # name files size connections
@@ -362,7 +229,7 @@ scenario() { # name files size connections
     RESULTS=$S/results-$name.txt
     : >"$RESULTS"
     for ((round = 1; round <= ROUNDS; round++)); do
-        say "$name: round $round/$ROUNDS"
+        say "$name: round $round/$ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))"
         for tool in "${tools[@]}"; do
             tool_cmd "$tool" "$S/$name.list" "$S/out" "$n"
             timed_run "$tool" "$S/out" diff -rq "$S/ref/$name" "$S/out" -- "${cmd[@]}"
@@ -382,7 +249,7 @@ if [[ $SCENARIOS == *crawl* ]]; then
         RESULTS=$S/results-crawl-$lag.txt
         : >"$RESULTS"
         for ((round = 1; round <= ROUNDS; round++)); do
-            say "crawl, lag $lag s: round $round/$ROUNDS"
+            say "crawl, lag $lag s: round $round/$ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))"
             for tool in "${crawlers[@]}"; do
                 tool_cmd "$tool" "$SERVE_URL" "$S/out" 0
                 timed_run "$tool" "$S/out" "$MIODL" verify "$S/out" -- "${cmd[@]}"
@@ -392,5 +259,6 @@ if [[ $SCENARIOS == *crawl* ]]; then
     done
 fi
 
+printf '\nLoad average (1, 5, 15 min) at the end: %s.\n' "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 say ""
 say "tables written to $OUT"

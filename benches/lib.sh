@@ -1,0 +1,206 @@
+# benches/lib.sh — what benches/compare.sh and benches/sweep.sh share. Sourced, not run.
+#
+# It gives:
+#   say / have                 print to stderr; is a command installed
+#   build_miodl                cargo build --release; sets MIODL
+#   make_scratch NAME          a scratch dir S (tmpfs under /dev/shm when writable), removed
+#                              at exit (KEEP=1 keeps it) together with every server started
+#   wait_quiet                 waits (30 s steps, QUIET_TRIES=10 at most) until the 1-minute
+#                              load is below QUIET_LOAD=1.5; prints and sets QUIET_NOTE
+#   free_port / wait_for_port  a free loopback port; wait until host:port accepts
+#   start_nginx ROOT           nginx serving ROOT: one worker, 127.0.0.1, access_log off,
+#                              keep-alive without a request limit; sets BASE, SERVER_DESC
+#   start_miodl_serve ARGS...  `miodl serve --port 0 ARGS`; sets SERVE_URL
+#   make_pattern_file SIZE PATH  the byte pattern of miodl serve's /bytes routes
+#   write_aiohttp_get          writes $S/aiohttp_get.py, the aiohttp peer
+#   tool_cmd TOOL LIST OUT N   sets cmd=(...): TOOL fetching every URL of LIST into OUT at
+#                              N connections (curl's config file is ${LIST%.list}.curl)
+# The caller sets `set -euo pipefail` and `repo` (the repository root).
+
+say() { printf '%s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+build_miodl() {
+    say "building miodl (release)..."
+    (cd "$repo" && cargo build --release --quiet)
+    MIODL=$repo/target/release/miodl
+}
+
+# --- scratch dir and cleanup -------------------------------------------------------------
+server_pids=()
+make_scratch() { # name
+    if [[ -d /dev/shm && -w /dev/shm ]]; then
+        S=$(mktemp -d "/dev/shm/$1.XXXXXX")
+    else
+        S=$(mktemp -d)
+    fi
+    chmod 755 "$S" # nginx workers may run as another user
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+cleanup() {
+    local pid
+    for pid in "${server_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ ${KEEP:-0} == 1 ]]; then say "scratch kept: $S"; else rm -rf "$S"; fi
+}
+
+# --- a quiet machine ---------------------------------------------------------------------
+QUIET_LOAD=${QUIET_LOAD:-1.5}
+QUIET_TRIES=${QUIET_TRIES:-10}
+# Waits until the 1-minute load average is below QUIET_LOAD, checking every 30 s, at most
+# QUIET_TRIES times; then goes on either way. QUIET_NOTE says what the load was.
+wait_quiet() {
+    local try load
+    for ((try = 0; ; try++)); do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        if awk -v l="$load" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }'; then
+            QUIET_NOTE="load $load (below $QUIET_LOAD)"
+            break
+        fi
+        if ((try >= QUIET_TRIES)); then
+            QUIET_NOTE="load $load (still above $QUIET_LOAD after $QUIET_TRIES waits of 30 s)"
+            break
+        fi
+        say "load $load >= $QUIET_LOAD: waiting 30 s ($((try + 1))/$QUIET_TRIES)"
+        sleep 30
+    done
+    say "$QUIET_NOTE"
+}
+
+# --- servers -----------------------------------------------------------------------------
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+        echo $((20000 + RANDOM % 20000))
+}
+
+wait_for_port() { # host port
+    local i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    say "server on $1:$2 did not come up"
+    return 1
+}
+
+start_nginx() { # root
+    local port
+    port=$(free_port)
+    mkdir -p "$S/nginx-tmp"
+    cat >"$S/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $S/nginx.pid;
+error_log $S/nginx-error.log warn;
+$( ((EUID == 0)) && echo "user root;")
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    default_type application/octet-stream;
+    client_body_temp_path $S/nginx-tmp/body;
+    proxy_temp_path $S/nginx-tmp/proxy;
+    fastcgi_temp_path $S/nginx-tmp/fastcgi;
+    uwsgi_temp_path $S/nginx-tmp/uwsgi;
+    scgi_temp_path $S/nginx-tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $1;
+        disable_symlinks off;
+    }
+}
+EOF
+    nginx -p "$S" -c "$S/nginx.conf" -e "$S/nginx-error.log" &
+    server_pids+=($!)
+    wait_for_port 127.0.0.1 "$port"
+    BASE=http://127.0.0.1:$port
+    SERVER_DESC="nginx $(nginx -v 2>&1 | sed 's#.*/##'), 1 worker"
+}
+
+start_miodl_serve() {
+    local log=$S/serve-$RANDOM.out
+    "$MIODL" serve --port 0 "$@" >"$log" 2>&1 &
+    server_pids+=($!)
+    local i
+    for i in $(seq 1 100); do
+        if SERVE_URL=$(grep -m1 -o 'http://[^ ]*' "$log" 2>/dev/null); then return 0; fi
+        sleep 0.1
+    done
+    say "miodl serve did not start: $(cat "$log")"
+    return 1
+}
+
+# The byte pattern of miodl serve's /bytes routes: byte i is ((i mod 251) * 31 + 7) mod 251.
+make_pattern_file() { # size path
+    local period=$S/period i
+    : >"$period"
+    for ((i = 0; i < 251; i++)); do printf "\\$(printf %03o $(((i * 31 + 7) % 251)))" >>"$period"; done
+    cp "$period" "$2"
+    while (($(stat -c %s "$2") < $1)); do cat "$2" "$2" >"$2.tmp" && mv "$2.tmp" "$2"; done
+}
+
+# --- the peers ---------------------------------------------------------------------------
+# The aiohttp client is written here, so the repo holds no Python.
+write_aiohttp_get() {
+    cat >"$S/aiohttp_get.py" <<'EOF'
+"""Downloads every URL of a list with aiohttp: TCPConnector(limit=N), bodies streamed."""
+import asyncio, os, sys
+import aiohttp
+
+async def fetch(session, url, out):
+    async with session.get(url) as resp:
+        resp.raise_for_status()
+        with open(os.path.join(out, url.rsplit("/", 1)[1]), "wb") as f:
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                f.write(chunk)
+
+async def main(list_path, out, limit):
+    with open(list_path) as f:
+        urls = [line.strip() for line in f if line.strip()]
+    connector = aiohttp.TCPConnector(limit=limit)
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.gather(*(fetch(session, u, out) for u in urls))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+EOF
+}
+
+# The command line of tool $1 for list $2 into directory $3 with $4 connections.
+# curl 7.x caps --parallel-max at 300; none of the others has a cap below 256.
+tool_cmd() {
+    local tool=$1 list=$2 out=$3 n=$4
+    case $tool in
+    miodl) cmd=("$MIODL" get -q -c "$n" -o "$out" -i "$list") ;;
+    curl) cmd=(curl -sS --fail --parallel --parallel-max "$((n < 300 ? n : 300))" --remote-name-all
+        --output-dir "$out" -K "${list%.list}.curl") ;;
+    wget2) cmd=(wget2 -q --no-config --max-threads "$n" -P "$out" -i "$list") ;;
+    aria2c) cmd=(aria2c -q -j "$n" -x 1 -s 1 -d "$out" -i "$list" --file-allocation=none
+        --allow-overwrite=true --auto-file-renaming=false --enable-http-keep-alive=true
+        --deferred-input=true --summary-interval=0) ;;
+    aiohttp) cmd=(python3 "$S/aiohttp_get.py" "$list" "$out" "$n") ;;
+    miodl-crawl) cmd=("$MIODL" crawl -q -o "$out" "$list/api/list_files") ;;
+    aiohttp-crawl) cmd=(python3 "$S/aiohttp_crawl.py" "$list" "$out") ;;
+    esac
+}
+
+# The tools of $TOOLS that are installed, into the array `tools`.
+find_tools() {
+    tools=()
+    local t
+    for t in $TOOLS; do
+        case $t in
+        miodl) tools+=(miodl) ;;
+        aiohttp) if python3 -c 'import aiohttp' 2>/dev/null; then tools+=(aiohttp); else say "skip aiohttp: pip install aiohttp"; fi ;;
+        *) if have "$t"; then tools+=("$t"); else say "skip $t: not installed"; fi ;;
+        esac
+    done
+}
