@@ -2,7 +2,8 @@
 # benches/scaling.sh — does `miodl get` stay linear in time and flat in memory as the list
 # grows? Fetches COUNTS files (default 1000 10000 100000) of SIZE bytes from nginx on
 # loopback at CONN connections and prints, per count, the wall time, the CPU time
-# (user+sys), the peak RSS (/usr/bin/time -f %M) and the time per file.
+# (user+sys), the peak RSS (/usr/bin/time -f %M), the time per file and the sockets
+# opened (from `--json`'s connections_opened: the keep-alive pool at work).
 #
 # The files are written to tmpfs (under /dev/shm when writable) twice: the source and the
 # output, so the largest count needs 2 * COUNT * SIZE bytes there; when it does not fit,
@@ -45,18 +46,19 @@ wait_quiet
 printf '\n### miodl get -q -c %s: %s-byte files from %s, outputs on %s\n\n' "$CONN" "$SIZE" "$SERVER_DESC" \
     "$(df --output=fstype "$S" | tail -n1)"
 printf 'Before the run: %s.\n\n' "$QUIET_NOTE"
-printf '| files | wall (s) | CPU user+sys (s) | µs wall/file | µs CPU/file | peak RSS (MiB) | check |\n'
-printf '| ---: | ---: | ---: | ---: | ---: | ---: | --- |\n'
+printf '| files | wall (s) | CPU user+sys (s) | µs wall/file | µs CPU/file | peak RSS (MiB) | sockets opened | check |\n'
+printf '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n'
 for ((round = 1; round <= ROUNDS; round++)); do
     for n in $COUNTS; do
         rm -rf "$S/out" && mkdir -p "$S/out"
         /usr/bin/time -f '%e %U %S %M' -o "$S/time.txt" \
-            "$MIODL" get -q -c "$CONN" -o "$S/out" -i "$S/n$n.list" >"$S/run.log" 2>&1 || true
+            "$MIODL" get -q --json -c "$CONN" -o "$S/out" -i "$S/n$n.list" >"$S/run.json" 2>"$S/run.log" || true
         check=ok
         diff -rq "$S/www/n$n" "$S/out" >>"$S/run.log" 2>&1 || check=FAILED
         read -r wall user sys rss <"$S/time.txt"
-        awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v c="$check" 'BEGIN {
-            printf "| %d | %.2f | %.2f | %.1f | %.1f | %.1f | %s |\n", n, w, u + s, w * 1e6 / n, (u + s) * 1e6 / n, r / 1024, c }'
+        opened=$(grep -o '"connections_opened":[0-9]*' "$S/run.json" | cut -d: -f2)
+        awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v o="${opened:-?}" -v c="$check" 'BEGIN {
+            printf "| %d | %.2f | %.2f | %.1f | %.1f | %.1f | %s | %s |\n", n, w, u + s, w * 1e6 / n, (u + s) * 1e6 / n, r / 1024, o, c }'
     done
 done
 printf '\nLoad average (1, 5, 15 min) at the end: %s.\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
