@@ -27,7 +27,7 @@
 #
 # Knobs (environment): ROUNDS=5  SMALL_FILES=10000 SMALL_SIZE=4096 SMALL_CONN=64
 #   LARGE_FILES=4 LARGE_SIZE=268435456 LARGE_CONN=4  CRAWL_FILES=25 CRAWL_LAGS="0 0.3"
-#   SCENARIOS="small large crawl"  TOOLS="miodl curl wget2 aria2c aiohttp"
+#   SCENARIOS="small large crawl"  TOOLS="miodl curl wget2 aria2c aiohttp" (also: miodl-threads)
 #   SERVER=auto|nginx|miodl-serve  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
 #   QUIET_LOAD=1.5 QUIET_TRIES=10 (wait, 30 s at a time, for a quiet machine before starting)
 # Example, a quick look: ROUNDS=3 SMALL_FILES=2000 LARGE_SIZE=67108864 benches/compare.sh
@@ -186,7 +186,7 @@ table() {
     printf '| tool | median wall (s) | min–max (s) | CPU µs/file | peak RSS (MiB) | wall vs miodl | runs ok |\n'
     printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
     local base
-    base=$(awk '$1 ~ /^miodl/ && $5 == "ok" { print $2 }' "$RESULTS" | sort -n |
+    base=$(awk '$1 ~ /^miodl(-crawl)?$/ && $5 == "ok" { print $2 }' "$RESULTS" | sort -n |
         awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
     local t
     for t in $(awk '{ print $1 }' "$RESULTS" | awk '!seen[$0]++'); do
