@@ -6,7 +6,9 @@
 # DHAT (valgrind --tool=dhat), and prints, per allocation site, the blocks of both runs and
 # their difference divided by FILES: the allocations one more file costs. A site is named
 # by its first two frames in miodl's own code (inlined ones too; std and crates skipped):
-# the line that allocated and its caller.
+# the line that allocated and its caller. "alive at the peak" counts the blocks of the
+# 2*FILES run still allocated when the heap was largest: a per-file site whose blocks
+# stay alive makes memory grow with the file count.
 #
 # Needs valgrind and nginx (apt-get install valgrind nginx). Slow: valgrind runs the
 # program some 50 times slower, so keep FILES small.
@@ -68,7 +70,7 @@ def own(name, where):
 def sites(path):
     """Blocks allocated per site: the first two frames in miodl's code (inlined or not)."""
     data = json.load(open(path))
-    out = Counter()
+    out, alive = Counter(), Counter()
     for pp in data["pps"]:
         mine = [(short(n), w.rsplit("/", 1)[-1]) for n, w in frames(data["ftbl"], pp) if own(n, w)]
         if mine:
@@ -76,7 +78,8 @@ def sites(path):
         else:
             key = "outside miodl's code"
         out[key] += pp["tbk"]
-    return out
+        alive[key] += pp.get("gbk", 0)
+    return out, alive
 
 def short(name):
     name = re.sub(r"::h[0-9a-f]{16}$", "", name)
@@ -84,14 +87,14 @@ def short(name):
         name = re.sub(r"<[^<>]*>", "", name)
     return name.replace("miodl::", "")[-70:]
 
-one, two = sites(sys.argv[1]), sites(sys.argv[2])
+(one, _), (two, alive) = sites(sys.argv[1]), sites(sys.argv[2])
 files, top = int(sys.argv[3]), int(sys.argv[4])
 rows = sorted(((two[k] - one.get(k, 0)) / files, k) for k in set(one) | set(two))
 rows.reverse()
-print(f"| per file | {files} files | {2 * files} files | site: the allocating line ← its caller |")
-print("| ---: | ---: | ---: | --- |")
+print(f"| per file | {files} files | {2 * files} files | alive at the peak | site: the allocating line ← its caller |")
+print("| ---: | ---: | ---: | ---: | --- |")
 for per, k in rows[:top]:
-    print(f"| {per:.2f} | {one.get(k, 0)} | {two.get(k, 0)} | `{k}` |")
+    print(f"| {per:.2f} | {one.get(k, 0)} | {two.get(k, 0)} | {alive.get(k, 0)} | `{k}` |")
 total = (sum(two.values()) - sum(one.values())) / files
-print(f"| **{total:.2f}** | {sum(one.values())} | {sum(two.values())} | all sites |")
+print(f"| **{total:.2f}** | {sum(one.values())} | {sum(two.values())} | {sum(alive.values())} | all sites |")
 EOF
