@@ -385,8 +385,15 @@ fn split_path_query(s: &str) -> (&str, Option<&str>) {
 /// The origin-form target: dot segments removed, `/` when empty, and every byte that
 /// may not appear raw percent-encoded.
 fn build_target(path: &str, query: Option<&str>) -> String {
-    let mut target = String::with_capacity(path.len() + 1);
-    let path = remove_dot_segments(path);
+    let mut target = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1) + 1);
+    // Most paths have no dot segment: no second copy for them.
+    let cleaned;
+    let path = if has_dot_segment(path) {
+        cleaned = remove_dot_segments(path);
+        cleaned.as_str()
+    } else {
+        path
+    };
     if !path.starts_with('/') {
         target.push('/');
     }
@@ -396,6 +403,12 @@ fn build_target(path: &str, query: Option<&str>) -> String {
         encode_into(&mut target, query, true);
     }
     target
+}
+
+/// True if `path` has a `.` or `..` segment for [`remove_dot_segments`] to remove.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/')
+        .any(|segment| segment == "." || segment == "..")
 }
 
 /// RFC 3986 section 5.2.4, on a path that may start with `/`.
