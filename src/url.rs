@@ -397,7 +397,7 @@ fn build_target(path: &str, query: Option<&str>) -> String {
     if !path.starts_with('/') {
         target.push('/');
     }
-    encode_into(&mut target, &path, false);
+    encode_into(&mut target, path, false);
     if let Some(query) = query {
         target.push('?');
         encode_into(&mut target, query, true);
