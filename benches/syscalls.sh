@@ -17,62 +17,27 @@ SIZE=${SIZE:-4096}
 CONN=${CONN:-16}
 SERVER=${SERVER:-auto}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-say() { printf '%s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
 
-command -v strace >/dev/null || { say "strace not found: apt-get install strace"; exit 1; }
+have strace || { say "strace not found: apt-get install strace"; exit 1; }
 if [[ $SERVER == auto ]]; then
-    if command -v nginx >/dev/null; then SERVER=nginx; else SERVER=miodl-serve; fi
+    if have nginx; then SERVER=nginx; else SERVER=miodl-serve; fi
 fi
 
-(cd "$repo" && cargo build --release --quiet)
-MIODL=$repo/target/release/miodl
-
-if [[ -d /dev/shm && -w /dev/shm ]]; then S=$(mktemp -d /dev/shm/miodl-syscalls.XXXXXX); else S=$(mktemp -d); fi
-chmod 755 "$S"
-server_pid=
-cleanup() {
-    if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$S"
-}
-trap cleanup EXIT
+build_miodl
+make_scratch miodl-syscalls
 
 total=$((2 * FILES))
 if [[ $SERVER == nginx ]]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-        echo $((20000 + RANDOM % 20000)))
-    mkdir -p "$S/www/f" "$S/tmp"
+    mkdir -p "$S/www/f"
     head -c $((total * SIZE)) /dev/urandom | (cd "$S/www/f" && split -b "$SIZE" -a 6 -d - f)
-    cat >"$S/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $S/nginx.pid;
-error_log $S/nginx-error.log warn;
-$( ((EUID == 0)) && echo "user root;")
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    keepalive_requests 100000000;
-    default_type application/octet-stream;
-    client_body_temp_path $S/tmp/body;
-    proxy_temp_path $S/tmp/proxy;
-    fastcgi_temp_path $S/tmp/fastcgi;
-    uwsgi_temp_path $S/tmp/uwsgi;
-    scgi_temp_path $S/tmp/scgi;
-    server { listen 127.0.0.1:$port; root $S/www; }
-}
-EOF
-    nginx -p "$S" -c "$S/nginx.conf" -e "$S/nginx-error.log" &
-    server_pid=$!
-    base=http://127.0.0.1:$port
-    for i in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-    (cd "$S/www/f" && ls) | sed "s#^#$base/f/#" >"$S/all.list"
+    start_nginx "$S/www"
+    (cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$S/all.list"
 else
-    "$MIODL" serve --port 0 >"$S/serve.out" 2>&1 &
-    server_pid=$!
-    for i in $(seq 1 100); do base=$(grep -m1 -o 'http://[^ ]*' "$S/serve.out") && break; sleep 0.1; done
+    start_miodl_serve
     # Sizes SIZE+i: every URL gets its own file name.
-    for ((i = 0; i < total; i++)); do echo "$base/bytes/$((SIZE + i))"; done >"$S/all.list"
+    for ((i = 0; i < total; i++)); do echo "$SERVE_URL/bytes/$((SIZE + i))"; done >"$S/all.list"
 fi
 head -n "$FILES" "$S/all.list" >"$S/small.list"
 
