@@ -17,6 +17,8 @@
 #   5. "crawl": the seed's job, `miodl crawl` against `miodl serve --lag X` beside an
 #      aiohttp crawler in the seed's style (one page at a time, each page's downloads
 #      started as it arrives), at each lag in CRAWL_LAGS, checked with `miodl verify`;
+#   "tls": the small files again over HTTPS, from a second nginx with a local CA made by
+#      openssl (each tool is told to trust it; needs nginx and openssl);
 #   6. prints a markdown table per scenario (median wall, min-max, CPU µs per file, peak
 #      RSS, wall relative to miodl) and writes the tables to OUT as well.
 #
@@ -27,7 +29,7 @@
 #
 # Knobs (environment): ROUNDS=5  SMALL_FILES=10000 SMALL_SIZE=4096 SMALL_CONN=64
 #   LARGE_FILES=4 LARGE_SIZE=268435456 LARGE_CONN=4  CRAWL_FILES=25 CRAWL_LAGS="0 0.3"
-#   SCENARIOS="small large crawl"  TOOLS="miodl curl wget2 aria2c aiohttp" (also: miodl-threads)
+#   SCENARIOS="small large crawl tls"  TOOLS="miodl curl wget2 aria2c aiohttp" (also: miodl-threads)
 #   SERVER=auto|nginx|miodl-serve  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
 #   QUIET_LOAD=1.5 QUIET_TRIES=10 (wait, 30 s at a time, for a quiet machine before starting)
 # Example, a quick look: ROUNDS=3 SMALL_FILES=2000 LARGE_SIZE=67108864 benches/compare.sh
@@ -43,7 +45,7 @@ LARGE_SIZE=${LARGE_SIZE:-268435456}
 LARGE_CONN=${LARGE_CONN:-4}
 CRAWL_FILES=${CRAWL_FILES:-25}
 CRAWL_LAGS=${CRAWL_LAGS:-0 0.3}
-SCENARIOS=${SCENARIOS:-small large crawl}
+SCENARIOS=${SCENARIOS:-small large crawl tls}
 TOOLS=${TOOLS:-miodl curl wget2 aria2c aiohttp}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 OUT=${OUT:-${TMPDIR:-/tmp}/miodl-compare-$(date +%Y%m%d-%H%M%S).md}
@@ -90,7 +92,7 @@ SERVER=${SERVER:-auto}
 if [[ $SERVER == auto ]]; then
     if have nginx; then SERVER=nginx; else SERVER=miodl-serve; fi
 fi
-if [[ $SCENARIOS == *small* || $SCENARIOS == *large* ]]; then
+if [[ $SCENARIOS == *small* || $SCENARIOS == *large* || $SCENARIOS == *tls* ]]; then
     if [[ $SERVER == nginx ]]; then
         mkdir -p "$S/www"
         ln -s "$S/ref/small" "$S/www/small"
@@ -102,7 +104,7 @@ if [[ $SCENARIOS == *small* || $SCENARIOS == *large* ]]; then
         SERVER_DESC="miodl serve (/bytes routes, sizes SIZE+i)"
     fi
     say "server: $SERVER_DESC at $BASE; scratch: $S"
-    [[ $SCENARIOS == *small* ]] && make_data small "$SMALL_FILES" "$SMALL_SIZE"
+    [[ $SCENARIOS == *small* || $SCENARIOS == *tls* ]] && make_data small "$SMALL_FILES" "$SMALL_SIZE"
     [[ $SCENARIOS == *large* ]] && make_data large "$LARGE_FILES" "$LARGE_SIZE"
 fi
 
@@ -239,6 +241,22 @@ scenario() { # name files size connections
 }
 
 [[ $SCENARIOS == *small* ]] && scenario small "$SMALL_FILES" "$SMALL_SIZE" "$SMALL_CONN"
+
+# The small files again, over HTTPS from a second nginx with a local CA.
+if [[ $SCENARIOS == *tls* ]]; then
+    if [[ $SERVER == nginx ]] && have openssl; then
+        [[ -d $S/ref/small ]] || make_data small "$SMALL_FILES" "$SMALL_SIZE"
+        plain_base=$BASE
+        start_nginx "$S/www" tls
+        ln -sfn "$S/ref/small" "$S/ref/tls"
+        sed "s#^$plain_base/#$BASE/#" "$S/small.list" >"$S/tls.list"
+        sed 's/.*/url = "&"/' "$S/tls.list" >"$S/tls.curl"
+        CA=$S/tls/ca.pem scenario tls "$SMALL_FILES" "$SMALL_SIZE" "$SMALL_CONN"
+        BASE=$plain_base
+    else
+        say "tls: needs nginx and openssl; skipped"
+    fi
+fi
 [[ $SCENARIOS == *large* ]] && scenario large "$LARGE_FILES" "$LARGE_SIZE" "$LARGE_CONN"
 
 if [[ $SCENARIOS == *crawl* ]]; then

@@ -88,15 +88,22 @@ wait_for_port() { # host port
     return 1
 }
 
-start_nginx() { # root
-    local port
+start_nginx() { # root [tls]: plain HTTP, or HTTPS with a local CA when $2 is "tls"
+    local port name=nginx listen scheme=http
     port=$(free_port)
+    listen="listen 127.0.0.1:$port;"
+    if [[ ${2:-} == tls ]]; then
+        name=nginx-tls
+        scheme=https
+        make_tls_certificate
+        listen="listen 127.0.0.1:$port ssl; ssl_certificate $S/tls/server.pem; ssl_certificate_key $S/tls/server.key;"
+    fi
     mkdir -p "$S/nginx-tmp"
-    cat >"$S/nginx.conf" <<EOF
+    cat >"$S/$name.conf" <<EOF
 worker_processes 1;
 daemon off;
-pid $S/nginx.pid;
-error_log $S/nginx-error.log warn;
+pid $S/$name.pid;
+error_log $S/$name-error.log warn;
 $( ((EUID == 0)) && echo "user root;")
 events { worker_connections 4096; }
 http {
@@ -113,17 +120,33 @@ http {
     uwsgi_temp_path $S/nginx-tmp/uwsgi;
     scgi_temp_path $S/nginx-tmp/scgi;
     server {
-        listen 127.0.0.1:$port;
+        $listen
         root $1;
         disable_symlinks off;
     }
 }
 EOF
-    nginx -p "$S" -c "$S/nginx.conf" -e "$S/nginx-error.log" &
+    nginx -p "$S" -c "$S/$name.conf" -e "$S/$name-error.log" &
     server_pids+=($!)
     wait_for_port 127.0.0.1 "$port"
-    BASE=http://127.0.0.1:$port
+    BASE=$scheme://127.0.0.1:$port
     SERVER_DESC="nginx $(nginx -v 2>&1 | sed 's#.*/##'), 1 worker"
+}
+
+# A local CA ($S/tls/ca.pem, what clients trust) and a server certificate for 127.0.0.1
+# and localhost signed by it, with openssl.
+make_tls_certificate() {
+    local d=$S/tls
+    [[ -f $d/ca.pem ]] && return 0
+    have openssl || { say "openssl not found: apt-get install openssl"; return 1; }
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+        -subj "/CN=miodl bench CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/server.pem" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
 }
 
 start_miodl_serve() {
@@ -192,6 +215,15 @@ tool_cmd() {
     miodl-crawl) cmd=("$MIODL" crawl -q -o "$out" "$list/api/list_files") ;;
     aiohttp-crawl) cmd=(python3 "$S/aiohttp_crawl.py" "$list" "$out") ;;
     esac
+    # Over HTTPS (CA set): every tool trusts the local CA, each in its own words.
+    if [[ -n ${CA:-} ]]; then
+        case $tool in
+        miodl*) cmd+=(--cacert "$CA") ;;
+        curl) cmd+=(--cacert "$CA") ;;
+        wget2 | aria2c) cmd+=(--ca-certificate="$CA") ;;
+        aiohttp) cmd=(env SSL_CERT_FILE="$CA" "${cmd[@]}") ;;
+        esac
+    fi
 }
 
 # The tools of $TOOLS that are installed, into the array `tools`.
