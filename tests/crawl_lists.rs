@@ -27,6 +27,18 @@ fn run_crawl(server: &ListServer, dir: &std::path::Path, lookahead: Option<&str>
     crawl(&server.list_url(), dir, &extra)
 }
 
+/// The story most tests end with: the crawl exits 0, `verify` passes on 25 files, each id
+/// of `catalog` was downloaded exactly once, and the server saw nothing it should not.
+fn crawl_saves_every_id(server: &ListServer, catalog: &[String], lookahead: Option<&str>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_crawl(server, dir.path(), lookahead);
+    assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
+    assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
+    assert_downloads_exactly(server, catalog, &run);
+    assert_no_problems(server, &run);
+    run
+}
+
 /// Each id in `expected` downloaded exactly once, and nothing else downloaded.
 fn assert_downloads_exactly(server: &ListServer, expected: &[String], run: &Run) {
     let downloads = server.downloads();
@@ -66,12 +78,7 @@ fn a_server_capping_pages_at_3_still_yields_every_id_once() {
             let end = start + n;
             Page::ids(slice(&list, start, end), Page::more(end < 25))
         });
-        let dir = tempfile::tempdir().unwrap();
-        let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
-        assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
-        assert_downloads_exactly(&server, &catalog, &run);
-        assert_no_problems(&server, &run);
+        crawl_saves_every_id(&server, &catalog, lookahead);
         // Asked for 5 at first; once the cap is learned, never more than 3.
         let asks = server.page_asks();
         assert!(asks.contains(&(0, 5)), "{asks:?}");
@@ -98,13 +105,8 @@ fn duplicates_across_pages_are_downloaded_once() {
             }
             Page::ids(&page, Page::more(start + per_page < 25))
         });
-        let dir = tempfile::tempdir().unwrap();
-        let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
-        assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
+        let run = crawl_saves_every_id(&server, &catalog, lookahead);
         assert_eq!(run.count("ok"), 25, "{run}");
-        assert_downloads_exactly(&server, &catalog, &run);
-        assert_no_problems(&server, &run);
     }
 }
 
@@ -116,12 +118,7 @@ fn without_a_more_header_a_full_last_page_is_followed_by_one_probe() {
         let server = ListServer::start(catalog.clone(), move |start, per_page| {
             Page::ids(slice(&list, start, start + per_page), None)
         });
-        let dir = tempfile::tempdir().unwrap();
-        let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
-        assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
-        assert_downloads_exactly(&server, &catalog, &run);
-        assert_no_problems(&server, &run);
+        let run = crawl_saves_every_id(&server, &catalog, lookahead);
         let asks = server.page_asks();
         assert!(
             asks.iter().any(|&(s, _)| s == 25),

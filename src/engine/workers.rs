@@ -32,7 +32,7 @@ use crate::pump::{pump, pump_eof, Pumped};
 use crate::scheduler::{Ending, Scheduler};
 use crate::stop::Stop;
 use crate::transport::{Opener, Transport};
-use crate::url::Scheme;
+use crate::url::{Scheme, Url};
 
 /// The most worker threads the `threads` engine starts.
 pub const MAX_WORKERS: usize = 1024;
@@ -45,14 +45,35 @@ const READ_BUFFER: usize = 64 << 10;
 /// may be reused for.
 type HostKey = (Scheme, String, u16);
 
+/// The key of a URL's host (an allocation: made only for a new socket or `--per-host`).
+fn host_of(url: &Url) -> HostKey {
+    (url.scheme(), url.host().to_string(), url.port())
+}
+
+/// True if `url` goes to the host of `key` (no allocation: the per-request check).
+fn is_host(key: &HostKey, url: &Url) -> bool {
+    key.0 == url.scheme() && key.1 == url.host() && key.2 == url.port()
+}
+
+/// `--per-host`: the limit and the sockets open to each host (workers keep theirs between
+/// requests, so a kept socket counts too). Locked after the scheduler, never before.
+struct HostLimit {
+    limit: usize,
+    open: Mutex<HashMap<HostKey, usize>>,
+}
+
+impl HostLimit {
+    fn open(&self) -> MutexGuard<'_, HashMap<HostKey, usize>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The scheduler and the condition workers wait on, and the per-host socket count.
 struct Shared<'a> {
     scheduler: Mutex<&'a mut Scheduler>,
     changed: Condvar,
-    /// `--per-host`, and the sockets open to each host (workers keep theirs between
-    /// requests, so a kept socket counts too). Locked after `scheduler`, never before.
-    per_host: Option<usize>,
-    open_per_host: Mutex<HashMap<HostKey, usize>>,
+    /// Only with `--per-host`: without it nothing is counted.
+    per_host: Option<HostLimit>,
     /// Plain or TLS, with one TLS configuration (and session cache) for every worker.
     opener: Opener,
 }
@@ -63,31 +84,31 @@ impl<'a> Shared<'a> {
         self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn hosts(&self) -> MutexGuard<'_, HashMap<HostKey, usize>> {
-        self.open_per_host.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// May a worker whose socket goes to `kept` take a job for `host`? If it will need a
-    /// new socket there, the socket is counted now, under the same lock as the check, so
-    /// two workers cannot both take the last place: `Some(true)`. `Some(false)`: it will
-    /// use (or replace) its own socket to that host. `None`: the host is full.
-    fn claim(&self, host: &HostKey, kept: Option<&HostKey>) -> Option<bool> {
-        if kept == Some(host) {
+    /// May a worker whose socket goes to `kept` take a job for `url`? If it will need a
+    /// new socket under `--per-host`, the socket is counted now, under the same lock as
+    /// the check, so two workers cannot both take the last place: `Some(true)`.
+    /// `Some(false)`: nothing was counted (no limit, or it keeps using its own socket).
+    /// `None`: the host is full.
+    fn claim(&self, url: &Url, kept: Option<&HostKey>) -> Option<bool> {
+        let Some(per_host) = &self.per_host else {
+            return Some(false);
+        };
+        if kept.is_some_and(|key| is_host(key, url)) {
             return Some(false);
         }
-        let mut hosts = self.hosts();
-        let open = hosts.entry(host.clone()).or_default();
-        if self.per_host.is_some_and(|limit| *open >= limit) {
+        let mut open = per_host.open();
+        let count = open.entry(host_of(url)).or_default();
+        if *count >= per_host.limit {
             return None;
         }
-        *open += 1;
+        *count += 1;
         Some(true)
     }
 
     /// A socket to `host` was opened; `claimed` if [`Shared::claim`] counted it already.
     fn socket_opened(&self, host: &HostKey, slot: ConnId, claimed: bool) {
-        if !claimed {
-            *self.hosts().entry(host.clone()).or_default() += 1;
+        if let Some(per_host) = self.per_host.as_ref().filter(|_| !claimed) {
+            *per_host.open().entry(host.clone()).or_default() += 1;
         }
         self.lock()
             .emit(Event::ConnectionOpened { slot }, Instant::now());
@@ -95,8 +116,10 @@ impl<'a> Shared<'a> {
 
     /// Gives back a place [`Shared::claim`] counted, or that a closed socket held.
     fn unclaim(&self, host: &HostKey) {
-        if let Some(open) = self.hosts().get_mut(host) {
-            *open -= 1;
+        if let Some(per_host) = &self.per_host {
+            if let Some(open) = per_host.open().get_mut(host) {
+                *open -= 1;
+            }
         }
     }
 
@@ -111,10 +134,12 @@ impl<'a> Shared<'a> {
 pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result<()> {
     let options = scheduler.options().clone();
     let shared = Shared {
-        per_host: options.per_host,
+        per_host: options.per_host.map(|limit| HostLimit {
+            limit,
+            open: Mutex::new(HashMap::new()),
+        }),
         scheduler: Mutex::new(scheduler),
         changed: Condvar::new(),
-        open_per_host: Mutex::new(HashMap::new()),
         opener: Opener::new(&options)?,
     };
     if workers == 1 {
@@ -169,9 +194,7 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         }
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
-            let url = scheduler.url(job);
-            let host = (url.scheme(), url.host().to_string(), url.port());
-            if let Some(claimed) = shared.claim(&host, kept) {
+            if let Some(claimed) = shared.claim(scheduler.url(job), kept) {
                 return Some((job, claimed));
             }
             // Its host is at --per-host: leave it to a worker with a socket there.
@@ -203,23 +226,23 @@ fn perform(
     buf: &mut [u8],
     out: &mut Vec<u8>,
 ) {
-    let (host, method, fresh) = {
+    let (reusable, method) = {
         let mut scheduler = shared.lock();
         let url = scheduler.url(job);
-        let host = (url.scheme(), url.host().to_string(), url.port());
-        let method = scheduler.encode_request(job, out);
-        (host, method, scheduler.needs_fresh_socket(job))
+        let fresh = scheduler.needs_fresh_socket(job);
+        let reusable = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
+        (reusable, scheduler.encode_request(job, out))
     };
     let method = match method {
         Ok(method) => method,
         Err(e) => {
+            let mut scheduler = shared.lock();
             if claimed {
-                shared.unclaim(&host);
+                shared.unclaim(&host_of(scheduler.url(job)));
             }
-            return shared.lock().on_error(job, e, Instant::now());
+            return scheduler.on_error(job, e, Instant::now());
         }
     };
-    let reusable = kept.as_ref().is_some_and(|k| k.host == host && !fresh);
     if !reusable {
         if let Some(old) = kept.take() {
             shared.socket_closed(&old.host, slot);
@@ -234,6 +257,7 @@ fn perform(
             socket
         }
         None => {
+            let host = host_of(shared.lock().url(job));
             shared.socket_opened(&host, slot, claimed);
             shared
                 .lock()

@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime};
 
 use super::{Ending, Flow, Scheduler};
 use crate::error::JobError;
-use crate::event::{Event, Observer};
+use crate::event::Event;
 use crate::feed::Feed;
 use crate::http::{Method, ResponseHead};
 use crate::job::{JobId, JobKind, Phase};
@@ -176,8 +176,7 @@ impl Scheduler {
                             path,
                             bytes,
                         };
-                        self.summary.on_event(&event, now);
-                        self.observers.emit(&event, now);
+                        self.reports.emit(&event, now);
                     }
                     Err(e) => self.give_up(job, JobError::Output(e), now),
                 }

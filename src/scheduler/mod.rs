@@ -81,8 +81,8 @@ pub struct Scheduler {
     path_scratch: std::path::PathBuf,
     authorization: Option<String>,
     jitter: Jitter,
-    summary: Summary,
-    observers: Observers,
+    /// Where every event goes: the counters of the summary, then the observers.
+    reports: Reports,
     ending: Ending,
     scratch: Vec<NewJob>,
 }
@@ -117,8 +117,10 @@ impl Scheduler {
             path_scratch: std::path::PathBuf::new(),
             authorization,
             jitter: Jitter::from_clock(),
-            summary: Summary::default(),
-            observers,
+            reports: Reports {
+                summary: Summary::default(),
+                observers,
+            },
             ending: Ending::Finished,
             scratch: Vec::new(),
         };
@@ -133,7 +135,7 @@ impl Scheduler {
 
     /// The counters so far.
     pub fn summary(&self) -> &Summary {
-        &self.summary
+        &self.reports.summary
     }
 
     /// The feed (for the pager's statistics at the end).
@@ -153,13 +155,12 @@ impl Scheduler {
 
     /// Tells the observers the run is over (the console ends its status line).
     pub fn finish_observers(&mut self) {
-        self.observers.finish();
+        self.reports.observers.finish();
     }
 
     /// Reports an event to the summary and every observer.
     pub fn emit(&mut self, event: Event<'_>, now: Instant) {
-        self.summary.on_event(&event, now);
-        self.observers.emit(&event, now);
+        self.reports.emit(&event, now);
     }
 
     /// The next job that may go on a socket now, pages first. It holds a request permit
@@ -294,8 +295,7 @@ impl Scheduler {
             to,
             slot,
         };
-        self.summary.on_event(&event, now);
-        self.observers.emit(&event, now);
+        self.reports.emit(&event, now);
     }
 
     /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
@@ -352,5 +352,19 @@ impl Scheduler {
             JobKind::Page(_) => &mut self.ready_pages,
             JobKind::File { .. } => &mut self.ready_files,
         }
+    }
+}
+
+/// The summary and the observers: every event reaches both, in this order, from here
+/// alone (a field of its own, so an event can borrow a job while it is reported).
+struct Reports {
+    summary: Summary,
+    observers: Observers,
+}
+
+impl Reports {
+    fn emit(&mut self, event: &Event<'_>, now: Instant) {
+        self.summary.on_event(event, now);
+        self.observers.emit(event, now);
     }
 }

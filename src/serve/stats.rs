@@ -79,14 +79,6 @@ impl ServerStats {
         map.get(path).copied().unwrap_or(0)
     }
 
-    /// A snapshot of the per-path request counts.
-    pub fn path_counts(&self) -> HashMap<String, u64> {
-        self.per_path
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
     pub(crate) fn connection_opened(&self) {
         self.connections_accepted.fetch_add(1, Ordering::SeqCst);
         let now = self.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
