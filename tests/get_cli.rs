@@ -221,12 +221,12 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
         .expect("spawn");
     let pid = child.id();
     let held = server.wait_until(Duration::from_secs(10), |s| s.in_flight == busy);
-    // Wait until the bodies are being written to temporaries.
+    // Wait until the bodies are being written (staged files, named or not).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while names_in(dir.path()).len() < busy && Instant::now() < deadline {
+    while files_open_under(pid, dir.path()) < busy && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let temps_seen = names_in(dir.path());
+    let staged_seen = files_open_under(pid, dir.path());
     let killed = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
         .status()
@@ -237,11 +237,7 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
     gate.open();
     let run = finish(child, started);
     assert!(held, "{engine}: the server never held {busy} requests");
-    assert_eq!(
-        temps_seen.len(),
-        busy,
-        "{engine}: temporaries while downloading"
-    );
+    assert_eq!(staged_seen, busy, "{engine}: files being written");
     assert_eq!(code, Some(status), "{engine} {signal}: {run:?}");
     let summary = run.json();
     assert_eq!(summary["ok"], 0, "{summary}");
@@ -270,6 +266,47 @@ fn sigterm_stops_the_threads_engine_cleanly() {
 #[test]
 fn sigint_stops_the_blocking_engine_cleanly() {
     stop_with("INT", 130, "blocking");
+}
+
+/// SIGKILL gives no chance to clean up. Bodies staged as unnamed files (`O_TMPFILE`,
+/// Linux) vanish with the process; named temporaries stay, but never under a final name.
+#[test]
+fn sigkill_mid_body_leaves_no_file_under_a_final_name() {
+    let gate = Gate::new();
+    let server = half_answering_server(&gate);
+    let dir = out_dir();
+    let urls: Vec<String> = (0..3)
+        .map(|i| server.url(&format!("/big{i}.bin")))
+        .collect();
+    let mut child = bin()
+        .args(["get", "-q", "-c", "3", "-o"])
+        .arg(dir.path())
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while files_open_under(pid, dir.path()) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(files_open_under(pid, dir.path()), 3, "bodies being written");
+    child.kill().expect("SIGKILL");
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), None);
+    gate.open();
+    let left = names_in(dir.path());
+    match miodl::sink::OutputDir::create(dir.path())
+        .unwrap()
+        .staging()
+    {
+        miodl::sink::Staging::Unnamed => assert_eq!(left, Vec::<String>::new()),
+        miodl::sink::Staging::Named => {
+            assert_eq!(left.len(), 3, "{left:?}");
+            assert!(left.iter().all(|n| n.starts_with(".miodl-")), "{left:?}");
+        }
+    }
 }
 
 /// `--events` also reports a failed file, with its URL and the cause.

@@ -165,7 +165,7 @@ impl Scheduler {
                     unreachable!("only file jobs save to a file")
                 };
                 self.output.final_path_into(name, &mut self.path_scratch);
-                match part.commit(&self.path_scratch) {
+                match part.commit(name) {
                     Ok(bytes) => {
                         self.set_phase(job, Phase::Saved, None, now);
                         let entry = self.remove(job);

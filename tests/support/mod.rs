@@ -685,6 +685,19 @@ pub fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// How many files process `pid` holds open under `dir`: the bodies being written,
+/// whether they have a hidden temporary name or none at all (`O_TMPFILE` files show in
+/// /proc as `<dir>/#<inode> (deleted)`).
+pub fn files_open_under(pid: u32, dir: &Path) -> usize {
+    let dir = dir.canonicalize().expect("the output directory");
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.parent() == Some(dir.as_path()))
+        .count()
+}
+
 /// Panics if a `.miodl-*.part` temporary is left in `dir`.
 pub fn assert_no_temp_files(dir: &Path) {
     let temps: Vec<String> = names_in(dir)
