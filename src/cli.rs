@@ -373,6 +373,7 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "shard"),
     (None, "cacert"),
     (None, "insecure"),
+    (None, "disk-threads"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -412,6 +413,7 @@ fn apply_transfer_option(
         "shard" => t.shard = Some(shard(parser)?),
         "cacert" => t.cacert = Some(path(parser, "--cacert")?),
         "insecure" => t.insecure = true,
+        "disk-threads" => t.disk_threads = whole(parser, "--disk-threads")?,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

@@ -90,6 +90,9 @@ pub struct TransferOptions {
     pub cacert: Option<PathBuf>,
     /// `--insecure`: do not verify TLS certificates.
     pub insecure: bool,
+    /// `--disk-threads`: threads the reactor lends large bodies to (`reactor::disk`);
+    /// 0 = it writes them itself.
+    pub disk_threads: usize,
 }
 
 impl Default for TransferOptions {
@@ -115,8 +118,14 @@ impl Default for TransferOptions {
             shard: None,
             cacert: None,
             insecure: false,
+            disk_threads: default_disk_threads(),
         }
     }
+}
+
+/// One disk thread per CPU, at most 4: the page cache scales with cores, not beyond.
+pub fn default_disk_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// What `miodl crawl` adds: where the list is and how to page through it.

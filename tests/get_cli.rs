@@ -268,6 +268,69 @@ fn sigint_stops_the_blocking_engine_cleanly() {
     stop_with("INT", 130, "blocking");
 }
 
+/// The threads of process `pid` with this name (`/proc/PID/task/*/comm`).
+fn threads_named(pid: u32, name: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .filter(|comm| comm.trim_end() == name)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Large plain bodies are lent, with their socket, to disk threads: up to
+/// `--disk-threads` of them, started only when a large body comes; with 0, the reactor
+/// stays one thread.
+#[test]
+fn large_bodies_are_lent_to_at_most_disk_threads_threads() {
+    for (disk_threads, expected, total) in [("2", 2, 3), ("0", 0, 1)] {
+        let gate = Gate::new();
+        let server = half_answering_server(&gate);
+        let dir = out_dir();
+        let urls: Vec<String> = (0..3)
+            .map(|i| server.url(&format!("/big{i}.bin")))
+            .collect();
+        let mut child = bin()
+            .args(["get", "-q", "-c", "3", "--disk-threads", disk_threads, "-o"])
+            .arg(dir.path())
+            .args(&urls)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let settled = || {
+            files_open_under(pid, dir.path()) == 3 && threads_named(pid, "miodl-disk") == expected
+        };
+        while !settled() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Time for a wrong thread to appear, too.
+        std::thread::sleep(Duration::from_millis(100));
+        let (staged, disk, tasks) = (
+            files_open_under(pid, dir.path()),
+            threads_named(pid, "miodl-disk"),
+            std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |t| t.count()),
+        );
+        child.kill().expect("kill");
+        let _ = wait_bounded(&mut child, Duration::from_secs(10));
+        gate.open();
+        assert_eq!(
+            staged, 3,
+            "--disk-threads {disk_threads}: bodies being written"
+        );
+        assert_eq!(
+            disk, expected,
+            "--disk-threads {disk_threads}: disk threads"
+        );
+        assert_eq!(tasks, total, "--disk-threads {disk_threads}: all threads");
+    }
+}
+
 /// SIGKILL gives no chance to clean up. Bodies staged as unnamed files (`O_TMPFILE`,
 /// Linux) vanish with the process; named temporaries stay, but never under a final name.
 #[test]

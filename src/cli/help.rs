@@ -31,6 +31,10 @@ Limits:
                           blocking: one request after another
                           threads: N blocking worker threads
                           [default: reactor]
+      --disk-threads N    the reactor lends a large body (256 KiB or more,
+                          plain HTTP, Linux) and its socket to one of up to N
+                          threads that write it to disk; 0 = the reactor
+                          thread writes it [default: CPUs, at most 4]
 
 Failures:
       --retries N         extra tries after a retryable failure [default: 3]

@@ -23,10 +23,13 @@
 //! the request is resent on a fresh socket and not counted as a try.
 
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use mio::Registry;
 
+use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::error::JobError;
 use crate::event::Event;
@@ -51,11 +54,24 @@ pub enum After {
     ConnectFailed(io::Error),
 }
 
+/// What the reactor lends a socket for reading: the shared buffer, the pipe of the
+/// zero-copy path, and the disk threads (the last two where the system has them).
+pub struct Tools<'a> {
+    /// The read buffer all sockets share.
+    pub buf: &'a mut [u8],
+    /// The pipe of the zero-copy path.
+    pub pipe: Option<&'a mut Pipe>,
+    /// The disk threads, and the registry their waker needs.
+    pub disk: Option<(&'a mut DiskThreads, &'a Registry)>,
+}
+
 /// What the zero-copy path did.
 #[derive(Debug)]
 enum Spliced {
     /// The socket has nothing more now.
     Blocked,
+    /// The rest of the body went to a disk thread, with the socket.
+    Lent,
     /// The body is complete and the socket reusable.
     Completed,
     /// The job ended (reported to the scheduler); close the socket.
@@ -69,6 +85,9 @@ enum State {
     Connecting { job: JobId, method: Method },
     /// Writing the request of `job` and reading its answer.
     Exchanging { job: JobId, exchange: Exchange },
+    /// A disk thread moves the rest of `job`'s body ([`super::disk`]): this socket's
+    /// events are ignored until it comes back.
+    Lent { job: JobId, exchange: Exchange },
     /// Keep-alive, between requests, in the pool.
     Idle,
 }
@@ -132,7 +151,9 @@ impl Conn {
     /// The job on this socket, if any.
     pub fn job(&self) -> Option<JobId> {
         match self.state {
-            State::Connecting { job, .. } | State::Exchanging { job, .. } => Some(job),
+            State::Connecting { job, .. }
+            | State::Exchanging { job, .. }
+            | State::Lent { job, .. } => Some(job),
             State::Idle => None,
         }
     }
@@ -172,10 +193,14 @@ impl Conn {
         &mut self,
         slot: ConnId,
         peer_closed: bool,
-        (buf, pipe): (&mut [u8], Option<&mut Pipe>),
+        tools: Tools<'_>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
+        if let State::Lent { .. } = self.state {
+            // The disk thread reads it; readiness is its business until it comes back.
+            return After::Wait;
+        }
         if let State::Connecting { job, method } = self.state {
             match connect_result(self.transport.socket()) {
                 Ok(false) => return After::Wait,
@@ -190,7 +215,7 @@ impl Conn {
         if let After::Close = self.send(scheduler, now) {
             return After::Close;
         }
-        let after = self.receive((buf, pipe), peer_closed, scheduler, now);
+        let after = self.receive(slot, tools, peer_closed, scheduler, now);
         if let Some(handshake) = self.transport.take_handshake() {
             let resumed = handshake.resumed;
             scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
@@ -202,7 +227,8 @@ impl Conn {
     pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
         let options = scheduler.options();
         let error = match &self.state {
-            State::Idle => return After::Wait,
+            // A lent socket has no deadline here: its disk thread keeps the time.
+            State::Idle | State::Lent { .. } => return After::Wait,
             State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
             State::Exchanging { exchange, .. } => {
                 let phase = if self.written < self.out.len() {
@@ -269,7 +295,12 @@ impl Conn {
     /// Reads until `WouldBlock`, feeding the answer through the exchange.
     fn receive(
         &mut self,
-        (buf, mut pipe): (&mut [u8], Option<&mut Pipe>),
+        slot: ConnId,
+        Tools {
+            buf,
+            mut pipe,
+            mut disk,
+        }: Tools<'_>,
         peer_closed: bool,
         scheduler: &mut Scheduler,
         now: Instant,
@@ -284,10 +315,11 @@ impl Conn {
         let plain = self.transport.is_plain();
         loop {
             // A large body of known length skips the buffer: socket → pipe → file.
-            if let Some(pipe) = pipe.as_deref_mut().filter(|_| !drained) {
-                match self.splice_body(pipe, scheduler, now) {
+            if let Some(pipe) = pipe.as_deref_mut() {
+                let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));
+                match self.splice_body(slot, pipe, disk, drained, scheduler, now) {
                     None => {}
-                    Some(Spliced::Blocked) => return After::Wait,
+                    Some(Spliced::Blocked | Spliced::Lent) => return After::Wait,
                     Some(Spliced::Close) => return After::Close,
                     Some(Spliced::Completed) => {
                         self.served += 1;
@@ -378,11 +410,15 @@ impl Conn {
     }
 
     /// The zero-copy path ([`super::splice`]) for a large body of known length on a
-    /// plain socket, going to a file: moves what the socket has. `None` when it does not
-    /// apply (the ordinary read path then runs).
+    /// plain socket, going to a file: lends it to a disk thread, or moves what the socket
+    /// has (nothing when the last read `drained` it). `None` when it does not apply (the
+    /// ordinary read path then runs).
     fn splice_body(
         &mut self,
+        slot: ConnId,
         pipe: &mut Pipe,
+        disk: Option<(&mut DiskThreads, &Registry)>,
+        drained: bool,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Option<Spliced> {
@@ -394,6 +430,23 @@ impl Conn {
         if !big || !self.pending.is_empty() || !self.transport.is_plain() {
             return None;
         }
+        if let Some(disk) = disk {
+            match self.lend(slot, job, disk, scheduler) {
+                Ok(true) => return Some(Spliced::Lent),
+                Ok(false) => {}
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Some(Spliced::Close);
+                }
+            }
+        }
+        if drained {
+            // Lent or not, the socket has nothing more now.
+            return Some(Spliced::Blocked);
+        }
+        let State::Exchanging { exchange, .. } = &mut self.state else {
+            unreachable!("lend() keeps the socket exchanging when it does not lend")
+        };
         loop {
             let left = exchange.body_remaining()?;
             if left == 0 {
@@ -444,6 +497,105 @@ impl Conn {
             // No "short means drained" here: a pipe fills by buffers, not bytes, so a
             // short move says nothing about the socket. Go on until WouldBlock.
         }
+    }
+
+    /// Hands the rest of the body, with duplicates of the socket and the file, to a disk
+    /// thread. `Ok(false)`: not lent (no file yet, or a descriptor could not be
+    /// duplicated), the reactor moves it itself.
+    fn lend(
+        &mut self,
+        slot: ConnId,
+        job: JobId,
+        (disk, registry): (&mut DiskThreads, &Registry),
+        scheduler: &mut Scheduler,
+    ) -> Result<bool, JobError> {
+        let State::Exchanging { exchange, .. } = &self.state else {
+            return Ok(false);
+        };
+        let Some(len) = exchange.body_remaining() else {
+            return Ok(false);
+        };
+        let Some(file) = scheduler.splice_target(job)? else {
+            return Ok(false);
+        };
+        let (Ok(file), Ok(socket)) = (
+            file.try_clone(),
+            self.transport.socket().as_fd().try_clone_to_owned(),
+        ) else {
+            return Ok(false);
+        };
+        let transfer = Transfer {
+            loan: Loan {
+                key: slot.0,
+                serial: self.serial,
+                job,
+            },
+            socket,
+            file,
+            len,
+            timeout: scheduler.options().timeout,
+        };
+        if disk.lend(transfer, registry).is_err() {
+            return Ok(false);
+        }
+        let State::Exchanging { job, exchange } = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            unreachable!("checked above")
+        };
+        self.state = State::Lent { job, exchange };
+        self.deadline = None;
+        Ok(true)
+    }
+
+    /// A disk thread moved `moved` more bytes of the lent body.
+    pub fn lent_progress(&mut self, moved: u64, scheduler: &mut Scheduler, now: Instant) {
+        if let State::Lent { job, exchange } = &mut self.state {
+            exchange.body_moved(moved);
+            scheduler.on_body_moved(*job, moved, now);
+        }
+    }
+
+    /// The disk thread is done with the lent body: finish the answer as the reactor
+    /// would have, and say what becomes of the socket.
+    pub fn lent_back(
+        &mut self,
+        moved: u64,
+        outcome: Outcome,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        self.lent_progress(moved, scheduler, now);
+        let State::Lent { job, mut exchange } = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            return After::Close;
+        };
+        let options = scheduler.options();
+        let error = match outcome {
+            Outcome::Complete => match pump(&mut exchange, &[], scheduler, job, now) {
+                Ok(Pumped::Ended { reusable: true, .. }) => {
+                    self.served += 1;
+                    // Its events were ignored while lent: bytes or a FIN that came
+                    // meanwhile would have no edge left to announce them.
+                    return match self.transport.read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => After::Release,
+                        _ => After::Close,
+                    };
+                }
+                Ok(_) => return After::Close,
+                Err(e) => e,
+            },
+            Outcome::Eof => match pump_eof(&mut exchange, scheduler, job, now) {
+                Ok(()) => return After::Close,
+                Err(e) => e,
+            },
+            Outcome::TimedOut => JobError::IdleTimeout(options.timeout, Phase::ReceivingBody),
+            Outcome::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
+            Outcome::File(e) => JobError::Output(e),
+            Outcome::Stopped => JobError::Interrupted,
+        };
+        scheduler.on_error(job, error, now);
+        After::Close
     }
 
     /// A socket error during `phase`: a stale keep-alive socket, or a failed try.

@@ -20,6 +20,7 @@
 //! records ride on the same readable/writable edges as the HTTP bytes.
 
 pub mod conn;
+pub mod disk;
 pub mod splice;
 pub mod timers;
 
@@ -70,8 +71,13 @@ pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
         }
         let now = Instant::now();
         for event in events.iter() {
-            let peer_closed = event.is_read_closed() || event.is_error();
-            reactor.on_ready(ConnId(event.token().0), peer_closed, scheduler, now);
+            match event.token() {
+                disk::WAKE_TOKEN => reactor.on_disk_reports(scheduler, now),
+                Token(key) => {
+                    let peer_closed = event.is_read_closed() || event.is_error();
+                    reactor.on_ready(ConnId(key), peer_closed, scheduler, now);
+                }
+            }
         }
         reactor.expire(scheduler, now);
     }
@@ -88,6 +94,8 @@ struct Reactor {
     read_buffer: Box<[u8]>,
     /// The pipe of the zero-copy path (`None` where `splice(2)` is not available).
     pipe: Option<splice::Pipe>,
+    /// The threads large bodies are lent to (`None` with `--disk-threads 0` or no pipe).
+    disk: Option<disk::DiskThreads>,
     next_serial: u64,
     spare_out: Vec<Vec<u8>>,
     /// Plain or TLS, by scheme; one TLS configuration for the run.
@@ -97,13 +105,17 @@ struct Reactor {
 impl Reactor {
     fn new(scheduler: &Scheduler) -> io::Result<Reactor> {
         let options = scheduler.options();
+        let pipe = splice::Pipe::new().ok();
+        let disk_threads = options.disk_threads;
         Ok(Reactor {
             poll: Poll::new()?,
             conns: Slab::new(),
             pool: Pool::new(options.connections, options.per_host),
             timers: Timers::default(),
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
-            pipe: splice::Pipe::new().ok(),
+            disk: (pipe.is_some() && disk_threads > 0)
+                .then(|| disk::DiskThreads::new(disk_threads)),
+            pipe,
             next_serial: 0,
             spare_out: Vec::new(),
             opener: Opener::new(options)?,
@@ -226,9 +238,37 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(slot.0) else {
             return;
         };
-        let tools = (&mut self.read_buffer[..], self.pipe.as_mut());
+        let tools = conn::Tools {
+            buf: &mut self.read_buffer[..],
+            pipe: self.pipe.as_mut(),
+            disk: self.disk.as_mut().map(|d| (d, self.poll.registry())),
+        };
         let after = conn.on_ready(slot, peer_closed, tools, scheduler, now);
         self.settle(slot, after, scheduler, now);
+    }
+
+    /// The disk threads rang: take their progress and give back the sockets they are
+    /// done with.
+    fn on_disk_reports(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some(report) = self.disk.as_mut().and_then(|d| d.next_report()) {
+            let (disk::Report::Progress { loan, .. } | disk::Report::Done { loan, .. }) = report;
+            // A socket closed meanwhile (a stopped run) has nothing to hear.
+            let Some(conn) = self
+                .conns
+                .get_mut(loan.key)
+                .filter(|c| c.serial == loan.serial)
+            else {
+                continue;
+            };
+            match report {
+                disk::Report::Progress { moved, .. } => conn.lent_progress(moved, scheduler, now),
+                disk::Report::Done { moved, outcome, .. } => {
+                    let after =
+                        conn.lent_back(moved, outcome, &mut self.read_buffer, scheduler, now);
+                    self.settle(ConnId(loan.key), after, scheduler, now);
+                }
+            }
+        }
     }
 
     /// Carries out a socket's [`After`], and keeps its deadline in the heap.

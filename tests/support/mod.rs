@@ -693,9 +693,12 @@ pub fn files_open_under(pid: u32, dir: &Path) -> usize {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return 0;
     };
-    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+    // A disk thread writes through a duplicate descriptor: count files, not descriptors.
+    let files: std::collections::HashSet<_> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
         .filter(|target| target.parent() == Some(dir.as_path()))
-        .count()
+        .collect();
+    files.len()
 }
 
 /// Panics if a `.miodl-*.part` temporary is left in `dir`.
