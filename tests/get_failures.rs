@@ -197,6 +197,39 @@ fn a_server_stalling_mid_body_leaves_no_temporary() {
     gate.open();
 }
 
+/// A large body (the zero-copy path, moved by a disk thread or by the reactor thread)
+/// that stalls, is reset, or is cut short fails like a small one, for every engine.
+#[test]
+fn a_large_body_that_stalls_or_breaks_fails_the_same_everywhere() {
+    let gate = Gate::new();
+    let head = "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n";
+    let stories: [(&str, &dyn Fn() -> Server); 3] = [
+        ("no data", &|| {
+            let held = gate.clone();
+            Server::start(move |_| {
+                Script::new()
+                    .write(head)
+                    .write(bytes(600_000, 5))
+                    .wait(&held)
+            })
+        }),
+        ("reset", &|| {
+            Server::start(move |_| Script::new().write(head).write(bytes(600_000, 5)).reset())
+        }),
+        ("closed", &|| {
+            Server::start(move |_| Script::new().write(head).write(bytes(600_000, 5)).close())
+        }),
+    ];
+    let quick = ["--timeout", "0.5", "--retries", "0"];
+    for (cause, make) in stories {
+        for disk in ["0", "2"] {
+            let options = [&quick[..], &["--disk-threads", disk]].concat();
+            expect_failure(make, "/large.bin", "large.bin", &options, cause);
+        }
+    }
+    gate.open();
+}
+
 #[test]
 fn max_filesize_announced() {
     let make = || Server::start(|_| Script::ok(bytes(5000, 1)));
