@@ -374,6 +374,7 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "cacert"),
     (None, "insecure"),
     (None, "disk-threads"),
+    (None, "pipeline"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -414,6 +415,7 @@ fn apply_transfer_option(
         "cacert" => t.cacert = Some(path(parser, "--cacert")?),
         "insecure" => t.insecure = true,
         "disk-threads" => t.disk_threads = whole(parser, "--disk-threads")?,
+        "pipeline" => t.pipeline = positive(parser, "--pipeline")?,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

@@ -93,6 +93,9 @@ pub struct TransferOptions {
     /// `--disk-threads`: threads the reactor lends large bodies to (`reactor::disk`);
     /// 0 = it writes them itself.
     pub disk_threads: usize,
+    /// `--pipeline`: GET requests the reactor may send on one socket before their
+    /// answers come (HTTP/1.1 pipelining); 1 = one at a time.
+    pub pipeline: usize,
 }
 
 impl Default for TransferOptions {
@@ -119,6 +122,7 @@ impl Default for TransferOptions {
             cacert: None,
             insecure: false,
             disk_threads: default_disk_threads(),
+            pipeline: 1,
         }
     }
 }

@@ -2,21 +2,31 @@
 //!
 //! This is aiohttp's `TCPConnector(limit=…, limit_per_host=…)` at the socket level. The
 //! pool counts open sockets and keeps the idle keep-alive ones per host. A job asks
-//! [`Pool::checkout`] for a socket and gets one of four answers:
+//! [`Pool::checkout`] for a socket and gets one of these answers:
 //!
 //! ```text
 //!   idle socket to this host? ──yes──► Reuse(slot)        (no connect: the cheap path)
 //!        │ no
-//!   host at --per-host? ───────yes──► EvictAndOpen(own idle slot), if the job needs a
-//!        │                              fresh socket and the host has an idle one;
-//!        │                              else HostFull (wait; other hosts may go)
+//!   host at --per-host? ───────yes──► Pipeline(slot), if a busy socket to the host has
+//!        │                              room (--pipeline); else EvictAndOpen(own idle
+//!        │                              slot), if the job needs a fresh socket and the
+//!        │                              host has an idle one; else HostFull (wait;
+//!        │                              other hosts may go)
 //!        │ no
 //!   pool under -c? ────────────yes──► Open                (connect a new socket)
+//!        │ no
+//!   a busy socket to this host with room? ─yes──► Pipeline(slot) (behind its answers)
 //!        │ no
 //!   an idle socket to another host? ─yes──► EvictAndOpen(slot)  (close it, open ours)
 //!        │ no
 //!        └────────────────────────────► Full              (wait for a socket to free)
 //! ```
+//!
+//! A busy socket "has room" when the reactor says so ([`Pool::has_room`]): with
+//! `--pipeline N`, one carrying fewer than N requests, all GETs. Pipelining comes late:
+//! new sockets first, for parallelism; then a request queued behind others on a busy
+//! socket, before another host's idle socket is given away. A job that must go on a
+//! fresh socket (a stale resend) is never pipelined.
 //!
 //! The request-level semaphore (`--max-in-flight`) is not here: it counts requests, not
 //! sockets, and lives in the scheduler. Keeping the two apart is the point of miodl.
@@ -49,6 +59,8 @@ pub enum Checkout {
     HostFull,
     /// Every socket is busy: wait.
     Full,
+    /// Send it on this busy socket, behind the requests it carries (`--pipeline`).
+    Pipeline(ConnId),
 }
 
 #[derive(Debug)]
@@ -60,6 +72,8 @@ struct Host {
     open: usize,
     /// Idle sockets, the most recently used last (reused first: its window is warm).
     idle: Vec<ConnId>,
+    /// Busy sockets that can take one more pipelined request.
+    room: Vec<ConnId>,
 }
 
 /// Open and idle sockets, per host, under the connector limits.
@@ -103,6 +117,7 @@ impl Pool {
             addrs: None,
             open: 0,
             idle: Vec::new(),
+            room: Vec::new(),
         });
         self.by_name.entry(name.to_string()).or_default().push(id);
         id
@@ -141,6 +156,9 @@ impl Pool {
         }
         let host_full = self.per_host.is_some_and(|n| entry.open >= n);
         if host_full {
+            if let Some(slot) = entry.room.pop().filter(|_| !fresh_only) {
+                return Checkout::Pipeline(slot);
+            }
             // An idle socket of our own host can make room for a fresh one.
             return match entry.idle.first() {
                 Some(&slot) => Checkout::EvictAndOpen(slot),
@@ -149,6 +167,11 @@ impl Pool {
         }
         if self.limit.is_none_or(|n| self.open < n) {
             return Checkout::Open;
+        }
+        if !fresh_only {
+            if let Some(slot) = entry.room.pop() {
+                return Checkout::Pipeline(slot);
+            }
         }
         match self.hosts.iter().find_map(|h| h.idle.first()) {
             Some(&slot) => Checkout::EvictAndOpen(slot),
@@ -167,10 +190,22 @@ impl Pool {
         self.hosts[host.0].idle.push(slot);
     }
 
+    /// The busy socket `slot` can take one more pipelined request. The reactor says so
+    /// once per opening; a `Pipeline` answer takes it back.
+    pub fn has_room(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].room.push(slot);
+    }
+
+    /// `slot` no longer takes pipelined requests (it went idle).
+    pub fn no_room(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].room.retain(|&s| s != slot);
+    }
+
     /// A socket to `host` was closed (idle or busy).
     pub fn closed(&mut self, host: HostId, slot: ConnId) {
         let entry = &mut self.hosts[host.0];
         entry.idle.retain(|&s| s != slot);
+        entry.room.retain(|&s| s != slot);
         entry.open -= 1;
         self.open -= 1;
     }
@@ -222,6 +257,43 @@ mod tests {
         pool.closed(a, ConnId(0));
         assert_eq!(pool.open(), 1);
         assert_eq!(pool.checkout(a, true), Checkout::Open);
+    }
+
+    #[test]
+    fn pipelining_comes_after_opening_and_never_for_a_fresh_socket() {
+        let mut pool = Pool::new(Some(1), None);
+        let a = pool.intern(Scheme::Http, "a", 80);
+        let b = pool.intern(Scheme::Http, "b", 80);
+        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        pool.opened(a);
+        assert_eq!(
+            pool.checkout(a, false),
+            Checkout::Full,
+            "busy, no room said"
+        );
+        pool.has_room(a, ConnId(0));
+        assert_eq!(pool.checkout(b, false), Checkout::Full, "room is per host");
+        assert_eq!(
+            pool.checkout(a, true),
+            Checkout::Full,
+            "a stale resend waits"
+        );
+        assert_eq!(pool.checkout(a, false), Checkout::Pipeline(ConnId(0)));
+        assert_eq!(pool.checkout(a, false), Checkout::Full, "taken back");
+        pool.has_room(a, ConnId(0));
+        pool.no_room(a, ConnId(0));
+        assert_eq!(pool.checkout(a, false), Checkout::Full);
+
+        // Under --per-host, room on a busy socket beats waiting.
+        let mut pool = Pool::new(None, Some(1));
+        let a = pool.intern(Scheme::Http, "a", 80);
+        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        pool.opened(a);
+        pool.has_room(a, ConnId(3));
+        assert_eq!(pool.checkout(a, false), Checkout::Pipeline(ConnId(3)));
+        pool.has_room(a, ConnId(3));
+        pool.closed(a, ConnId(3));
+        assert_eq!(pool.checkout(a, false), Checkout::Open);
     }
 
     #[test]

@@ -31,6 +31,9 @@ Limits:
                           blocking: one request after another
                           threads: N blocking worker threads
                           [default: reactor]
+      --pipeline N        send up to N GET requests on a socket before their
+                          answers (HTTP/1.1 pipelining; reactor only; for
+                          servers known to handle it) [default: 1 = off]
       --disk-threads N    the reactor lends a large body (256 KiB or more,
                           plain HTTP, Linux) and its socket to one of up to N
                           threads that write it to disk; 0 = the reactor

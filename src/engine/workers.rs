@@ -231,6 +231,7 @@ fn perform(
         let url = scheduler.url(job);
         let fresh = scheduler.needs_fresh_socket(job);
         let reusable = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
+        out.clear();
         (reusable, scheduler.encode_request(job, out))
     };
     let method = match method {

@@ -134,6 +134,11 @@ impl Exchange {
         }
     }
 
+    /// The method of the request this exchange answers.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
     /// Feed received bytes. Returns how many bytes of `input` were consumed and at most
     /// one event.
     ///

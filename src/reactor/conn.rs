@@ -22,6 +22,7 @@
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
 //! the request is resent on a fresh socket and not counted as a try.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::time::Instant;
@@ -92,6 +93,13 @@ enum State {
     Idle,
 }
 
+/// A request written behind the one being answered (`--pipeline`), waiting for its turn.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    job: JobId,
+    method: Method,
+}
+
 /// A socket of the reactor.
 #[derive(Debug)]
 pub struct Conn {
@@ -111,6 +119,15 @@ pub struct Conn {
     /// Request bytes, and how many are written.
     out: Vec<u8>,
     written: usize,
+    /// Requests not yet written whole: the job, and where its bytes end in `out`.
+    unsent: VecDeque<(JobId, usize)>,
+    /// Pipelined requests behind the one being answered, in the order sent. Empty
+    /// unless the socket is exchanging.
+    behind: VecDeque<Queued>,
+    /// In the pool's list of busy sockets with room for one more request.
+    pub in_room: bool,
+    /// The answer being read is for a request that was queued behind another.
+    front_queued: bool,
     /// Answer bytes read but not yet usable.
     pending: Vec<u8>,
     /// Requests completed on this socket.
@@ -136,16 +153,42 @@ impl Conn {
             deadline: None,
             armed: None,
             state: State::Connecting { job, method },
+            unsent: VecDeque::from([(job, out.len())]),
             out,
             written: 0,
+            behind: VecDeque::new(),
+            in_room: false,
+            front_queued: false,
             pending: Vec::new(),
             served: 0,
         }
     }
 
-    /// The request buffer, to encode the next request into (reused, not reallocated).
-    pub fn out_mut(&mut self) -> &mut Vec<u8> {
+    /// The request buffer, to append the next request to (reused, not reallocated):
+    /// emptied first when everything in it is written.
+    pub fn out_for_next(&mut self) -> &mut Vec<u8> {
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+        }
         &mut self.out
+    }
+
+    /// The request buffer, taken when the socket closes (to be reused by another).
+    pub fn take_out(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Can this socket take one more request behind those it carries, with at most
+    /// `depth` per socket? Only a GET answer being read, with GETs behind it: a request
+    /// that is not idempotent must never be pipelined (RFC 9112 §9.3.2).
+    pub fn has_room(&self, depth: usize) -> bool {
+        match &self.state {
+            State::Exchanging { exchange, .. } => {
+                exchange.method() == Method::Get && 1 + self.behind.len() < depth
+            }
+            _ => false,
+        }
     }
 
     /// The job on this socket, if any.
@@ -179,13 +222,48 @@ impl Conn {
         now: Instant,
     ) -> After {
         let keep_alive = scheduler.options().keep_alive;
-        self.written = 0;
+        if self.unsent.is_empty() {
+            // A reused socket: the request was just appended to an empty buffer.
+            self.unsent.push_back((job, self.out.len()));
+        }
+        self.front_queued = false;
         self.state = State::Exchanging {
             job,
             exchange: Exchange::new(method, keep_alive, Limits::default()),
         };
         scheduler.set_phase(job, Phase::Sending, Some(slot), now);
         self.send(scheduler, now)
+    }
+
+    /// Queues `job` behind the requests this busy socket carries (its request already
+    /// appended to `out`): its answer comes after theirs. Nothing is written until
+    /// [`Conn::flush`], so the requests queued in one dispatch leave in one `send`.
+    pub fn pipeline(
+        &mut self,
+        job: JobId,
+        method: Method,
+        slot: ConnId,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        self.unsent.push_back((job, self.out.len()));
+        self.behind.push_back(Queued { job, method });
+        scheduler.set_phase(job, Phase::Sending, Some(slot), now);
+    }
+
+    /// Writes what the socket takes of the requests queued by [`Conn::pipeline`].
+    pub fn flush(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        self.send(scheduler, now)
+    }
+
+    /// The socket is closing: the requests behind the one answered were never
+    /// answered, so they go again on a fresh socket, not counted as tries (as a stale
+    /// keep-alive socket's request does).
+    pub fn give_back_queued(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        self.unsent.clear();
+        for queued in self.behind.drain(..) {
+            scheduler.on_stale(queued.job, now);
+        }
     }
 
     /// Readiness (or a connect completing): make all the progress the socket allows.
@@ -247,12 +325,16 @@ impl Conn {
         After::Close
     }
 
-    /// The run is being stopped: fail the job it carries, if any.
+    /// The run is being stopped: fail the jobs it carries, if any.
     pub fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
         if let Some(job) = self.job() {
             scheduler.on_error(job, JobError::Interrupted, now);
             self.state = State::Idle;
         }
+        for queued in self.behind.drain(..) {
+            scheduler.on_error(queued.job, JobError::Interrupted, now);
+        }
+        self.unsent.clear();
     }
 
     /// Writes the rest of the request.
@@ -285,7 +367,9 @@ impl Conn {
             }
         }
         self.deadline = Some(now + scheduler.options().timeout);
-        if self.written == self.out.len() {
+        // Every request now written whole (one, or several pipelined).
+        while let Some(&(job, _)) = self.unsent.front().filter(|(_, end)| *end <= self.written) {
+            self.unsent.pop_front();
             scheduler.emit(Event::RequestSent { job }, now);
             scheduler.set_phase(job, Phase::AwaitingHead, None, now);
         }
@@ -323,9 +407,10 @@ impl Conn {
                     Some(Spliced::Close) => return After::Close,
                     Some(Spliced::Completed) => {
                         self.served += 1;
-                        self.state = State::Idle;
-                        self.deadline = None;
-                        completed = true;
+                        if !self.next_exchange(scheduler) {
+                            self.deadline = None;
+                            completed = true;
+                        }
                     }
                 }
             }
@@ -365,7 +450,9 @@ impl Conn {
             let job = *job;
             self.deadline = Some(now + scheduler.options().timeout);
             if n == 0 {
-                if self.served > 0 && !exchange.has_response_bytes() && self.pending.is_empty() {
+                let unanswered = !exchange.has_response_bytes() && self.pending.is_empty();
+                let pipelining_failed = self.front_queued && exchange.body_mode().is_none();
+                if (self.served > 0 && unanswered) || pipelining_failed {
                     scheduler.on_stale(job, now);
                     return After::Close;
                 }
@@ -377,35 +464,98 @@ impl Conn {
                     }
                 };
             }
-            let input: &[u8] = if self.pending.is_empty() {
-                &buf[..n]
-            } else {
+            if !self.pending.is_empty() {
                 self.pending.extend_from_slice(&buf[..n]);
-                &self.pending
-            };
-            let result = pump(exchange, input, scheduler, job, now);
-            let total = input.len();
-            match result {
-                Ok(Pumped::NeedMore { consumed }) => {
-                    keep_rest(&mut self.pending, &buf[..n], consumed)
-                }
-                Ok(Pumped::Ended { consumed, reusable }) => {
-                    // Leftover bytes after a complete answer: the server sent more than
-                    // it announced, so the socket cannot be trusted again.
-                    if !reusable || consumed < total {
+            }
+            // The bytes go to the answer being read; what is left over belongs to the
+            // answers of pipelined requests behind it, in order.
+            let mut start = 0;
+            loop {
+                let State::Exchanging { job, exchange } = &mut self.state else {
+                    unreachable!("only an exchanging socket reads an answer")
+                };
+                let job = *job;
+                let from_pending = !self.pending.is_empty();
+                let input: &[u8] = if from_pending {
+                    &self.pending
+                } else {
+                    &buf[start..n]
+                };
+                let total = input.len();
+                match pump(exchange, input, scheduler, job, now) {
+                    Ok(Pumped::NeedMore { consumed }) => {
+                        if from_pending {
+                            self.pending.drain(..consumed);
+                        } else {
+                            self.pending.extend_from_slice(&buf[start + consumed..n]);
+                        }
+                        break;
+                    }
+                    Ok(Pumped::Ended { consumed, reusable }) => {
+                        if !reusable {
+                            return After::Close;
+                        }
+                        self.served += 1;
+                        if from_pending {
+                            self.pending.drain(..consumed);
+                        } else {
+                            start += consumed;
+                        }
+                        let left_over = total > consumed;
+                        if self.next_exchange(scheduler) {
+                            if left_over {
+                                continue;
+                            }
+                            break;
+                        }
+                        // Bytes after the last answer asked for: the server sent more
+                        // than it announced, so the socket cannot be trusted again.
+                        if left_over {
+                            return After::Close;
+                        }
+                        self.deadline = None;
+                        completed = true;
+                        break;
+                    }
+                    Err(_) if self.pipelining_failed() => {
+                        scheduler.on_stale(job, now);
                         return After::Close;
                     }
-                    self.pending.clear();
-                    self.served += 1;
-                    self.state = State::Idle;
-                    self.deadline = None;
-                    completed = true;
-                }
-                Err(e) => {
-                    scheduler.on_error(job, e, now);
-                    return After::Close;
+                    Err(e) => {
+                        scheduler.on_error(job, e, now);
+                        return After::Close;
+                    }
                 }
             }
+        }
+    }
+
+    /// The answer being read is complete: the next pipelined request's answer is read
+    /// next (true), or the socket goes idle (false).
+    fn next_exchange(&mut self, scheduler: &Scheduler) -> bool {
+        let Some(Queued { job, method }) = self.behind.pop_front() else {
+            self.state = State::Idle;
+            return false;
+        };
+        let keep_alive = scheduler.options().keep_alive;
+        self.front_queued = true;
+        self.state = State::Exchanging {
+            job,
+            exchange: Exchange::new(method, keep_alive, Limits::default()),
+        };
+        true
+    }
+
+    /// Whether a failure of the answer being read is the server's failure to pipeline,
+    /// not the request's: the request was queued behind another and its answer has no
+    /// whole head yet (the bytes may be what the answer before it left over). Such a
+    /// request goes again, alone, on a fresh socket, not counted as a try.
+    fn pipelining_failed(&self) -> bool {
+        match &self.state {
+            State::Exchanging { exchange, .. } => {
+                self.front_queued && exchange.body_mode().is_none()
+            }
+            _ => false,
         }
     }
 
@@ -512,6 +662,10 @@ impl Conn {
         let State::Exchanging { exchange, .. } = &self.state else {
             return Ok(false);
         };
+        if !self.behind.is_empty() {
+            // The answers behind it follow on the socket: the reactor keeps reading.
+            return Ok(false);
+        }
         let Some(len) = exchange.body_remaining() else {
             return Ok(false);
         };
@@ -613,7 +767,7 @@ impl Conn {
             }
             _ => false,
         };
-        if self.served > 0 && !answered {
+        if (self.served > 0 && !answered) || self.pipelining_failed() {
             scheduler.on_stale(job, now);
         } else {
             let phase = if answered {
@@ -624,15 +778,6 @@ impl Conn {
             scheduler.on_error(job, JobError::io(error, phase), now);
         }
         After::Close
-    }
-}
-
-/// Keeps the unconsumed tail of the input for the next read.
-fn keep_rest(pending: &mut Vec<u8>, read: &[u8], consumed: usize) {
-    if pending.is_empty() {
-        pending.extend_from_slice(&read[consumed..]);
-    } else {
-        pending.drain(..consumed);
     }
 }
 

@@ -98,6 +98,10 @@ struct Reactor {
     disk: Option<disk::DiskThreads>,
     next_serial: u64,
     spare_out: Vec<Vec<u8>>,
+    /// `--pipeline`: requests a socket may carry at once (1: no pipelining).
+    pipeline_depth: usize,
+    /// Sockets with pipelined requests queued in this dispatch, not yet written.
+    unflushed: Vec<ConnId>,
     /// Plain or TLS, by scheme; one TLS configuration for the run.
     opener: Opener,
 }
@@ -118,6 +122,12 @@ impl Reactor {
             pipe,
             next_serial: 0,
             spare_out: Vec::new(),
+            pipeline_depth: if options.keep_alive {
+                options.pipeline
+            } else {
+                1
+            },
+            unflushed: Vec::new(),
             opener: Opener::new(options)?,
         })
     }
@@ -130,6 +140,7 @@ impl Reactor {
             let host = self.pool.intern(url.scheme(), url.host(), url.port());
             match self.pool.checkout(host, scheduler.needs_fresh_socket(job)) {
                 Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
+                Checkout::Pipeline(slot) => self.pipeline(slot, job, scheduler, now),
                 Checkout::Open => self.open(host, job, scheduler, now),
                 Checkout::EvictAndOpen(idle) => {
                     self.close(idle, scheduler, now);
@@ -146,12 +157,16 @@ impl Reactor {
             }
         }
         scheduler.restore_deferred();
+        while let Some(slot) = self.unflushed.pop() {
+            let after = self.conns[slot.0].flush(scheduler, now);
+            self.settle(slot, after, scheduler, now);
+        }
     }
 
     /// Sends `job` on the idle socket `slot`.
     fn reuse(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let conn = &mut self.conns[slot.0];
-        match scheduler.encode_request(job, conn.out_mut()) {
+        match scheduler.encode_request(job, conn.out_for_next()) {
             Ok(method) => {
                 scheduler.emit(Event::ConnectionReused { slot }, now);
                 let after = conn.start(job, method, slot, scheduler, now);
@@ -162,6 +177,26 @@ impl Reactor {
                 scheduler.on_error(job, e, now);
             }
         }
+    }
+
+    /// Queues `job` on the busy socket `slot`, behind the requests it carries
+    /// (`--pipeline`; the pool took the socket out of its room list). The socket is
+    /// written once, at the end of the dispatch, for all the requests queued on it.
+    fn pipeline(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let conn = &mut self.conns[slot.0];
+        conn.in_room = false;
+        match scheduler.encode_request(job, conn.out_for_next()) {
+            Ok(method) => {
+                scheduler.emit(Event::ConnectionReused { slot }, now);
+                conn.pipeline(job, method, slot, scheduler, now);
+                if !self.unflushed.contains(&slot) {
+                    self.unflushed.push(slot);
+                }
+            }
+            Err(e) => scheduler.on_error(job, e, now),
+        }
+        // Back on the room list if it can take more.
+        self.settle(slot, After::Wait, scheduler, now);
     }
 
     /// Connects a new socket to `host` for `job`.
@@ -285,9 +320,26 @@ impl Reactor {
                 self.close(slot, scheduler, now);
                 self.connect_to(host, next, Some(error), job, method, out, scheduler, now);
             }
-            After::Release => self.pool.release(self.conns[slot.0].host, slot),
+            After::Release => {
+                let conn = &mut self.conns[slot.0];
+                if conn.in_room {
+                    conn.in_room = false;
+                    self.pool.no_room(conn.host, slot);
+                }
+                self.pool.release(conn.host, slot);
+            }
             After::Wait => {
                 let conn = &mut self.conns[slot.0];
+                // Keep the pool's list of sockets with room for a pipelined request true.
+                let room = self.pipeline_depth > 1 && conn.has_room(self.pipeline_depth);
+                if room != conn.in_room {
+                    conn.in_room = room;
+                    if room {
+                        self.pool.has_room(conn.host, slot);
+                    } else {
+                        self.pool.no_room(conn.host, slot);
+                    }
+                }
                 if let Some(deadline) = conn.deadline {
                     if conn.armed.is_none_or(|armed| armed > deadline) {
                         self.timers.schedule(deadline, slot.0, conn.serial);
@@ -329,7 +381,8 @@ impl Reactor {
         // Closing the socket removes it from the poll: no `deregister` syscall needed.
         let mut conn = self.conns.remove(slot.0);
         self.pool.closed(conn.host, slot);
-        let mut out = std::mem::take(conn.out_mut());
+        conn.give_back_queued(scheduler, now);
+        let mut out = conn.take_out();
         out.clear();
         self.spare_out.push(out);
         scheduler.emit(Event::ConnectionClosed { slot }, now);

@@ -248,7 +248,8 @@ impl Scheduler {
         self.jobs[job.0].needs_fresh_socket
     }
 
-    /// Writes the job's request into `out` (cleared first) and returns its method.
+    /// Appends the job's request to `out` and returns its method (nothing is appended
+    /// on an error).
     pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
         let job = &self.jobs[job.0];
         let url = job.url();
@@ -277,8 +278,11 @@ impl Scheduler {
             authorization,
             form_body,
         };
-        out.clear();
-        http::encode(&request, out).map_err(JobError::Http)?;
+        let before = out.len();
+        if let Err(e) = http::encode(&request, out) {
+            out.truncate(before);
+            return Err(JobError::Http(e));
+        }
         Ok(method)
     }
 
