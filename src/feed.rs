@@ -15,6 +15,9 @@ use crate::pager::{PageError, PageRequest, Pager};
 use crate::shard::Shard;
 use crate::url::{percent_encode_segment, Url};
 
+mod lines;
+pub use lines::UrlLines;
+
 /// A job the feed wants added.
 #[derive(Debug)]
 pub struct NewJob {
@@ -147,33 +150,17 @@ impl UrlFeed {
     }
 }
 
-/// Reads URL lines from a reader: blank lines and `#` comments skipped, whitespace
-/// trimmed. Lines that are not UTF-8 or cannot be read are passed on as they are, to
-/// fail as URLs with a message naming the line.
+/// The URL lines of a reader as `(origin, text)` pairs, each text its own `String`;
+/// which lines count is [`UrlLines`]'s business.
 pub fn url_lines<R: BufRead + Send + 'static>(
     source: Arc<str>,
     reader: R,
 ) -> impl Iterator<Item = (Origin, String)> + Send {
-    reader
-        .split(b'\n')
-        .enumerate()
-        .filter_map(move |(index, line)| {
-            let text = match line.map(String::from_utf8) {
-                Ok(Ok(text)) => text,
-                Ok(Err(e)) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                Err(e) => format!("<unreadable: {e}>"),
-            };
-            let trimmed = text.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                return None;
-            }
-            let text = if trimmed.len() == text.len() {
-                text
-            } else {
-                trimmed.to_string()
-            };
-            Some((Origin::Line(Arc::clone(&source), index + 1), text))
-        })
+    let mut lines = UrlLines::new(source, reader);
+    std::iter::from_fn(move || {
+        let text = lines.next_line()?.to_string();
+        Some((lines.origin(), text))
+    })
 }
 
 /// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.

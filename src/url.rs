@@ -96,10 +96,77 @@ impl fmt::Display for Authority {
     }
 }
 
+/// A URL that passed every check of [`Url::parse`], its parts still borrowed from the
+/// text it was read from: what [`Url::check`] returns. Nothing is normalised or
+/// encoded yet; [`CheckedUrl::to_url`] does that, and cannot fail.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedUrl<'a> {
+    /// `http` or `https`.
+    scheme: Scheme,
+    /// The host as written (a name or IPv4 address), or the IPv6 address it names.
+    host: CheckedHost<'a>,
+    /// The TCP port, the scheme's default when the URL names none.
+    port: u16,
+    /// The path as written, fragment dropped; may be empty.
+    path: &'a str,
+    /// The query as written, without its `?`.
+    query: Option<&'a str>,
+}
+
+/// The host of a [`CheckedUrl`], not yet in the form a [`Url`] keeps.
+#[derive(Debug, Clone, Copy)]
+enum CheckedHost<'a> {
+    /// A name or an IPv4 address: checked to be ASCII letters, digits, `-`, `.` and
+    /// `_`, in the case the user wrote.
+    Name(&'a str),
+    /// A bracketed IPv6 literal, parsed.
+    V6(Ipv6Addr),
+}
+
+impl CheckedHost<'_> {
+    /// The host as a [`Url`] keeps it: a lowercase name, or the canonical IPv6 text.
+    fn to_normal_form(self) -> String {
+        match self {
+            CheckedHost::Name(name) => name.to_ascii_lowercase(),
+            CheckedHost::V6(address) => address.to_string(),
+        }
+    }
+}
+
+impl CheckedUrl<'_> {
+    /// The owned, normalised [`Url`]: the host lowercased (or an IPv6 address in its
+    /// canonical form), dot segments removed and the target percent-encoded.
+    pub fn to_url(&self) -> Url {
+        Url {
+            scheme: self.scheme,
+            host: self.host.to_normal_form(),
+            port: self.port,
+            target: build_target(self.path, self.query),
+        }
+    }
+
+    /// Scheme, host and port, as [`Url::authority_key`] gives them (without building
+    /// the target).
+    pub fn authority_key(&self) -> Authority {
+        Authority {
+            scheme: self.scheme,
+            host: self.host.to_normal_form(),
+            port: self.port,
+        }
+    }
+}
+
 impl Url {
     /// Parses an absolute `http://` or `https://` URL. See the module docs for what is
-    /// rejected.
+    /// rejected. This is [`Url::check`] followed by [`CheckedUrl::to_url`].
     pub fn parse(s: &str) -> Result<Url, UrlError> {
+        Url::check(s).map(|checked| checked.to_url())
+    }
+
+    /// Checks `s` by every rule of [`Url::parse`], with the same errors, but builds no
+    /// owned [`Url`]: the parts stay borrowed from `s`, so a URL that passes costs no
+    /// allocation. This is the one parser; [`Url::parse`] only copies its result out.
+    pub fn check(s: &str) -> Result<CheckedUrl<'_>, UrlError> {
         if let Some((position, character)) = s.char_indices().find(|&(_, c)| forbidden(c)) {
             return Err(UrlError::ForbiddenCharacter {
                 character,
@@ -138,11 +205,12 @@ impl Url {
         }
         let (host, port) = parse_authority(authority, s, scheme_kind.default_port())?;
         let (path, query) = split_path_query(path_and_more);
-        Ok(Url {
+        Ok(CheckedUrl {
             scheme: scheme_kind,
             host,
             port,
-            target: build_target(path, query),
+            path,
+            query,
         })
     }
 
@@ -291,13 +359,13 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
     (first_ok && rest_ok).then(|| (scheme, &s[colon + 1..]))
 }
 
-/// Splits the authority (`host[:port]`) into a normalised host and a port
+/// Splits the authority (`host[:port]`) into a checked host and a port
 /// (`default_port` when none is written).
-fn parse_authority(
-    authority: &str,
+fn parse_authority<'a>(
+    authority: &'a str,
     url: &str,
     default_port: u16,
-) -> Result<(String, u16), UrlError> {
+) -> Result<(CheckedHost<'a>, u16), UrlError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some(close) = bracketed.find(']') else {
             return Err(invalid_host(authority, "missing \"]\"", url));
@@ -312,7 +380,7 @@ fn parse_authority(
             None if after.is_empty() => None,
             None => return Err(invalid_host(authority, "text after \"]\"", url)),
         };
-        (address.to_string(), port)
+        (CheckedHost::V6(address), port)
     } else {
         let (host, port) = match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -337,7 +405,7 @@ fn parse_authority(
                 url,
             ));
         }
-        (host.to_ascii_lowercase(), port)
+        (CheckedHost::Name(host), port)
     };
     let port = match port {
         None => default_port,

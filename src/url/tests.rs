@@ -165,6 +165,7 @@ fn rejects_hostile_and_malformed_urls() {
     ];
     for (input, expected) in cases {
         let err = Url::parse(input).expect_err(input);
+        assert_eq!(Url::check(input).unwrap_err(), err, "{input:?}");
         let message = err.to_string();
         assert!(
             message.contains(expected),
@@ -258,6 +259,11 @@ fn header_origin_and_authority() {
         assert_eq!(url.host_header(), header);
         assert_eq!(url.origin(), origin);
         assert_eq!(url.authority_key().to_string(), authority);
+        // Checking without building gives the same key.
+        assert_eq!(
+            Url::check(input).unwrap().authority_key(),
+            url.authority_key()
+        );
     }
     // One server, one key, whatever the spelling.
     assert_eq!(
