@@ -7,7 +7,7 @@
 //! 0 all saved, 1 something failed, 3 output could not be written, 130/143 interrupted.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,7 +16,7 @@ use crate::cli::{CrawlArgs, GetArgs};
 use crate::console::Console;
 use crate::event::Observers;
 use crate::event_lines::EventLines;
-use crate::feed::{url_lines, CrawlFeed, Feed, Origin, UrlFeed, UrlLines};
+use crate::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
 use crate::options::TransferOptions;
 use crate::pager::Pager;
 use crate::scheduler::{Ending, Scheduler};
@@ -85,23 +85,21 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
             }
         }
     }
-    let arguments = args.urls.into_iter().enumerate();
-    let mut lines: Box<dyn Iterator<Item = (Origin, String)> + Send> =
-        Box::new(arguments.map(|(i, url)| (Origin::Argument(i + 1), url)));
+    let mut sources = UrlSources::new(args.urls);
     for path in args.input_files {
-        let name: Arc<str> = path.display().to_string().into();
-        if &*name == "-" {
-            let stdin = BufReader::new(io::stdin());
-            lines = Box::new(lines.chain(url_lines("stdin".into(), stdin)));
+        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if path.as_os_str() == "-" {
+            ("stdin".into(), Box::new(BufReader::new(io::stdin())))
         } else {
+            let name: Arc<str> = path.display().to_string().into();
             let file = File::open(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
-            lines = Box::new(lines.chain(url_lines(name, BufReader::new(file))));
-        }
+            (name, Box::new(BufReader::new(file)))
+        };
+        sources.push_list(UrlLines::new(name, reader));
     }
     let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Urls(UrlFeed::new(lines, shard)),
+        feed: Feed::Urls(UrlFeed::new(sources, shard)),
         trusted,
     })
 }

@@ -44,14 +44,25 @@ impl<R: BufRead> UrlLines<R> {
 
     /// The next line that is not blank or a comment, trimmed; `None` at the end.
     pub fn next_line(&mut self) -> Option<&str> {
+        self.advance().then(|| self.line())
+    }
+
+    /// Moves to the next line that is not blank or a comment; false at the end.
+    pub fn advance(&mut self) -> bool {
         loop {
-            self.read_line()?;
+            if self.read_line().is_none() {
+                return false;
+            }
             let trimmed = self.text.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                break;
+                return true;
             }
         }
-        Some(self.text.trim())
+    }
+
+    /// The current line, trimmed (empty before the first [`UrlLines::advance`]).
+    pub fn line(&self) -> &str {
+        self.text.trim()
     }
 
     /// Where the current line came from, for its error message.
