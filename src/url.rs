@@ -167,7 +167,7 @@ impl Url {
     /// owned [`Url`]: the parts stay borrowed from `s`, so a URL that passes costs no
     /// allocation. This is the one parser; [`Url::parse`] only copies its result out.
     pub fn check(s: &str) -> Result<CheckedUrl<'_>, UrlError> {
-        if let Some((position, character)) = s.char_indices().find(|&(_, c)| forbidden(c)) {
+        if let Some((position, character)) = find_forbidden(s) {
             return Err(UrlError::ForbiddenCharacter {
                 character,
                 position,
@@ -197,9 +197,12 @@ impl Url {
         let Some(rest) = rest.strip_prefix("//") else {
             return Err(UrlError::MissingSlashes { url: s.to_string() });
         };
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority_end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let (authority, path_and_more) = rest.split_at(authority_end);
-        if let Some(at) = authority.rfind('@') {
+        if let Some(at) = authority.bytes().rposition(|b| b == b'@') {
             let redacted = format!("{}://***@{}", scheme, &rest[at + 1..]);
             return Err(UrlError::UserInfo { url: redacted });
         }
@@ -348,15 +351,27 @@ fn forbidden(c: char) -> bool {
     c.is_control() || c == ' '
 }
 
+/// The first [`forbidden`] character of `s` and its byte offset.
+fn find_forbidden(s: &str) -> Option<(usize, char)> {
+    // Nearly every URL is printable ASCII, which holds no forbidden character: one pass
+    // over the bytes settles it without decoding characters.
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    s.char_indices().find(|&(_, c)| forbidden(c))
+}
+
 /// Splits `scheme:rest` when `s` starts with a syntactically valid scheme
 /// (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` followed by `:`).
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s.find(':')?;
-    let scheme = &s[..colon];
-    let mut chars = scheme.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    (first_ok && rest_ok).then(|| (scheme, &s[colon + 1..]))
+    // The scheme runs to the first byte that cannot be in one; `:` is such a byte, so
+    // when that byte is `:` it is the first `:` of `s`.
+    let end = s
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
+    let bytes = s.as_bytes();
+    let valid = end > 0 && bytes[0].is_ascii_alphabetic() && bytes[end] == b':';
+    valid.then(|| (&s[..end], &s[end + 1..]))
 }
 
 /// Splits the authority (`host[:port]`) into a checked host and a port
@@ -382,8 +397,8 @@ fn parse_authority<'a>(
         };
         (CheckedHost::V6(address), port)
     } else {
-        let (host, port) = match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        let (host, port) = match authority.bytes().position(|b| b == b':') {
+            Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
             None => (authority, None),
         };
         if host.is_empty() {
@@ -391,19 +406,14 @@ fn parse_authority<'a>(
                 url: url.to_string(),
             });
         }
-        if !host.is_ascii() {
-            return Err(invalid_host(
-                host,
-                "non-ascii host names are not supported (write it in punycode)",
-                url,
-            ));
-        }
         if !host.bytes().all(|b| is_unreserved(b) && b != b'~') {
-            return Err(invalid_host(
-                host,
-                "only letters, digits, \"-\", \".\" and \"_\" are allowed",
-                url,
-            ));
+            // Of two faults, name non-ASCII first: it has its own remedy.
+            let reason = if host.is_ascii() {
+                "only letters, digits, \"-\", \".\" and \"_\" are allowed"
+            } else {
+                "non-ascii host names are not supported (write it in punycode)"
+            };
+            return Err(invalid_host(host, reason, url));
         }
         (CheckedHost::Name(host), port)
     };
@@ -443,9 +453,12 @@ fn parse_port(text: &str, url: &str) -> Result<u16, UrlError> {
 
 /// Drops the fragment and splits `path?query`; the query keeps no `?`.
 fn split_path_query(s: &str) -> (&str, Option<&str>) {
-    let s = s.split_once('#').map_or(s, |(before, _)| before);
-    match s.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
+    let s = match s.bytes().position(|b| b == b'#') {
+        Some(hash) => &s[..hash],
+        None => s,
+    };
+    match s.bytes().position(|b| b == b'?') {
+        Some(question) => (&s[..question], Some(&s[question + 1..])),
         None => (s, None),
     }
 }
@@ -475,8 +488,9 @@ fn build_target(path: &str, query: Option<&str>) -> String {
 
 /// True if `path` has a `.` or `..` segment for [`remove_dot_segments`] to remove.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment == "." || segment == "..")
+    path.as_bytes()
+        .split(|&b| b == b'/')
+        .any(|segment| segment == b"." || segment == b"..")
 }
 
 /// RFC 3986 section 5.2.4, on a path that may start with `/`.
@@ -521,6 +535,9 @@ fn pop_segment(output: &mut String) {
 /// in a query). A `%` already followed by two hex digits is kept as an escape.
 fn encode_into(out: &mut String, s: &str, query: bool) {
     let bytes = s.as_bytes();
+    // Bytes that may stay raw are copied a run at a time. They are all ASCII, so a run
+    // starts and ends on character boundaries.
+    let mut run_start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let allowed = match b {
             b'%' => {
@@ -532,11 +549,16 @@ fn encode_into(out: &mut String, s: &str, query: bool) {
             b'?' => query,
             b => is_unreserved(b),
         };
-        if allowed {
-            out.push(b as char);
-        } else {
+        if !allowed {
+            if run_start < i {
+                out.push_str(&s[run_start..i]);
+            }
             push_encoded(out, b);
+            run_start = i + 1;
         }
+    }
+    if run_start < bytes.len() {
+        out.push_str(&s[run_start..]);
     }
 }
 

@@ -381,3 +381,20 @@ fn encoded_segment_stays_one_segment() {
         assert_eq!(url.target(), format!("/api/download/{last}"), "{id:?}");
     }
 }
+
+#[test]
+fn multibyte_characters_anywhere_never_panic_and_never_reach_the_wire_raw() {
+    let base = "http://h:8080/a%2/b?c=d#e";
+    for inserted in ["\u{e9}", "\u{20ac}", "\u{1f600}", "\u{85}", "%", "@", ":"] {
+        for (position, _) in base.char_indices().chain([(base.len(), ' ')]) {
+            let text = format!("{}{inserted}{}", &base[..position], &base[position..]);
+            match Url::parse(&text) {
+                Ok(url) => {
+                    assert!(url.target().is_ascii(), "{text:?}: {}", url.target());
+                    assert!(url.host().is_ascii(), "{text:?}");
+                }
+                Err(e) => assert_eq!(Url::check(&text).unwrap_err(), e),
+            }
+        }
+    }
+}
