@@ -88,7 +88,11 @@ impl Observer for Console {
     }
 
     fn on_event(&mut self, event: &Event<'_>, now: Instant) {
-        self.counts.on_event(event, now);
+        // The counts feed the status line, and `finish` reads the stopped transfers:
+        // without a live line, the other events need no counting.
+        if self.live || matches!(event, Event::Stopped { .. }) {
+            self.counts.on_event(event, now);
+        }
         match event {
             Event::ResponseHead { .. } => self.answered += 1,
             Event::Failed {
@@ -120,7 +124,9 @@ impl Observer for Console {
             }
             _ => {}
         }
-        self.draw(now, false);
+        if self.live {
+            self.draw(now, false);
+        }
     }
 }
 

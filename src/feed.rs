@@ -5,6 +5,7 @@
 //! the pager's page requests into page jobs and the ids of each answered page into file
 //! jobs, through `--item-url`.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use crate::names::{file_name_for_url, safe_id_file_name, NameRegistry};
 use crate::pager::{PageError, PageRequest, Pager};
 use crate::shard::Shard;
 use crate::url::{percent_encode_segment, Url};
+
+mod lines;
+pub use lines::UrlLines;
 
 /// A job the feed wants added.
 #[derive(Debug)]
@@ -62,7 +66,7 @@ impl Feed {
     /// True when the feed will never produce another job.
     pub fn is_exhausted(&self) -> bool {
         match self {
-            Feed::Urls(feed) => feed.lines.is_none(),
+            Feed::Urls(feed) => feed.sources.is_none(),
             Feed::Crawl(feed) => feed.pager.is_done(),
         }
     }
@@ -95,9 +99,10 @@ pub struct BadLine {
     pub message: String,
 }
 
-/// `miodl get`'s URLs: command-line arguments first, then each `-i` file line by line.
+/// `miodl get`'s URLs: command-line arguments first, then each `-i` list line by line.
 pub struct UrlFeed {
-    lines: Option<Box<dyn Iterator<Item = (Origin, String)> + Send>>,
+    /// Where the URLs come from; `None` once every source is read.
+    sources: Option<UrlSources>,
     shard: Option<Shard>,
     names: NameRegistry,
     /// Lines that were not URLs miodl can fetch (reported as failures).
@@ -105,13 +110,10 @@ pub struct UrlFeed {
 }
 
 impl UrlFeed {
-    /// A feed over `(origin, text)` pairs, where origin names the line for errors.
-    pub fn new(
-        lines: Box<dyn Iterator<Item = (Origin, String)> + Send>,
-        shard: Option<Shard>,
-    ) -> UrlFeed {
+    /// A feed over `sources`, the shard's share of them if `shard` is given.
+    pub fn new(sources: UrlSources, shard: Option<Shard>) -> UrlFeed {
         UrlFeed {
-            lines: Some(lines),
+            sources: Some(sources),
             shard,
             names: NameRegistry::default(),
             bad_lines: Vec::new(),
@@ -119,17 +121,19 @@ impl UrlFeed {
     }
 
     fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
-        let Some(lines) = &mut self.lines else { return };
+        let Some(sources) = &mut self.sources else {
+            return;
+        };
         let mut added = 0;
         while added < want {
-            let Some((origin, text)) = lines.next() else {
-                self.lines = None;
+            let Some((text, origin)) = sources.next_url() else {
+                self.sources = None;
                 return;
             };
-            if self.shard.is_some_and(|shard| !shard.contains(&text)) {
+            if self.shard.is_some_and(|shard| !shard.contains(text)) {
                 continue;
             }
-            match Url::parse(&text) {
+            match Url::parse(text) {
                 Ok(url) => {
                     let name = self.names.claim(file_name_for_url(&url));
                     out.push(NewJob {
@@ -147,33 +151,47 @@ impl UrlFeed {
     }
 }
 
-/// Reads URL lines from a reader: blank lines and `#` comments skipped, whitespace
-/// trimmed. Lines that are not UTF-8 or cannot be read are passed on as they are, to
-/// fail as URLs with a message naming the line.
-pub fn url_lines<R: BufRead + Send + 'static>(
-    source: Arc<str>,
-    reader: R,
-) -> impl Iterator<Item = (Origin, String)> + Send {
-    reader
-        .split(b'\n')
-        .enumerate()
-        .filter_map(move |(index, line)| {
-            let text = match line.map(String::from_utf8) {
-                Ok(Ok(text)) => text,
-                Ok(Err(e)) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                Err(e) => format!("<unreadable: {e}>"),
-            };
-            let trimmed = text.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                return None;
+/// Where `miodl get`'s URLs come from, in order: the command-line arguments, then each
+/// `-i` list ([`UrlLines`]), read as the run goes. Each URL is lent as a `&str`, so
+/// a line costs no `String` of its own.
+pub struct UrlSources {
+    arguments: Vec<String>,
+    /// How many arguments have been handed out.
+    arguments_read: usize,
+    /// The lists not yet read to the end, the current one first.
+    lists: VecDeque<UrlLines<Box<dyn BufRead + Send>>>,
+}
+
+impl UrlSources {
+    /// The URL arguments, to be read first.
+    pub fn new(arguments: Vec<String>) -> UrlSources {
+        UrlSources {
+            arguments,
+            arguments_read: 0,
+            lists: VecDeque::new(),
+        }
+    }
+
+    /// Adds a list, to be read after the arguments and the lists added before it.
+    pub fn push_list(&mut self, lines: UrlLines<Box<dyn BufRead + Send>>) {
+        self.lists.push_back(lines);
+    }
+
+    /// The next URL text and where it came from; `None` when every source is read.
+    pub fn next_url(&mut self) -> Option<(&str, Origin)> {
+        if let Some(text) = self.arguments.get(self.arguments_read) {
+            self.arguments_read += 1;
+            return Some((text, Origin::Argument(self.arguments_read)));
+        }
+        while let Some(list) = self.lists.front_mut() {
+            if list.advance() {
+                break;
             }
-            let text = if trimmed.len() == text.len() {
-                text
-            } else {
-                trimmed.to_string()
-            };
-            Some((Origin::Line(Arc::clone(&source), index + 1), text))
-        })
+            self.lists.pop_front();
+        }
+        let list = self.lists.front()?;
+        Some((list.line(), list.origin()))
+    }
 }
 
 /// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.

@@ -14,10 +14,11 @@
 //! [`NameRegistry`] then makes names unique within one run, wget style, so two URLs that
 //! map to one name both survive.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
-use crate::shard::fnv1a;
 use crate::url::Url;
 
 /// The longest file name most file systems accept (ext4, APFS, NTFS count 255 bytes or
@@ -158,12 +159,24 @@ impl std::error::Error for UnsafeName {}
 /// about 16 MB less. Two different names with the same hash (for a million names, a
 /// chance of about 1 in 37 million) would only give the second a needless `.1` suffix;
 /// nothing is ever overwritten.
+///
+/// The names come from whoever wrote the list, so the hash is keyed: std's
+/// `RandomState`, the hash `HashMap` uses by default (SipHash-1-3 today), under a key
+/// drawn at random for each registry. Without the key, nobody can craft two names with
+/// one hash, nor names whose hashes pile up in one corner of a table. That makes the
+/// hash itself a good table index, so the tables use it as it is (`KeyIsTheHash`)
+/// instead of hashing it again: one hash per name, and none when a table grows. (An
+/// unkeyed hash such as FNV-1a would not do here: names with colliding low bits are
+/// easy to find for it, and would turn each look-up into a long search.)
 #[derive(Debug, Default)]
 pub struct NameRegistry {
-    taken: HashSet<u64>,
+    /// The key of the names' hash.
+    keyed: RandomState,
+    /// The hashes of the names handed out.
+    taken: HashSet<u64, BuildHasherDefault<KeyIsTheHash>>,
     /// For a name claimed more than once, the suffix to try next: the k-th claim of a
     /// name costs one look-up, not k (a list of `download.php?id=…` URLs).
-    next_suffix: HashMap<u64, u64>,
+    next_suffix: HashMap<u64, u64, BuildHasherDefault<KeyIsTheHash>>,
 }
 
 impl NameRegistry {
@@ -176,7 +189,7 @@ impl NameRegistry {
     /// When a suffix would push the name past [`MAX_NAME_BYTES`], the base is shortened
     /// (on a character boundary) to make room.
     pub fn claim(&mut self, name: String) -> String {
-        let key = fnv1a(name.as_bytes());
+        let key = self.key(&name);
         if self.taken.insert(key) {
             return name;
         }
@@ -187,7 +200,7 @@ impl NameRegistry {
             let mut base = name.clone();
             truncate_on_char_boundary(&mut base, MAX_NAME_BYTES - suffix.len());
             base.push_str(&suffix);
-            if self.taken.insert(fnv1a(base.as_bytes())) {
+            if self.taken.insert(self.keyed.hash_one(base.as_str())) {
                 return base;
             }
         }
@@ -195,7 +208,35 @@ impl NameRegistry {
 
     /// Whether `name` has been handed out.
     pub fn is_taken(&self, name: &str) -> bool {
-        self.taken.contains(&fnv1a(name.as_bytes()))
+        self.taken.contains(&self.key(name))
+    }
+
+    /// The keyed hash the tables store for `name`.
+    fn key(&self, name: &str) -> u64 {
+        self.keyed.hash_one(name)
+    }
+}
+
+/// The hasher of [`NameRegistry`]'s tables, whose keys are already keyed hashes: it
+/// hands a `u64` key back unchanged. Sound only for such keys; see [`NameRegistry`].
+#[derive(Debug, Default)]
+struct KeyIsTheHash(u64);
+
+impl Hasher for KeyIsTheHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+
+    /// Not used: the tables' keys are `u64`s, hashed by `write_u64`. Any other bytes
+    /// are folded in, so that this is still a hash (a weak one) rather than a panic.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! 0 all saved, 1 something failed, 3 output could not be written, 130/143 interrupted.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,7 +16,7 @@ use crate::cli::{CrawlArgs, GetArgs};
 use crate::console::Console;
 use crate::event::Observers;
 use crate::event_lines::EventLines;
-use crate::feed::{url_lines, CrawlFeed, Feed, Origin, UrlFeed};
+use crate::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
 use crate::options::TransferOptions;
 use crate::pager::Pager;
 use crate::scheduler::{Ending, Scheduler};
@@ -24,7 +24,7 @@ use crate::sink::OutputDir;
 use crate::stop::Stop;
 use crate::summary::Summary;
 use crate::trace::TraceRecorder;
-use crate::url::{Authority, Url};
+use crate::url::{Authority, Url, UrlError};
 
 /// A run ready to start.
 pub struct Plan {
@@ -56,11 +56,9 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
     // Credentials go only to the hosts named here: collect them (few) only if needed.
     let wants_hosts = args.transfer.credentials.is_some();
     let mut trusted = Vec::new();
-    let mut check = |text: &str, origin: &dyn std::fmt::Display| -> Result<(), String> {
-        let url = Url::parse(text).map_err(|e| match origin.to_string() {
-            o if o.is_empty() => e.to_string(),
-            o => format!("{o}: {e}"),
-        })?;
+    // Checked, not built: the feed builds each `Url` again as the run goes.
+    let mut check = |text: &str| -> Result<(), UrlError> {
+        let url = Url::check(text)?;
         if wants_hosts {
             let key = url.authority_key();
             if !trusted.contains(&key) {
@@ -70,7 +68,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
         Ok(())
     };
     for text in &args.urls {
-        check(text, &"")?;
+        check(text).map_err(|e| e.to_string())?;
     }
     // Input files are read twice: once here, so a bad line is a usage error before
     // anything is downloaded, and once as the run goes, so no list is held whole.
@@ -80,27 +78,28 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
         }
         let name: Arc<str> = path.display().to_string().into();
         let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-        for (origin, text) in url_lines(name, BufReader::new(file)) {
-            check(&text, &origin)?;
+        let mut lines = UrlLines::new(name, BufReader::new(file));
+        while let Some(text) = lines.next_line() {
+            if let Err(e) = check(text) {
+                return Err(format!("{}: {e}", lines.origin()));
+            }
         }
     }
-    let arguments = args.urls.into_iter().enumerate();
-    let mut lines: Box<dyn Iterator<Item = (Origin, String)> + Send> =
-        Box::new(arguments.map(|(i, url)| (Origin::Argument(i + 1), url)));
+    let mut sources = UrlSources::new(args.urls);
     for path in args.input_files {
-        let name: Arc<str> = path.display().to_string().into();
-        if &*name == "-" {
-            let stdin = BufReader::new(io::stdin());
-            lines = Box::new(lines.chain(url_lines("stdin".into(), stdin)));
+        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if path.as_os_str() == "-" {
+            ("stdin".into(), Box::new(BufReader::new(io::stdin())))
         } else {
+            let name: Arc<str> = path.display().to_string().into();
             let file = File::open(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
-            lines = Box::new(lines.chain(url_lines(name, BufReader::new(file))));
-        }
+            (name, Box::new(BufReader::new(file)))
+        };
+        sources.push_list(UrlLines::new(name, reader));
     }
     let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Urls(UrlFeed::new(lines, shard)),
+        feed: Feed::Urls(UrlFeed::new(sources, shard)),
         trusted,
     })
 }

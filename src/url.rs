@@ -96,11 +96,78 @@ impl fmt::Display for Authority {
     }
 }
 
+/// A URL that passed every check of [`Url::parse`], its parts still borrowed from the
+/// text it was read from: what [`Url::check`] returns. Nothing is normalised or
+/// encoded yet; [`CheckedUrl::to_url`] does that, and cannot fail.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedUrl<'a> {
+    /// `http` or `https`.
+    scheme: Scheme,
+    /// The host as written (a name or IPv4 address), or the IPv6 address it names.
+    host: CheckedHost<'a>,
+    /// The TCP port, the scheme's default when the URL names none.
+    port: u16,
+    /// The path as written, fragment dropped; may be empty.
+    path: &'a str,
+    /// The query as written, without its `?`.
+    query: Option<&'a str>,
+}
+
+/// The host of a [`CheckedUrl`], not yet in the form a [`Url`] keeps.
+#[derive(Debug, Clone, Copy)]
+enum CheckedHost<'a> {
+    /// A name or an IPv4 address: checked to be ASCII letters, digits, `-`, `.` and
+    /// `_`, in the case the user wrote.
+    Name(&'a str),
+    /// A bracketed IPv6 literal, parsed.
+    V6(Ipv6Addr),
+}
+
+impl CheckedHost<'_> {
+    /// The host as a [`Url`] keeps it: a lowercase name, or the canonical IPv6 text.
+    fn to_normal_form(self) -> String {
+        match self {
+            CheckedHost::Name(name) => name.to_ascii_lowercase(),
+            CheckedHost::V6(address) => address.to_string(),
+        }
+    }
+}
+
+impl CheckedUrl<'_> {
+    /// The owned, normalised [`Url`]: the host lowercased (or an IPv6 address in its
+    /// canonical form), dot segments removed and the target percent-encoded.
+    pub fn to_url(&self) -> Url {
+        Url {
+            scheme: self.scheme,
+            host: self.host.to_normal_form(),
+            port: self.port,
+            target: build_target(self.path, self.query),
+        }
+    }
+
+    /// Scheme, host and port, as [`Url::authority_key`] gives them (without building
+    /// the target).
+    pub fn authority_key(&self) -> Authority {
+        Authority {
+            scheme: self.scheme,
+            host: self.host.to_normal_form(),
+            port: self.port,
+        }
+    }
+}
+
 impl Url {
     /// Parses an absolute `http://` or `https://` URL. See the module docs for what is
-    /// rejected.
+    /// rejected. This is [`Url::check`] followed by [`CheckedUrl::to_url`].
     pub fn parse(s: &str) -> Result<Url, UrlError> {
-        if let Some((position, character)) = s.char_indices().find(|&(_, c)| forbidden(c)) {
+        Url::check(s).map(|checked| checked.to_url())
+    }
+
+    /// Checks `s` by every rule of [`Url::parse`], with the same errors, but builds no
+    /// owned [`Url`]: the parts stay borrowed from `s`, so a URL that passes costs no
+    /// allocation. This is the one parser; [`Url::parse`] only copies its result out.
+    pub fn check(s: &str) -> Result<CheckedUrl<'_>, UrlError> {
+        if let Some((position, character)) = find_forbidden(s) {
             return Err(UrlError::ForbiddenCharacter {
                 character,
                 position,
@@ -130,19 +197,23 @@ impl Url {
         let Some(rest) = rest.strip_prefix("//") else {
             return Err(UrlError::MissingSlashes { url: s.to_string() });
         };
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority_end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let (authority, path_and_more) = rest.split_at(authority_end);
-        if let Some(at) = authority.rfind('@') {
+        if let Some(at) = authority.bytes().rposition(|b| b == b'@') {
             let redacted = format!("{}://***@{}", scheme, &rest[at + 1..]);
             return Err(UrlError::UserInfo { url: redacted });
         }
         let (host, port) = parse_authority(authority, s, scheme_kind.default_port())?;
         let (path, query) = split_path_query(path_and_more);
-        Ok(Url {
+        Ok(CheckedUrl {
             scheme: scheme_kind,
             host,
             port,
-            target: build_target(path, query),
+            path,
+            query,
         })
     }
 
@@ -280,24 +351,36 @@ fn forbidden(c: char) -> bool {
     c.is_control() || c == ' '
 }
 
+/// The first [`forbidden`] character of `s` and its byte offset.
+fn find_forbidden(s: &str) -> Option<(usize, char)> {
+    // Nearly every URL is printable ASCII, which holds no forbidden character: one pass
+    // over the bytes settles it without decoding characters.
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    s.char_indices().find(|&(_, c)| forbidden(c))
+}
+
 /// Splits `scheme:rest` when `s` starts with a syntactically valid scheme
 /// (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` followed by `:`).
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s.find(':')?;
-    let scheme = &s[..colon];
-    let mut chars = scheme.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    (first_ok && rest_ok).then(|| (scheme, &s[colon + 1..]))
+    // The scheme runs to the first byte that cannot be in one; `:` is such a byte, so
+    // when that byte is `:` it is the first `:` of `s`.
+    let end = s
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
+    let bytes = s.as_bytes();
+    let valid = end > 0 && bytes[0].is_ascii_alphabetic() && bytes[end] == b':';
+    valid.then(|| (&s[..end], &s[end + 1..]))
 }
 
-/// Splits the authority (`host[:port]`) into a normalised host and a port
+/// Splits the authority (`host[:port]`) into a checked host and a port
 /// (`default_port` when none is written).
-fn parse_authority(
-    authority: &str,
+fn parse_authority<'a>(
+    authority: &'a str,
     url: &str,
     default_port: u16,
-) -> Result<(String, u16), UrlError> {
+) -> Result<(CheckedHost<'a>, u16), UrlError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some(close) = bracketed.find(']') else {
             return Err(invalid_host(authority, "missing \"]\"", url));
@@ -312,10 +395,10 @@ fn parse_authority(
             None if after.is_empty() => None,
             None => return Err(invalid_host(authority, "text after \"]\"", url)),
         };
-        (address.to_string(), port)
+        (CheckedHost::V6(address), port)
     } else {
-        let (host, port) = match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        let (host, port) = match authority.bytes().position(|b| b == b':') {
+            Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
             None => (authority, None),
         };
         if host.is_empty() {
@@ -323,21 +406,16 @@ fn parse_authority(
                 url: url.to_string(),
             });
         }
-        if !host.is_ascii() {
-            return Err(invalid_host(
-                host,
-                "non-ascii host names are not supported (write it in punycode)",
-                url,
-            ));
-        }
         if !host.bytes().all(|b| is_unreserved(b) && b != b'~') {
-            return Err(invalid_host(
-                host,
-                "only letters, digits, \"-\", \".\" and \"_\" are allowed",
-                url,
-            ));
+            // Of two faults, name non-ASCII first: it has its own remedy.
+            let reason = if host.is_ascii() {
+                "only letters, digits, \"-\", \".\" and \"_\" are allowed"
+            } else {
+                "non-ascii host names are not supported (write it in punycode)"
+            };
+            return Err(invalid_host(host, reason, url));
         }
-        (host.to_ascii_lowercase(), port)
+        (CheckedHost::Name(host), port)
     };
     let port = match port {
         None => default_port,
@@ -375,9 +453,12 @@ fn parse_port(text: &str, url: &str) -> Result<u16, UrlError> {
 
 /// Drops the fragment and splits `path?query`; the query keeps no `?`.
 fn split_path_query(s: &str) -> (&str, Option<&str>) {
-    let s = s.split_once('#').map_or(s, |(before, _)| before);
-    match s.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
+    let s = match s.bytes().position(|b| b == b'#') {
+        Some(hash) => &s[..hash],
+        None => s,
+    };
+    match s.bytes().position(|b| b == b'?') {
+        Some(question) => (&s[..question], Some(&s[question + 1..])),
         None => (s, None),
     }
 }
@@ -407,8 +488,9 @@ fn build_target(path: &str, query: Option<&str>) -> String {
 
 /// True if `path` has a `.` or `..` segment for [`remove_dot_segments`] to remove.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment == "." || segment == "..")
+    path.as_bytes()
+        .split(|&b| b == b'/')
+        .any(|segment| segment == b"." || segment == b"..")
 }
 
 /// RFC 3986 section 5.2.4, on a path that may start with `/`.
@@ -453,6 +535,9 @@ fn pop_segment(output: &mut String) {
 /// in a query). A `%` already followed by two hex digits is kept as an escape.
 fn encode_into(out: &mut String, s: &str, query: bool) {
     let bytes = s.as_bytes();
+    // Bytes that may stay raw are copied a run at a time. They are all ASCII, so a run
+    // starts and ends on character boundaries.
+    let mut run_start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let allowed = match b {
             b'%' => {
@@ -464,11 +549,16 @@ fn encode_into(out: &mut String, s: &str, query: bool) {
             b'?' => query,
             b => is_unreserved(b),
         };
-        if allowed {
-            out.push(b as char);
-        } else {
+        if !allowed {
+            if run_start < i {
+                out.push_str(&s[run_start..i]);
+            }
             push_encoded(out, b);
+            run_start = i + 1;
         }
+    }
+    if run_start < bytes.len() {
+        out.push_str(&s[run_start..]);
     }
 }
 

@@ -62,10 +62,9 @@ impl Scheduler {
         let verdict = match head.status {
             200..=299 => match &entry.kind {
                 JobKind::File { .. } => {
-                    if let (Some(limit), Some(length)) =
-                        (self.options.max_filesize, announced_length(head))
-                    {
-                        if length > limit {
+                    // The length is looked up only when there is a limit to hold it to.
+                    if let Some(limit) = self.options.max_filesize {
+                        if announced_length(head).is_some_and(|length| length > limit) {
                             return Err(JobError::TooLarge(limit));
                         }
                     }

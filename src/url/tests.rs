@@ -165,6 +165,7 @@ fn rejects_hostile_and_malformed_urls() {
     ];
     for (input, expected) in cases {
         let err = Url::parse(input).expect_err(input);
+        assert_eq!(Url::check(input).unwrap_err(), err, "{input:?}");
         let message = err.to_string();
         assert!(
             message.contains(expected),
@@ -258,6 +259,11 @@ fn header_origin_and_authority() {
         assert_eq!(url.host_header(), header);
         assert_eq!(url.origin(), origin);
         assert_eq!(url.authority_key().to_string(), authority);
+        // Checking without building gives the same key.
+        assert_eq!(
+            Url::check(input).unwrap().authority_key(),
+            url.authority_key()
+        );
     }
     // One server, one key, whatever the spelling.
     assert_eq!(
@@ -373,5 +379,22 @@ fn encoded_segment_stays_one_segment() {
         .unwrap();
         let last = url.target().rsplit('/').next().unwrap();
         assert_eq!(url.target(), format!("/api/download/{last}"), "{id:?}");
+    }
+}
+
+#[test]
+fn multibyte_characters_anywhere_never_panic_and_never_reach_the_wire_raw() {
+    let base = "http://h:8080/a%2/b?c=d#e";
+    for inserted in ["\u{e9}", "\u{20ac}", "\u{1f600}", "\u{85}", "%", "@", ":"] {
+        for (position, _) in base.char_indices().chain([(base.len(), ' ')]) {
+            let text = format!("{}{inserted}{}", &base[..position], &base[position..]);
+            match Url::parse(&text) {
+                Ok(url) => {
+                    assert!(url.target().is_ascii(), "{text:?}: {}", url.target());
+                    assert!(url.host().is_ascii(), "{text:?}");
+                }
+                Err(e) => assert_eq!(Url::check(&text).unwrap_err(), e),
+            }
+        }
     }
 }
