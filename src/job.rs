@@ -65,7 +65,7 @@ pub enum Phase {
         /// When the job may be queued again.
         until: Instant,
     },
-    /// Done: the body is saved (a file renamed into place, a page handed to the pager).
+    /// Done: the body is saved (a file given its final name, a page handed to the pager).
     Saved,
     /// Done: failed for good.
     Failed,

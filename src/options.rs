@@ -13,7 +13,8 @@ use crate::shard::Shard;
 /// produce the same files and the same summary; they differ only in how they wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// The mio event loop: one thread, many nonblocking sockets.
+    /// The mio event loop: one thread, many nonblocking sockets (and disk threads for
+    /// large bodies, `--disk-threads`).
     Reactor,
     /// One request after another on `std::net`, the seed's sequential `requests` script.
     Blocking,

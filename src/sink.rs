@@ -126,7 +126,8 @@ enum Temp {
     Named(File),
     /// Closed, still under the hidden temporary name (between close and rename).
     NamedClosed,
-    /// Named with its final name.
+    /// Named with its final name, or given up by a failed `commit`: nothing is left to
+    /// clean up.
     Committed,
 }
 

@@ -1,6 +1,7 @@
 //! The three engines behind `--engine`, all driving the same [`Scheduler`].
 //!
-//! - `reactor`: the mio event loop ([`crate::reactor`]), one thread, many sockets.
+//! - `reactor`: the mio event loop ([`crate::reactor`]), one thread, many sockets (large
+//!   bodies are lent to disk threads).
 //! - `blocking`: one request after another on `std::net`, the seed's `requests` script.
 //! - `threads`: a pool of blocking workers, the seed's thread "executor".
 //!

@@ -8,15 +8,21 @@
 //!      │ error/timeout        │     ▼
 //!      ▼               reuse  │    Idle ──── server closes / sends junk ───► closed
 //!    closed  ◄────────────────┴─────┘ (answer not reusable, error, timeout)
+//!
+//!  Exchanging ── large plain body: lend ──► Lent ── the disk thread is done:
+//!                                           (events    complete and reusable → Idle,
+//!                                            ignored)  anything else → closed
 //! ```
 //!
 //! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
 //! the next edge may never come. All reads land in the reactor's one shared buffer and go
 //! straight through [`pump`] to the scheduler (and so to the file); only bytes that cannot
 //! be used yet (a head split across reads) are kept in the connection's `pending`. On
-//! Linux a large plain body of known length skips even that buffer: `splice_body` moves
-//! it from the socket into the file through the reactor's pipe ([`super::splice`]). With
-//! TLS the socket is wrapped in a [`Transport`] and the same code reads plaintext.
+//! Linux a large plain body of known length skips even that buffer: `splice_body` lends
+//! it, with the socket, to a disk thread ([`super::disk`]; the state `Lent`), or with
+//! `--disk-threads 0` moves it from the socket into the file through the reactor's pipe
+//! ([`super::splice`]). With TLS the socket is wrapped in a [`Transport`] and the same
+//! code reads plaintext.
 //!
 //! A socket that served a request before and dies before the first byte of the next
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):

@@ -14,7 +14,8 @@
 //!   socket "lent": its events ignored ──►   loop { poll(socket, timeout)
 //!   ... serves every other socket ...              splice socket → pipe → file }
 //!   progress every 4 MiB        ◄────────   (a channel, and a mio::Waker to wake poll)
-//!   done: the file is named (linkat),  ◄──  the socket handed back, with how it ended
+//!   done: the file gets its name       ◄──  the socket handed back, with how it ended
+//!   (linkat, or rename: crate::sink),
 //!   the socket goes back to the pool
 //! ```
 //!
@@ -187,7 +188,7 @@ impl DiskThreads {
 }
 
 impl Drop for DiskThreads {
-    /// Tells the threads to stop: each gives up its body within [`STOP_CHECK`] of
+    /// Tells the threads to stop: each gives up its body within `STOP_CHECK` (100 ms) of
     /// waiting, or at the next splice, and exits.
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);

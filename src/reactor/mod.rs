@@ -14,8 +14,10 @@
 //! no re-registration per request, ever. Readiness is only a hint (mio's `Poll` docs), so
 //! every handler tolerates a spurious wake-up.
 //!
-//! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, and
-//! `crate::pool` decides who gets a socket. Bytes pass through `crate::transport`, which
+//! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, [`splice`]
+//! the zero-copy path for large bodies, [`disk`] the threads those bodies are lent to
+//! (their reports wake `poll` through a `mio::Waker`, token `usize::MAX`), and
+//! `crate::pool` decides who gets a socket. Everything else stays on this one thread. Bytes pass through `crate::transport`, which
 //! adds TLS for `https://` hosts; a TLS handshake needs no state of its own here: its
 //! records ride on the same readable/writable edges as the HTTP bytes.
 

@@ -2,7 +2,7 @@
 //! file, so a large body never crosses into user space.
 //!
 //! ```text
-//!   socket ──splice──► pipe ──splice──► temporary file        (Linux, plain HTTP,
+//!   socket ──splice──► pipe ──splice──► staged file           (Linux, plain HTTP,
 //!   socket ──read────► shared buffer ──► pump ──► write ──►    Content-Length ≥ 256 KiB)
 //!                                                  (everything else: the portable path)
 //! ```
@@ -13,7 +13,8 @@
 //! plain (not TLS) body of known length going to a file. The head, chunked and
 //! close-delimited bodies, pages and small bodies take the ordinary path.
 //!
-//! One pipe serves the whole reactor: each transfer empties it before the next begins.
+//! One pipe serves the whole reactor, and each disk thread ([`super::disk`]) has its own:
+//! each transfer empties its pipe before the next begins.
 //! If writing to the file fails (a full disk) the bytes left in the pipe are thrown away
 //! with the pipe, and a new one is made.
 
