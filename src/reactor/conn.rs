@@ -695,8 +695,17 @@ impl Conn {
             len,
             timeout: scheduler.options().timeout,
         };
-        if disk.lend(transfer, registry).is_err() {
+        // Out of the poll while lent: every packet of the body would wake the reactor
+        // for a socket it must not touch. Back in by `lent_back`.
+        if registry.deregister(self.transport.socket_mut()).is_err() {
             return Ok(false);
+        }
+        if disk.lend(transfer, registry).is_err() {
+            // Back in the poll: the reactor moves the body itself.
+            return match self.register(slot, registry) {
+                Ok(()) => Ok(false),
+                Err(e) => Err(JobError::Io(e, Phase::ReceivingBody)),
+            };
         }
         let State::Exchanging { job, exchange } = std::mem::replace(&mut self.state, State::Idle)
         else {
@@ -717,7 +726,30 @@ impl Conn {
 
     /// The disk thread is done with the lent body: finish the answer as the reactor
     /// would have, and say what becomes of the socket.
+    #[allow(clippy::too_many_arguments)]
     pub fn lent_back(
+        &mut self,
+        slot: ConnId,
+        registry: &Registry,
+        moved: u64,
+        outcome: Outcome,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        match self.finish_lent(moved, outcome, buf, scheduler, now) {
+            After::Release if self.register(slot, registry).is_err() => After::Close,
+            after => after,
+        }
+    }
+
+    /// Registers the socket for readable and writable edges, under its slab key.
+    fn register(&mut self, slot: ConnId, registry: &Registry) -> io::Result<()> {
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        registry.register(self.transport.socket_mut(), mio::Token(slot.0), interest)
+    }
+
+    fn finish_lent(
         &mut self,
         moved: u64,
         outcome: Outcome,
@@ -735,8 +767,8 @@ impl Conn {
             Outcome::Complete => match pump(&mut exchange, &[], scheduler, job, now) {
                 Ok(Pumped::Ended { reusable: true, .. }) => {
                     self.served += 1;
-                    // Its events were ignored while lent: bytes or a FIN that came
-                    // meanwhile would have no edge left to announce them.
+                    // Out of the poll while lent: bytes or a FIN that came meanwhile are
+                    // seen here, before it goes back to the pool.
                     return match self.transport.read(buf) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => After::Release,
                         _ => After::Close,

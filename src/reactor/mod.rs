@@ -300,8 +300,15 @@ impl Reactor {
             match report {
                 disk::Report::Progress { moved, .. } => conn.lent_progress(moved, scheduler, now),
                 disk::Report::Done { moved, outcome, .. } => {
-                    let after =
-                        conn.lent_back(moved, outcome, &mut self.read_buffer, scheduler, now);
+                    let after = conn.lent_back(
+                        ConnId(loan.key),
+                        self.poll.registry(),
+                        moved,
+                        outcome,
+                        &mut self.read_buffer,
+                        scheduler,
+                        now,
+                    );
                     self.settle(ConnId(loan.key), after, scheduler, now);
                 }
             }
