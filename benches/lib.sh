@@ -15,7 +15,9 @@
 #   write_aiohttp_get          writes $S/aiohttp_get.py, the aiohttp peer
 #   tool_cmd TOOL LIST OUT N   sets cmd=(...): TOOL fetching every URL of LIST into OUT at
 #                              N connections (curl's config file is ${LIST%.list}.curl);
-#                              TOOL miodl-threads is `miodl get --engine threads`
+#                              TOOL miodl-threads is `miodl get --engine threads`,
+#                              miodl-pipeline `miodl get --pipeline 8`, miodl-nodisk
+#                              `miodl get --disk-threads 0` (no disk threads)
 # The caller sets `set -euo pipefail` and `repo` (the repository root).
 
 say() { printf '%s\n' "$*" >&2; }
@@ -205,6 +207,8 @@ tool_cmd() {
     case $tool in
     miodl) cmd=("$MIODL" get -q -c "$n" -o "$out" -i "$list") ;;
     miodl-threads) cmd=("$MIODL" get -q --engine threads -c "$n" -o "$out" -i "$list") ;;
+    miodl-pipeline) cmd=("$MIODL" get -q --pipeline 8 -c "$n" -o "$out" -i "$list") ;;
+    miodl-nodisk) cmd=("$MIODL" get -q --disk-threads 0 -c "$n" -o "$out" -i "$list") ;;
     curl) cmd=(curl -sS --fail --parallel --parallel-max "$((n < 300 ? n : 300))" --remote-name-all
         --output-dir "$out" -K "${list%.list}.curl") ;;
     wget2) cmd=(wget2 -q --no-config --max-threads "$n" -P "$out" -i "$list") ;;
@@ -232,7 +236,7 @@ find_tools() {
     local t
     for t in $TOOLS; do
         case $t in
-        miodl | miodl-threads) tools+=("$t") ;;
+        miodl | miodl-*) tools+=("$t") ;;
         aiohttp) if python3 -c 'import aiohttp' 2>/dev/null; then tools+=(aiohttp); else say "skip aiohttp: pip install aiohttp"; fi ;;
         *) if have "$t"; then tools+=("$t"); else say "skip $t: not installed"; fi ;;
         esac
