@@ -1,4 +1,4 @@
-//! One socket of the reactor and the request it carries: the per-connection state
+//! One socket of the reactor and the requests it carries: the per-connection state
 //! machine.
 //!
 //! ```text
@@ -27,6 +27,11 @@
 //! A socket that served a request before and dies before the first byte of the next
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
 //! the request is resent on a fresh socket and not counted as a try.
+//!
+//! With `--pipeline N` an exchanging socket may carry up to N GET requests: the one
+//! whose answer is read, and the others queued `behind` it in the order sent. When an
+//! answer ends, `next_exchange` starts the next one and the bytes left over go to it.
+//! A socket that closes gives its queued requests back as stale (`give_back_queued`).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -90,7 +95,8 @@ enum Spliced {
 enum State {
     /// The nonblocking connect is in progress; `job` waits for it.
     Connecting { job: JobId, method: Method },
-    /// Writing the request of `job` and reading its answer.
+    /// Writing the request of `job` and reading its answer (with `--pipeline`, the
+    /// requests queued behind it wait in `Conn::behind`).
     Exchanging { job: JobId, exchange: Exchange },
     /// A disk thread moves the rest of `job`'s body ([`super::disk`]): this socket's
     /// events are ignored until it comes back.
@@ -656,8 +662,8 @@ impl Conn {
     }
 
     /// Hands the rest of the body, with duplicates of the socket and the file, to a disk
-    /// thread. `Ok(false)`: not lent (no file yet, or a descriptor could not be
-    /// duplicated), the reactor moves it itself.
+    /// thread. `Ok(false)`: not lent (no file yet, pipelined requests queued behind it,
+    /// or a descriptor could not be duplicated), the reactor moves it itself.
     fn lend(
         &mut self,
         slot: ConnId,

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!   loop {
-//!       dispatch   ── ready jobs get sockets (reuse an idle one, or connect) ──► pool
+//!       dispatch   ── ready jobs get sockets (reuse an idle one, connect, ─────► pool
+//!                     or queue behind a busy one with --pipeline)
 //!       poll       ── sleep until a socket is ready or the next deadline ──────► mio
 //!       on_ready   ── each ready socket makes all the progress it can ─────────► conn
 //!       expire     ── connects and reads past their deadline fail ─────────────► timers
