@@ -10,6 +10,7 @@
 #
 # Needs: strace (apt-get install strace); nginx optional (apt-get install nginx).
 # Knobs: FILES=1000 SIZE=4096 CONN=16 SERVER=auto|nginx|miodl-serve
+#   MIODL_ARGS="--pipeline 8" (more options for `miodl get`, e.g. to count a pipelined run)
 set -euo pipefail
 
 FILES=${FILES:-1000}
@@ -44,7 +45,7 @@ head -n "$FILES" "$S/all.list" >"$S/small.list"
 # strace -c's table for `miodl get` of list $1 into $S/counts-$2.txt as "syscall calls".
 count() {
     rm -rf "$S/out"
-    strace -f -c -o "$S/strace-$2.txt" "$MIODL" get -q -c "$CONN" -o "$S/out" -i "$1"
+    strace -f -c -o "$S/strace-$2.txt" "$MIODL" get -q -c "$CONN" ${MIODL_ARGS:-} -o "$S/out" -i "$1"
     [[ $(ls "$S/out" | wc -l) == $(wc -l <"$1") ]] || { say "run $2: files missing"; exit 1; }
     awk '/^-+/ { dashes++; next } dashes == 1 && NF >= 5 { print $NF, $4 }' "$S/strace-$2.txt" >"$S/counts-$2.txt"
 }

@@ -145,9 +145,10 @@ impl Pool {
         Ok(entry.addrs.as_deref().and_then(|a| a.get(index)).copied())
     }
 
-    /// May a job for `host` have a socket? `fresh_only` refuses idle sockets (after a
-    /// stale one, the resend goes on a new socket).
-    pub fn checkout(&mut self, host: HostId, fresh_only: bool) -> Checkout {
+    /// May a job for `host` have a socket? `fresh_only` refuses idle and busy sockets
+    /// (after a stale one, the resend goes on a new socket); `may_pipeline` says the job
+    /// may be queued behind others on a busy one (a GET, with `--pipeline`).
+    pub fn checkout(&mut self, host: HostId, fresh_only: bool, may_pipeline: bool) -> Checkout {
         let entry = &mut self.hosts[host.0];
         if !fresh_only {
             if let Some(slot) = entry.idle.pop() {
@@ -155,8 +156,11 @@ impl Pool {
             }
         }
         let host_full = self.per_host.is_some_and(|n| entry.open >= n);
+        // A socket with room is taken off the list only when it is given out.
+        let may_queue = may_pipeline && !fresh_only;
         if host_full {
-            if let Some(slot) = entry.room.pop().filter(|_| !fresh_only) {
+            if let Some(slot) = entry.room.last().copied().filter(|_| may_queue) {
+                entry.room.pop();
                 return Checkout::Pipeline(slot);
             }
             // An idle socket of our own host can make room for a fresh one.
@@ -168,10 +172,9 @@ impl Pool {
         if self.limit.is_none_or(|n| self.open < n) {
             return Checkout::Open;
         }
-        if !fresh_only {
-            if let Some(slot) = entry.room.pop() {
-                return Checkout::Pipeline(slot);
-            }
+        if let Some(slot) = entry.room.last().copied().filter(|_| may_queue) {
+            entry.room.pop();
+            return Checkout::Pipeline(slot);
         }
         match self.hosts.iter().find_map(|h| h.idle.first()) {
             Some(&slot) => Checkout::EvictAndOpen(slot),
@@ -233,30 +236,37 @@ mod tests {
             "the scheme is part of the key"
         );
 
-        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
         pool.opened(a);
         assert_eq!(
-            pool.checkout(a, false),
+            pool.checkout(a, false, true),
             Checkout::HostFull,
             "per-host limit"
         );
-        assert_eq!(pool.checkout(b, false), Checkout::Open);
+        assert_eq!(pool.checkout(b, false, true), Checkout::Open);
         pool.opened(b);
         let c = pool.intern(Scheme::Http, "c", 80);
-        assert_eq!(pool.checkout(c, false), Checkout::Full, "connector limit");
+        assert_eq!(
+            pool.checkout(c, false, true),
+            Checkout::Full,
+            "connector limit"
+        );
 
         pool.release(a, ConnId(0));
-        assert_eq!(pool.checkout(c, false), Checkout::EvictAndOpen(ConnId(0)));
-        assert_eq!(pool.checkout(a, false), Checkout::Reuse(ConnId(0)));
+        assert_eq!(
+            pool.checkout(c, false, true),
+            Checkout::EvictAndOpen(ConnId(0))
+        );
+        assert_eq!(pool.checkout(a, false, true), Checkout::Reuse(ConnId(0)));
         pool.release(a, ConnId(0));
         assert_eq!(
-            pool.checkout(a, true),
+            pool.checkout(a, true, true),
             Checkout::EvictAndOpen(ConnId(0)),
             "fresh only"
         );
         pool.closed(a, ConnId(0));
         assert_eq!(pool.open(), 1);
-        assert_eq!(pool.checkout(a, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, true, true), Checkout::Open);
     }
 
     #[test]
@@ -264,36 +274,45 @@ mod tests {
         let mut pool = Pool::new(Some(1), None);
         let a = pool.intern(Scheme::Http, "a", 80);
         let b = pool.intern(Scheme::Http, "b", 80);
-        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
         pool.opened(a);
         assert_eq!(
-            pool.checkout(a, false),
+            pool.checkout(a, false, true),
             Checkout::Full,
             "busy, no room said"
         );
         pool.has_room(a, ConnId(0));
-        assert_eq!(pool.checkout(b, false), Checkout::Full, "room is per host");
         assert_eq!(
-            pool.checkout(a, true),
+            pool.checkout(b, false, true),
+            Checkout::Full,
+            "room is per host"
+        );
+        assert_eq!(
+            pool.checkout(a, true, true),
             Checkout::Full,
             "a stale resend waits"
         );
-        assert_eq!(pool.checkout(a, false), Checkout::Pipeline(ConnId(0)));
-        assert_eq!(pool.checkout(a, false), Checkout::Full, "taken back");
+        assert_eq!(
+            pool.checkout(a, false, false),
+            Checkout::Full,
+            "a POST waits"
+        );
+        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(0)));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Full, "taken back");
         pool.has_room(a, ConnId(0));
         pool.no_room(a, ConnId(0));
-        assert_eq!(pool.checkout(a, false), Checkout::Full);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Full);
 
         // Under --per-host, room on a busy socket beats waiting.
         let mut pool = Pool::new(None, Some(1));
         let a = pool.intern(Scheme::Http, "a", 80);
-        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
         pool.opened(a);
         pool.has_room(a, ConnId(3));
-        assert_eq!(pool.checkout(a, false), Checkout::Pipeline(ConnId(3)));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(3)));
         pool.has_room(a, ConnId(3));
         pool.closed(a, ConnId(3));
-        assert_eq!(pool.checkout(a, false), Checkout::Open);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
     }
 
     #[test]
@@ -301,7 +320,7 @@ mod tests {
         let mut pool = Pool::new(None, None);
         let a = pool.intern(Scheme::Http, "a", 80);
         for _ in 0..1000 {
-            assert_eq!(pool.checkout(a, false), Checkout::Open);
+            assert_eq!(pool.checkout(a, false, true), Checkout::Open);
             pool.opened(a);
         }
         assert_eq!(pool.open(), 1000);

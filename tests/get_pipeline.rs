@@ -104,8 +104,10 @@ fn two_pipelined_answers_cut_at_every_byte_are_told_apart() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let bytes = both.clone();
-        // One connection; both requests read before any answer is written, so the
-        // client must have pipelined the second (else it waits for --timeout).
+        // One connection. The first request is answered alone (miodl pipelines only on
+        // a socket that gave one keep-alive answer); then both pipelined requests are
+        // read before their answers are written, so the client must have pipelined the
+        // second (else it waits for --timeout and fails).
         let server = thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
             stream
@@ -113,19 +115,26 @@ fn two_pipelined_answers_cut_at_every_byte_are_told_apart() {
                 .unwrap();
             let mut seen = Vec::new();
             let mut buf = [0u8; 4096];
-            while seen.windows(4).filter(|w| w == b"\r\n\r\n").count() < 2 {
-                let n = stream.read(&mut buf).unwrap();
-                assert!(n > 0, "the client closed before sending both requests");
-                seen.extend_from_slice(&buf[..n]);
-            }
+            let mut heads_read = |stream: &mut std::net::TcpStream, want: usize| {
+                while seen.windows(4).filter(|w| w == b"\r\n\r\n").count() < want {
+                    let n = stream.read(&mut buf).unwrap();
+                    assert!(n > 0, "the client closed before sending {want} requests");
+                    seen.extend_from_slice(&buf[..n]);
+                }
+            };
+            heads_read(&mut stream, 1);
+            let zero = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nzero";
+            stream.write_all(zero).unwrap();
+            heads_read(&mut stream, 3);
             stream.write_all(&bytes[..cut]).unwrap();
             thread::sleep(Duration::from_millis(5));
             stream.write_all(&bytes[cut..]).unwrap();
             // Hold the socket until the client is done with it.
-            let _ = stream.read(&mut buf);
+            let _ = stream.read(&mut [0u8; 64]);
         });
         let dir = tempfile::tempdir().unwrap();
         let urls = [
+            format!("http://127.0.0.1:{port}/0"),
             format!("http://127.0.0.1:{port}/a"),
             format!("http://127.0.0.1:{port}/b"),
         ];
@@ -136,12 +145,65 @@ fn two_pipelined_answers_cut_at_every_byte_are_told_apart() {
             &urls,
         );
         let json = summary(&run);
-        assert_eq!(json["ok"], 2, "cut at {cut}: {json}");
-        assert_eq!(json["requests"], 2, "cut at {cut}");
+        assert_eq!(json["ok"], 3, "cut at {cut}: {json}");
+        assert_eq!(json["requests"], 3, "cut at {cut}");
         assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"first");
         assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"second");
         server.join().unwrap();
     }
+}
+
+/// A new socket carries one request until its first answer shows the server keeps it
+/// open (and, after a failed pipeline, RFC 9112 §9.3.2 asks for exactly that).
+#[test]
+fn a_new_socket_sends_its_first_request_alone() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        // Everything the client sends before the first answer: it must be one request.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let before_first_answer = seen.windows(4).filter(|w| w == b"\r\n\r\n").count();
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        stream.write_all(answer).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        // Then the other two, pipelined now that the socket proved itself.
+        while seen.windows(4).filter(|w| w == b"\r\n\r\n").count() < 3 {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed before sending three requests");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(&[&answer[..], &answer[..]].concat())
+            .unwrap();
+        let _ = stream.read(&mut buf);
+        before_first_answer
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = ["x", "y", "z"]
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{port}/{p}"))
+        .collect();
+    let run = get(dir.path(), "1", &["--pipeline", "4"], &urls);
+    let json = summary(&run);
+    assert_eq!(json["ok"], 3, "{json}");
+    assert_eq!(
+        server.join().unwrap(),
+        1,
+        "requests before the first answer"
+    );
 }
 
 /// Sockets reset, closed or cut short with requests queued on them: every file still
@@ -176,7 +238,7 @@ fn pipelined_requests_survive_every_retryable_fault() {
 /// behind it: that request goes again, alone, on a fresh socket; nothing fails.
 #[test]
 fn an_answer_spoiled_by_the_one_before_goes_again_alone() {
-    let server = server(Duration::ZERO, "long-body@1=/bytes/1000", 25);
+    let server = server(Duration::ZERO, "long-body@1=/bytes/2000", 25);
     let sizes = [1000, 2000, 3000, 4000];
     let urls: Vec<String> = sizes
         .iter()

@@ -192,12 +192,15 @@ impl Conn {
     }
 
     /// Can this socket take one more request behind those it carries, with at most
-    /// `depth` per socket? Only a GET answer being read, with GETs behind it: a request
-    /// that is not idempotent must never be pipelined (RFC 9112 §9.3.2).
+    /// `depth` per socket? Only behind a GET (the queued ones are GETs too: the pool
+    /// hands `Pipeline` only to jobs that may be pipelined), and only once the socket has
+    /// given one whole keep-alive answer: that shows the server keeps it open, and a
+    /// socket opened to resend a failed pipeline's requests sends the first alone
+    /// (RFC 9112 §9.3.2).
     pub fn has_room(&self, depth: usize) -> bool {
         match &self.state {
             State::Exchanging { exchange, .. } => {
-                exchange.method() == Method::Get && 1 + self.behind.len() < depth
+                self.served > 0 && exchange.method() == Method::Get && 1 + self.behind.len() < depth
             }
             _ => false,
         }
@@ -320,8 +323,9 @@ impl Conn {
             // A lent socket has no deadline here: its disk thread keeps the time.
             State::Idle | State::Lent { .. } => return After::Wait,
             State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
-            State::Exchanging { exchange, .. } => {
-                let phase = if self.written < self.out.len() {
+            State::Exchanging { job, exchange } => {
+                // Its own request unsent (not one queued behind it).
+                let phase = if self.unsent.front().is_some_and(|(j, _)| j == job) {
                     Phase::Sending
                 } else if exchange.body_mode().is_some() {
                     Phase::ReceivingBody

@@ -141,7 +141,8 @@ impl Reactor {
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
             let host = self.pool.intern(url.scheme(), url.host(), url.port());
-            match self.pool.checkout(host, scheduler.needs_fresh_socket(job)) {
+            let (fresh, may_pipeline) = (scheduler.needs_fresh_socket(job), scheduler.is_get(job));
+            match self.pool.checkout(host, fresh, may_pipeline) {
                 Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
                 Checkout::Pipeline(slot) => self.pipeline(slot, job, scheduler, now),
                 Checkout::Open => self.open(host, job, scheduler, now),

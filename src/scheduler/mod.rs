@@ -248,6 +248,11 @@ impl Scheduler {
         self.jobs[job.0].needs_fresh_socket
     }
 
+    /// Is the job's request a GET (one that may be pipelined, RFC 9112 §9.3.2)?
+    pub fn is_get(&self, job: JobId) -> bool {
+        self.jobs[job.0].method == Method::Get
+    }
+
     /// Appends the job's request to `out` and returns its method (nothing is appended
     /// on an error).
     pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
