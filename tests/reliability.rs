@@ -192,12 +192,17 @@ fn full_backlog() -> (String, Box<dyn std::any::Any + Send>) {
         .unwrap();
     listener.listen(0).unwrap();
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    // Connect until one connect hangs: then the queue is full. A slow first connect on
+    // a loaded machine must not leave it empty, so each try waits up to a second.
     let mut fillers = Vec::new();
-    for _ in 0..4 {
-        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            fillers.push(s);
+    for _ in 0..8 {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => fillers.push(s),
+            Err(_) if !fillers.is_empty() => break,
+            Err(_) => {}
         }
     }
+    assert!(!fillers.is_empty(), "could not fill the accept queue");
     (
         format!("http://{addr}/bytes/{SIZE}"),
         Box::new((listener, fillers)),
