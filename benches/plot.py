@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 # Colour and marker per tool; miodl first and drawn thickest.
 STYLES = {
     "miodl": ("#d62728", "circle"),
+    "miodl-pipeline": ("#8c0000", "diamond"),
     "curl": ("#1f77b4", "square"),
     "wget2": ("#2ca02c", "diamond"),
     "aria2c": ("#9467bd", "triangle"),
@@ -127,7 +128,7 @@ def svg(series, files, size, cores):
     legend_y = TOP + 10
     for i, (tool, points) in enumerate(series.items()):
         colour, shape = STYLES.get(tool, (FALLBACK[i % len(FALLBACK)], "circle"))
-        width = 3 if tool == "miodl" else 1.8
+        width = 3 if tool.startswith("miodl") else 1.8
         good = [(c, r) for c, r in points if r]
         failed += [f"{tool} at {c}" for c, r in points if not r]
         if good:

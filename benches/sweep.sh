@@ -21,7 +21,7 @@
 #
 # Needs nginx (apt-get install nginx). Peers: apt-get install curl wget2 aria2; pip install aiohttp.
 # Knobs: FILES=5000 SIZE=4096 CONNS="1 2 4 8 16 32 64 128 256" ROUNDS=3
-#   TOOLS="miodl curl wget2 aria2c aiohttp" RUN_TIMEOUT=300 OUT=<csv path> KEEP=1 (keep scratch)
+#   TOOLS="miodl miodl-pipeline curl wget2 aria2c aiohttp" RUN_TIMEOUT=300 OUT=<csv path> KEEP=1 (keep scratch)
 #   QUIET_LOAD=1.5 QUIET_TRIES=10
 # Example: FILES=5000 benches/sweep.sh && benches/plot.py /tmp/miodl-sweep-*.csv > docs/img/throughput.svg
 set -euo pipefail
@@ -30,7 +30,7 @@ FILES=${FILES:-5000}
 SIZE=${SIZE:-4096}
 CONNS=${CONNS:-1 2 4 8 16 32 64 128 256}
 ROUNDS=${ROUNDS:-3}
-TOOLS=${TOOLS:-miodl curl wget2 aria2c aiohttp}
+TOOLS=${TOOLS:-miodl miodl-pipeline curl wget2 aria2c aiohttp}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 OUT=${OUT:-${TMPDIR:-/tmp}/miodl-sweep-$(date +%Y%m%d-%H%M%S).csv}
 
