@@ -6,6 +6,7 @@
 //! ```text
 //! cargo test --release --test soak -- --ignored --nocapture
 //! SOAK_FILES=20000 cargo test --release --test soak -- --ignored --nocapture   # shorter
+//! SOAK_PIPELINE=8 cargo test --release --test soak -- --ignored --nocapture    # pipelined
 //! ```
 //!
 //! Known bug (not fixed here, src/ is not this test's): `reactor::conn::Conn::receive`
@@ -88,6 +89,8 @@ fn a_long_faulty_crawl_loses_nothing_doubles_nothing_and_stays_flat() {
     // docs), every eof-body and reset-body fault waits out the timeout, so the soak runs
     // with a short one by default; SOAK_TIMEOUT=30 shows the bug.
     let timeout = std::env::var("SOAK_TIMEOUT").unwrap_or_else(|_| "2".to_string());
+    // SOAK_PIPELINE=8 runs the same story with HTTP pipelining.
+    let pipeline = std::env::var("SOAK_PIPELINE").unwrap_or_else(|_| "1".to_string());
     let faults = "reset-body:0.01,close-idle:0.01,503:0.01,eof-body:0.01,reset-head:0.01";
     let server = spawn(ServeConfig {
         port: 0,
@@ -114,6 +117,8 @@ fn a_long_faulty_crawl_loses_nothing_doubles_nothing_and_stays_flat() {
         "1",
         "--timeout",
         &timeout,
+        "--pipeline",
+        &pipeline,
         "-q",
         "-o",
         out.path().to_str().expect("utf-8 path"),

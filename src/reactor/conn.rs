@@ -10,8 +10,8 @@
 //!    closed  ◄────────────────┴─────┘ (answer not reusable, error, timeout)
 //!
 //!  Exchanging ── large plain body: lend ──► Lent ── the disk thread is done:
-//!                                           (events    complete and reusable → Idle,
-//!                                            ignored)  anything else → closed
+//!                                          (out of    complete and reusable → Idle,
+//!                                           the poll) anything else → closed
 //! ```
 //!
 //! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
@@ -98,8 +98,8 @@ enum State {
     /// Writing the request of `job` and reading its answer (with `--pipeline`, the
     /// requests queued behind it wait in `Conn::behind`).
     Exchanging { job: JobId, exchange: Exchange },
-    /// A disk thread moves the rest of `job`'s body ([`super::disk`]): this socket's
-    /// events are ignored until it comes back.
+    /// A disk thread moves the rest of `job`'s body ([`super::disk`]): the socket is
+    /// out of the poll until it comes back.
     Lent { job: JobId, exchange: Exchange },
     /// Keep-alive, between requests, in the pool.
     Idle,
