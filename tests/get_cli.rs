@@ -268,6 +268,31 @@ fn sigint_stops_the_blocking_engine_cleanly() {
     stop_with("INT", 130, "blocking");
 }
 
+/// Starts `miodl get -q -c 3 OPTIONS` on three bodies that `server` (a
+/// [`half_answering_server`]) holds half-way; returns the child and its pid.
+fn get_three_held_bodies(
+    server: &Server,
+    dir: &Path,
+    options: &[&str],
+) -> (std::process::Child, u32) {
+    let urls: Vec<String> = (0..3)
+        .map(|i| server.url(&format!("/big{i}.bin")))
+        .collect();
+    let child = bin()
+        .args(["get", "-q", "-c", "3"])
+        .args(options)
+        .arg("-o")
+        .arg(dir)
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    (child, pid)
+}
+
 /// The threads of process `pid` with this name (`/proc/PID/task/*/comm`).
 fn threads_named(pid: u32, name: &str) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -289,19 +314,8 @@ fn large_bodies_are_lent_to_at_most_disk_threads_threads() {
         let gate = Gate::new();
         let server = half_answering_server(&gate);
         let dir = out_dir();
-        let urls: Vec<String> = (0..3)
-            .map(|i| server.url(&format!("/big{i}.bin")))
-            .collect();
-        let mut child = bin()
-            .args(["get", "-q", "-c", "3", "--disk-threads", disk_threads, "-o"])
-            .arg(dir.path())
-            .args(&urls)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let pid = child.id();
+        let (mut child, pid) =
+            get_three_held_bodies(&server, dir.path(), &["--disk-threads", disk_threads]);
         let deadline = Instant::now() + Duration::from_secs(10);
         let settled = || {
             files_open_under(pid, dir.path()) == 3 && threads_named(pid, "miodl-disk") == expected
@@ -338,19 +352,7 @@ fn sigkill_mid_body_leaves_no_file_under_a_final_name() {
     let gate = Gate::new();
     let server = half_answering_server(&gate);
     let dir = out_dir();
-    let urls: Vec<String> = (0..3)
-        .map(|i| server.url(&format!("/big{i}.bin")))
-        .collect();
-    let mut child = bin()
-        .args(["get", "-q", "-c", "3", "-o"])
-        .arg(dir.path())
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
+    let (mut child, pid) = get_three_held_bodies(&server, dir.path(), &[]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while files_open_under(pid, dir.path()) < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
