@@ -27,7 +27,8 @@ Limits:
       --max-in-flight M   at most M requests in flight, whatever the pool;
                           0 = no limit [default: no limit]
       --no-keepalive      send 'Connection: close': one socket per request
-      --engine ENGINE     reactor: the mio event loop, one thread
+      --engine ENGINE     reactor: the mio event loop, one thread (and disk
+                          threads for large bodies: --disk-threads)
                           blocking: one request after another
                           threads: N blocking worker threads
                           [default: reactor]
