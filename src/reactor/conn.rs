@@ -77,6 +77,17 @@ pub struct Tools<'a> {
     pub disk: Option<(&'a mut DiskThreads, &'a Registry)>,
 }
 
+/// What the bytes of one read did to the answers being read.
+#[derive(Debug)]
+enum Fed {
+    /// The answer being read needs more bytes (or a pipelined one was started).
+    NeedMore,
+    /// The last answer asked for is complete: the socket may go back to the pool.
+    Completed,
+    /// The socket cannot be used again (the job was told).
+    Close,
+}
+
 /// What the zero-copy path did.
 #[derive(Debug)]
 enum Spliced {
@@ -184,6 +195,11 @@ impl Conn {
             self.written = 0;
         }
         &mut self.out
+    }
+
+    /// Is every request byte written?
+    pub fn all_written(&self) -> bool {
+        self.written == self.out.len()
     }
 
     /// The request buffer, taken when the socket closes (to be reused by another).
@@ -459,88 +475,100 @@ impl Conn {
                     }
                 }
             };
-            let State::Exchanging { job, exchange } = &mut self.state else {
+            let State::Exchanging { .. } = self.state else {
                 // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
                 return After::Close;
             };
-            let job = *job;
             self.deadline = Some(now + scheduler.options().timeout);
             if n == 0 {
-                let unanswered = !exchange.has_response_bytes() && self.pending.is_empty();
-                let pipelining_failed = self.front_queued && exchange.body_mode().is_none();
-                if (self.served > 0 && unanswered) || pipelining_failed {
-                    scheduler.on_stale(job, now);
-                    return After::Close;
+                self.on_eof(scheduler, now);
+                return After::Close;
+            }
+            match self.feed(&buf[..n], scheduler, now) {
+                Fed::NeedMore => {}
+                Fed::Completed => completed = true,
+                Fed::Close => return After::Close,
+            }
+        }
+    }
+
+    /// The server closed the socket during an answer: a stale keep-alive socket (no byte
+    /// of the answer yet), a failed pipeline, an answer that ends at EOF, or a cut one.
+    fn on_eof(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let pipelining_failed = self.pipelining_failed();
+        let State::Exchanging { job, exchange } = &mut self.state else {
+            return;
+        };
+        let job = *job;
+        let unanswered = !exchange.has_response_bytes() && self.pending.is_empty();
+        if (self.served > 0 && unanswered) || pipelining_failed {
+            return scheduler.on_stale(job, now);
+        }
+        if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+            scheduler.on_error(job, e, now);
+        }
+    }
+
+    /// Feeds the bytes of one read to the answer being read; what is left over belongs to
+    /// the answers of pipelined requests behind it, in order.
+    fn feed(&mut self, read: &[u8], scheduler: &mut Scheduler, now: Instant) -> Fed {
+        if !self.pending.is_empty() {
+            self.pending.extend_from_slice(read);
+        }
+        let mut start = 0;
+        loop {
+            let State::Exchanging { job, exchange } = &mut self.state else {
+                unreachable!("only an exchanging socket reads an answer")
+            };
+            let job = *job;
+            let from_pending = !self.pending.is_empty();
+            let input: &[u8] = if from_pending {
+                &self.pending
+            } else {
+                &read[start..]
+            };
+            let total = input.len();
+            match pump(exchange, input, scheduler, job, now) {
+                Ok(Pumped::NeedMore { consumed }) => {
+                    if from_pending {
+                        self.pending.drain(..consumed);
+                    } else {
+                        self.pending.extend_from_slice(&read[start + consumed..]);
+                    }
+                    return Fed::NeedMore;
                 }
-                return match pump_eof(exchange, scheduler, job, now) {
-                    Ok(()) => After::Close,
-                    Err(e) => {
-                        scheduler.on_error(job, e, now);
-                        After::Close
+                Ok(Pumped::Ended { consumed, reusable }) => {
+                    if !reusable {
+                        return Fed::Close;
                     }
-                };
-            }
-            if !self.pending.is_empty() {
-                self.pending.extend_from_slice(&buf[..n]);
-            }
-            // The bytes go to the answer being read; what is left over belongs to the
-            // answers of pipelined requests behind it, in order.
-            let mut start = 0;
-            loop {
-                let State::Exchanging { job, exchange } = &mut self.state else {
-                    unreachable!("only an exchanging socket reads an answer")
-                };
-                let job = *job;
-                let from_pending = !self.pending.is_empty();
-                let input: &[u8] = if from_pending {
-                    &self.pending
-                } else {
-                    &buf[start..n]
-                };
-                let total = input.len();
-                match pump(exchange, input, scheduler, job, now) {
-                    Ok(Pumped::NeedMore { consumed }) => {
-                        if from_pending {
-                            self.pending.drain(..consumed);
-                        } else {
-                            self.pending.extend_from_slice(&buf[start + consumed..n]);
-                        }
-                        break;
+                    self.served += 1;
+                    if from_pending {
+                        self.pending.drain(..consumed);
+                    } else {
+                        start += consumed;
                     }
-                    Ok(Pumped::Ended { consumed, reusable }) => {
-                        if !reusable {
-                            return After::Close;
-                        }
-                        self.served += 1;
-                        if from_pending {
-                            self.pending.drain(..consumed);
-                        } else {
-                            start += consumed;
-                        }
-                        let left_over = total > consumed;
-                        if self.next_exchange(scheduler) {
-                            if left_over {
-                                continue;
-                            }
-                            break;
-                        }
-                        // Bytes after the last answer asked for: the server sent more
-                        // than it announced, so the socket cannot be trusted again.
+                    let left_over = total > consumed;
+                    if self.next_exchange(scheduler) {
                         if left_over {
-                            return After::Close;
+                            continue;
                         }
-                        self.deadline = None;
-                        completed = true;
-                        break;
+                        return Fed::NeedMore;
                     }
-                    Err(_) if self.pipelining_failed() => {
-                        scheduler.on_stale(job, now);
-                        return After::Close;
+                    // Bytes after the last answer asked for: the server sent more than it
+                    // announced, so the socket cannot be trusted again.
+                    if left_over {
+                        return Fed::Close;
                     }
-                    Err(e) => {
-                        scheduler.on_error(job, e, now);
-                        return After::Close;
-                    }
+                    self.deadline = None;
+                    return Fed::Completed;
+                }
+                Err(_) if self.pipelining_failed() => {
+                    scheduler.on_stale(job, now);
+                    return Fed::Close;
+                }
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Fed::Close;
                 }
             }
         }

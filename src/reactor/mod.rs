@@ -18,9 +18,10 @@
 //! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, [`splice`]
 //! the zero-copy path for large bodies, [`disk`] the threads those bodies are lent to
 //! (their reports wake `poll` through a `mio::Waker`, token `usize::MAX`), and
-//! `crate::pool` decides who gets a socket. Everything else stays on this one thread. Bytes pass through `crate::transport`, which
-//! adds TLS for `https://` hosts; a TLS handshake needs no state of its own here: its
-//! records ride on the same readable/writable edges as the HTTP bytes.
+//! `crate::pool` decides who gets a socket. Everything else stays on this one thread.
+//! Bytes pass through `crate::transport`, which adds TLS for `https://` hosts; a TLS
+//! handshake needs no state of its own here: its records ride on the same
+//! readable/writable edges as the HTTP bytes.
 
 pub mod conn;
 pub mod disk;
@@ -189,11 +190,15 @@ impl Reactor {
     fn pipeline(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let conn = &mut self.conns[slot.0];
         conn.in_room = false;
+        // The first request queued since the socket was last written whole: flush it at
+        // the end of the dispatch. (Bytes still unwritten from before go out with the
+        // socket's next writable edge, the new ones with them.)
+        let first = conn.all_written();
         match scheduler.encode_request(job, conn.out_for_next()) {
             Ok(method) => {
                 scheduler.emit(Event::ConnectionReused { slot }, now);
                 conn.pipeline(job, method, slot, scheduler, now);
-                if !self.unflushed.contains(&slot) {
+                if first {
                     self.unflushed.push(slot);
                 }
             }
