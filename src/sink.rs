@@ -17,8 +17,8 @@
 //! out to be an error or a redirect never touches the disk, and every path is resolved
 //! relative to one descriptor of the output directory, opened once: the kernel looks up
 //! one name per call, not the whole path. On tmpfs, `O_TMPFILE` + `linkat` costs about
-//! 3.5 µs less per file than a named temporary and an absolute `rename`
-//! (docs/performance.md, section 2).
+//! 3 µs less per file than a named temporary and an absolute `rename`
+//! (`cargo bench --bench staging`; docs/performance.md, section 2).
 
 use std::ffi::CStr;
 use std::fs::{self, File, OpenOptions};
