@@ -2,9 +2,9 @@
 //!
 //! Epoll can say when a socket has bytes, but not when a file write would be cheap: a
 //! write to a file always "succeeds" and takes as long as the page cache needs. For a
-//! large body that is most of the work. On tmpfs, 88 % of the reactor's CPU on a 256 MiB
-//! body goes to allocating and filling page-cache pages, all on the one thread, while
-//! a second core idles. So event loops hand file work to threads: libuv's thread pool
+//! large body that is most of the work. On tmpfs, 97 % of the reactor's CPU on 256 MiB
+//! bodies goes to filling page-cache pages, all on the one thread, while a second core
+//! idles (`benches/profile.sh`, docs/performance.md). So event loops hand file work to threads: libuv's thread pool
 //! for every file operation, nginx's `aio threads`. miodl does it for one case only, the
 //! [`super::splice`] path (a plain body of known length, at least 256 KiB):
 //!
