@@ -160,19 +160,29 @@ impl DiskThreads {
                 waker
             }
         };
+        // Start a thread before queueing: if none can be started and none runs, the body
+        // must not sit in the queue while the reactor moves it itself.
+        if self.outstanding + 1 > self.started && self.started < self.max {
+            let (shared, report_to) = (Arc::clone(&self.shared), self.report_to.clone());
+            // Each thread has its own pipe, made here so that a failure is seen here.
+            let spawned = Pipe::new().and_then(|pipe| {
+                thread::Builder::new()
+                    .name("miodl-disk".into())
+                    .spawn(move || disk_thread(pipe, &shared, &report_to, &waker))
+            });
+            match spawned {
+                Ok(_) => self.started += 1,
+                Err(e) if self.started == 0 => return Err(e),
+                // The running threads take it, in turn.
+                Err(_) => {}
+            }
+        }
         self.shared
             .queue
             .lock()
             .expect("disk queue")
             .push_back(transfer);
         self.outstanding += 1;
-        if self.outstanding > self.started && self.started < self.max {
-            let (shared, report_to) = (Arc::clone(&self.shared), self.report_to.clone());
-            thread::Builder::new()
-                .name("miodl-disk".into())
-                .spawn(move || disk_thread(&shared, &report_to, &waker))?;
-            self.started += 1;
-        }
         self.shared.ready.notify_one();
         Ok(())
     }
@@ -198,10 +208,7 @@ impl Drop for DiskThreads {
 }
 
 /// A disk thread: takes lent bodies one at a time, each to its end.
-fn disk_thread(shared: &Shared, report_to: &Sender<Report>, waker: &Waker) {
-    let Ok(mut pipe) = Pipe::new() else {
-        return;
-    };
+fn disk_thread(mut pipe: Pipe, shared: &Shared, report_to: &Sender<Report>, waker: &Waker) {
     loop {
         let transfer = {
             let mut queue = shared.queue.lock().expect("disk queue");
