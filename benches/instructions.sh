@@ -31,10 +31,7 @@ build_miodl
 make_scratch miodl-instructions
 
 total=$((2 * FILES))
-mkdir -p "$S/www/f"
-head -c $((total * SIZE)) /dev/urandom | (cd "$S/www/f" && split -b "$SIZE" -a 6 -d - f)
-start_nginx "$S/www"
-(cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$S/two.list"
+serve_random_files "$total" "$SIZE" "$S/two.list"
 head -n "$FILES" "$S/two.list" >"$S/one.list"
 
 wait_quiet

@@ -1,4 +1,4 @@
-# benches/lib.sh — what benches/compare.sh and benches/sweep.sh share. Sourced, not run.
+# benches/lib.sh — what the scripts of benches/ share. Sourced, not run.
 #
 # It gives:
 #   say / have                 print to stderr; is a command installed
@@ -10,6 +10,7 @@
 #   free_port / wait_for_port  a free loopback port; wait until host:port accepts
 #   start_nginx ROOT           nginx serving ROOT: one worker, 127.0.0.1, access_log off,
 #                              keep-alive without a request limit; sets BASE, SERVER_DESC
+#   serve_random_files N SIZE LIST  N random files under $S/www/f from nginx, URLs in LIST
 #   start_miodl_serve ARGS...  `miodl serve --port 0 ARGS`; sets SERVE_URL
 #   make_pattern_file SIZE PATH  the byte pattern of miodl serve's /bytes routes
 #   write_aiohttp_get          writes $S/aiohttp_get.py, the aiohttp peer
@@ -88,6 +89,14 @@ wait_for_port() { # host port
     done
     say "server on $1:$2 did not come up"
     return 1
+}
+
+# COUNT files of SIZE random bytes under $S/www/f, served by nginx; their URLs go to LIST.
+serve_random_files() { # count size list
+    mkdir -p "$S/www/f"
+    head -c $(($1 * $2)) /dev/urandom | (cd "$S/www/f" && split -b "$2" -a 6 -d - f)
+    start_nginx "$S/www"
+    (cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$3"
 }
 
 start_nginx() { # root [tls]: plain HTTP, or HTTPS with a local CA when $2 is "tls"

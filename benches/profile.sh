@@ -31,10 +31,7 @@ have nginx || { say "nginx not found: apt-get install nginx"; exit 1; }
 build_miodl
 make_scratch miodl-profile
 
-mkdir -p "$S/www/f"
-head -c $((FILES * SIZE)) /dev/urandom | (cd "$S/www/f" && split -b "$SIZE" -a 6 -d - f)
-start_nginx "$S/www"
-(cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$S/files.list"
+serve_random_files "$FILES" "$SIZE" "$S/files.list"
 
 wait_quiet
 # shellcheck disable=SC2086 # MIODL_ARGS is a list of words

@@ -45,10 +45,7 @@ find_tools
 write_aiohttp_get
 
 # --- data and server ---------------------------------------------------------------------
-mkdir -p "$S/www/f"
-head -c $((FILES * SIZE)) /dev/urandom | (cd "$S/www/f" && split -b "$SIZE" -a 6 -d - f)
-start_nginx "$S/www"
-(cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$S/files.list"
+serve_random_files "$FILES" "$SIZE" "$S/files.list"
 sed 's/.*/url = "&"/' "$S/files.list" >"$S/files.curl"
 say "server: $SERVER_DESC at $BASE; $FILES files of $SIZE bytes; scratch: $S"
 

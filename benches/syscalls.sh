@@ -31,10 +31,7 @@ make_scratch miodl-syscalls
 
 total=$((2 * FILES))
 if [[ $SERVER == nginx ]]; then
-    mkdir -p "$S/www/f"
-    head -c $((total * SIZE)) /dev/urandom | (cd "$S/www/f" && split -b "$SIZE" -a 6 -d - f)
-    start_nginx "$S/www"
-    (cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$S/all.list"
+    serve_random_files "$total" "$SIZE" "$S/all.list"
 else
     start_miodl_serve
     # Sizes SIZE+i: every URL gets its own file name.
