@@ -176,7 +176,7 @@ impl Conn {
             deadline: None,
             armed: None,
             state: State::Connecting { job, method },
-            unsent: VecDeque::from([(job, out.len())]),
+            unsent: VecDeque::new(),
             out,
             written: 0,
             behind: VecDeque::new(),
@@ -253,10 +253,7 @@ impl Conn {
         now: Instant,
     ) -> After {
         let keep_alive = scheduler.options().keep_alive;
-        if self.unsent.is_empty() {
-            // A reused socket: the request was just appended to an empty buffer.
-            self.unsent.push_back((job, self.out.len()));
-        }
+        self.unsent.push_back((job, self.out.len()));
         self.front_queued = false;
         self.state = State::Exchanging {
             job,
