@@ -290,9 +290,23 @@ impl Exchange {
         if start[..n] != b"HTTP/"[..n] {
             return Err(HttpError::Malformed(httparse::Error::Version));
         }
-        // Run the parser only when a new line is complete within the size limit: a head
-        // ends with a line, and httparse judges lines whole, so the answer is the same
-        // however the bytes were split, and the work stays linear in the lines received.
+        // The common case: the whole head came in the first read. A complete head parses
+        // the same however its bytes were split, and this skips looking for the last line
+        // end through the body bytes that came with it. Only at the first look: later
+        // reads take the line-by-line path, so a head trickled in byte by byte is not
+        // parsed again from the start each time.
+        if *scanned == 0 {
+            if let Ok(Some((head, len))) = ResponseHead::parse(window, &self.limits) {
+                return self.on_head(head, len);
+            }
+        }
+        // Otherwise run the parser only when a new line is complete within the size limit:
+        // a head ends with a line, and httparse judges lines whole, so the answer (an
+        // error, or not yet) is the same however the bytes were split, and the work stays
+        // linear in the lines received.
+        let State::AwaitingHead { scanned, .. } = &mut self.state else {
+            unreachable!("still awaiting the head");
+        };
         let from = (*scanned).min(window.len());
         let line_end = window[from..]
             .iter()
