@@ -96,6 +96,32 @@ fn get_over_https_with_one_socket_pays_one_handshake() {
     assert_eq!(run.count("connections_reused"), 4, "{run}");
 }
 
+/// Pipelined requests ride the same TLS session: one handshake, one socket, and the
+/// server held several requests from it at once.
+#[test]
+fn pipelined_requests_share_one_tls_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, pem) = tls_reference(12, dir.path());
+    let out = dir.path().join("out");
+    let mut args: Vec<String> = ["get", "--cacert", &arg(&pem), "-c", "1", "-q", "--json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["--pipeline", "4", "-o"].map(String::from));
+    args.push(arg(&out));
+    for id in server.ids() {
+        args.push(format!("{}/api/download/{id}", server.base_url()));
+    }
+    let run = miodl(&args);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(saved_names(&out).len(), 12, "{run}");
+    assert_eq!(run.count("requests"), 12, "{run}");
+    assert_eq!(run.count("connections_opened"), 1, "{run}");
+    assert_eq!(run.count("tls_handshakes"), 1, "{run}");
+    let held = server.stats().max_in_flight_requests();
+    assert!(held > 1, "requests pipelined over TLS: {held}\n{run}");
+}
+
 #[test]
 fn without_keepalive_every_request_pays_a_handshake_and_most_resume() {
     let dir = tempfile::tempdir().unwrap();
