@@ -141,6 +141,20 @@ impl Downloader {
         self
     }
 
+    /// Up to `n` GET requests on one socket before their answers (`--pipeline`; HTTP/1.1
+    /// pipelining, off at 1, the default). The reactor engine only.
+    pub fn pipeline(mut self, n: usize) -> Self {
+        self.options.pipeline = n.max(1);
+        self
+    }
+
+    /// Threads a large body may be lent to (`--disk-threads`; 0 keeps every write on the
+    /// reactor's thread). The reactor engine only.
+    pub fn disk_threads(mut self, n: usize) -> Self {
+        self.options.disk_threads = n;
+        self
+    }
+
     /// Extra tries after a retryable failure (`--retries`).
     pub fn retries(mut self, n: u32) -> Self {
         self.options.retries = n;

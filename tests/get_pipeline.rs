@@ -93,6 +93,29 @@ fn several_requests_go_on_one_socket_before_their_answers() {
     }
 }
 
+/// The library face pipelines too: `Downloader::pipeline`.
+#[test]
+fn the_library_pipelines_when_asked() {
+    let server = server(Duration::from_millis(30), "", 25);
+    let sizes: Vec<usize> = (1..=9).map(|i| i * 500).collect();
+    let urls: Vec<String> = sizes
+        .iter()
+        .map(|n| format!("{}/bytes/{n}", server.base_url()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let report = miodl::downloader::Downloader::new(dir.path())
+        .connections(1)
+        .pipeline(4)
+        .disk_threads(0)
+        .get(&urls)
+        .expect("the run starts");
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.summary.ok, 9);
+    assert_eq!(report.summary.requests, 9);
+    assert_eq!(server.stats().max_in_flight_requests(), 4);
+    assert_bytes_files(dir.path(), &sizes);
+}
+
 /// Two answers, cut at every byte: the tail of the first and the head of the second
 /// arrive in one read, in any proportion.
 #[test]
