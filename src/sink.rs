@@ -91,7 +91,8 @@ impl OutputDir {
         PartFile {
             dir: Arc::clone(&self.dir),
             staging: self.staging,
-            temp_name: TempName::new(self.pid, tag),
+            pid: self.pid,
+            tag,
             temp: Temp::NotCreated,
             written: 0,
         }
@@ -111,7 +112,10 @@ impl OutputDir {
 pub struct PartFile {
     dir: Arc<OwnedFd>,
     staging: Staging,
-    temp_name: TempName,
+    /// What names the hidden temporary, when there is one: `.miodl-<pid>-<tag>.part`
+    /// (built only then, see [`TempName`]).
+    pid: u32,
+    tag: usize,
     temp: Temp,
     written: u64,
 }
@@ -152,7 +156,7 @@ impl PartFile {
                 Staging::Unnamed => Temp::Unnamed(open_unnamed(&self.dir)?),
                 Staging::Named => {
                     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
-                    Temp::Named(open_at(&self.dir, self.temp_name.as_c_str(), flags)?)
+                    Temp::Named(open_at(&self.dir, self.temp_name().as_c_str(), flags)?)
                 }
             };
         }
@@ -160,6 +164,11 @@ impl PartFile {
             Temp::Unnamed(file) | Temp::Named(file) => Ok(file),
             _ => Err(io::ErrorKind::NotFound.into()),
         }
+    }
+
+    /// The hidden temporary's name. Made on demand: an unnamed file never needs one.
+    fn temp_name(&self) -> TempName {
+        TempName::new(self.pid, self.tag)
     }
 
     /// `n` bytes were written to [`PartFile::file`] directly.
@@ -183,10 +192,10 @@ impl PartFile {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     // A file of that name exists: `linkat` never replaces one, `rename`
                     // does. Name the body as a temporary, then rename it over the old file.
-                    link_at(&file, &self.dir, self.temp_name.as_c_str())?;
+                    link_at(&file, &self.dir, self.temp_name().as_c_str())?;
                     drop(file);
                     self.temp = Temp::NamedClosed;
-                    rename_at(&self.dir, self.temp_name.as_c_str(), name.as_c_str())?;
+                    rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
                     self.temp = Temp::Committed;
                 }
                 Err(e) => return Err(e),
@@ -195,7 +204,7 @@ impl PartFile {
                 // Closed before the rename: the file is whole when it gets its name.
                 drop(file);
                 self.temp = Temp::NamedClosed;
-                rename_at(&self.dir, self.temp_name.as_c_str(), name.as_c_str())?;
+                rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
                 self.temp = Temp::Committed;
             }
             _ => unreachable!("open() made the staged file"),
@@ -209,7 +218,7 @@ impl Drop for PartFile {
         if let Temp::Named(_) | Temp::NamedClosed = self.temp {
             self.temp = Temp::Committed;
             // Best effort: nothing else can be done about a failing unlink here.
-            let _ = unlink_at(&self.dir, self.temp_name.as_c_str());
+            let _ = unlink_at(&self.dir, self.temp_name().as_c_str());
         }
     }
 }
@@ -359,18 +368,9 @@ impl TempName {
     }
 
     /// Appends `n` in decimal, without a `format!` allocation.
-    fn push_decimal(&mut self, mut n: u64) {
+    fn push_decimal(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[start..]);
+        self.push(crate::http::decimal(n, &mut digits));
     }
 
     fn as_c_str(&self) -> &CStr {

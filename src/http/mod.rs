@@ -32,7 +32,7 @@ pub use body::{body_mode, is_reusable, BodyMode};
 pub use chunked::Dechunker;
 pub use error::{ChunkError, EofPhase, HttpError, RequestField};
 pub use exchange::{Event, Exchange, Phase};
-pub use request::{basic_authorization, encode, Method, Request};
+pub use request::{basic_authorization, decimal, encode, Method, Request};
 pub use response::{Limits, ResponseHead, Version};
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ fn is_field_value(s: &str) -> bool {
 }
 
 /// Writes `n` in decimal into `buf`, returning the digits. No allocation.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut start = buf.len();
     loop {
         start -= 1;
