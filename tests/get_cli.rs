@@ -293,18 +293,6 @@ fn get_three_held_bodies(
     (child, pid)
 }
 
-/// The threads of process `pid` with this name (`/proc/PID/task/*/comm`).
-fn threads_named(pid: u32, name: &str) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|tasks| {
-            tasks
-                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                .filter(|comm| comm.trim_end() == name)
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 /// Large plain bodies are lent, with their socket, to disk threads: up to
 /// `--disk-threads` of them, started only when a large body comes; with 0, the reactor
 /// stays one thread.
@@ -328,7 +316,7 @@ fn large_bodies_are_lent_to_at_most_disk_threads_threads() {
         let (staged, disk, tasks) = (
             files_open_under(pid, dir.path()),
             threads_named(pid, "miodl-disk"),
-            std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |t| t.count()),
+            threads_of(pid),
         );
         child.kill().expect("kill");
         let _ = wait_bounded(&mut child, Duration::from_secs(10));

@@ -226,9 +226,7 @@ fn threads_while_busy(engine: &str, connections: &str, busy: usize) -> usize {
         .spawn()
         .expect("spawn");
     let all_waiting = server.wait_until(Duration::from_secs(10), |s| s.in_flight >= busy);
-    let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let tasks = threads_of(child.id());
     gate.open();
     let run = finish(child, started);
     assert!(

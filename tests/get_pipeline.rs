@@ -6,31 +6,18 @@
 //! one before it (bytes a server should not have sent) sends its request again, alone;
 //! and without keep-alive nothing is pipelined.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::thread;
 use std::time::Duration;
 
 use miodl::serve::{self, FaultPlan, ServeConfig, ServerHandle};
+use support::{get_args, miodl, Run};
 
-fn miodl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miodl"))
-        .args(args)
-        .output()
-        .expect("run miodl")
-}
-
-fn summary(output: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        panic!("--json output ({e}): {stdout}\nstderr: {stderr}")
-    })
-}
-
-fn server(lag: Duration, faults: &str, files: usize) -> ServerHandle {
+fn reference_server(lag: Duration, faults: &str, files: usize) -> ServerHandle {
     serve::spawn(ServeConfig {
         port: 0,
         files,
@@ -42,11 +29,10 @@ fn server(lag: Duration, faults: &str, files: usize) -> ServerHandle {
     .expect("reference server")
 }
 
-/// `miodl get -q --json -c C --retries 3 OPTIONS URLS` into `dir`.
-fn get(dir: &Path, connections: &str, options: &[&str], urls: &[String]) -> Output {
-    let mut args = vec!["get", "-q", "--json", "-c", connections, "--retries", "3"];
+/// `miodl get -q --json -o DIR -c C --retries 3 OPTIONS URLS`.
+fn get(dir: &Path, connections: &str, options: &[&str], urls: &[String]) -> Run {
+    let mut args = get_args(dir, &["-c", connections, "--retries", "3"]);
     args.extend_from_slice(options);
-    args.extend(["-o", dir.to_str().unwrap()]);
     args.extend(urls.iter().map(String::as_str));
     miodl(&args)
 }
@@ -71,15 +57,15 @@ fn several_requests_go_on_one_socket_before_their_answers() {
         (&["--pipeline", "4", "--no-keepalive"][..], false, 1),
     ] {
         // The lag keeps answers back, so requests pile up when the client pipelines.
-        let server = server(Duration::from_millis(30), "", 25);
+        let server = reference_server(Duration::from_millis(30), "", 25);
         let urls: Vec<String> = sizes
             .iter()
             .map(|n| format!("{}/bytes/{n}", server.base_url()))
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let run = get(dir.path(), "1", options, &urls);
-        let json = summary(&run);
-        assert_eq!(run.status.code(), Some(0), "{options:?}: {json}");
+        let json = run.json();
+        assert_eq!(run.status, Some(0), "{options:?}: {json}");
         assert_eq!(json["ok"], 12, "{options:?}");
         assert_eq!(json["requests"], 12, "{options:?}: no request twice");
         let sockets = if keep_alive { 1 } else { 12 };
@@ -96,7 +82,7 @@ fn several_requests_go_on_one_socket_before_their_answers() {
 /// The library face pipelines too: `Downloader::pipeline`.
 #[test]
 fn the_library_pipelines_when_asked() {
-    let server = server(Duration::from_millis(30), "", 25);
+    let server = reference_server(Duration::from_millis(30), "", 25);
     let sizes: Vec<usize> = (1..=9).map(|i| i * 500).collect();
     let urls: Vec<String> = sizes
         .iter()
@@ -167,7 +153,7 @@ fn two_pipelined_answers_cut_at_every_byte_are_told_apart() {
             &["--pipeline", "2", "--timeout", "5", "--retries", "0"],
             &urls,
         );
-        let json = summary(&run);
+        let json = run.json();
         assert_eq!(json["ok"], 3, "cut at {cut}: {json}");
         assert_eq!(json["requests"], 3, "cut at {cut}");
         assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"first");
@@ -220,7 +206,7 @@ fn a_new_socket_sends_its_first_request_alone() {
         .map(|p| format!("http://127.0.0.1:{port}/{p}"))
         .collect();
     let run = get(dir.path(), "1", &["--pipeline", "4"], &urls);
-    let json = summary(&run);
+    let json = run.json();
     assert_eq!(json["ok"], 3, "{json}");
     assert_eq!(
         server.join().unwrap(),
@@ -235,15 +221,15 @@ fn a_new_socket_sends_its_first_request_alone() {
 fn pipelined_requests_survive_every_retryable_fault() {
     let faults = "close-idle:0.05@1,reset-body:0.03@1,eof-body:0.03@1,reset-head:0.03@1,\
                   eof-head:0.03@1,503:0.03@1,short-body:0.02@1,reset-mid-head:0.02@1";
-    let server = server(Duration::ZERO, faults, 600);
+    let server = reference_server(Duration::ZERO, faults, 600);
     let dir = tempfile::tempdir().unwrap();
     let list = format!("{}/api/list_files", server.base_url());
     let mut args = vec!["crawl", "-q", "--json", "-c", "4", "--pipeline", "8"];
     args.extend(["--lookahead", "4", "--retries", "5", "--retry-delay", "10"]);
     args.extend(["-o", dir.path().to_str().unwrap(), &list]);
     let run = miodl(&args);
-    let json = summary(&run);
-    assert_eq!(run.status.code(), Some(0), "{json}");
+    let json = run.json();
+    assert_eq!(run.status, Some(0), "{json}");
     assert_eq!(json["ok"], 600, "{json}");
     assert_eq!(json["failed"], 0, "{json}");
     assert!(server.stats().faults_injected() > 20, "{json}");
@@ -254,14 +240,14 @@ fn pipelined_requests_survive_every_retryable_fault() {
         "queued requests were resent: {json}"
     );
     let verify = miodl(&["verify", dir.path().to_str().unwrap()]);
-    assert_eq!(verify.status.code(), Some(0), "{verify:?}");
+    assert_eq!(verify.status, Some(0), "{verify:?}");
 }
 
 /// A server that sends more bytes than its answer announced spoils the answer queued
 /// behind it: that request goes again, alone, on a fresh socket; nothing fails.
 #[test]
 fn an_answer_spoiled_by_the_one_before_goes_again_alone() {
-    let server = server(Duration::ZERO, "long-body@1=/bytes/2000", 25);
+    let server = reference_server(Duration::ZERO, "long-body@1=/bytes/2000", 25);
     let sizes = [1000, 2000, 3000, 4000];
     let urls: Vec<String> = sizes
         .iter()
@@ -269,8 +255,8 @@ fn an_answer_spoiled_by_the_one_before_goes_again_alone() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), "1", &["--pipeline", "4"], &urls);
-    let json = summary(&run);
-    assert_eq!(run.status.code(), Some(0), "{json}");
+    let json = run.json();
+    assert_eq!(run.status, Some(0), "{json}");
     assert_eq!(json["ok"], 4, "{json}");
     assert_eq!(json["retries"], 0, "not counted as tries: {json}");
     assert!(json["stale_resends"].as_u64().unwrap() >= 1, "{json}");
@@ -280,7 +266,6 @@ fn an_answer_spoiled_by_the_one_before_goes_again_alone() {
 #[test]
 fn pipeline_zero_is_a_usage_error() {
     let run = miodl(&["get", "--pipeline", "0", "http://127.0.0.1:9/x"]);
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("--pipeline"), "{stderr}");
+    assert_eq!(run.status, Some(2));
+    assert!(run.stderr.contains("--pipeline"), "{}", run.stderr);
 }

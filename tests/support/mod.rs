@@ -701,6 +701,23 @@ pub fn files_open_under(pid: u32, dir: &Path) -> usize {
     files.len()
 }
 
+/// The threads of process `pid` now (`/proc/PID/task`).
+pub fn threads_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| tasks.count())
+}
+
+/// The threads of process `pid` with this name (`/proc/PID/task/*/comm`).
+pub fn threads_named(pid: u32, name: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .filter(|comm| comm.trim_end() == name)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Panics if a `.miodl-*.part` temporary is left in `dir`.
 pub fn assert_no_temp_files(dir: &Path) {
     let temps: Vec<String> = names_in(dir)
