@@ -6,7 +6,7 @@
 //! shared [`TransferOptions`] / [`CrawlOptions`]), never raw strings.
 //!
 //! Every mistake becomes a [`UsageError`]: one line naming the option or argument that
-//! was wrong, for the caller to print before exiting with status 2 (SPEC section 2).
+//! was wrong, for the caller to print before exiting with status 2 (docs/reference.md §2).
 //! URLs are not checked here beyond being UTF-8; the caller runs them through
 //! [`crate::url::Url::parse`] so both command-line and `-i` URLs get the same errors.
 

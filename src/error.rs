@@ -56,7 +56,7 @@ pub enum JobError {
 
 impl JobError {
     /// True when another try may succeed: connection trouble, timeouts, truncated
-    /// answers, and the statuses 429/500/502/503/504 (SPEC section 5).
+    /// answers, and the statuses 429/500/502/503/504 (docs/reference.md §5).
     pub fn is_retryable(&self) -> bool {
         match self {
             JobError::Resolve(_) => false,

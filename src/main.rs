@@ -1,7 +1,7 @@
 //! The `miodl` binary: parse the command line, run one command, exit with its status.
 //!
 //! Everything lives in the library; this file only maps commands to their functions and
-//! results to exit statuses (SPEC section 3: 0 ok, 1 some file failed, 2 usage error,
+//! results to exit statuses (docs/reference.md §3: 0 ok, 1 some file failed, 2 usage error,
 //! 3 output could not be written, 130/143 interrupted).
 
 use std::process::ExitCode;

@@ -7,7 +7,7 @@
 //!
 //! - `get` *derives* a name from a URL and repairs whatever is unsafe
 //!   ([`file_name_for_url`]); a user asked for that URL, so it should land somewhere.
-//! - `crawl` saves each id under the id itself (`<dir>/<id>`, SPEC section 1), and
+//! - `crawl` saves each id under the id itself (`<dir>/<id>`, docs/reference.md §1), and
 //!   `verify` relies on that, so an unsafe id is *refused*, not repaired
 //!   ([`safe_id_file_name`]): a silent rename would break the contract.
 //!

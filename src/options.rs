@@ -2,7 +2,7 @@
 //!
 //! The command line (`cli`) fills these structs and everything after parsing takes
 //! them, never raw strings. Each field mirrors one option of `miodl get` / `miodl crawl`
-//! (SPEC section 3); the defaults here are the documented defaults.
+//! (docs/reference.md §3); the defaults here are the documented defaults.
 
 use std::path::PathBuf;
 use std::time::Duration;

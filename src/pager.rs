@@ -1,6 +1,6 @@
 //! The pager: discovers what to download from a paginated list API, without any I/O.
 //!
-//! The list API (SPEC section 1) answers `POST list_url` with form body
+//! The list API (docs/reference.md §1) answers `POST list_url` with form body
 //! `start=S&per_page=P` by `{"urls": [id, ...]}` and a header `More: True|False`. The
 //! number of pages is not known in advance and the server may cap `per_page` below
 //! what was asked. The pager turns that into a stream of page requests and a stream of

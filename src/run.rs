@@ -145,7 +145,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// The exit status (SPEC section 3).
+    /// The exit status (docs/reference.md §3).
     pub fn exit_code(&self) -> i32 {
         match self.ending {
             Ending::Interrupted(signal) => 128 + signal,

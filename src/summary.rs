@@ -54,7 +54,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The `--json` object (SPEC section 4), with the engine's name, the wall time, and
+    /// The `--json` object (docs/reference.md §4), with the engine's name, the wall time, and
     /// the pager's extra pages when there was a pager.
     pub fn to_json(&self, engine: &str, elapsed: Duration, extra_pages: Option<u64>) -> String {
         let mut value = json!({

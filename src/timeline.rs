@@ -383,7 +383,7 @@ fn escape(text: &str) -> String {
 
 /// `miodl timeline`: reads the trace, writes the SVG, prints `wrote FILE (N rows, M
 /// spans)`. Exit status 0; 1 if the trace cannot be read or is not a trace; 3 if the SVG
-/// cannot be written (SPEC section 3).
+/// cannot be written (docs/reference.md §3).
 pub fn run_command(args: &TimelineArgs) -> i32 {
     let name = args.trace.display();
     let text = match fs::read_to_string(&args.trace) {

@@ -11,8 +11,8 @@
 //! miodl adds, and why:
 //!
 //! - Only `http` and, with the `tls` feature, `https` (any case). Every other scheme
-//!   is [`UrlError::UnsupportedScheme`], a usage error rather than a crash (SPEC section
-//!   3); `https` without the feature is [`UrlError::NeedsTls`].
+//!   is [`UrlError::UnsupportedScheme`], a usage error rather than a crash
+//!   (docs/reference.md §3); `https` without the feature is [`UrlError::NeedsTls`].
 //! - A CR, LF, NUL, space or any other control character anywhere is an error: these
 //!   are how header injection and request smuggling get in (see [`Url::join`] for the one
 //!   leniency, spaces in a `Location`).

@@ -93,7 +93,7 @@ fn garbage_instead_of_a_status_line() {
     assert_requests(
         &runs,
         1,
-        "a malformed answer is not retried (SPEC section 5)",
+        "a malformed answer is not retried (docs/reference.md §5)",
     );
 }
 

@@ -3,7 +3,7 @@
 //! Written for a user, not generated: what the command is for, its usage
 //! line, every option with its default, and an example or two, in 80 columns.
 //! They live apart from the parser so each reads as a page; keep them in step
-//! with `cli.rs` and SPEC section 3.
+//! with `cli.rs` and docs/reference.md §3.
 
 /// The options `get` and `crawl` share, one literal that `concat!` can splice.
 macro_rules! transfer_options {
@@ -109,7 +109,8 @@ Usage: miodl get [OPTIONS] [URL...] [-i FILE]
 Each file is saved under the last path segment of its URL (index.html when
 empty), made safe for the file system. When two URLs map to one name, the later
 ones are saved as NAME.1, NAME.2, ... A file appears under its name only when
-it is complete. Only http:// URLs are supported.
+it is complete. http:// and https:// URLs (see --cacert, --insecure); any
+other scheme is a usage error.
 
 Input:
   URL...                  the URLs to download

@@ -6,7 +6,7 @@
 //! as the [`std::error::Error::source`] of [`HttpError::Malformed`].
 //!
 //! Read with: RFC 9112 §6.3 (message body length) for the framing errors, §7.1 (chunked
-//! transfer coding) for [`ChunkError`], and section 5 of the product SPEC for which failures
+//! transfer coding) for [`ChunkError`], and docs/reference.md §5 for which failures
 //! are retryable.
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Which list entries are acceptable download ids.
 //!
 //! The list API is remote input, and an id becomes two things on our side: a file
-//! name (`<output-dir>/<id>`, SPEC section 1) and a segment of the item URL
+//! name (`<output-dir>/<id>`, docs/reference.md §1) and a segment of the item URL
 //! (`--item-url`). So an entry is accepted only when it is a JSON string that is
 //! safe as one path segment: not empty, not `.` or `..`, no `/` or `\`, no control
 //! character (NUL, CR, LF, DEL, ...), at most [`MAX_ID_BYTES`] bytes (the common

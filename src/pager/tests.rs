@@ -23,7 +23,7 @@ enum Order {
     Shuffled(u64),
 }
 
-/// The reference list server of SPEC section 1, positional: the page at `S` asked for
+/// The reference list server of docs/reference.md §1, positional: the page at `S` asked for
 /// `P` gets the entries `S .. min(S + min(P, cap), N)` and `More: True` iff `S + min(P,
 /// cap) < N`. It records how often each position was served.
 struct Server {

@@ -9,7 +9,7 @@
 //! ```text
 //!   parsed request ──► identity "METHOD target[?form body]" ──► nth = times seen before
 //!                                    │
-//!        for each entry in SPEC order: target has PREFIX? nth < FIRST? dice(...) < RATE?
+//!        for each entry in the order given: target has PREFIX? nth < FIRST? dice(...) < RATE?
 //!                                    │ first entry that says yes wins
 //!                     Some(FaultKind) ┴ None ──► the normal response
 //! ```
@@ -241,7 +241,7 @@ pub struct FaultRule {
 /// A parsed fault SPEC: rules tried in order. The default plan injects nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultPlan {
-    /// The rules, in SPEC order; the first that fires wins.
+    /// The rules, in the order given; the first that fires wins.
     pub rules: Vec<FaultRule>,
 }
 
@@ -251,7 +251,7 @@ impl FaultPlan {
         FaultPlan::default()
     }
 
-    /// Parses a SPEC such as `503:1@1,reset-body:0.2=/api/download/`. An empty string is
+    /// Parses a fault plan such as `503:1@1,reset-body:0.2=/api/download/`. An empty string is
     /// the empty plan.
     pub fn parse(spec: &str) -> Result<FaultPlan, FaultParseError> {
         let spec = spec.trim();

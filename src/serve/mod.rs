@@ -1,4 +1,4 @@
-//! The reference server of SPEC section 1, with fault injection (section 5).
+//! The reference server of docs/reference.md §1, with fault injection (section 5).
 //!
 //! miodl needs something to download from that behaves exactly like the seed's server,
 //! lags on demand, and fails on demand. This module is that server, written the same way
@@ -69,7 +69,7 @@ pub struct ServeConfig {
 }
 
 impl Default for ServeConfig {
-    /// `127.0.0.1:5000`, 25 files, no lag, seed 0, no faults: SPEC section 2's defaults.
+    /// `127.0.0.1:5000`, 25 files, no lag, seed 0, no faults: docs/reference.md §2's defaults.
     fn default() -> Self {
         ServeConfig {
             host: "127.0.0.1".to_string(),

@@ -1,4 +1,4 @@
-//! The routes of SPEC section 1, plus the byte routes the `get` tests use.
+//! The routes of docs/reference.md §1, plus the byte routes the `get` tests use.
 //!
 //! A route is a pure function from a request (method, target, form body) and the
 //! catalog to a [`Reply`]: status, headers and body, not yet framed into bytes. Framing,
