@@ -19,9 +19,9 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use miodl::http::{encode, Event, Exchange, Limits, Method, Request};
-use miodl::run::{execute, prepare_get};
-use miodl::stop::Stop;
+use miodl::app::run::{execute, prepare_get};
+use miodl::model::stop::Stop;
+use miodl::protocol::http::{encode, Event, Exchange, Limits, Method, Request};
 
 use common::{get_args, scratch_dir, BenchServer};
 

@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the sans-IO protocol layer (`miodl::http`): no sockets, only bytes.
+//! Micro-benchmarks of the sans-IO protocol layer (`miodl::protocol::http`): no sockets, only bytes.
 //!
 //! What each group measures, and why it matters for a downloader of many small files:
 //!
@@ -16,7 +16,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use miodl::http::{encode, Dechunker, Event, Exchange, Limits, Method, Request, ResponseHead};
+use miodl::protocol::http::{
+    encode, Dechunker, Event, Exchange, Limits, Method, Request, ResponseHead,
+};
 
 /// A head as nginx 1.2x sends it for a static file (about 240 bytes).
 const NGINX_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\n\

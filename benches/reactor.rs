@@ -15,8 +15,8 @@ mod common;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use miodl::run::{execute, prepare_get};
-use miodl::stop::Stop;
+use miodl::app::run::{execute, prepare_get};
+use miodl::model::stop::Stop;
 
 use common::{get_args, scratch_dir, BenchServer, BODY_BYTES};
 

@@ -1,53 +1,52 @@
 //! miodl: a downloader on a hand-written, single-threaded mio event loop.
 //!
-//! The crate is three layers, and the bytes flow through them in this order:
+//! The source tree is the architecture: one folder per layer, and every `use` runs down
+//! this list (a module may use the layers below it, never one above):
+//!
+//! ```text
+//!  app/        the commands, the library builder      cli, run, downloader, verify, demo
+//!  serve/      the reference server (tests, demo)     on the protocol and the transport
+//!  report/     what a run tells                       console, --events, --trace, timeline
+//!  engine/     who waits, and how                     reactor (mio), blocking workers, pump
+//!  transport/  one socket's bytes, plain or TLS       Transport, Opener, tls
+//!  output/     bodies become whole files              sink
+//!  policy/     who goes, what an answer means         scheduler, pool, retry, feed, names
+//!  model/      the words every layer shares           job, phase, event, error, options, stop
+//!  protocol/   what bytes mean (sans-IO)              http, url, pager
+//! ```
+//!
+//! The bytes flow through them in this order:
 //!
 //! ```text
 //!  feed (URLs | pager) ──► scheduler + pool ──► reactor / workers ──► http (sans-IO)
-//!                          policy: who goes,    transport: sockets,    protocol: bytes
+//!                          policy: who goes,    engine: sockets,       protocol: bytes
 //!                          retries, limits      readiness, timers      in, events out
 //!                                 ▲                                        │
 //!                                 └──────────── pump: head, body, end ◄────┘ ──► sink
 //! ```
 //!
-//! - [`http`] knows HTTP/1.1 and no socket; [`pager`] knows the list API and no socket.
-//! - [`scheduler`] and [`pool`] are the policy: pager first, the `--max-in-flight`
-//!   semaphore, the `-c`/`--per-host` connector, retries and redirects.
-//! - [`reactor`] is the mio loop; [`engine`] adds the blocking and threaded engines.
-//!   Both read and write through [`transport`]: plain TCP, or TLS (`tls` feature).
-//! - [`event`] is the one stream every report reads: [`summary`], [`console`],
-//!   [`event_lines`], and [`trace`] (`--trace`, drawn by [`timeline`]).
+//! - [`protocol`] knows HTTP/1.1, URLs and the list API, and no socket.
+//! - [`policy`] is the trade-off: pager first, the `--max-in-flight` semaphore, the
+//!   `-c`/`--per-host` connector, retries and redirects.
+//! - [`engine`] holds the mio loop and the blocking and threaded workers; all of them
+//!   read and write through [`transport`]: plain TCP, or TLS (`tls` feature).
+//! - [`model::event`] is the one stream every report in [`report`] reads.
+//!
+//! For a program that embeds miodl, the face is [`Downloader`] and [`FileHandler`]
+//! (see [`app::downloader`]); [`serve`] is the reference server the tests, examples and
+//! the demo run against, not part of the client API.
 #![warn(missing_docs)]
 
-pub mod cli;
-pub mod console;
-pub mod demo;
-pub mod downloader;
+pub mod app;
 pub mod engine;
-pub mod error;
-pub mod event;
-pub mod event_lines;
-pub mod feed;
-pub mod http;
-pub mod job;
-pub mod names;
-pub mod options;
-pub mod pager;
-pub mod pool;
-pub mod pump;
-pub mod reactor;
-pub mod retry;
-pub mod run;
-pub mod scheduler;
+pub mod model;
+pub mod output;
+pub mod policy;
+pub mod protocol;
+pub mod report;
 pub mod serve;
-pub mod shard;
-pub mod sink;
-pub mod stop;
-pub mod summary;
-pub mod timeline;
-#[cfg(feature = "tls")]
-pub mod tls;
-pub mod trace;
 pub mod transport;
-pub mod url;
-pub mod verify;
+
+pub use app::downloader::{Downloader, FileHandler, SavedFile};
+pub use model::error::JobError;
+pub use model::options::{CrawlOptions, Credentials, Engine, TransferOptions};

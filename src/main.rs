@@ -6,10 +6,10 @@
 
 use std::process::ExitCode;
 
-use miodl::cli::{self, Command};
-use miodl::run::{self, Plan};
+use miodl::app::cli::{self, Command};
+use miodl::app::run::{self, Plan};
+use miodl::model::stop::Stop;
 use miodl::serve::{FaultPlan, ServeConfig};
-use miodl::stop::Stop;
 
 fn main() -> ExitCode {
     let status = match cli::parse(std::env::args_os()) {
@@ -33,8 +33,8 @@ fn run_command(command: Command) -> i32 {
         Command::Crawl(args) => transfer(run::prepare_crawl(args)),
         Command::Serve(args) => serve(&args),
         Command::Verify(args) => verify(&args.dir),
-        Command::Demo(args) => miodl::demo::run_command(&args),
-        Command::Timeline(args) => miodl::timeline::run_command(&args),
+        Command::Demo(args) => miodl::app::demo::run_command(&args),
+        Command::Timeline(args) => miodl::report::timeline::run_command(&args.trace, &args.output),
     }
 }
 
@@ -82,7 +82,7 @@ fn serve(args: &cli::ServeArgs) -> i32 {
     #[cfg(feature = "tls")]
     if args.tls {
         let names = [args.host.as_str(), "localhost", "127.0.0.1", "::1"];
-        match miodl::tls::SelfSigned::generate(&names) {
+        match miodl::transport::tls::SelfSigned::generate(&names) {
             Ok(certificate) => config.tls = Some(certificate),
             Err(e) => {
                 eprintln!("miodl: {e}");
@@ -101,7 +101,7 @@ fn serve(args: &cli::ServeArgs) -> i32 {
 
 /// `verify`: `ok: N files` and 0, or each problem and 1.
 fn verify(dir: &std::path::Path) -> i32 {
-    match miodl::verify::verify(dir) {
+    match miodl::app::verify::verify(dir) {
         Ok(report) if report.is_ok() => {
             println!("{report}");
             0

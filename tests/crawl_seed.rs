@@ -6,8 +6,8 @@ mod crawl_support;
 use std::collections::BTreeMap;
 
 use crawl_support::{crawl, list_url, reference, saved, saved_names, sorted, verify_text, Run};
+use miodl::app::verify::{verify, Problem};
 use miodl::serve::ServerHandle;
-use miodl::verify::{verify, Problem};
 
 const FILES: usize = 25;
 const LAG: f64 = 0.05;
@@ -119,11 +119,11 @@ fn start_10_saves_exactly_the_ids_from_10_on() {
 
 #[test]
 fn the_library_reports_the_same_crawl_in_process() {
-    use miodl::cli::CrawlArgs;
-    use miodl::options::{CrawlOptions, TransferOptions};
+    use miodl::app::cli::CrawlArgs;
+    use miodl::model::options::{CrawlOptions, TransferOptions};
     let server = reference(FILES, 0.0, 7, "");
     let dir = tempfile::tempdir().unwrap();
-    let plan = miodl::run::prepare_crawl(CrawlArgs {
+    let plan = miodl::app::run::prepare_crawl(CrawlArgs {
         crawl: CrawlOptions::new(list_url(&server)),
         transfer: TransferOptions {
             output_dir: Some(dir.path().to_path_buf()),
@@ -132,7 +132,8 @@ fn the_library_reports_the_same_crawl_in_process() {
         },
     })
     .expect("a valid plan");
-    let report = miodl::run::execute(plan, &miodl::stop::Stop::new(), false).expect("run");
+    let report =
+        miodl::app::run::execute(plan, &miodl::model::stop::Stop::new(), false).expect("run");
     assert_eq!(report.exit_code(), 0, "{report:?}");
     assert!(report.listing_complete, "{report:?}");
     assert_eq!(report.extra_pages, Some(0), "{report:?}");

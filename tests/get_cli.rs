@@ -350,12 +350,12 @@ fn sigkill_mid_body_leaves_no_file_under_a_final_name() {
     assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), None);
     gate.open();
     let left = names_in(dir.path());
-    match miodl::sink::OutputDir::create(dir.path())
+    match miodl::output::sink::OutputDir::create(dir.path())
         .unwrap()
         .staging()
     {
-        miodl::sink::Staging::Unnamed => assert_eq!(left, Vec::<String>::new()),
-        miodl::sink::Staging::Named => {
+        miodl::output::sink::Staging::Unnamed => assert_eq!(left, Vec::<String>::new()),
+        miodl::output::sink::Staging::Named => {
             assert_eq!(left.len(), 3, "{left:?}");
             assert!(left.iter().all(|n| n.starts_with(".miodl-")), "{left:?}");
         }

@@ -89,7 +89,7 @@ fn the_library_pipelines_when_asked() {
         .map(|n| format!("{}/bytes/{n}", server.base_url()))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let report = miodl::downloader::Downloader::new(dir.path())
+    let report = miodl::app::downloader::Downloader::new(dir.path())
         .connections(1)
         .pipeline(4)
         .disk_threads(0)

@@ -16,7 +16,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use harness::{encode_chunked, exchange, fuzz_chunked, fuzz_pager, fuzz_response, Rng};
-use miodl::http::{BodyMode, HttpError, Limits, Method};
+use miodl::protocol::http::{BodyMode, HttpError, Limits, Method};
 
 /// A response made up from random parameters, and what a client must read from it.
 struct Made {

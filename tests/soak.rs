@@ -42,11 +42,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use miodl::cli::{parse, Command};
-use miodl::run::{execute, prepare_crawl};
+use miodl::app::cli::{parse, Command};
+use miodl::app::run::{execute, prepare_crawl};
+use miodl::app::verify::verify;
+use miodl::model::stop::Stop;
 use miodl::serve::{spawn, FaultPlan, ServeConfig};
-use miodl::stop::Stop;
-use miodl::verify::verify;
 
 /// Growth allowed whatever the number of ids: allocator slack, pools, table doubling.
 const FLAT_BYTES: u64 = 16 << 20;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crawl_support::{list_url, miodl, saved_names, verify_text, Run};
 use miodl::serve::{spawn, ServeConfig, ServerHandle};
-use miodl::tls::{server_config, SelfSigned};
+use miodl::transport::tls::{server_config, SelfSigned};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The reference server over TLS, and its certificate written where `--cacert` finds it.

@@ -7,12 +7,12 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use miodl::cli::GetArgs;
-use miodl::options::TransferOptions;
-use miodl::run::{execute, prepare_get};
-use miodl::stop::Stop;
-use miodl::timeline::render_svg;
-use miodl::trace::{parse_trace, SpanPhase};
+use miodl::app::cli::GetArgs;
+use miodl::app::run::{execute, prepare_get};
+use miodl::model::options::TransferOptions;
+use miodl::model::stop::Stop;
+use miodl::report::timeline::render_svg;
+use miodl::report::trace::{parse_trace, SpanPhase};
 
 /// A keep-alive HTTP/1.1 server, a thread per connection: every GET answers its own
 /// path as a Content-Length body after a short delay. Returns its port.

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use miodl::verify::{parse_item, verify, Problem};
+use miodl::app::verify::{parse_item, verify, Problem};
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -20,8 +20,8 @@ use std::thread::JoinHandle;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use miodl::cli::GetArgs;
-use miodl::options::TransferOptions;
+use miodl::app::cli::GetArgs;
+use miodl::model::options::TransferOptions;
 use slab::Slab;
 
 /// The body every request gets.

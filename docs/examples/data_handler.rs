@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use miodl::downloader::{Downloader, FileHandler, SavedFile};
-use miodl::error::JobError;
-use miodl::options::CrawlOptions;
+use miodl::app::downloader::{Downloader, FileHandler, SavedFile};
+use miodl::model::error::JobError;
+use miodl::model::options::CrawlOptions;
+use miodl::protocol::url::Url;
 use miodl::serve::{self, ServeConfig};
-use miodl::url::Url;
 
 /// Prints each file with the moment it arrived, and keeps a running total.
 struct Printer {

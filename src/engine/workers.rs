@@ -23,16 +23,16 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::error::JobError;
-use crate::event::Event;
-use crate::http::{Exchange, Limits};
-use crate::job::{ConnId, JobId, Phase};
-use crate::options::TransferOptions;
-use crate::pump::{pump, pump_eof, Pumped};
-use crate::scheduler::{Ending, Scheduler};
-use crate::stop::Stop;
+use crate::engine::pump::{pump, pump_eof, Pumped};
+use crate::model::error::JobError;
+use crate::model::event::Event;
+use crate::model::job::{ConnId, JobId, Phase};
+use crate::model::options::TransferOptions;
+use crate::model::stop::Stop;
+use crate::policy::scheduler::{Ending, Scheduler};
+use crate::protocol::http::{Exchange, Limits};
+use crate::protocol::url::{Scheme, Url};
 use crate::transport::{Opener, Transport};
-use crate::url::{Scheme, Url};
 
 /// The most worker threads the `threads` engine starts.
 pub const MAX_WORKERS: usize = 1024;
@@ -316,7 +316,7 @@ enum Failure {
 #[allow(clippy::too_many_arguments)]
 fn exchange(
     job: JobId,
-    method: crate::http::Method,
+    method: crate::protocol::http::Method,
     socket: &mut KeptSocket,
     shared: &Shared<'_>,
     stop: &Stop,

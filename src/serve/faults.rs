@@ -22,7 +22,7 @@ use std::str::FromStr;
 use super::catalog::mix64;
 
 /// The `--fault` syntax as one literal, so `miodl serve --help` can splice it with
-/// `concat!` (crate::cli's help texts) and [`FAULT_HELP`] can name it.
+/// `concat!` (the command line's help texts) and [`FAULT_HELP`] can name it.
 macro_rules! fault_help {
     () => {
         "\

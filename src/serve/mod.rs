@@ -30,7 +30,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use crate::retry::format_http_date as http_date;
+pub use crate::policy::retry::format_http_date as http_date;
 pub use catalog::{catalog, fill_pattern, mix64, pattern_byte, splitmix64};
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultRule, FAULT_HELP};
 pub use stats::ServerStats;
@@ -65,7 +65,7 @@ pub struct ServeConfig {
     pub faults: FaultPlan,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
-    pub tls: Option<crate::tls::SelfSigned>,
+    pub tls: Option<crate::transport::tls::SelfSigned>,
 }
 
 impl Default for ServeConfig {

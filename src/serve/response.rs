@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use super::catalog::fill_pattern;
 use super::faults::FaultKind;
-use crate::retry::format_http_date as http_date;
+use crate::policy::retry::format_http_date as http_date;
 
 /// What a route answers with, before framing.
 #[derive(Debug)]

@@ -167,7 +167,7 @@ pub fn saved_names(dir: &Path) -> Vec<String> {
 
 /// `verify(dir)` as its one-line-per-problem text.
 pub fn verify_text(dir: &Path) -> String {
-    miodl::verify::verify(dir)
+    miodl::app::verify::verify(dir)
         .expect("verify can list the directory")
         .to_string()
 }

@@ -20,10 +20,12 @@
 
 use std::collections::HashSet;
 
-use miodl::http::{BodyMode, Dechunker, Event, Exchange, HttpError, Limits, Method, Phase};
-use miodl::http::{ChunkError, ResponseHead};
-use miodl::names::{safe_id_file_name, UnsafeReason};
-use miodl::pager::{check_id, PageError, Pager};
+use miodl::policy::names::{safe_id_file_name, UnsafeReason};
+use miodl::protocol::http::{
+    BodyMode, Dechunker, Event, Exchange, HttpError, Limits, Method, Phase,
+};
+use miodl::protocol::http::{ChunkError, ResponseHead};
+use miodl::protocol::pager::{check_id, PageError, Pager};
 
 // ---------------------------------------------------------------------------------------
 // Cutting input into pieces.

@@ -1,0 +1,425 @@
+//! The command line: from `argv` to one plain struct per command.
+//!
+//! Parsing follows lexopt's idiom: a `while let Some(arg) = parser.next()?` loop per
+//! command, defaults as plain locals, `Value(v)` for positionals and `arg.unexpected()`
+//! for anything else. Everything after parsing takes the structs defined here (and the
+//! shared [`TransferOptions`] / [`CrawlOptions`]), never raw strings.
+//!
+//! Every mistake becomes a [`UsageError`]: one line naming the option or argument that
+//! was wrong, for the caller to print before exiting with status 2 (docs/reference.md §2).
+//! URLs are not checked here beyond being UTF-8; the caller runs them through
+//! [`crate::protocol::url::Url::parse`] so both command-line and `-i` URLs get the same errors.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::prelude::*;
+use lexopt::{Arg, Parser};
+
+use crate::model::options::{CrawlOptions, TransferOptions};
+use values::{
+    credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,
+    timeout, utf8, whole,
+};
+
+mod help;
+mod values;
+pub use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
+
+/// What `miodl --version` prints.
+pub const VERSION: &str = concat!("miodl ", env!("CARGO_PKG_VERSION"));
+
+/// One parsed command line.
+#[derive(Debug)]
+pub enum Command {
+    /// `miodl get`.
+    Get(GetArgs),
+    /// `miodl crawl`.
+    Crawl(CrawlArgs),
+    /// `miodl serve`.
+    Serve(ServeArgs),
+    /// `miodl verify`.
+    Verify(VerifyArgs),
+    /// `miodl demo`.
+    Demo(DemoArgs),
+    /// `miodl timeline`.
+    Timeline(TimelineArgs),
+    /// `--help` somewhere: print this text to stdout and exit 0.
+    Help(&'static str),
+    /// `--version`: print [`VERSION`] and exit 0.
+    Version,
+}
+
+/// `miodl get [URL...] [-i FILE]`.
+#[derive(Debug)]
+pub struct GetArgs {
+    /// URLs from the command line, in order, unchecked (see [`crate::protocol::url::Url::parse`]).
+    pub urls: Vec<String>,
+    /// `-i FILE` (repeatable), in order; `-` means stdin.
+    pub input_files: Vec<PathBuf>,
+    /// The shared transfer options.
+    pub transfer: TransferOptions,
+}
+
+/// `miodl crawl LIST_URL`.
+#[derive(Debug)]
+pub struct CrawlArgs {
+    /// The list URL (unchecked) and the paging options.
+    pub crawl: CrawlOptions,
+    /// The shared transfer options.
+    pub transfer: TransferOptions,
+}
+
+/// `miodl serve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeArgs {
+    /// `--host`, default `127.0.0.1`.
+    pub host: String,
+    /// `--port`, default 5000; 0 picks a free port.
+    pub port: u16,
+    /// `--files`, default 25.
+    pub files: usize,
+    /// `--lag`, default 0.
+    pub lag: Duration,
+    /// `--seed`, default 0.
+    pub seed: u64,
+    /// Raw `--fault` values, in order; the server module parses them.
+    pub faults: Vec<String>,
+    /// `--tls`: serve HTTPS with a self-signed certificate made at start.
+    pub tls: bool,
+}
+
+/// `miodl verify DIR`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyArgs {
+    /// The directory to check.
+    pub dir: PathBuf,
+}
+
+/// `miodl demo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoArgs {
+    /// `--files`, default 25 (at least 1).
+    pub files: usize,
+    /// `--lag`, default 0.3 s.
+    pub lag: Duration,
+    /// `-q`.
+    pub quiet: bool,
+    /// `--json`.
+    pub json: bool,
+    /// `--tls`: the same comparison over HTTPS, with a handshakes column.
+    pub tls: bool,
+}
+
+/// `miodl timeline TRACE [-o FILE.svg]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineArgs {
+    /// The `--trace` JSON file to read.
+    pub trace: PathBuf,
+    /// `-o`: the SVG to write; default: `trace` with its extension replaced by `svg`.
+    pub output: PathBuf,
+}
+
+/// A command line miodl cannot run: one line naming the option or argument at fault,
+/// never echoing a password. The caller prints it and exits with status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(String);
+
+impl UsageError {
+    fn new(message: impl Into<String>) -> Self {
+        UsageError(message.into())
+    }
+
+    /// The message, as `Display` prints it.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl From<lexopt::Error> for UsageError {
+    /// Rephrases lexopt's errors; values are never echoed (one might be a password).
+    fn from(err: lexopt::Error) -> Self {
+        use lexopt::Error as E;
+        UsageError(match err {
+            E::MissingValue { option: Some(o) } => format!("missing value for {o}"),
+            E::MissingValue { option: None } => "missing value".to_string(),
+            E::UnexpectedOption(o) => format!("unknown option '{}'", o.escape_debug()),
+            E::UnexpectedArgument(a) => format!("unexpected argument {}", shown(&a)),
+            E::UnexpectedValue { option, .. } => format!("{option} does not take a value"),
+            E::NonUnicodeValue(a) => format!("argument {} is not valid UTF-8", shown(&a)),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// Parses a whole command line, `argv[0]` included.
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command, UsageError> {
+    let mut parser = Parser::from_iter(args);
+    let Some(arg) = parser.next()? else {
+        return Err(UsageError::new(
+            "missing command (get, crawl, serve, verify, demo or timeline); try 'miodl --help'",
+        ));
+    };
+    let name = match arg {
+        Short('h') | Long("help") => return Ok(Command::Help(HELP)),
+        Short('V') | Long("version") => return Ok(Command::Version),
+        Value(v) => utf8(v, "command")?,
+        _ => return Err(arg.unexpected().into()),
+    };
+    let hint = |e: UsageError| UsageError(format!("{}; try 'miodl {name} --help'", e.0));
+    match name.as_str() {
+        "get" => parse_get(&mut parser).map_err(hint),
+        "crawl" => parse_crawl(&mut parser).map_err(hint),
+        "serve" => parse_serve(&mut parser).map_err(hint),
+        "verify" => parse_verify(&mut parser).map_err(hint),
+        "demo" => parse_demo(&mut parser).map_err(hint),
+        "timeline" => parse_timeline(&mut parser).map_err(hint),
+        "help" => parse_help(&mut parser),
+        other => Err(UsageError(format!(
+            "unknown command '{}'; try 'miodl --help'",
+            other.escape_debug()
+        ))),
+    }
+}
+
+/// `miodl help [COMMAND]`, the same as `miodl [COMMAND] --help`.
+fn parse_help(parser: &mut Parser) -> Result<Command, UsageError> {
+    let topic = match parser.next()? {
+        None => return Ok(Command::Help(HELP)),
+        Some(Value(v)) => utf8(v, "command")?,
+        Some(arg) => return Err(arg.unexpected().into()),
+    };
+    Ok(Command::Help(match topic.as_str() {
+        "get" => GET_HELP,
+        "crawl" => CRAWL_HELP,
+        "serve" => SERVE_HELP,
+        "verify" => VERIFY_HELP,
+        "demo" => DEMO_HELP,
+        "timeline" => TIMELINE_HELP,
+        other => {
+            return Err(UsageError(format!(
+                "unknown command '{}'; try 'miodl --help'",
+                other.escape_debug()
+            )))
+        }
+    }))
+}
+
+fn parse_get(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut urls = Vec::new();
+    let mut input_files = Vec::new();
+    let mut transfer = TransferOptions::default();
+    while let Some(arg) = parser.next()? {
+        if let Some(option) = transfer_option(&arg) {
+            apply_transfer_option(option, parser, &mut transfer)?;
+            continue;
+        }
+        match arg {
+            Short('i') | Long("input-file") => input_files.push(path(parser, "--input-file")?),
+            Short('h') | Long("help") => return Ok(Command::Help(GET_HELP)),
+            Value(v) => urls.push(utf8(v, "URL")?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    if urls.is_empty() && input_files.is_empty() {
+        return Err(UsageError::new(
+            "missing URL: give at least one URL or -i FILE",
+        ));
+    }
+    Ok(Command::Get(GetArgs {
+        urls,
+        input_files,
+        transfer,
+    }))
+}
+
+fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut crawl = CrawlOptions::new(String::new());
+    let mut list_url = None;
+    let mut transfer = TransferOptions::default();
+    while let Some(arg) = parser.next()? {
+        if let Some(option) = transfer_option(&arg) {
+            apply_transfer_option(option, parser, &mut transfer)?;
+            continue;
+        }
+        match arg {
+            Long("per-page") => crawl.per_page = positive(parser, "--per-page")?,
+            Long("start") => crawl.start = whole(parser, "--start")?,
+            Long("lookahead") => crawl.lookahead = whole(parser, "--lookahead")?,
+            Long("item-url") => crawl.item_url = item_url(parser)?,
+            Short('h') | Long("help") => return Ok(Command::Help(CRAWL_HELP)),
+            Value(v) if list_url.is_none() => list_url = Some(utf8(v, "LIST_URL")?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    crawl.list_url = list_url.ok_or_else(|| UsageError::new("missing LIST_URL"))?;
+    Ok(Command::Crawl(CrawlArgs { crawl, transfer }))
+}
+
+fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut serve = ServeArgs {
+        host: "127.0.0.1".to_string(),
+        port: 5000,
+        files: 25,
+        lag: Duration::ZERO,
+        seed: 0,
+        faults: Vec::new(),
+        tls: false,
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("host") => serve.host = non_empty(parser, "--host")?,
+            Long("port") => serve.port = whole(parser, "--port")?,
+            Long("files") => serve.files = whole(parser, "--files")?,
+            Long("lag") => serve.lag = seconds(parser, "--lag")?,
+            Long("seed") => serve.seed = whole(parser, "--seed")?,
+            Long("fault") => serve.faults.push(non_empty(parser, "--fault")?),
+            Long("tls") if cfg!(feature = "tls") => serve.tls = true,
+            Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
+            Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Command::Serve(serve))
+}
+
+fn parse_verify(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut dir = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help(VERIFY_HELP)),
+            Value(v) if dir.is_none() => dir = Some(PathBuf::from(v)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let dir = dir.ok_or_else(|| UsageError::new("missing DIR"))?;
+    Ok(Command::Verify(VerifyArgs { dir }))
+}
+
+fn parse_demo(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut demo = DemoArgs {
+        files: 25,
+        lag: Duration::from_millis(300),
+        quiet: false,
+        json: false,
+        tls: false,
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("tls") if cfg!(feature = "tls") => demo.tls = true,
+            Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
+            Long("files") => demo.files = positive(parser, "--files")?,
+            Long("lag") => demo.lag = seconds(parser, "--lag")?,
+            Short('q') | Long("quiet") => demo.quiet = true,
+            Long("json") => demo.json = true,
+            Short('h') | Long("help") => return Ok(Command::Help(DEMO_HELP)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Command::Demo(demo))
+}
+
+fn parse_timeline(parser: &mut Parser) -> Result<Command, UsageError> {
+    let mut trace: Option<PathBuf> = None;
+    let mut output = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('o') | Long("output") => output = Some(path(parser, "--output")?),
+            Short('h') | Long("help") => return Ok(Command::Help(TIMELINE_HELP)),
+            Value(v) if trace.is_none() => trace = Some(PathBuf::from(v)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let trace = trace.ok_or_else(|| UsageError::new("missing TRACE file"))?;
+    let output = output.unwrap_or_else(|| trace.with_extension("svg"));
+    if output == trace {
+        return Err(UsageError::new(
+            "invalid value for --output: it would overwrite the TRACE file",
+        ));
+    }
+    Ok(Command::Timeline(TimelineArgs { trace, output }))
+}
+
+/// The options `get` and `crawl` share: (short, long). The long name is also what
+/// errors call the option.
+const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
+    (Some('o'), "output-dir"),
+    (Some('c'), "connections"),
+    (None, "per-host"),
+    (None, "max-in-flight"),
+    (None, "no-keepalive"),
+    (None, "retries"),
+    (None, "retry-delay"),
+    (None, "connect-timeout"),
+    (None, "timeout"),
+    (Some('u'), "user"),
+    (None, "max-redirects"),
+    (None, "max-filesize"),
+    (None, "engine"),
+    (Some('q'), "quiet"),
+    (None, "json"),
+    (None, "events"),
+    (None, "trace"),
+    (None, "shard"),
+    (None, "cacert"),
+    (None, "insecure"),
+    (None, "disk-threads"),
+    (None, "pipeline"),
+];
+
+/// The long name of a shared transfer option, if `arg` is one.
+fn transfer_option(arg: &Arg<'_>) -> Option<&'static str> {
+    let (_, long) = TRANSFER_OPTIONS.iter().find(|(short, long)| match arg {
+        Short(c) => *short == Some(*c),
+        Long(name) => name == long,
+        Value(_) => false,
+    })?;
+    Some(long)
+}
+
+/// Reads the value (if any) of the transfer option `long` into `t`.
+fn apply_transfer_option(
+    long: &str,
+    parser: &mut Parser,
+    t: &mut TransferOptions,
+) -> Result<(), UsageError> {
+    match long {
+        "output-dir" => t.output_dir = Some(path(parser, "--output-dir")?),
+        "connections" => t.connections = limit(parser, "--connections")?,
+        "per-host" => t.per_host = limit(parser, "--per-host")?,
+        "max-in-flight" => t.max_in_flight = limit(parser, "--max-in-flight")?,
+        "no-keepalive" => t.keep_alive = false,
+        "retries" => t.retries = whole(parser, "--retries")?,
+        "retry-delay" => t.retry_delay = Duration::from_millis(whole(parser, "--retry-delay")?),
+        "connect-timeout" => t.connect_timeout = timeout(parser, "--connect-timeout")?,
+        "timeout" => t.timeout = timeout(parser, "--timeout")?,
+        "user" => t.credentials = Some(credentials(parser)?),
+        "max-redirects" => t.max_redirects = whole(parser, "--max-redirects")?,
+        "max-filesize" => t.max_filesize = Some(whole(parser, "--max-filesize")?),
+        "engine" => t.engine = engine(parser)?,
+        "quiet" => t.quiet = true,
+        "json" => t.json = true,
+        "events" => t.events = true,
+        "trace" => t.trace = Some(path(parser, "--trace")?),
+        "shard" => t.shard = Some(shard(parser)?),
+        "cacert" => t.cacert = Some(path(parser, "--cacert")?),
+        "insecure" => t.insecure = true,
+        "disk-threads" => t.disk_threads = whole(parser, "--disk-threads")?,
+        "pipeline" => t.pipeline = positive(parser, "--pipeline")?,
+        other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Reading one option value: a number, seconds, a path, `USER:PASS`, an engine.
+//!
+//! Each reader takes the value from the parser and checks it, and on a mistake
+//! builds the one-line [`UsageError`] that names the option and quotes the value
+//! (escaped, shortened; never the `--user` value). Kept apart from the per-command
+//! loops in `cli.rs` so those read as a list of options.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::Parser;
+
+use super::UsageError;
+use crate::model::options::{Credentials, Engine};
+
+/// `invalid value for --NAME: 'VALUE' WHY`, the value escaped and shortened.
+pub(super) fn invalid(name: &str, value: &str, why: &str) -> UsageError {
+    UsageError(format!(
+        "invalid value for {name}: {} {why}",
+        shown(OsStr::new(value))
+    ))
+}
+
+/// An argument quoted for an error line: escaped, lossy if not UTF-8, at most 64 chars.
+pub(super) fn shown(value: &OsStr) -> String {
+    const SHOWN: usize = 64;
+    let text = value.to_string_lossy();
+    let mut out: String = text.chars().take(SHOWN).collect::<String>();
+    if text.chars().count() > SHOWN {
+        out.push_str("...");
+    }
+    format!("'{}'", out.escape_debug())
+}
+
+pub(super) fn utf8(value: OsString, what: &str) -> Result<String, UsageError> {
+    value
+        .into_string()
+        .map_err(|v| UsageError(format!("{what} {} is not valid UTF-8", shown(&v))))
+}
+
+pub(super) fn string(parser: &mut Parser, name: &str) -> Result<String, UsageError> {
+    let value = parser.value()?;
+    value
+        .into_string()
+        .map_err(|v| invalid(name, &v.to_string_lossy(), "is not valid UTF-8"))
+}
+
+pub(super) fn non_empty(parser: &mut Parser, name: &str) -> Result<String, UsageError> {
+    let value = string(parser, name)?;
+    if value.is_empty() {
+        return Err(UsageError(format!("invalid value for {name}: it is empty")));
+    }
+    Ok(value)
+}
+
+/// A path may be any bytes the OS allows, but not empty.
+pub(super) fn path(parser: &mut Parser, name: &str) -> Result<PathBuf, UsageError> {
+    let value = parser.value()?;
+    if value.is_empty() {
+        return Err(UsageError(format!("invalid value for {name}: it is empty")));
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// A whole number in `T`'s range: digits only, so `-1`, `1.5`, `1e3` and `0x10` are
+/// refused, each with its own reason.
+pub(super) fn whole<T: TryFrom<u64>>(parser: &mut Parser, name: &str) -> Result<T, UsageError> {
+    let text = string(parser, name)?;
+    if text.starts_with('-') && text.len() > 1 {
+        return Err(invalid(name, &text, "is negative"));
+    }
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(name, &text, "is not a whole number"));
+    }
+    text.parse::<u64>()
+        .ok()
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| invalid(name, &text, "is too large"))
+}
+
+/// A whole number of at least 1.
+pub(super) fn positive<T: TryFrom<u64>>(parser: &mut Parser, name: &str) -> Result<T, UsageError> {
+    let n: u64 = whole(parser, name)?;
+    if n == 0 {
+        return Err(UsageError(format!(
+            "invalid value for {name}: must be at least 1"
+        )));
+    }
+    T::try_from(n).map_err(|_| invalid(name, &n.to_string(), "is too large"))
+}
+
+/// A limit where 0 means "no limit" (aiohttp's `limit=0` / `limit_per_host=0`).
+pub(super) fn limit(parser: &mut Parser, name: &str) -> Result<Option<usize>, UsageError> {
+    let n: usize = whole(parser, name)?;
+    Ok((n != 0).then_some(n))
+}
+
+/// Seconds as a plain decimal (`2`, `0.5`, `.3`): no sign, exponent, `inf` or `nan`.
+pub(super) fn seconds(parser: &mut Parser, name: &str) -> Result<Duration, UsageError> {
+    let text = string(parser, name)?;
+    if text.starts_with('-') && text.len() > 1 {
+        return Err(invalid(name, &text, "is negative"));
+    }
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let dots = text.bytes().filter(|&b| b == b'.').count();
+    if digits == 0 || digits + dots != text.len() || dots > 1 {
+        return Err(invalid(name, &text, "is not a number of seconds"));
+    }
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| invalid(name, &text, "is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| invalid(name, &text, "is too large"))
+}
+
+/// Like [`seconds`], but 0 would fail every request at once, so it is refused.
+pub(super) fn timeout(parser: &mut Parser, name: &str) -> Result<Duration, UsageError> {
+    let duration = seconds(parser, name)?;
+    if duration.is_zero() {
+        return Err(UsageError(format!(
+            "invalid value for {name}: must be more than 0 seconds"
+        )));
+    }
+    Ok(duration)
+}
+
+/// `USER:PASS`, split at the first `:`. No error quotes the value.
+pub(super) fn credentials(parser: &mut Parser) -> Result<Credentials, UsageError> {
+    let value = parser.value()?;
+    let Ok(text) = value.into_string() else {
+        return Err(UsageError::new(
+            "invalid value for --user: it is not valid UTF-8",
+        ));
+    };
+    let Some((user, password)) = text.split_once(':') else {
+        return Err(UsageError::new(
+            "invalid value for --user: expected USER:PASS, found no ':'",
+        ));
+    };
+    Ok(Credentials {
+        user: user.to_string(),
+        password: password.to_string(),
+    })
+}
+
+pub(super) fn engine(parser: &mut Parser) -> Result<Engine, UsageError> {
+    let text = string(parser, "--engine")?;
+    match text.as_str() {
+        "reactor" => Ok(Engine::Reactor),
+        "blocking" => Ok(Engine::Blocking),
+        "threads" => Ok(Engine::Threads),
+        _ => Err(invalid(
+            "--engine",
+            &text,
+            "is not one of reactor, blocking, threads",
+        )),
+    }
+}
+
+/// `--item-url` must name the id, or every item would fetch the same URL.
+pub(super) fn item_url(parser: &mut Parser) -> Result<String, UsageError> {
+    let text = string(parser, "--item-url")?;
+    if !text.contains("{id}") {
+        return Err(invalid("--item-url", &text, "does not contain {id}"));
+    }
+    Ok(text)
+}
+
+/// `--shard I/N`: 0 ≤ I < N.
+pub(super) fn shard(parser: &mut Parser) -> Result<crate::model::shard::Shard, UsageError> {
+    let value = string(parser, "--shard")?;
+    let parsed = value.split_once('/').and_then(|(i, n)| {
+        let index: u64 = i.parse().ok()?;
+        let count: u64 = n.parse().ok()?;
+        (index < count).then_some(crate::model::shard::Shard { index, count })
+    });
+    parsed.ok_or_else(|| invalid("--shard", &value, "expected I/N with 0 <= I < N, e.g. 0/4"))
+}

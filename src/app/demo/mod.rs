@@ -1,0 +1,318 @@
+//! `miodl demo`: the seed's comparison, run and explained in one table.
+//!
+//! The demo starts the reference server in this process, on a free loopback port, and
+//! crawls it once per row: each engine, and the reactor under each way of limiting
+//! concurrency. Every run is verified, and printed next to the lower bound a perfect
+//! client could reach with the same limits ([`bound`]), so the table answers the seed's
+//! question in one look: what each strategy costs in time, requests and sockets.
+
+pub mod bound;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::app::cli::{CrawlArgs, DemoArgs};
+use crate::app::run::{execute, prepare_crawl, Report};
+use crate::model::options::{CrawlOptions, Engine, TransferOptions};
+use crate::model::stop::Stop;
+use crate::serve::{self, ServeConfig};
+use bound::{lower_bound, Shape};
+
+/// The reference server caps pages at this many ids.
+const SERVER_PAGE_CAP: u64 = 5;
+
+/// One configuration of the comparison.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The engine.
+    pub engine: Engine,
+    /// What the row shows, for the table.
+    pub strategy: &'static str,
+    /// `-c`.
+    pub connections: Option<usize>,
+    /// `--max-in-flight`.
+    pub max_in_flight: Option<usize>,
+    /// Keep-alive on.
+    pub keep_alive: bool,
+    /// `--lookahead`.
+    pub lookahead: u32,
+}
+
+/// The rows of the demo, in the order they run.
+pub fn rows() -> Vec<Row> {
+    let row = |engine, strategy, connections, max_in_flight, keep_alive, lookahead| Row {
+        engine,
+        strategy,
+        connections,
+        max_in_flight,
+        keep_alive,
+        lookahead,
+    };
+    vec![
+        row(
+            Engine::Blocking,
+            "one request at a time (seed: requests)",
+            Some(1),
+            None,
+            true,
+            0,
+        ),
+        row(
+            Engine::Threads,
+            "20 worker threads (seed: executor)",
+            Some(20),
+            None,
+            true,
+            0,
+        ),
+        row(
+            Engine::Reactor,
+            "connector -c 100 (aiohttp's default)",
+            Some(100),
+            None,
+            true,
+            0,
+        ),
+        row(
+            Engine::Reactor,
+            "semaphore --max-in-flight 5, -c 100",
+            Some(100),
+            Some(5),
+            true,
+            0,
+        ),
+        row(Engine::Reactor, "connector -c 5", Some(5), None, true, 0),
+        row(
+            Engine::Reactor,
+            "connector -c 5 --no-keepalive",
+            Some(5),
+            None,
+            false,
+            0,
+        ),
+        row(
+            Engine::Reactor,
+            "-c 100 --lookahead 8",
+            Some(100),
+            None,
+            true,
+            8,
+        ),
+    ]
+}
+
+/// A finished row.
+struct Outcome {
+    row: Row,
+    report: Report,
+    verified: String,
+    verified_ok: bool,
+    bound: Duration,
+    bound_requests: u64,
+}
+
+/// Runs the demo; the exit status is 0 when every run verified.
+pub fn run_command(args: &DemoArgs) -> i32 {
+    match run_demo(args) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("miodl demo: {e}");
+            1
+        }
+    }
+}
+
+fn run_demo(args: &DemoArgs) -> io::Result<bool> {
+    let scratch = std::env::temp_dir().join(format!("miodl-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    #[allow(unused_mut)]
+    let mut config = ServeConfig {
+        port: 0,
+        files: args.files,
+        lag: args.lag,
+        ..ServeConfig::default()
+    };
+    // Over HTTPS the client trusts the server's fresh certificate through --cacert.
+    #[allow(unused_mut)]
+    let mut cacert = None;
+    #[cfg(feature = "tls")]
+    if args.tls {
+        let cert = crate::transport::tls::SelfSigned::generate(&["127.0.0.1", "localhost"])
+            .map_err(io::Error::other)?;
+        let path = scratch.join("server-certificate.pem");
+        std::fs::write(&path, &cert.cert_pem)?;
+        cacert = Some(path);
+        config.tls = Some(cert);
+    }
+    let server = serve::spawn(config)?;
+    let list_url = format!("{}/api/list_files", server.base_url());
+    let stop = Stop::new();
+    stop.install_signal_handlers()?;
+    if !args.json {
+        println!(
+            "miodl demo: crawling {} ids at {:.2} s lag from the reference server at {}\n",
+            args.files,
+            args.lag.as_secs_f64(),
+            server.base_url()
+        );
+        print_header(args.tls);
+    }
+    let mut outcomes = Vec::new();
+    for (index, row) in rows().into_iter().enumerate() {
+        let dir = scratch.join(format!("row{index}"));
+        let outcome = run_row(row, &list_url, dir, cacert.clone(), args, &stop)?;
+        if !args.json {
+            print_row(&outcome, args.tls);
+        }
+        outcomes.push(outcome);
+        if stop.requested().is_some() {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if args.json {
+        print_json(&outcomes);
+    } else {
+        print_notes(&outcomes);
+    }
+    Ok(outcomes.iter().all(|o| o.verified_ok) && stop.requested().is_none())
+}
+
+fn run_row(
+    row: Row,
+    list_url: &str,
+    dir: PathBuf,
+    cacert: Option<PathBuf>,
+    args: &DemoArgs,
+    stop: &Stop,
+) -> io::Result<Outcome> {
+    let transfer = TransferOptions {
+        output_dir: Some(dir.clone()),
+        connections: row.connections,
+        max_in_flight: row.max_in_flight,
+        keep_alive: row.keep_alive,
+        engine: row.engine,
+        cacert,
+        quiet: true,
+        ..TransferOptions::default()
+    };
+    let mut crawl = CrawlOptions::new(list_url);
+    crawl.lookahead = row.lookahead;
+    let per_page = u64::from(crawl.per_page).min(SERVER_PAGE_CAP);
+    let plan = prepare_crawl(CrawlArgs { crawl, transfer }).map_err(io::Error::other)?;
+    let report = execute(plan, stop, !args.quiet).map_err(|e| io::Error::other(e.0))?;
+    let (verified, verified_ok) = match crate::app::verify::verify(&dir) {
+        Ok(v) if v.is_ok() => (v.to_string(), true),
+        Ok(v) => (
+            v.to_string().lines().next().unwrap_or("").to_string(),
+            false,
+        ),
+        Err(e) => (e.to_string(), false),
+    };
+    let slots = row
+        .connections
+        .unwrap_or(usize::MAX)
+        .min(row.max_in_flight.unwrap_or(usize::MAX)) as u64;
+    let (bound, bound_requests) = lower_bound(Shape {
+        files: args.files as u64,
+        per_page,
+        lookahead: u64::from(row.lookahead),
+        slots,
+        lag: args.lag,
+    });
+    Ok(Outcome {
+        row,
+        report,
+        verified,
+        verified_ok,
+        bound,
+        bound_requests,
+    })
+}
+
+fn print_header(tls: bool) {
+    let handshakes = if tls { "        handshakes" } else { "" };
+    println!(
+        "{:<9} {:<40} {:>8} {:>8} {:>9} {:>8} {:>7}{handshakes}  verify",
+        "engine", "strategy", "wall", "bound", "requests", "sockets", "reused"
+    );
+    println!("{}", "-".repeat(if tls { 126 } else { 108 }));
+}
+
+fn print_row(o: &Outcome, tls: bool) {
+    let s = &o.report.summary;
+    let handshakes = if tls {
+        let shown = format!("{} ({} resumed)", s.tls_handshakes, s.tls_resumed);
+        format!("  {shown:>16}")
+    } else {
+        String::new()
+    };
+    println!(
+        "{:<9} {:<40} {:>6.2} s {:>6.2} s {:>9} {:>8} {:>7}{handshakes}  {}",
+        o.row.engine.name(),
+        o.row.strategy,
+        o.report.elapsed.as_secs_f64(),
+        o.bound.as_secs_f64(),
+        s.requests,
+        s.connections_opened,
+        s.connections_reused,
+        o.verified
+    );
+    let _ = io::stdout().flush();
+}
+
+fn print_notes(outcomes: &[Outcome]) {
+    let extra: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.report.summary.requests > o.bound_requests)
+        .map(|o| {
+            format!(
+                "{} made {} requests where a perfect client makes {} ({} pages asked beyond the end)",
+                o.row.strategy,
+                o.report.summary.requests,
+                o.bound_requests,
+                o.report.extra_pages.unwrap_or(0)
+            )
+        })
+        .collect();
+    println!();
+    println!("bound: a perfect client with the same limits, every request taking exactly the lag.");
+    println!("sockets: connections opened; reused: requests sent on an already open socket.");
+    for line in extra {
+        println!("note: {line}");
+    }
+    println!("why the rows differ: docs/tradeoff.md");
+}
+
+fn print_json(outcomes: &[Outcome]) {
+    let rows: Vec<_> = outcomes
+        .iter()
+        .map(|o| {
+            let s = &o.report.summary;
+            json!({
+                "engine": o.row.engine.name(),
+                "strategy": o.row.strategy,
+                "connections": o.row.connections,
+                "max_in_flight": o.row.max_in_flight,
+                "keep_alive": o.row.keep_alive,
+                "lookahead": o.row.lookahead,
+                "elapsed_s": o.report.elapsed.as_secs_f64(),
+                "bound_s": o.bound.as_secs_f64(),
+                "requests": s.requests,
+                "bound_requests": o.bound_requests,
+                "connections_opened": s.connections_opened,
+                "connections_reused": s.connections_reused,
+                "tls_handshakes": s.tls_handshakes,
+                "tls_resumed": s.tls_resumed,
+                "extra_pages": o.report.extra_pages,
+                "verify": o.verified,
+                "verified": o.verified_ok,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::Value::Array(rows));
+}

@@ -1,0 +1,868 @@
+//! One socket of the reactor and the requests it carries: the per-connection state
+//! machine.
+//!
+//! ```text
+//!             connect done                request written
+//!  Connecting ─────────────► Exchanging ───────────────────► (Exchanging: reading)
+//!      │                      ▲     │ answer complete, reusable
+//!      │ error/timeout        │     ▼
+//!      ▼               reuse  │    Idle ──── server closes / sends junk ───► closed
+//!    closed  ◄────────────────┴─────┘ (answer not reusable, error, timeout)
+//!
+//!  Exchanging ── large plain body: lend ──► Lent ── the disk thread is done:
+//!                                          (out of    complete and reusable → Idle,
+//!                                           the poll) anything else → closed
+//! ```
+//!
+//! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
+//! the next edge may never come. All reads land in the reactor's one shared buffer and go
+//! straight through [`pump`] to the scheduler (and so to the file); only bytes that cannot
+//! be used yet (a head split across reads) are kept in the connection's `pending`. On
+//! Linux a large plain body of known length skips even that buffer: `splice_body` lends
+//! it, with the socket, to a disk thread ([`super::disk`]; the state `Lent`), or with
+//! `--disk-threads 0` moves it from the socket into the file through the reactor's pipe
+//! ([`super::splice`]). With TLS the socket is wrapped in a [`Transport`] and the same
+//! code reads plaintext.
+//!
+//! A socket that served a request before and dies before the first byte of the next
+//! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
+//! the request is resent on a fresh socket and not counted as a try.
+//!
+//! With `--pipeline N` an exchanging socket may carry up to N GET requests: the one
+//! whose answer is read, and the others queued `behind` it in the order sent. When an
+//! answer ends, `next_exchange` starts the next one and the bytes left over go to it.
+//! A socket that closes gives its queued requests back as stale (`give_back_queued`).
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::Registry;
+
+use super::disk::{DiskThreads, Loan, Outcome, Transfer};
+use super::splice::{Pipe, SpliceError, SPLICE_MIN};
+use crate::engine::pump::{pump, pump_eof, Pumped};
+use crate::model::error::JobError;
+use crate::model::event::Event;
+use crate::model::job::{ConnId, JobId, Phase};
+use crate::policy::pool::HostId;
+use crate::policy::scheduler::Scheduler;
+use crate::protocol::http::{Exchange, Limits, Method};
+use crate::transport::Transport;
+
+/// What the reactor must do with a socket after an event.
+#[derive(Debug)]
+pub enum After {
+    /// Nothing: it waits for more readiness.
+    Wait,
+    /// Its answer is complete and it is reusable: give it back to the pool.
+    Release,
+    /// Close it.
+    Close,
+    /// Its connect failed: close it, and try the host's next address for the same job
+    /// (the scheduler has not been told).
+    ConnectFailed(io::Error),
+}
+
+/// What the reactor lends a socket for reading: the shared buffer, the pipe of the
+/// zero-copy path, and the disk threads (the last two where the system has them).
+pub struct Tools<'a> {
+    /// The read buffer all sockets share.
+    pub buf: &'a mut [u8],
+    /// The pipe of the zero-copy path.
+    pub pipe: Option<&'a mut Pipe>,
+    /// The disk threads, and the registry their waker needs.
+    pub disk: Option<(&'a mut DiskThreads, &'a Registry)>,
+}
+
+/// What the bytes of one read did to the answers being read.
+#[derive(Debug)]
+enum Fed {
+    /// The answer being read needs more bytes (or a pipelined one was started).
+    NeedMore,
+    /// The last answer asked for is complete: the socket may go back to the pool.
+    Completed,
+    /// The socket cannot be used again (the job was told).
+    Close,
+}
+
+/// What the zero-copy path did.
+#[derive(Debug)]
+enum Spliced {
+    /// The socket has nothing more now.
+    Blocked,
+    /// The rest of the body went to a disk thread, with the socket.
+    Lent,
+    /// The body is complete and the socket reusable.
+    Completed,
+    /// The job ended (reported to the scheduler); close the socket.
+    Close,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug)]
+enum State {
+    /// The nonblocking connect is in progress; `job` waits for it.
+    Connecting { job: JobId, method: Method },
+    /// Writing the request of `job` and reading its answer (with `--pipeline`, the
+    /// requests queued behind it wait in `Conn::behind`).
+    Exchanging { job: JobId, exchange: Exchange },
+    /// A disk thread moves the rest of `job`'s body ([`super::disk`]): the socket is
+    /// out of the poll until it comes back.
+    Lent { job: JobId, exchange: Exchange },
+    /// Keep-alive, between requests, in the pool.
+    Idle,
+}
+
+/// A request written behind the one being answered (`--pipeline`), waiting for its turn.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    job: JobId,
+    method: Method,
+}
+
+/// A socket of the reactor.
+#[derive(Debug)]
+pub struct Conn {
+    /// The socket, plain or TLS: all reads and writes go through it.
+    transport: Transport<TcpStream>,
+    /// The host it is connected to (its pool key).
+    pub host: HostId,
+    /// Which of the host's addresses it connected to.
+    pub address_index: usize,
+    /// Tells this socket apart from a later one in the same slab slot.
+    pub serial: u64,
+    /// When it times out, if it is waiting for the network.
+    pub deadline: Option<Instant>,
+    /// The earliest entry this socket has in the timer heap, if any.
+    pub armed: Option<Instant>,
+    state: State,
+    /// Request bytes, and how many are written.
+    out: Vec<u8>,
+    written: usize,
+    /// Requests not yet written whole: the job, and where its bytes end in `out`.
+    unsent: VecDeque<(JobId, usize)>,
+    /// Pipelined requests behind the one being answered, in the order sent. Empty
+    /// unless the socket is exchanging.
+    behind: VecDeque<Queued>,
+    /// In the pool's list of busy sockets with room for one more request.
+    pub in_room: bool,
+    /// The answer being read is for a request that was queued behind another.
+    front_queued: bool,
+    /// Answer bytes read but not yet usable.
+    pending: Vec<u8>,
+    /// Requests completed on this socket.
+    served: u32,
+}
+
+impl Conn {
+    /// A socket whose connect is in progress, carrying `job` (its request in `out`).
+    pub fn connecting(
+        transport: Transport<TcpStream>,
+        host: HostId,
+        address_index: usize,
+        serial: u64,
+        job: JobId,
+        method: Method,
+        out: Vec<u8>,
+    ) -> Conn {
+        Conn {
+            transport,
+            host,
+            address_index,
+            serial,
+            deadline: None,
+            armed: None,
+            state: State::Connecting { job, method },
+            unsent: VecDeque::new(),
+            out,
+            written: 0,
+            behind: VecDeque::new(),
+            in_room: false,
+            front_queued: false,
+            pending: Vec::new(),
+            served: 0,
+        }
+    }
+
+    /// The request buffer, to append the next request to (reused, not reallocated):
+    /// emptied first when everything in it is written.
+    pub fn out_for_next(&mut self) -> &mut Vec<u8> {
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+        }
+        &mut self.out
+    }
+
+    /// Is every request byte written?
+    pub fn all_written(&self) -> bool {
+        self.written == self.out.len()
+    }
+
+    /// The request buffer, taken when the socket closes (to be reused by another).
+    pub fn take_out(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Can this socket take one more request behind those it carries, with at most
+    /// `depth` per socket? Only behind a GET (the queued ones are GETs too: the pool
+    /// hands `Pipeline` only to jobs that may be pipelined), and only once the socket has
+    /// given one whole keep-alive answer: that shows the server keeps it open, and a
+    /// socket opened to resend a failed pipeline's requests sends the first alone
+    /// (RFC 9112 §9.3.2).
+    pub fn has_room(&self, depth: usize) -> bool {
+        match &self.state {
+            State::Exchanging { exchange, .. } => {
+                self.served > 0 && exchange.method() == Method::Get && 1 + self.behind.len() < depth
+            }
+            _ => false,
+        }
+    }
+
+    /// The job on this socket, if any.
+    pub fn job(&self) -> Option<JobId> {
+        match self.state {
+            State::Connecting { job, .. }
+            | State::Exchanging { job, .. }
+            | State::Lent { job, .. } => Some(job),
+            State::Idle => None,
+        }
+    }
+
+    /// Takes the job, method and request bytes of a socket whose connect failed, for a
+    /// connect to another address.
+    pub fn take_request(&mut self) -> (JobId, Method, Vec<u8>) {
+        let State::Connecting { job, method } = self.state else {
+            unreachable!("only a connecting socket hands its request on")
+        };
+        self.state = State::Idle;
+        (job, method, std::mem::take(&mut self.out))
+    }
+
+    /// Starts `job` on this connected socket (its request already in `out`) and writes
+    /// as much of it as the socket takes.
+    pub fn start(
+        &mut self,
+        job: JobId,
+        method: Method,
+        slot: ConnId,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        let keep_alive = scheduler.options().keep_alive;
+        self.unsent.push_back((job, self.out.len()));
+        self.front_queued = false;
+        self.state = State::Exchanging {
+            job,
+            exchange: Exchange::new(method, keep_alive, Limits::default()),
+        };
+        scheduler.set_phase(job, Phase::Sending, Some(slot), now);
+        self.send(scheduler, now)
+    }
+
+    /// Queues `job` behind the requests this busy socket carries (its request already
+    /// appended to `out`): its answer comes after theirs. Nothing is written until
+    /// [`Conn::flush`], so the requests queued in one dispatch leave in one `send`.
+    pub fn pipeline(
+        &mut self,
+        job: JobId,
+        method: Method,
+        slot: ConnId,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        self.unsent.push_back((job, self.out.len()));
+        self.behind.push_back(Queued { job, method });
+        scheduler.set_phase(job, Phase::Sending, Some(slot), now);
+    }
+
+    /// Writes what the socket takes of the requests queued by [`Conn::pipeline`].
+    pub fn flush(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        self.send(scheduler, now)
+    }
+
+    /// The socket is closing: the requests behind the one answered were never
+    /// answered, so they go again on a fresh socket, not counted as tries (as a stale
+    /// keep-alive socket's request does).
+    pub fn give_back_queued(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        self.unsent.clear();
+        for queued in self.behind.drain(..) {
+            scheduler.on_stale(queued.job, now);
+        }
+    }
+
+    /// Readiness (or a connect completing): make all the progress the socket allows.
+    pub fn on_ready(
+        &mut self,
+        slot: ConnId,
+        peer_closed: bool,
+        tools: Tools<'_>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        if let State::Lent { .. } = self.state {
+            // The disk thread reads it; readiness is its business until it comes back.
+            return After::Wait;
+        }
+        if let State::Connecting { job, method } = self.state {
+            match connect_result(self.transport.socket()) {
+                Ok(false) => return After::Wait,
+                Ok(true) => {
+                    if let After::Close = self.start(job, method, slot, scheduler, now) {
+                        return After::Close;
+                    }
+                }
+                Err(e) => return After::ConnectFailed(e),
+            }
+        }
+        if let After::Close = self.send(scheduler, now) {
+            return After::Close;
+        }
+        let after = self.receive(slot, tools, peer_closed, scheduler, now);
+        if let Some(handshake) = self.transport.take_handshake() {
+            let resumed = handshake.resumed;
+            scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
+        }
+        after
+    }
+
+    /// The deadline passed: fail the job it carries.
+    pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        let options = scheduler.options();
+        let error = match &self.state {
+            // A lent socket has no deadline here: its disk thread keeps the time.
+            State::Idle | State::Lent { .. } => return After::Wait,
+            State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
+            State::Exchanging { job, exchange } => {
+                // Its own request unsent (not one queued behind it).
+                let phase = if self.unsent.front().is_some_and(|(j, _)| j == job) {
+                    Phase::Sending
+                } else if exchange.body_mode().is_some() {
+                    Phase::ReceivingBody
+                } else {
+                    Phase::AwaitingHead
+                };
+                JobError::IdleTimeout(options.timeout, phase)
+            }
+        };
+        if let Some(job) = self.job() {
+            scheduler.on_error(job, error, now);
+        }
+        After::Close
+    }
+
+    /// The run is being stopped: fail the jobs it carries, if any.
+    pub fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        if let Some(job) = self.job() {
+            scheduler.on_error(job, JobError::Interrupted, now);
+            self.state = State::Idle;
+        }
+        for queued in self.behind.drain(..) {
+            scheduler.on_error(queued.job, JobError::Interrupted, now);
+        }
+        self.unsent.clear();
+    }
+
+    /// Writes the rest of the request.
+    fn send(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+        let State::Exchanging { job, .. } = self.state else {
+            return After::Wait;
+        };
+        if self.written == self.out.len() {
+            // TLS records (the handshake, the request's tail) may wait for this edge.
+            return match self.transport.flush() {
+                Ok(()) => After::Wait,
+                Err(e) => self.fail(job, e, Phase::Sending, scheduler, now),
+            };
+        }
+        while self.written < self.out.len() {
+            match self.transport.write(&self.out[self.written..]) {
+                Ok(0) => {
+                    return self.fail(
+                        job,
+                        io::ErrorKind::WriteZero.into(),
+                        Phase::Sending,
+                        scheduler,
+                        now,
+                    )
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.fail(job, e, Phase::Sending, scheduler, now),
+            }
+        }
+        self.deadline = Some(now + scheduler.options().timeout);
+        // Every request now written whole (one, or several pipelined).
+        while let Some(&(job, _)) = self.unsent.front().filter(|(_, end)| *end <= self.written) {
+            self.unsent.pop_front();
+            scheduler.emit(Event::RequestSent { job }, now);
+            scheduler.set_phase(job, Phase::AwaitingHead, None, now);
+        }
+        After::Wait
+    }
+
+    /// Reads until `WouldBlock`, feeding the answer through the exchange.
+    fn receive(
+        &mut self,
+        slot: ConnId,
+        Tools {
+            buf,
+            mut pipe,
+            mut disk,
+        }: Tools<'_>,
+        peer_closed: bool,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        // Set when the answer completes in this call: the socket goes back to the pool
+        // once the read loop has seen that the server did not close it meanwhile.
+        let mut completed = false;
+        // A read that fills less than the buffer has drained the socket: like tokio, take
+        // it as `WouldBlock` and save a syscall (epoll reports the next arrival anew).
+        // Not through TLS, whose plaintext length says nothing about the socket.
+        let mut drained = false;
+        let plain = self.transport.is_plain();
+        loop {
+            // A large body of known length skips the buffer: socket → pipe → file.
+            if let Some(pipe) = pipe.as_deref_mut() {
+                let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));
+                match self.splice_body(slot, pipe, disk, drained, scheduler, now) {
+                    None => {}
+                    Some(Spliced::Blocked | Spliced::Lent) => return After::Wait,
+                    Some(Spliced::Close) => return After::Close,
+                    Some(Spliced::Completed) => {
+                        self.served += 1;
+                        if !self.next_exchange(scheduler) {
+                            self.deadline = None;
+                            completed = true;
+                        }
+                    }
+                }
+            }
+            let read = if drained {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                self.transport.read(buf)
+            };
+            let n = match read {
+                Ok(n) => {
+                    // Not when the peer has closed: its FIN came with this edge, and
+                    // no later edge will announce it.
+                    drained = plain && !peer_closed && n > 0 && n < buf.len();
+                    n
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return if completed {
+                        After::Release
+                    } else {
+                        After::Wait
+                    };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return match self.state {
+                        State::Exchanging { job, .. } => {
+                            self.fail(job, e, Phase::AwaitingHead, scheduler, now)
+                        }
+                        _ => After::Close,
+                    }
+                }
+            };
+            let State::Exchanging { .. } = self.state else {
+                // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
+                return After::Close;
+            };
+            self.deadline = Some(now + scheduler.options().timeout);
+            if n == 0 {
+                self.on_eof(scheduler, now);
+                return After::Close;
+            }
+            match self.feed(&buf[..n], scheduler, now) {
+                Fed::NeedMore => {}
+                Fed::Completed => completed = true,
+                Fed::Close => return After::Close,
+            }
+        }
+    }
+
+    /// The server closed the socket during an answer: a stale keep-alive socket (no byte
+    /// of the answer yet), a failed pipeline, an answer that ends at EOF, or a cut one.
+    fn on_eof(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let pipelining_failed = self.pipelining_failed();
+        let State::Exchanging { job, exchange } = &mut self.state else {
+            return;
+        };
+        let job = *job;
+        let unanswered = !exchange.has_response_bytes() && self.pending.is_empty();
+        if (self.served > 0 && unanswered) || pipelining_failed {
+            return scheduler.on_stale(job, now);
+        }
+        if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+            scheduler.on_error(job, e, now);
+        }
+    }
+
+    /// Feeds the bytes of one read to the answer being read; what is left over belongs to
+    /// the answers of pipelined requests behind it, in order.
+    fn feed(&mut self, read: &[u8], scheduler: &mut Scheduler, now: Instant) -> Fed {
+        if !self.pending.is_empty() {
+            self.pending.extend_from_slice(read);
+        }
+        let mut start = 0;
+        loop {
+            let State::Exchanging { job, exchange } = &mut self.state else {
+                unreachable!("only an exchanging socket reads an answer")
+            };
+            let job = *job;
+            let from_pending = !self.pending.is_empty();
+            let input: &[u8] = if from_pending {
+                &self.pending
+            } else {
+                &read[start..]
+            };
+            let total = input.len();
+            match pump(exchange, input, scheduler, job, now) {
+                Ok(Pumped::NeedMore { consumed }) => {
+                    if from_pending {
+                        self.pending.drain(..consumed);
+                    } else {
+                        self.pending.extend_from_slice(&read[start + consumed..]);
+                    }
+                    return Fed::NeedMore;
+                }
+                Ok(Pumped::Ended { consumed, reusable }) => {
+                    if !reusable {
+                        return Fed::Close;
+                    }
+                    self.served += 1;
+                    if from_pending {
+                        self.pending.drain(..consumed);
+                    } else {
+                        start += consumed;
+                    }
+                    let left_over = total > consumed;
+                    if self.next_exchange(scheduler) {
+                        if left_over {
+                            continue;
+                        }
+                        return Fed::NeedMore;
+                    }
+                    // Bytes after the last answer asked for: the server sent more than it
+                    // announced, so the socket cannot be trusted again.
+                    if left_over {
+                        return Fed::Close;
+                    }
+                    self.deadline = None;
+                    return Fed::Completed;
+                }
+                Err(_) if self.pipelining_failed() => {
+                    scheduler.on_stale(job, now);
+                    return Fed::Close;
+                }
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Fed::Close;
+                }
+            }
+        }
+    }
+
+    /// The answer being read is complete: the next pipelined request's answer is read
+    /// next (true), or the socket goes idle (false).
+    fn next_exchange(&mut self, scheduler: &Scheduler) -> bool {
+        let Some(Queued { job, method }) = self.behind.pop_front() else {
+            self.state = State::Idle;
+            return false;
+        };
+        let keep_alive = scheduler.options().keep_alive;
+        self.front_queued = true;
+        self.state = State::Exchanging {
+            job,
+            exchange: Exchange::new(method, keep_alive, Limits::default()),
+        };
+        true
+    }
+
+    /// Whether a failure of the answer being read is the server's failure to pipeline,
+    /// not the request's: the request was queued behind another and its answer has no
+    /// whole head yet (the bytes may be what the answer before it left over). Such a
+    /// request goes again, alone, on a fresh socket, not counted as a try.
+    fn pipelining_failed(&self) -> bool {
+        match &self.state {
+            State::Exchanging { exchange, .. } => {
+                self.front_queued && exchange.body_mode().is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// The zero-copy path ([`super::splice`]) for a large body of known length on a
+    /// plain socket, going to a file: lends it to a disk thread, or moves what the socket
+    /// has (nothing when the last read `drained` it). `None` when it does not apply (the
+    /// ordinary read path then runs).
+    fn splice_body(
+        &mut self,
+        slot: ConnId,
+        pipe: &mut Pipe,
+        disk: Option<(&mut DiskThreads, &Registry)>,
+        drained: bool,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Option<Spliced> {
+        let State::Exchanging { job, exchange } = &mut self.state else {
+            return None;
+        };
+        let job = *job;
+        let big = exchange.body_remaining()? >= SPLICE_MIN;
+        if !big || !self.pending.is_empty() || !self.transport.is_plain() {
+            return None;
+        }
+        if let Some(disk) = disk {
+            match self.lend(slot, job, disk, scheduler) {
+                Ok(true) => return Some(Spliced::Lent),
+                Ok(false) => {}
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Some(Spliced::Close);
+                }
+            }
+        }
+        if drained {
+            // Lent or not, the socket has nothing more now.
+            return Some(Spliced::Blocked);
+        }
+        let State::Exchanging { exchange, .. } = &mut self.state else {
+            unreachable!("lend() keeps the socket exchanging when it does not lend")
+        };
+        loop {
+            let left = exchange.body_remaining()?;
+            if left == 0 {
+                // All moved: the exchange reports the end (and whether to reuse).
+                return Some(match pump(exchange, &[], scheduler, job, now) {
+                    Ok(Pumped::Ended { reusable: true, .. }) => Spliced::Completed,
+                    Ok(_) => Spliced::Close,
+                    Err(e) => {
+                        scheduler.on_error(job, e, now);
+                        Spliced::Close
+                    }
+                });
+            }
+            let file = match scheduler.splice_target(job) {
+                Ok(Some(file)) => file,
+                Ok(None) => return None,
+                Err(e) => {
+                    scheduler.on_error(job, e, now);
+                    return Some(Spliced::Close);
+                }
+            };
+            let moved = match pipe.socket_to_file(self.transport.socket(), file, left) {
+                Ok(0) => {
+                    // The peer closed mid-body: the exchange names the shortfall.
+                    if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+                        scheduler.on_error(job, e, now);
+                    }
+                    return Some(Spliced::Close);
+                }
+                Ok(n) => n as u64,
+                Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Some(Spliced::Blocked)
+                }
+                Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(SpliceError::Socket(e)) => {
+                    let error = JobError::Io(e, Phase::ReceivingBody);
+                    scheduler.on_error(job, error, now);
+                    return Some(Spliced::Close);
+                }
+                Err(SpliceError::File(e)) => {
+                    scheduler.on_error(job, JobError::Output(e), now);
+                    return Some(Spliced::Close);
+                }
+            };
+            exchange.body_moved(moved);
+            scheduler.on_body_moved(job, moved, now);
+            self.deadline = Some(now + scheduler.options().timeout);
+            // No "short means drained" here: a pipe fills by buffers, not bytes, so a
+            // short move says nothing about the socket. Go on until WouldBlock.
+        }
+    }
+
+    /// Hands the rest of the body, with duplicates of the socket and the file, to a disk
+    /// thread. `Ok(false)`: not lent (no file yet, pipelined requests queued behind it,
+    /// or a descriptor could not be duplicated), the reactor moves it itself.
+    fn lend(
+        &mut self,
+        slot: ConnId,
+        job: JobId,
+        (disk, registry): (&mut DiskThreads, &Registry),
+        scheduler: &mut Scheduler,
+    ) -> Result<bool, JobError> {
+        let State::Exchanging { exchange, .. } = &self.state else {
+            return Ok(false);
+        };
+        if !self.behind.is_empty() {
+            // The answers behind it follow on the socket: the reactor keeps reading.
+            return Ok(false);
+        }
+        let Some(len) = exchange.body_remaining() else {
+            return Ok(false);
+        };
+        let Some(file) = scheduler.splice_target(job)? else {
+            return Ok(false);
+        };
+        let (Ok(file), Ok(socket)) = (
+            file.try_clone(),
+            self.transport.socket().as_fd().try_clone_to_owned(),
+        ) else {
+            return Ok(false);
+        };
+        let transfer = Transfer {
+            loan: Loan {
+                key: slot.0,
+                serial: self.serial,
+                job,
+            },
+            socket,
+            file,
+            len,
+            timeout: scheduler.options().timeout,
+        };
+        // Out of the poll while lent: every packet of the body would wake the reactor
+        // for a socket it must not touch. Back in by `lent_back`.
+        if registry.deregister(self.transport.socket_mut()).is_err() {
+            return Ok(false);
+        }
+        if disk.lend(transfer, registry).is_err() {
+            // Back in the poll: the reactor moves the body itself.
+            return match self.register(slot, registry) {
+                Ok(()) => Ok(false),
+                Err(e) => Err(JobError::Io(e, Phase::ReceivingBody)),
+            };
+        }
+        let State::Exchanging { job, exchange } = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            unreachable!("checked above")
+        };
+        self.state = State::Lent { job, exchange };
+        self.deadline = None;
+        Ok(true)
+    }
+
+    /// A disk thread moved `moved` more bytes of the lent body.
+    pub fn lent_progress(&mut self, moved: u64, scheduler: &mut Scheduler, now: Instant) {
+        if let State::Lent { job, exchange } = &mut self.state {
+            exchange.body_moved(moved);
+            scheduler.on_body_moved(*job, moved, now);
+        }
+    }
+
+    /// The disk thread is done with the lent body: finish the answer as the reactor
+    /// would have, and say what becomes of the socket.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lent_back(
+        &mut self,
+        slot: ConnId,
+        registry: &Registry,
+        moved: u64,
+        outcome: Outcome,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        match self.finish_lent(moved, outcome, buf, scheduler, now) {
+            After::Release if self.register(slot, registry).is_err() => After::Close,
+            after => after,
+        }
+    }
+
+    /// Registers the socket for readable and writable edges, under its slab key.
+    fn register(&mut self, slot: ConnId, registry: &Registry) -> io::Result<()> {
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        registry.register(self.transport.socket_mut(), mio::Token(slot.0), interest)
+    }
+
+    fn finish_lent(
+        &mut self,
+        moved: u64,
+        outcome: Outcome,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        self.lent_progress(moved, scheduler, now);
+        let State::Lent { job, mut exchange } = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            return After::Close;
+        };
+        let options = scheduler.options();
+        let error = match outcome {
+            Outcome::Complete => match pump(&mut exchange, &[], scheduler, job, now) {
+                Ok(Pumped::Ended { reusable: true, .. }) => {
+                    self.served += 1;
+                    // Out of the poll while lent: bytes or a FIN that came meanwhile are
+                    // seen here, before it goes back to the pool.
+                    return match self.transport.read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => After::Release,
+                        _ => After::Close,
+                    };
+                }
+                Ok(_) => return After::Close,
+                Err(e) => e,
+            },
+            Outcome::Eof => match pump_eof(&mut exchange, scheduler, job, now) {
+                Ok(()) => return After::Close,
+                Err(e) => e,
+            },
+            Outcome::TimedOut => JobError::IdleTimeout(options.timeout, Phase::ReceivingBody),
+            Outcome::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
+            Outcome::File(e) => JobError::Output(e),
+            Outcome::Stopped => JobError::Interrupted,
+        };
+        scheduler.on_error(job, error, now);
+        After::Close
+    }
+
+    /// A socket error during `phase`: a stale keep-alive socket, or a failed try.
+    fn fail(
+        &mut self,
+        job: JobId,
+        error: io::Error,
+        phase: Phase,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> After {
+        let answered = match &self.state {
+            State::Exchanging { exchange, .. } => {
+                exchange.has_response_bytes() || !self.pending.is_empty()
+            }
+            _ => false,
+        };
+        if (self.served > 0 && !answered) || self.pipelining_failed() {
+            scheduler.on_stale(job, now);
+        } else {
+            let phase = if answered {
+                Phase::ReceivingBody
+            } else {
+                phase
+            };
+            scheduler.on_error(job, JobError::io(error, phase), now);
+        }
+        After::Close
+    }
+}
+
+/// Finishes a nonblocking connect (mio's `TcpStream::connect` recipe): `Ok(false)` while
+/// still in progress, the error if it failed.
+fn connect_result(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,435 @@
+//! The reactor: one thread, one `mio::Poll`, a slab of nonblocking sockets.
+//!
+//! ```text
+//!   loop {
+//!       dispatch   ── ready jobs get sockets (reuse an idle one, connect, ─────► pool
+//!                     or queue behind a busy one with --pipeline)
+//!       poll       ── sleep until a socket is ready or the next deadline ──────► mio
+//!       on_ready   ── each ready socket makes all the progress it can ─────────► conn
+//!       expire     ── connects and reads past their deadline fail ─────────────► timers
+//!   }
+//! ```
+//!
+//! The slab key of a socket is its `mio::Token` (mio's advice), and its [`ConnId`] slot
+//! in traces. Sockets are registered once, for both readable and writable, edge-triggered:
+//! no re-registration per request, ever. Readiness is only a hint (mio's `Poll` docs), so
+//! every handler tolerates a spurious wake-up.
+//!
+//! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, [`splice`]
+//! the zero-copy path for large bodies, [`disk`] the threads those bodies are lent to
+//! (their reports wake `poll` through a `mio::Waker`, token `usize::MAX`), and
+//! `crate::policy::pool` decides who gets a socket. Everything else stays on this one thread.
+//! Bytes pass through `crate::transport`, which adds TLS for `https://` hosts; a TLS
+//! handshake needs no state of its own here: its records ride on the same
+//! readable/writable edges as the HTTP bytes.
+
+pub mod conn;
+pub mod disk;
+pub mod splice;
+pub mod timers;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::model::error::JobError;
+use crate::model::event::Event;
+use crate::model::job::{ConnId, JobId, Phase};
+use crate::model::stop::Stop;
+use crate::policy::pool::{Checkout, HostId, Pool};
+use crate::policy::scheduler::{Ending, Scheduler};
+use crate::protocol::http::Method;
+use crate::transport::Opener;
+use conn::{After, Conn};
+use timers::Timers;
+
+/// The size of the one read buffer all sockets share.
+const READ_BUFFER: usize = 256 << 10;
+/// Jobs skipped over in one dispatch because their host is at `--per-host`.
+const MAX_DEFERRED: usize = 64;
+
+/// Runs the scheduler's jobs to the end on this thread.
+pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
+    let mut reactor = Reactor::new(scheduler)?;
+    let mut events = Events::with_capacity(1024);
+    loop {
+        reactor.dispatch(scheduler, Instant::now());
+        if scheduler.is_finished() {
+            break;
+        }
+        let timeout = reactor.poll_timeout(scheduler, Instant::now());
+        if let Err(e) = reactor.poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if let Some(signal) = stop.requested() {
+            scheduler.stop(Ending::Interrupted(signal));
+            reactor.abort(scheduler, Instant::now());
+            break;
+        }
+        let now = Instant::now();
+        for event in events.iter() {
+            match event.token() {
+                disk::WAKE_TOKEN => reactor.on_disk_reports(scheduler, now),
+                Token(key) => {
+                    let peer_closed = event.is_read_closed() || event.is_error();
+                    reactor.on_ready(ConnId(key), peer_closed, scheduler, now);
+                }
+            }
+        }
+        reactor.expire(scheduler, now);
+    }
+    reactor.close_all(scheduler, Instant::now());
+    Ok(())
+}
+
+/// The reactor's state between polls.
+struct Reactor {
+    poll: Poll,
+    conns: Slab<Conn>,
+    pool: Pool,
+    timers: Timers,
+    read_buffer: Box<[u8]>,
+    /// The pipe of the zero-copy path (`None` where `splice(2)` is not available).
+    pipe: Option<splice::Pipe>,
+    /// The threads large bodies are lent to (`None` with `--disk-threads 0` or no pipe).
+    disk: Option<disk::DiskThreads>,
+    next_serial: u64,
+    spare_out: Vec<Vec<u8>>,
+    /// `--pipeline`: requests a socket may carry at once (1: no pipelining).
+    pipeline_depth: usize,
+    /// Sockets with pipelined requests queued in this dispatch, not yet written.
+    unflushed: Vec<ConnId>,
+    /// Plain or TLS, by scheme; one TLS configuration for the run.
+    opener: Opener,
+}
+
+impl Reactor {
+    fn new(scheduler: &Scheduler) -> io::Result<Reactor> {
+        let options = scheduler.options();
+        let pipe = splice::Pipe::new().ok();
+        let disk_threads = options.disk_threads;
+        Ok(Reactor {
+            poll: Poll::new()?,
+            conns: Slab::new(),
+            pool: Pool::new(options.connections, options.per_host),
+            timers: Timers::default(),
+            read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            disk: (pipe.is_some() && disk_threads > 0)
+                .then(|| disk::DiskThreads::new(disk_threads)),
+            pipe,
+            next_serial: 0,
+            spare_out: Vec::new(),
+            pipeline_depth: if options.keep_alive {
+                options.pipeline
+            } else {
+                1
+            },
+            unflushed: Vec::new(),
+            opener: Opener::new(options)?,
+        })
+    }
+
+    /// Hands ready jobs to sockets until the semaphore or the pool says stop.
+    fn dispatch(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let mut deferred = 0;
+        while let Some(job) = scheduler.next_ready(now) {
+            let url = scheduler.url(job);
+            let host = self.pool.intern(url.scheme(), url.host(), url.port());
+            let (fresh, may_pipeline) = (scheduler.needs_fresh_socket(job), scheduler.is_get(job));
+            match self.pool.checkout(host, fresh, may_pipeline) {
+                Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
+                Checkout::Pipeline(slot) => self.pipeline(slot, job, scheduler, now),
+                Checkout::Open => self.open(host, job, scheduler, now),
+                Checkout::EvictAndOpen(idle) => {
+                    self.close(idle, scheduler, now);
+                    self.open(host, job, scheduler, now);
+                }
+                Checkout::HostFull if deferred < MAX_DEFERRED => {
+                    scheduler.defer(job);
+                    deferred += 1;
+                }
+                Checkout::HostFull | Checkout::Full => {
+                    scheduler.put_back(job);
+                    break;
+                }
+            }
+        }
+        scheduler.restore_deferred();
+        while let Some(slot) = self.unflushed.pop() {
+            let after = self.conns[slot.0].flush(scheduler, now);
+            self.settle(slot, after, scheduler, now);
+        }
+    }
+
+    /// Sends `job` on the idle socket `slot`.
+    fn reuse(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let conn = &mut self.conns[slot.0];
+        match scheduler.encode_request(job, conn.out_for_next()) {
+            Ok(method) => {
+                scheduler.emit(Event::ConnectionReused { slot }, now);
+                let after = conn.start(job, method, slot, scheduler, now);
+                self.settle(slot, after, scheduler, now);
+            }
+            Err(e) => {
+                self.pool.release(conn.host, slot);
+                scheduler.on_error(job, e, now);
+            }
+        }
+    }
+
+    /// Queues `job` on the busy socket `slot`, behind the requests it carries
+    /// (`--pipeline`; the pool took the socket out of its room list). The socket is
+    /// written once, at the end of the dispatch, for all the requests queued on it.
+    fn pipeline(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let conn = &mut self.conns[slot.0];
+        conn.in_room = false;
+        // The first request queued since the socket was last written whole: flush it at
+        // the end of the dispatch. (Bytes still unwritten from before go out with the
+        // socket's next writable edge, the new ones with them.)
+        let first = conn.all_written();
+        match scheduler.encode_request(job, conn.out_for_next()) {
+            Ok(method) => {
+                scheduler.emit(Event::ConnectionReused { slot }, now);
+                conn.pipeline(job, method, slot, scheduler, now);
+                if first {
+                    self.unflushed.push(slot);
+                }
+            }
+            Err(e) => scheduler.on_error(job, e, now),
+        }
+        // Back on the room list if it can take more.
+        self.settle(slot, After::Wait, scheduler, now);
+    }
+
+    /// Connects a new socket to `host` for `job`.
+    fn open(&mut self, host: HostId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
+        let mut out = self.spare_out.pop().unwrap_or_default();
+        match scheduler.encode_request(job, &mut out) {
+            Ok(method) => self.connect_to(host, 0, None, job, method, out, scheduler, now),
+            Err(e) => scheduler.on_error(job, e, now),
+        }
+    }
+
+    /// Starts a connect to the host's address number `first`, or to the next ones while
+    /// a connect fails at once (`localhost` is often `::1` first, where nothing listens).
+    /// `failed` is the error of the address before, reported if none is left.
+    #[allow(clippy::too_many_arguments)]
+    fn connect_to(
+        &mut self,
+        host: HostId,
+        first: usize,
+        mut failed: Option<io::Error>,
+        job: JobId,
+        method: Method,
+        out: Vec<u8>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        let mut index = first;
+        let mut stream = loop {
+            let addr = match self.pool.address(host, index) {
+                Ok(Some(addr)) => addr,
+                Ok(None) => {
+                    let e = failed.unwrap_or_else(|| io::ErrorKind::NotFound.into());
+                    return scheduler.on_error(job, JobError::Connect(e), now);
+                }
+                Err(e) => return scheduler.on_error(job, JobError::Resolve(e), now),
+            };
+            match connect(addr) {
+                Ok(stream) => break stream,
+                Err(e) => (failed, index) = (Some(e), index + 1),
+            }
+        };
+        let entry = self.conns.vacant_entry();
+        let slot = ConnId(entry.key());
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut stream, Token(slot.0), interest) {
+            return scheduler.on_error(job, JobError::Connect(e), now);
+        }
+        self.next_serial += 1;
+        let (scheme, name) = self.pool.name(host);
+        let transport = match self.opener.open(scheme, name, stream) {
+            Ok(transport) => transport,
+            Err(e) => return scheduler.on_error(job, e, now),
+        };
+        let conn = Conn::connecting(transport, host, index, self.next_serial, job, method, out);
+        let conn = entry.insert(conn);
+        conn.deadline = Some(now + scheduler.options().connect_timeout);
+        self.pool.opened(host);
+        scheduler.emit(Event::ConnectionOpened { slot }, now);
+        scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
+        self.settle(slot, After::Wait, scheduler, now);
+    }
+
+    /// A socket is ready: let it progress, then settle what it asks for.
+    /// `peer_closed`: the event says the peer shut its side, so read until EOF.
+    fn on_ready(
+        &mut self,
+        slot: ConnId,
+        peer_closed: bool,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        // A socket closed earlier in this batch may still have an event queued.
+        let Some(conn) = self.conns.get_mut(slot.0) else {
+            return;
+        };
+        let tools = conn::Tools {
+            buf: &mut self.read_buffer[..],
+            pipe: self.pipe.as_mut(),
+            disk: self.disk.as_mut().map(|d| (d, self.poll.registry())),
+        };
+        let after = conn.on_ready(slot, peer_closed, tools, scheduler, now);
+        self.settle(slot, after, scheduler, now);
+    }
+
+    /// The disk threads rang: take their progress and give back the sockets they are
+    /// done with.
+    fn on_disk_reports(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some(report) = self.disk.as_mut().and_then(|d| d.next_report()) {
+            let (disk::Report::Progress { loan, .. } | disk::Report::Done { loan, .. }) = report;
+            // A socket closed meanwhile (a stopped run) has nothing to hear.
+            let Some(conn) = self
+                .conns
+                .get_mut(loan.key)
+                .filter(|c| c.serial == loan.serial)
+            else {
+                continue;
+            };
+            match report {
+                disk::Report::Progress { moved, .. } => conn.lent_progress(moved, scheduler, now),
+                disk::Report::Done { moved, outcome, .. } => {
+                    let after = conn.lent_back(
+                        ConnId(loan.key),
+                        self.poll.registry(),
+                        moved,
+                        outcome,
+                        &mut self.read_buffer,
+                        scheduler,
+                        now,
+                    );
+                    self.settle(ConnId(loan.key), after, scheduler, now);
+                }
+            }
+        }
+    }
+
+    /// Carries out a socket's [`After`], and keeps its deadline in the heap.
+    fn settle(&mut self, slot: ConnId, after: After, scheduler: &mut Scheduler, now: Instant) {
+        match after {
+            After::Close => self.close(slot, scheduler, now),
+            After::ConnectFailed(error) => {
+                // Try the host's next address with the same request bytes.
+                let (host, next) = {
+                    let conn = &self.conns[slot.0];
+                    (conn.host, conn.address_index + 1)
+                };
+                let (job, method, out) = self.conns[slot.0].take_request();
+                self.close(slot, scheduler, now);
+                self.connect_to(host, next, Some(error), job, method, out, scheduler, now);
+            }
+            After::Release => {
+                let conn = &mut self.conns[slot.0];
+                if conn.in_room {
+                    conn.in_room = false;
+                    self.pool.no_room(conn.host, slot);
+                }
+                self.pool.release(conn.host, slot);
+            }
+            After::Wait => {
+                let conn = &mut self.conns[slot.0];
+                // Keep the pool's list of sockets with room for a pipelined request true.
+                let room = self.pipeline_depth > 1 && conn.has_room(self.pipeline_depth);
+                if room != conn.in_room {
+                    conn.in_room = room;
+                    if room {
+                        self.pool.has_room(conn.host, slot);
+                    } else {
+                        self.pool.no_room(conn.host, slot);
+                    }
+                }
+                if let Some(deadline) = conn.deadline {
+                    if conn.armed.is_none_or(|armed| armed > deadline) {
+                        self.timers.schedule(deadline, slot.0, conn.serial);
+                        conn.armed = Some(deadline);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails the jobs of sockets past their deadline.
+    fn expire(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some((key, serial)) = self.timers.pop_due(now) {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.serial == serial) else {
+                continue;
+            };
+            conn.armed = None;
+            let after = match conn.deadline {
+                Some(deadline) if deadline <= now => conn.on_timeout(scheduler, now),
+                // Activity moved the deadline (or cleared it): settle re-arms if needed.
+                _ => After::Wait,
+            };
+            self.settle(ConnId(key), after, scheduler, now);
+        }
+    }
+
+    /// How long `poll` may sleep: until the next socket deadline or backoff end.
+    fn poll_timeout(&self, scheduler: &Scheduler, now: Instant) -> Option<Duration> {
+        let next = match (self.timers.next(), scheduler.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A signal that lands just before `poll` sleeps is seen within a second.
+        let bound = Duration::from_secs(1);
+        Some(next.map_or(bound, |at| at.saturating_duration_since(now).min(bound)))
+    }
+
+    fn close(&mut self, slot: ConnId, scheduler: &mut Scheduler, now: Instant) {
+        // Closing the socket removes it from the poll: no `deregister` syscall needed.
+        let mut conn = self.conns.remove(slot.0);
+        self.pool.closed(conn.host, slot);
+        conn.give_back_queued(scheduler, now);
+        let mut out = conn.take_out();
+        out.clear();
+        self.spare_out.push(out);
+        scheduler.emit(Event::ConnectionClosed { slot }, now);
+    }
+
+    /// Stops every job in flight (a signal arrived).
+    fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        for (_, conn) in self.conns.iter_mut() {
+            conn.abort(scheduler, now);
+        }
+    }
+
+    fn close_all(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        let slots: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for slot in slots {
+            self.close(ConnId(slot), scheduler, now);
+        }
+    }
+}
+
+/// Starts a nonblocking connect with socket2: `TCP_NODELAY` set before the first byte,
+/// and `EINPROGRESS` is the normal answer.
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}

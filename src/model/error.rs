@@ -1,0 +1,150 @@
+//! Why a job failed, as a type.
+//!
+//! Every failure a job can meet, from a refused connect to a full disk, is one variant
+//! here. The variant decides two things the policy needs: whether another try may help
+//! ([`JobError::is_retryable`]) and whether the run must end with exit status 3
+//! ([`JobError::is_output_error`]). `Display` is the lowercase phrase a user reads after
+//! the URL: `error: http://host/file: connection reset by peer while reading the body`.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use crate::model::job::Phase;
+use crate::protocol::http::HttpError;
+use crate::protocol::pager::PageError;
+use crate::protocol::url::UrlError;
+
+/// Why one attempt of a job failed.
+#[derive(Debug)]
+pub enum JobError {
+    /// The host name did not resolve to an address.
+    Resolve(io::Error),
+    /// The TCP connect failed (refused, unreachable, reset).
+    Connect(io::Error),
+    /// The TCP connect did not finish within `--connect-timeout`.
+    ConnectTimeout(Duration),
+    /// A read or write on the socket failed (reset, broken pipe) in the given phase.
+    Io(io::Error, Phase),
+    /// No byte arrived within `--timeout` in the given phase.
+    IdleTimeout(Duration, Phase),
+    /// The response broke HTTP/1.1 (garbage, truncation, bad framing).
+    Http(HttpError),
+    /// The server answered with a status that is not a success.
+    Status(u16),
+    /// More redirects than `--max-redirects`.
+    TooManyRedirects(u32),
+    /// A redirect status without a usable `Location`.
+    BadRedirect(String),
+    /// A redirect to a URL miodl cannot fetch.
+    RedirectTarget(UrlError),
+    /// The body is larger than `--max-filesize` (announced or counted).
+    TooLarge(u64),
+    /// A page of the list API is larger than miodl keeps in memory.
+    PageTooLarge(u64),
+    /// Writing the output failed (disk full, permission): the run ends with exit status 3.
+    Output(io::Error),
+    /// A page of the list API could not be read.
+    Page(PageError),
+    /// The run was interrupted (SIGINT/SIGTERM) before the job finished.
+    Interrupted,
+    /// TLS failed: an untrusted or wrong certificate, a server that does not speak TLS,
+    /// a stream cut without `close_notify`.
+    #[cfg(feature = "tls")]
+    Tls(crate::protocol::tls::TlsError),
+}
+
+impl JobError {
+    /// True when another try may succeed: connection trouble, timeouts, truncated
+    /// answers, and the statuses 429/500/502/503/504 (docs/reference.md §5).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            JobError::Resolve(_) => false,
+            JobError::Connect(_) | JobError::ConnectTimeout(_) => true,
+            JobError::Io(..) | JobError::IdleTimeout(..) => true,
+            JobError::Http(e) => e.is_retryable(),
+            JobError::Status(s) => matches!(s, 429 | 500 | 502 | 503 | 504),
+            JobError::TooManyRedirects(_)
+            | JobError::BadRedirect(_)
+            | JobError::RedirectTarget(_)
+            | JobError::TooLarge(_)
+            | JobError::PageTooLarge(_)
+            | JobError::Output(_)
+            | JobError::Page(_)
+            | JobError::Interrupted => false,
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => e.is_retryable(),
+        }
+    }
+
+    /// A socket error in `phase`; one that TLS caused becomes [`JobError::Tls`], so the
+    /// user reads the TLS cause ("certificate expired"), not an I/O error kind.
+    pub fn io(error: io::Error, phase: Phase) -> JobError {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = crate::protocol::tls::TlsError::from_io(&error) {
+            return JobError::Tls(tls);
+        }
+        JobError::Io(error, phase)
+    }
+
+    /// True when the failure is ours to write, not the server's to send (exit status 3).
+    pub fn is_output_error(&self) -> bool {
+        matches!(self, JobError::Output(_))
+    }
+}
+
+fn phase_words(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Connecting => "while connecting",
+        Phase::Sending => "while sending the request",
+        Phase::AwaitingHead => "while waiting for the response",
+        Phase::ReceivingBody => "while reading the body",
+        _ => "",
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Resolve(e) => write!(f, "could not resolve host: {e}"),
+            JobError::Connect(e) => write!(f, "connect failed: {e}"),
+            JobError::ConnectTimeout(d) => {
+                write!(f, "connect timed out after {:.1} s", d.as_secs_f64())
+            }
+            JobError::Io(e, phase) => write!(f, "{e} {}", phase_words(phase)),
+            JobError::IdleTimeout(d, phase) => write!(
+                f,
+                "no data for {:.1} s {}",
+                d.as_secs_f64(),
+                phase_words(phase)
+            ),
+            JobError::Http(e) => write!(f, "bad response: {e}"),
+            JobError::Status(s) => write!(f, "server answered HTTP {s}"),
+            JobError::TooManyRedirects(n) => write!(f, "more than {n} redirects"),
+            JobError::BadRedirect(why) => write!(f, "bad redirect: {why}"),
+            JobError::RedirectTarget(e) => write!(f, "redirect to {e}"),
+            JobError::TooLarge(limit) => write!(f, "body larger than --max-filesize {limit} bytes"),
+            JobError::PageTooLarge(limit) => write!(f, "list page larger than {limit} bytes"),
+            JobError::Output(e) => write!(f, "could not write output: {e}"),
+            JobError::Page(e) => write!(f, "bad list page: {e}"),
+            JobError::Interrupted => write!(f, "interrupted"),
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for JobError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JobError::Resolve(e) | JobError::Connect(e) | JobError::Output(e) => Some(e),
+            JobError::Io(e, _) => Some(e),
+            JobError::Http(e) => Some(e),
+            JobError::RedirectTarget(e) => Some(e),
+            JobError::Page(e) => Some(e),
+            #[cfg(feature = "tls")]
+            JobError::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The knobs of a transfer, as plain data.
+//!
+//! The command line (`cli`) fills these structs and everything after parsing takes
+//! them, never raw strings. Each field mirrors one option of `miodl get` / `miodl crawl`
+//! (docs/reference.md §3); the defaults here are the documented defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::shard::Shard;
+
+/// Which engine performs the requests. All three share the sans-IO protocol layer and
+/// produce the same files and the same summary; they differ only in how they wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The mio event loop: one thread, many nonblocking sockets (and disk threads for
+    /// large bodies, `--disk-threads`).
+    Reactor,
+    /// One request after another on `std::net`, the seed's sequential `requests` script.
+    Blocking,
+    /// A pool of blocking worker threads, the seed's thread "executor".
+    Threads,
+}
+
+impl Engine {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Reactor => "reactor",
+            Engine::Blocking => "blocking",
+            Engine::Threads => "threads",
+        }
+    }
+}
+
+/// `USER:PASS` for HTTP Basic authentication. `Debug` never prints the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name, before the first `:`.
+    pub user: String,
+    /// The password, after the first `:` (may be empty).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({:?}, <hidden>)", self.user)
+    }
+}
+
+/// Options shared by `get` and `crawl`: limits, retries, timeouts and reporting.
+#[derive(Debug, Clone)]
+pub struct TransferOptions {
+    /// `-o`: where files go. `None` means `results/<unix-seconds>`.
+    pub output_dir: Option<PathBuf>,
+    /// `-c`: the connector limit, at most this many open sockets. `None` = unlimited (`-c 0`).
+    pub connections: Option<usize>,
+    /// `--per-host`: at most this many sockets to one host.
+    pub per_host: Option<usize>,
+    /// `--max-in-flight`: the semaphore, at most this many requests in flight.
+    pub max_in_flight: Option<usize>,
+    /// `--no-keepalive` clears this: every request then carries `Connection: close`.
+    pub keep_alive: bool,
+    /// `--retries`: extra tries after a retryable failure.
+    pub retries: u32,
+    /// `--retry-delay`: the first backoff; it doubles each try, with jitter.
+    pub retry_delay: Duration,
+    /// `--connect-timeout`.
+    pub connect_timeout: Duration,
+    /// `--timeout`: the idle limit while waiting for bytes.
+    pub timeout: Duration,
+    /// `-u USER:PASS`, sent only to the hosts named on the command line.
+    pub credentials: Option<Credentials>,
+    /// `--max-redirects`.
+    pub max_redirects: u32,
+    /// `--max-filesize`: a body larger than this fails.
+    pub max_filesize: Option<u64>,
+    /// `--engine`.
+    pub engine: Engine,
+    /// `-q`: no progress display.
+    pub quiet: bool,
+    /// `--json`: one summary object on stdout at the end.
+    pub json: bool,
+    /// `--events`: one JSON line on stdout per finished file.
+    pub events: bool,
+    /// `--trace FILE`: a Chrome trace-event JSON of the run.
+    pub trace: Option<PathBuf>,
+    /// `--shard I/N`: only this stable part of the URLs (or ids).
+    pub shard: Option<Shard>,
+    /// `--cacert FILE`: more trusted roots (PEM) for `https://`.
+    pub cacert: Option<PathBuf>,
+    /// `--insecure`: do not verify TLS certificates.
+    pub insecure: bool,
+    /// `--disk-threads`: threads the reactor lends large bodies to (`reactor::disk`);
+    /// 0 = it writes them itself.
+    pub disk_threads: usize,
+    /// `--pipeline`: GET requests the reactor may send on one socket before their
+    /// answers come (HTTP/1.1 pipelining); 1 = one at a time.
+    pub pipeline: usize,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        TransferOptions {
+            output_dir: None,
+            connections: Some(100),
+            per_host: None,
+            max_in_flight: None,
+            keep_alive: true,
+            retries: 3,
+            retry_delay: Duration::from_millis(200),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            credentials: None,
+            max_redirects: 10,
+            max_filesize: None,
+            engine: Engine::Reactor,
+            quiet: false,
+            json: false,
+            events: false,
+            trace: None,
+            shard: None,
+            cacert: None,
+            insecure: false,
+            disk_threads: default_disk_threads(),
+            pipeline: 1,
+        }
+    }
+}
+
+/// One disk thread per CPU, at most 4: the page cache scales with cores, not beyond.
+pub fn default_disk_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// What `miodl crawl` adds: where the list is and how to page through it.
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    /// The list API, e.g. `http://127.0.0.1:5000/api/list_files`.
+    pub list_url: String,
+    /// `--per-page`: ids asked for per page (the reference server caps it at 5).
+    pub per_page: u32,
+    /// `--start`: the first index asked for.
+    pub start: u64,
+    /// `--lookahead K`: pages asked for ahead of the answers (0 = one page at a time).
+    pub lookahead: u32,
+    /// `--item-url`: the download URL of an id; `{origin}` and `{id}` are replaced.
+    pub item_url: String,
+}
+
+impl CrawlOptions {
+    /// The documented defaults for a list URL.
+    pub fn new(list_url: impl Into<String>) -> Self {
+        CrawlOptions {
+            list_url: list_url.into(),
+            per_page: 5,
+            start: 0,
+            lookahead: 0,
+            item_url: "{origin}/api/download/{id}".to_string(),
+        }
+    }
+}

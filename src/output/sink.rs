@@ -1,0 +1,485 @@
+//! Where bodies go: a file with no name, or a hidden temporary one, that gets its final
+//! name only when the body is complete.
+//!
+//! A reader of the output directory sees whole files or nothing. Two ways to stage a
+//! body, chosen once per run by [`OutputDir::create`]:
+//!
+//! - **Unnamed** (Linux): the body is written into a file created with `O_TMPFILE`, which
+//!   has no name in any directory, and `linkat(2)` gives it its final name after the last
+//!   byte. If the process dies, even by `SIGKILL`, the kernel frees the file: nothing is
+//!   left behind. Syscalls per small file: `openat`, `write`, `linkat`, `close`.
+//! - **Named** (elsewhere, or where the file system or kernel refuses the above): the body
+//!   goes into a hidden `.miodl-<pid>-<tag>.part` and one `rename(2)` after the last byte
+//!   makes it the final file; a failed or interrupted download removes it
+//!   ([`PartFile`]'s `Drop`). Syscalls: `openat`, `write`, `close`, `renameat`.
+//!
+//! Either way the file is created lazily at the first body byte, so an answer that turns
+//! out to be an error or a redirect never touches the disk, and every path is resolved
+//! relative to one descriptor of the output directory, opened once: the kernel looks up
+//! one name per call, not the whole path. On tmpfs, `O_TMPFILE` + `linkat` costs about
+//! 3 µs less per file than a named temporary and an absolute `rename`
+//! (`cargo bench --bench staging`; docs/performance.md, section 2).
+
+use std::ffi::CStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How this run stages a body before it gets its name (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staging {
+    /// An `O_TMPFILE` file, named by `linkat(2)` when complete.
+    Unnamed,
+    /// A hidden temporary, renamed when complete.
+    Named,
+}
+
+/// The output directory of a run.
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    path: PathBuf,
+    /// The directory, opened once; every file is created and named relative to it.
+    dir: Arc<OwnedFd>,
+    staging: Staging,
+    /// This process's id, part of every temporary's name (read once: `getpid` is a syscall).
+    pid: u32,
+}
+
+impl OutputDir {
+    /// Uses `path`, creating it (and its parents) if missing, and picks the staging this
+    /// directory supports.
+    pub fn create(path: &Path) -> io::Result<OutputDir> {
+        let mut dir = OutputDir::create_named(path)?;
+        if unnamed_files_work(&dir.dir) {
+            dir.staging = Staging::Unnamed;
+        }
+        Ok(dir)
+    }
+
+    /// Like [`OutputDir::create`], but always stages with named temporaries (the
+    /// portable way; for tests of that path).
+    pub fn create_named(path: &Path) -> io::Result<OutputDir> {
+        fs::create_dir_all(path)?;
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)?;
+        Ok(OutputDir {
+            path: path.to_path_buf(),
+            dir: Arc::new(OwnedFd::from(dir)),
+            staging: Staging::Named,
+            pid: std::process::id(),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How bodies are staged here.
+    pub fn staging(&self) -> Staging {
+        self.staging
+    }
+
+    /// A body on its way into this directory. `tag` makes a named temporary unique
+    /// within the run. Allocates nothing.
+    pub fn part_file(&self, tag: usize) -> PartFile {
+        PartFile {
+            dir: Arc::clone(&self.dir),
+            staging: self.staging,
+            pid: self.pid,
+            tag,
+            temp: Temp::NotCreated,
+            written: 0,
+        }
+    }
+
+    /// Sets `path` to the final path of `name` in this directory, reusing its buffer.
+    pub fn final_path_into(&self, name: &str, path: &mut PathBuf) {
+        path.as_mut_os_string().clear();
+        path.push(&self.path);
+        path.push(name);
+    }
+}
+
+/// A body being written, named by [`PartFile::commit`]. Dropped without a commit, it
+/// leaves nothing: an unnamed file is freed by the kernel, a named temporary is removed.
+#[derive(Debug)]
+pub struct PartFile {
+    dir: Arc<OwnedFd>,
+    staging: Staging,
+    /// What names the hidden temporary, when there is one: `.miodl-<pid>-<tag>.part`
+    /// (built only then, see [`TempName`]).
+    pid: u32,
+    tag: usize,
+    temp: Temp,
+    written: u64,
+}
+
+/// The staged file's life: not there yet, open (with or without a name), or done.
+#[derive(Debug)]
+enum Temp {
+    NotCreated,
+    /// Open, in no directory: nothing to clean up.
+    Unnamed(File),
+    /// Open under the hidden temporary name: removed unless committed.
+    Named(File),
+    /// Closed, still under the hidden temporary name (between close and rename).
+    NamedClosed,
+    /// Named with its final name, or given up by a failed `commit`: nothing is left to
+    /// clean up.
+    Committed,
+}
+
+impl PartFile {
+    /// Appends body bytes, creating the staged file on the first call.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = self.open()?;
+        file.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The open staged file, created if needed, for bytes written by other means
+    /// (`splice(2)`); report them with [`PartFile::moved`].
+    pub fn file(&mut self) -> io::Result<&File> {
+        self.open().map(|file| &*file)
+    }
+
+    fn open(&mut self) -> io::Result<&mut File> {
+        if let Temp::NotCreated = self.temp {
+            self.temp = match self.staging {
+                Staging::Unnamed => Temp::Unnamed(open_unnamed(&self.dir)?),
+                Staging::Named => {
+                    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
+                    Temp::Named(open_at(&self.dir, self.temp_name().as_c_str(), flags)?)
+                }
+            };
+        }
+        match &mut self.temp {
+            Temp::Unnamed(file) | Temp::Named(file) => Ok(file),
+            _ => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    /// The hidden temporary's name. Made on demand: an unnamed file never needs one.
+    fn temp_name(&self) -> TempName {
+        TempName::new(self.pid, self.tag)
+    }
+
+    /// `n` bytes were written to [`PartFile::file`] directly.
+    pub fn moved(&mut self, n: u64) {
+        self.written += n;
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Gives the body its final `name` in the directory, replacing a file of that name
+    /// (an empty body still makes an empty file). Returns the size.
+    pub fn commit(mut self, name: &str) -> io::Result<u64> {
+        self.open()?;
+        let name = FileName::new(name)?;
+        match std::mem::replace(&mut self.temp, Temp::Committed) {
+            Temp::Unnamed(file) => match link_at(&file, &self.dir, name.as_c_str()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    // A file of that name exists: `linkat` never replaces one, `rename`
+                    // does. Name the body as a temporary, then rename it over the old file.
+                    link_at(&file, &self.dir, self.temp_name().as_c_str())?;
+                    drop(file);
+                    self.temp = Temp::NamedClosed;
+                    rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
+                    self.temp = Temp::Committed;
+                }
+                Err(e) => return Err(e),
+            },
+            Temp::Named(file) => {
+                // Closed before the rename: the file is whole when it gets its name.
+                drop(file);
+                self.temp = Temp::NamedClosed;
+                rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
+                self.temp = Temp::Committed;
+            }
+            _ => unreachable!("open() made the staged file"),
+        }
+        Ok(self.written)
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Temp::Named(_) | Temp::NamedClosed = self.temp {
+            self.temp = Temp::Committed;
+            // Best effort: nothing else can be done about a failing unlink here.
+            let _ = unlink_at(&self.dir, self.temp_name().as_c_str());
+        }
+    }
+}
+
+/// Can this directory hold unnamed files that `linkat(AT_EMPTY_PATH)` names later? It
+/// needs Linux with `O_TMPFILE` support in the file system (tmpfs, ext4, xfs, btrfs, …)
+/// and, before Linux 6.10, the CAP_DAC_READ_SEARCH capability for the link. Asked by
+/// linking a fresh unnamed file onto `.`: `EEXIST` means the link was allowed (and
+/// nothing was made), `ENOENT` that it was not.
+#[cfg(target_os = "linux")]
+fn unnamed_files_work(dir: &OwnedFd) -> bool {
+    let Ok(file) = open_unnamed(dir) else {
+        return false;
+    };
+    let refused = link_at(&file, dir, c".");
+    matches!(refused, Err(e) if e.kind() == io::ErrorKind::AlreadyExists)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unnamed_files_work(_dir: &OwnedFd) -> bool {
+    false
+}
+
+#[cfg(target_os = "linux")]
+fn open_unnamed(dir: &OwnedFd) -> io::Result<File> {
+    // No O_EXCL: that would make the file impossible to link.
+    open_at(
+        dir,
+        c".",
+        libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_unnamed(_dir: &OwnedFd) -> io::Result<File> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// `openat(dir, name, flags, 0666)`: the process's umask applies, as for any new file.
+fn open_at(dir: &OwnedFd, name: &CStr, flags: libc::c_int) -> io::Result<File> {
+    let mode: libc::c_uint = 0o666;
+    // SAFETY: `name` is NUL-terminated; the returned descriptor is new and owned here.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a freshly opened descriptor that nothing else owns.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `linkat(file, "", dir, name, AT_EMPTY_PATH)`: gives an open file a name.
+#[cfg(target_os = "linux")]
+fn link_at(file: &File, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: both paths are NUL-terminated; the descriptors are open.
+    let r = unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_at(_file: &File, _dir: &OwnedFd, _name: &CStr) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+fn rename_at(dir: &OwnedFd, from: &CStr, to: &CStr) -> io::Result<()> {
+    let dir = dir.as_raw_fd();
+    // SAFETY: both names are NUL-terminated; `dir` is open.
+    if unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn unlink_at(dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; `dir` is open.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A final file name as a C string, on the stack: names are at most 255 bytes
+/// ([`crate::policy::names`]), so no allocation.
+struct FileName {
+    bytes: [u8; 256],
+    len: usize,
+}
+
+impl FileName {
+    fn new(name: &str) -> io::Result<FileName> {
+        if name.len() >= 256 {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        if name.is_empty() || name.contains(['\0', '/']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a file name: {name:?}"),
+            ));
+        }
+        let mut bytes = [0u8; 256];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(FileName {
+            bytes,
+            len: name.len() + 1,
+        })
+    }
+
+    fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_with_nul(&self.bytes[..self.len]).expect("one NUL, at the end")
+    }
+}
+
+/// `.miodl-<pid>-<tag>.part`, NUL-terminated, on the stack.
+#[derive(Debug)]
+struct TempName {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl TempName {
+    fn new(pid: u32, tag: usize) -> TempName {
+        let mut name = TempName {
+            bytes: [0; 64],
+            len: 0,
+        };
+        name.push(b".miodl-");
+        name.push_decimal(u64::from(pid));
+        name.push(b"-");
+        name.push_decimal(tag as u64);
+        name.push(b".part\0");
+        name
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `n` in decimal, without a `format!` allocation.
+    fn push_decimal(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        self.push(crate::protocol::http::decimal(n, &mut digits));
+    }
+
+    fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_with_nul(&self.bytes[..self.len]).expect("one NUL, at the end")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Commit, replace, an empty body, and drops that leave nothing — for one staging.
+    fn commit_replaces_and_drop_leaves_nothing(out: &OutputDir) {
+        let mut part = out.part_file(1);
+        part.write(b"hello ").unwrap();
+        part.write(b"world").unwrap();
+        assert_eq!(part.commit("done.txt").unwrap(), 11);
+        assert_eq!(
+            fs::read(out.path().join("done.txt")).unwrap(),
+            b"hello world"
+        );
+
+        // A second body under the same name replaces the first.
+        let mut part = out.part_file(2);
+        part.write(b"again").unwrap();
+        assert_eq!(part.commit("done.txt").unwrap(), 5);
+        assert_eq!(fs::read(out.path().join("done.txt")).unwrap(), b"again");
+
+        let mut part = out.part_file(3);
+        part.write(b"half").unwrap();
+        drop(part);
+
+        assert_eq!(out.part_file(4).commit("empty.txt").unwrap(), 0);
+        assert_eq!(fs::read(out.path().join("empty.txt")).unwrap(), b"");
+        assert_eq!(names_in(out.path()), ["done.txt", "empty.txt"], "{out:?}");
+    }
+
+    #[test]
+    fn named_temporaries_commit_replace_and_clean_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutputDir::create_named(&tmp.path().join("a/b")).unwrap();
+        assert_eq!(out.staging(), Staging::Named);
+        commit_replaces_and_drop_leaves_nothing(&out);
+
+        // While a body is on its way, its temporary is there under the hidden name.
+        let mut part = out.part_file(12345);
+        part.write(b"x").unwrap();
+        let temp = format!(".miodl-{}-12345.part", std::process::id());
+        assert!(names_in(out.path()).contains(&temp));
+    }
+
+    #[test]
+    fn the_chosen_staging_commits_replaces_and_cleans_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutputDir::create(tmp.path()).unwrap();
+        commit_replaces_and_drop_leaves_nothing(&out);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn unnamed_files_are_invisible_until_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutputDir::create(tmp.path()).unwrap();
+        // Linux 6.10 and later allow the link to the file's opener; older kernels only
+        // to root (CAP_DAC_READ_SEARCH).
+        let is_root = unsafe { libc::geteuid() } == 0;
+        if !is_root && out.staging() == Staging::Named {
+            eprintln!("skipped: this kernel refuses linkat(AT_EMPTY_PATH) to non-root");
+            return;
+        }
+        assert_eq!(
+            out.staging(),
+            Staging::Unnamed,
+            "tmpfs or disk under {tmp:?}"
+        );
+        let mut part = out.part_file(1);
+        part.write(&[7; 10_000]).unwrap();
+        assert!(names_in(out.path()).is_empty());
+        assert_eq!(part.commit("x").unwrap(), 10_000);
+        assert_eq!(names_in(out.path()), ["x"]);
+    }
+
+    #[test]
+    fn a_bad_name_is_an_error_not_a_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        for out in [
+            OutputDir::create(tmp.path()).unwrap(),
+            OutputDir::create_named(tmp.path()).unwrap(),
+        ] {
+            assert!(out.part_file(1).commit(&"n".repeat(300)).is_err());
+            assert!(out.part_file(2).commit("a/b").is_err());
+            assert!(names_in(out.path()).is_empty(), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_and_a_file_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("f"), "").unwrap();
+        assert!(OutputDir::create(&tmp.path().join("f")).is_err());
+        assert!(OutputDir::create(&tmp.path().join("new/dir")).is_ok());
+    }
+}

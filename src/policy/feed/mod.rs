@@ -1,0 +1,290 @@
+//! Where jobs come from: a list of URLs (`miodl get`) or the pager (`miodl crawl`).
+//!
+//! The scheduler asks its feed for more work when its queue runs short, so a list of a
+//! million URLs is read a little at a time and never held whole. The crawl feed turns
+//! the pager's page requests into page jobs and the ids of each answered page into file
+//! jobs, through `--item-url`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use crate::model::job::JobKind;
+use crate::model::shard::Shard;
+use crate::policy::names::{file_name_for_url, safe_id_file_name, NameRegistry};
+use crate::protocol::pager::{PageError, PageRequest, Pager};
+use crate::protocol::url::{percent_encode_segment, Url};
+
+mod lines;
+pub use lines::UrlLines;
+
+/// A job the feed wants added.
+#[derive(Debug)]
+pub struct NewJob {
+    /// Page or file.
+    pub kind: JobKind,
+    /// What to fetch.
+    pub url: Url,
+}
+
+/// What reading one page produced, besides new jobs.
+#[derive(Debug, Default)]
+pub struct PageReport {
+    /// New ids.
+    pub new_ids: usize,
+    /// Refused ids, escaped for printing, with the reason.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// The source of jobs of a run.
+pub enum Feed {
+    /// `miodl get`: URLs, streamed.
+    Urls(UrlFeed),
+    /// `miodl crawl`: the pager.
+    Crawl(Box<CrawlFeed>),
+}
+
+impl Feed {
+    /// Adds up to `want` file jobs (and, for a crawl, every page request the pager
+    /// allows now) to `out`.
+    pub fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
+        match self {
+            Feed::Urls(feed) => feed.refill(want, out),
+            Feed::Crawl(feed) => feed.refill(out),
+        }
+    }
+
+    /// Lines of URL input refused since the last call.
+    pub fn take_bad_lines(&mut self) -> Vec<BadLine> {
+        match self {
+            Feed::Urls(feed) => std::mem::take(&mut feed.bad_lines),
+            Feed::Crawl(_) => Vec::new(),
+        }
+    }
+
+    /// True when the feed will never produce another job.
+    pub fn is_exhausted(&self) -> bool {
+        match self {
+            Feed::Urls(feed) => feed.sources.is_none(),
+            Feed::Crawl(feed) => feed.pager.is_done(),
+        }
+    }
+}
+
+/// Where a line of URL input came from, for its error message.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// The n-th URL argument.
+    Argument(usize),
+    /// Line n of a file (or `stdin`).
+    Line(Arc<str>, usize),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Argument(n) => write!(f, "argument {n}"),
+            Origin::Line(source, n) => write!(f, "{source}:{n}"),
+        }
+    }
+}
+
+/// One line of URL input that could not be used, with where it came from.
+#[derive(Debug)]
+pub struct BadLine {
+    /// `FILE:LINE` or the argument's position.
+    pub origin: String,
+    /// The error, one line.
+    pub message: String,
+}
+
+/// `miodl get`'s URLs: command-line arguments first, then each `-i` list line by line.
+pub struct UrlFeed {
+    /// Where the URLs come from; `None` once every source is read.
+    sources: Option<UrlSources>,
+    shard: Option<Shard>,
+    names: NameRegistry,
+    /// Lines that were not URLs miodl can fetch (reported as failures).
+    pub bad_lines: Vec<BadLine>,
+}
+
+impl UrlFeed {
+    /// A feed over `sources`, the shard's share of them if `shard` is given.
+    pub fn new(sources: UrlSources, shard: Option<Shard>) -> UrlFeed {
+        UrlFeed {
+            sources: Some(sources),
+            shard,
+            names: NameRegistry::default(),
+            bad_lines: Vec::new(),
+        }
+    }
+
+    fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
+        let Some(sources) = &mut self.sources else {
+            return;
+        };
+        let mut added = 0;
+        while added < want {
+            let Some((text, origin)) = sources.next_url() else {
+                self.sources = None;
+                return;
+            };
+            if self.shard.is_some_and(|shard| !shard.contains(text)) {
+                continue;
+            }
+            match Url::parse(text) {
+                Ok(url) => {
+                    let name = self.names.claim(file_name_for_url(&url));
+                    out.push(NewJob {
+                        kind: JobKind::File { name },
+                        url,
+                    });
+                    added += 1;
+                }
+                Err(e) => self.bad_lines.push(BadLine {
+                    origin: origin.to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+/// Where `miodl get`'s URLs come from, in order: the command-line arguments, then each
+/// `-i` list ([`UrlLines`]), read as the run goes. Each URL is lent as a `&str`, so
+/// a line costs no `String` of its own.
+pub struct UrlSources {
+    arguments: Vec<String>,
+    /// How many arguments have been handed out.
+    arguments_read: usize,
+    /// The lists not yet read to the end, the current one first.
+    lists: VecDeque<UrlLines<Box<dyn BufRead + Send>>>,
+}
+
+impl UrlSources {
+    /// The URL arguments, to be read first.
+    pub fn new(arguments: Vec<String>) -> UrlSources {
+        UrlSources {
+            arguments,
+            arguments_read: 0,
+            lists: VecDeque::new(),
+        }
+    }
+
+    /// Adds a list, to be read after the arguments and the lists added before it.
+    pub fn push_list(&mut self, lines: UrlLines<Box<dyn BufRead + Send>>) {
+        self.lists.push_back(lines);
+    }
+
+    /// The next URL text and where it came from; `None` when every source is read.
+    pub fn next_url(&mut self) -> Option<(&str, Origin)> {
+        if let Some(text) = self.arguments.get(self.arguments_read) {
+            self.arguments_read += 1;
+            return Some((text, Origin::Argument(self.arguments_read)));
+        }
+        while let Some(list) = self.lists.front_mut() {
+            if list.advance() {
+                break;
+            }
+            self.lists.pop_front();
+        }
+        let list = self.lists.front()?;
+        Some((list.line(), list.origin()))
+    }
+}
+
+/// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.
+pub struct CrawlFeed {
+    pager: Pager,
+    shard: Option<Shard>,
+    list_url: Url,
+    item_template: String,
+}
+
+impl CrawlFeed {
+    /// A crawl of `list_url`, items at `item_template` (`{origin}`, `{id}` replaced).
+    pub fn new(
+        pager: Pager,
+        list_url: Url,
+        item_template: String,
+        shard: Option<Shard>,
+    ) -> CrawlFeed {
+        CrawlFeed {
+            pager,
+            shard,
+            list_url,
+            item_template,
+        }
+    }
+
+    /// The pager (for its statistics).
+    pub fn pager(&self) -> &Pager {
+        &self.pager
+    }
+
+    fn refill(&mut self, out: &mut Vec<NewJob>) {
+        while let Some(request) = self.pager.next_request() {
+            out.push(NewJob {
+                kind: JobKind::Page(request),
+                url: self.list_url.clone(),
+            });
+        }
+    }
+
+    /// Hands an answered page to the pager; its new ids become file jobs in `out`.
+    pub fn on_page(
+        &mut self,
+        request: PageRequest,
+        body: &[u8],
+        more: Option<bool>,
+        out: &mut Vec<NewJob>,
+    ) -> Result<PageReport, PageError> {
+        let outcome = self.pager.on_page(request, body, more)?;
+        let mut report = PageReport {
+            new_ids: 0,
+            rejected: outcome
+                .rejected
+                .into_iter()
+                .map(|r| (r.raw, r.reason.to_string()))
+                .collect(),
+        };
+        let origin = self.list_url.origin();
+        let shard = self.shard;
+        for id in outcome
+            .new_ids
+            .into_iter()
+            .filter(|id| shard.is_none_or(|shard| shard.contains(id)))
+        {
+            // The pager already refused unsafe ids; this is the last check before the
+            // id becomes a file name, kept so no path can ever escape the directory.
+            if let Err(e) = safe_id_file_name(&id) {
+                report.rejected.push((format!("{id:?}"), e.to_string()));
+                continue;
+            }
+            let text = self
+                .item_template
+                .replace("{origin}", &origin)
+                .replace("{id}", &percent_encode_segment(&id));
+            match Url::parse(&text) {
+                Ok(url) => {
+                    report.new_ids += 1;
+                    out.push(NewJob {
+                        kind: JobKind::File { name: id },
+                        url,
+                    });
+                }
+                Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),
+            }
+        }
+        // No new page requests here: the scheduler asks for them when it next
+        // dispatches, after every answer that arrived together has been read. A batch of
+        // lookahead answers thus learns where the list ends before asking further.
+        Ok(report)
+    }
+
+    /// A page failed for good: the pager stops.
+    pub fn on_page_failed(&mut self, request: PageRequest) {
+        self.pager.on_page_failed(request);
+    }
+}

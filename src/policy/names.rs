@@ -1,0 +1,401 @@
+//! Output file names: from a URL or a pager id to one safe name in the output directory.
+//!
+//! A name comes from the network (a URL's last segment, an id in a list API's JSON), so
+//! it is hostile until checked: it must not climb out of the output directory (`..`,
+//! `/`), hide itself (`.bashrc`), break a terminal or a log line (control characters),
+//! or exceed what a file system accepts (255 bytes). Two policies, for two jobs:
+//!
+//! - `get` *derives* a name from a URL and repairs whatever is unsafe
+//!   ([`file_name_for_url`]); a user asked for that URL, so it should land somewhere.
+//! - `crawl` saves each id under the id itself (`<dir>/<id>`, docs/reference.md §1), and
+//!   `verify` relies on that, so an unsafe id is *refused*, not repaired
+//!   ([`safe_id_file_name`]): a silent rename would break the contract.
+//!
+//! [`NameRegistry`] then makes names unique within one run, wget style, so two URLs that
+//! map to one name both survive.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use crate::protocol::url::Url;
+
+/// The longest file name most file systems accept (ext4, APFS, NTFS count 255 bytes or
+/// units), in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// The name `get` saves a URL under: its last path segment, made safe.
+///
+/// The rules, in order:
+/// 1. Take the last segment of the path; the query is not part of the name.
+/// 2. Percent-decode it; bytes that are not UTF-8 become U+FFFD.
+/// 3. Replace `/`, `\`, NUL and every control character (C0, DEL, C1) with `_`, so the
+///    name is one file in the output directory and prints on one line.
+/// 4. Replace leading dots with `_`: no hidden files, and never `.` or `..`.
+/// 5. An empty segment (`http://host/`, `/dir/`) becomes `index.html`, as in wget.
+/// 6. Cap the length at [`MAX_NAME_BYTES`], cutting on a character boundary.
+pub fn file_name_for_url(url: &Url) -> String {
+    let path = url.target().split('?').next().unwrap_or_default();
+    let segment = path.rsplit('/').next().unwrap_or_default();
+    // The common case, a plain name, needs no repair: one allocation.
+    let plain = !segment.is_empty()
+        && segment.len() <= MAX_NAME_BYTES
+        && !segment.starts_with('.')
+        && !segment.contains(|c: char| c == '%' || is_unsafe_char(c));
+    if plain {
+        return segment.to_string();
+    }
+    let decoded = String::from_utf8_lossy(&percent_decode(segment)).into_owned();
+    let mut name: String = decoded
+        .chars()
+        .map(|c| if is_unsafe_char(c) { '_' } else { c })
+        .collect();
+    let dots = name.len() - name.trim_start_matches('.').len();
+    name.replace_range(..dots, &"_".repeat(dots));
+    if name.is_empty() {
+        name.push_str("index.html");
+    }
+    truncate_on_char_boundary(&mut name, MAX_NAME_BYTES);
+    name
+}
+
+/// Accepts a crawl id only if it is, used verbatim, one safe file name: not empty, at
+/// most [`MAX_NAME_BYTES`] bytes, not `.` or `..`, no leading dot, and no `/`, `\`, NUL
+/// or control character. The error names the id (escaped) and the rule it broke.
+pub fn safe_id_file_name(id: &str) -> Result<&str, UnsafeName> {
+    let reason = if id.is_empty() {
+        UnsafeReason::Empty
+    } else if id.len() > MAX_NAME_BYTES {
+        UnsafeReason::TooLong(id.len())
+    } else if id == "." || id == ".." {
+        UnsafeReason::DotName
+    } else if id.contains(['/', '\\']) {
+        UnsafeReason::Separator
+    } else if id.contains('\0') {
+        UnsafeReason::Nul
+    } else if id.chars().any(char::is_control) {
+        UnsafeReason::Control
+    } else if id.starts_with('.') {
+        UnsafeReason::LeadingDot
+    } else {
+        return Ok(id);
+    };
+    Err(UnsafeName {
+        id: id.to_string(),
+        reason,
+    })
+}
+
+/// An id that cannot be used verbatim as a file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafeName {
+    /// The id as received (escaped and shortened only when displayed).
+    pub id: String,
+    /// The rule it broke.
+    pub reason: UnsafeReason,
+}
+
+/// Which rule of [`safe_id_file_name`] an id broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsafeReason {
+    /// The id is the empty string.
+    Empty,
+    /// The id is longer than [`MAX_NAME_BYTES`] (its length in bytes).
+    TooLong(usize),
+    /// The id is `.` or `..`, which name directories.
+    DotName,
+    /// The id contains `/` or `\`, which would make it a path.
+    Separator,
+    /// The id contains a NUL byte, which no file name may hold.
+    Nul,
+    /// The id contains a control character (CR, LF, ESC, ...).
+    Control,
+    /// The id starts with `.`, which would make a hidden file.
+    LeadingDot,
+}
+
+impl fmt::Display for UnsafeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnsafeReason::Empty => write!(f, "it is empty"),
+            UnsafeReason::TooLong(n) => {
+                write!(f, "it is {n} bytes long, over {MAX_NAME_BYTES}")
+            }
+            UnsafeReason::DotName => write!(f, "it names a directory"),
+            UnsafeReason::Separator => write!(f, "it contains a path separator"),
+            UnsafeReason::Nul => write!(f, "it contains a nul byte"),
+            UnsafeReason::Control => write!(f, "it contains a control character"),
+            UnsafeReason::LeadingDot => write!(f, "it starts with a dot (a hidden file)"),
+        }
+    }
+}
+
+impl fmt::Display for UnsafeName {
+    /// One line: `unsafe id "<escaped, at most 64 chars>" as a file name: <reason>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 64;
+        let shown: String = self.id.chars().take(SHOWN).collect();
+        let more = if self.id.chars().count() > SHOWN {
+            "..."
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "unsafe id \"{}{more}\" as a file name: {}",
+            shown.escape_debug(),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for UnsafeName {}
+
+/// Hands out unique names within one run: the first claim of `name` gets `name`, later
+/// ones `name.1`, `name.2`, ... (as wget does), so no download overwrites another.
+///
+/// It remembers a 64-bit hash of each name, not the name: a list of a million URLs costs
+/// about 16 MB less. Two different names with the same hash (for a million names, a
+/// chance of about 1 in 37 million) would only give the second a needless `.1` suffix;
+/// nothing is ever overwritten.
+///
+/// The names come from whoever wrote the list, so the hash is keyed: std's
+/// `RandomState`, the hash `HashMap` uses by default (SipHash-1-3 today), under a key
+/// drawn at random for each registry. Without the key, nobody can craft two names with
+/// one hash, nor names whose hashes pile up in one corner of a table. That makes the
+/// hash itself a good table index, so the tables use it as it is (`KeyIsTheHash`)
+/// instead of hashing it again: one hash per name, and none when a table grows. (An
+/// unkeyed hash such as FNV-1a would not do here: names with colliding low bits are
+/// easy to find for it, and would turn each look-up into a long search.)
+#[derive(Debug, Default)]
+pub struct NameRegistry {
+    /// The key of the names' hash.
+    keyed: RandomState,
+    /// The hashes of the names handed out.
+    taken: HashSet<u64, BuildHasherDefault<KeyIsTheHash>>,
+    /// For a name claimed more than once, the suffix to try next: the k-th claim of a
+    /// name costs one look-up, not k (a list of `download.php?id=…` URLs).
+    next_suffix: HashMap<u64, u64, BuildHasherDefault<KeyIsTheHash>>,
+}
+
+impl NameRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Claims `name`, or the first free `name.N`; the result is never handed out again.
+    /// When a suffix would push the name past [`MAX_NAME_BYTES`], the base is shortened
+    /// (on a character boundary) to make room.
+    pub fn claim(&mut self, name: String) -> String {
+        let key = self.key(&name);
+        if self.taken.insert(key) {
+            return name;
+        }
+        let next = self.next_suffix.entry(key).or_insert(1);
+        loop {
+            let suffix = format!(".{next}");
+            *next += 1;
+            let mut base = name.clone();
+            truncate_on_char_boundary(&mut base, MAX_NAME_BYTES - suffix.len());
+            base.push_str(&suffix);
+            if self.taken.insert(self.keyed.hash_one(base.as_str())) {
+                return base;
+            }
+        }
+    }
+
+    /// Whether `name` has been handed out.
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.contains(&self.key(name))
+    }
+
+    /// The keyed hash the tables store for `name`.
+    fn key(&self, name: &str) -> u64 {
+        self.keyed.hash_one(name)
+    }
+}
+
+/// The hasher of [`NameRegistry`]'s tables, whose keys are already keyed hashes: it
+/// hands a `u64` key back unchanged. Sound only for such keys; see [`NameRegistry`].
+#[derive(Debug, Default)]
+struct KeyIsTheHash(u64);
+
+impl Hasher for KeyIsTheHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+
+    /// Not used: the tables' keys are `u64`s, hashed by `write_u64`. Any other bytes
+    /// are folded in, so that this is still a hash (a weak one) rather than a panic.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+}
+
+/// Characters a derived name may not contain.
+fn is_unsafe_char(c: char) -> bool {
+    c == '/' || c == '\\' || c.is_control()
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = bytes.get(i + 1..i + 3).and_then(|hex| {
+            let hex = std::str::from_utf8(hex).ok()?;
+            u8::from_str_radix(hex, 16).ok()
+        });
+        match (bytes[i], escape) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Shortens `s` to at most `max` bytes without splitting a character.
+fn truncate_on_char_boundary(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(url: &str) -> String {
+        file_name_for_url(&Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn names_urls() {
+        let cases = [
+            ("http://h/", "index.html"),
+            ("http://h", "index.html"),
+            ("http://h/dir/", "index.html"),
+            ("http://h/a/file.txt", "file.txt"),
+            ("http://h/a/file.txt?x=1/2", "file.txt"),
+            ("http://h/a/file.txt#frag", "file.txt"),
+            ("http://h/report%202015.pdf", "report 2015.pdf"),
+            ("http://h/caf%C3%A9", "caf\u{e9}"),
+            ("http://h/caf\u{e9}", "caf\u{e9}"),
+            ("http://h/bad%FFutf8", "bad\u{fffd}utf8"),
+            ("http://h/a%2Fb", "a_b"),
+            ("http://h/a%5Cb", "a_b"),
+            ("http://h/..%2F..%2Fetc%2Fpasswd", "___.._etc_passwd"),
+            ("http://h/%2E%2E", "__"),
+            ("http://h/%2e", "_"),
+            ("http://h/.bashrc", "_bashrc"),
+            ("http://h/...x", "___x"),
+            ("http://h/a%00b", "a_b"),
+            ("http://h/a%0D%0Ab", "a__b"),
+            ("http://h/a%1B[31m", "a_[31m"),
+            ("http://h/a%C2%85b", "a_b"),
+            ("http://h/100%", "100%"),
+            ("http://h/%zz", "%zz"),
+            ("http://h/a.b.", "a.b."),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(name(url), expected, "{url:?}");
+        }
+    }
+
+    #[test]
+    fn caps_length_on_a_char_boundary() {
+        let long = "\u{e9}".repeat(200); // 400 bytes
+        let got = name(&format!("http://h/{long}"));
+        assert_eq!(got.len(), 254);
+        assert!(got.chars().all(|c| c == '\u{e9}'));
+        assert_eq!(name(&format!("http://h/{}", "a".repeat(300))).len(), 255);
+    }
+
+    #[test]
+    fn accepts_and_refuses_ids() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(safe_id_file_name(id), Ok(id));
+        assert_eq!(safe_id_file_name("a.b-c_d e"), Ok("a.b-c_d e"));
+        let cases = [
+            ("", UnsafeReason::Empty),
+            (".", UnsafeReason::DotName),
+            ("..", UnsafeReason::DotName),
+            ("../etc", UnsafeReason::Separator),
+            ("a/b", UnsafeReason::Separator),
+            ("a\\b", UnsafeReason::Separator),
+            ("a\0b", UnsafeReason::Nul),
+            ("a\r\nb", UnsafeReason::Control),
+            ("a\u{1b}b", UnsafeReason::Control),
+            ("a\u{85}", UnsafeReason::Control),
+            (".hidden", UnsafeReason::LeadingDot),
+        ];
+        for (id, reason) in cases {
+            assert_eq!(safe_id_file_name(id).unwrap_err().reason, reason, "{id:?}");
+        }
+        let long = "x".repeat(256);
+        assert_eq!(
+            safe_id_file_name(&long).unwrap_err().reason,
+            UnsafeReason::TooLong(256)
+        );
+        assert!(safe_id_file_name(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn unsafe_name_reports_on_one_escaped_line() {
+        let err = safe_id_file_name("a\r\nb").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsafe id \"a\\r\\nb\" as a file name: it contains a control character"
+        );
+        let long = safe_id_file_name(&"y".repeat(300)).unwrap_err().to_string();
+        assert!(
+            long.contains(&format!("\"{}...\"", "y".repeat(64))),
+            "{long}"
+        );
+        assert!(long.ends_with("it is 300 bytes long, over 255"), "{long}");
+    }
+
+    #[test]
+    fn registry_hands_out_unique_names() {
+        let mut names = NameRegistry::new();
+        assert_eq!(names.claim("a.txt".into()), "a.txt");
+        assert_eq!(names.claim("a.txt".into()), "a.txt.1");
+        assert_eq!(names.claim("a.txt".into()), "a.txt.2");
+        assert_eq!(names.claim("a.txt.1".into()), "a.txt.1.1");
+        assert_eq!(names.claim("b".into()), "b");
+        assert!(names.is_taken("a.txt.2"));
+        assert!(!names.is_taken("a.txt.3"));
+    }
+
+    #[test]
+    fn registry_suffix_respects_the_length_cap() {
+        let mut names = NameRegistry::new();
+        let long = "z".repeat(255);
+        assert_eq!(names.claim(long.clone()), long);
+        let second = names.claim(long.clone());
+        assert_eq!(second.len(), 255);
+        assert!(second.ends_with(".1"));
+        let third = names.claim(long);
+        assert!(third.ends_with(".2") && third.len() == 255);
+    }
+}

@@ -1,0 +1,328 @@
+//! The connector: who gets a socket.
+//!
+//! This is aiohttp's `TCPConnector(limit=…, limit_per_host=…)` at the socket level. The
+//! pool counts open sockets and keeps the idle keep-alive ones per host. A job asks
+//! [`Pool::checkout`] for a socket and gets one of these answers:
+//!
+//! ```text
+//!   idle socket to this host? ──yes──► Reuse(slot)        (no connect: the cheap path)
+//!        │ no
+//!   host at --per-host? ───────yes──► Pipeline(slot), if a busy socket to the host has
+//!        │                              room (--pipeline); else EvictAndOpen(own idle
+//!        │                              slot), if the job needs a fresh socket and the
+//!        │                              host has an idle one; else HostFull (wait;
+//!        │                              other hosts may go)
+//!        │ no
+//!   pool under -c? ────────────yes──► Open                (connect a new socket)
+//!        │ no
+//!   a busy socket to this host with room? ─yes──► Pipeline(slot) (behind its answers)
+//!        │ no
+//!   an idle socket to another host? ─yes──► EvictAndOpen(slot)  (close it, open ours)
+//!        │ no
+//!        └────────────────────────────► Full              (wait for a socket to free)
+//! ```
+//!
+//! A busy socket "has room" when the reactor says so ([`Pool::has_room`]): with
+//! `--pipeline N`, one carrying fewer than N requests, all GETs. Pipelining comes late:
+//! new sockets first, for parallelism; then a request queued behind others on a busy
+//! socket, before another host's idle socket is given away. A job that must go on a
+//! fresh socket (a stale resend) is never pipelined.
+//!
+//! The request-level semaphore (`--max-in-flight`) is not here: it counts requests, not
+//! sockets, and lives in the scheduler. Keeping the two apart is the point of miodl.
+//!
+//! Hosts are interned once ([`HostId`]), with their resolved addresses, so a checkout
+//! neither allocates nor resolves. A host is a scheme, a name and a port: `http://h:443`
+//! and `https://h:443` are two hosts, and never share a socket.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::model::job::ConnId;
+use crate::protocol::url::Scheme;
+
+/// A scheme, host and port, interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostId(pub usize);
+
+/// The answer to "may this job have a socket?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkout {
+    /// Send on this idle keep-alive socket.
+    Reuse(ConnId),
+    /// Connect a new socket (then call [`Pool::opened`]).
+    Open,
+    /// Close this idle socket (to another host), then connect a new one.
+    EvictAndOpen(ConnId),
+    /// This host has `--per-host` sockets busy; jobs for other hosts may still go.
+    HostFull,
+    /// Every socket is busy: wait.
+    Full,
+    /// Send it on this busy socket, behind the requests it carries (`--pipeline`).
+    Pipeline(ConnId),
+}
+
+#[derive(Debug)]
+struct Host {
+    scheme: Scheme,
+    name: String,
+    port: u16,
+    addrs: Option<Vec<SocketAddr>>,
+    open: usize,
+    /// Idle sockets, the most recently used last (reused first: its window is warm).
+    idle: Vec<ConnId>,
+    /// Busy sockets that can take one more pipelined request.
+    room: Vec<ConnId>,
+}
+
+/// Open and idle sockets, per host, under the connector limits.
+#[derive(Debug)]
+pub struct Pool {
+    limit: Option<usize>,
+    per_host: Option<usize>,
+    hosts: Vec<Host>,
+    by_name: HashMap<String, Vec<HostId>>,
+    open: usize,
+}
+
+impl Pool {
+    /// A pool of at most `limit` sockets (`None`: unlimited), `per_host` to one host.
+    pub fn new(limit: Option<usize>, per_host: Option<usize>) -> Pool {
+        Pool {
+            limit,
+            per_host,
+            hosts: Vec::new(),
+            by_name: HashMap::new(),
+            open: 0,
+        }
+    }
+
+    /// The id of `scheme://host:port`, interning it on first sight.
+    pub fn intern(&mut self, scheme: Scheme, name: &str, port: u16) -> HostId {
+        if let Some(ids) = self.by_name.get(name) {
+            let same = |id: &&HostId| {
+                let host = &self.hosts[id.0];
+                host.port == port && host.scheme == scheme
+            };
+            if let Some(&id) = ids.iter().find(same) {
+                return id;
+            }
+        }
+        let id = HostId(self.hosts.len());
+        self.hosts.push(Host {
+            scheme,
+            name: name.to_string(),
+            port,
+            addrs: None,
+            open: 0,
+            idle: Vec::new(),
+            room: Vec::new(),
+        });
+        self.by_name.entry(name.to_string()).or_default().push(id);
+        id
+    }
+
+    /// The scheme and name of a host (the name is what TLS checks the certificate for).
+    pub fn name(&self, host: HostId) -> (Scheme, &str) {
+        let entry = &self.hosts[host.0];
+        (entry.scheme, &entry.name)
+    }
+
+    /// The host's address number `index`, resolved on first use and cached for the run;
+    /// `None` past the last one.
+    pub fn address(&mut self, host: HostId, index: usize) -> io::Result<Option<SocketAddr>> {
+        let entry = &mut self.hosts[host.0];
+        if entry.addrs.is_none() {
+            let found: Vec<SocketAddr> = (entry.name.as_str(), entry.port)
+                .to_socket_addrs()?
+                .collect();
+            if found.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+            }
+            entry.addrs = Some(found);
+        }
+        Ok(entry.addrs.as_deref().and_then(|a| a.get(index)).copied())
+    }
+
+    /// May a job for `host` have a socket? `fresh_only` refuses idle and busy sockets
+    /// (after a stale one, the resend goes on a new socket); `may_pipeline` says the job
+    /// may be queued behind others on a busy one (a GET, with `--pipeline`).
+    pub fn checkout(&mut self, host: HostId, fresh_only: bool, may_pipeline: bool) -> Checkout {
+        let entry = &mut self.hosts[host.0];
+        if !fresh_only {
+            if let Some(slot) = entry.idle.pop() {
+                return Checkout::Reuse(slot);
+            }
+        }
+        let host_full = self.per_host.is_some_and(|n| entry.open >= n);
+        // A socket with room is taken off the list only when it is given out.
+        let may_queue = may_pipeline && !fresh_only;
+        if host_full {
+            if let Some(slot) = entry.room.last().copied().filter(|_| may_queue) {
+                entry.room.pop();
+                return Checkout::Pipeline(slot);
+            }
+            // An idle socket of our own host can make room for a fresh one.
+            return match entry.idle.first() {
+                Some(&slot) => Checkout::EvictAndOpen(slot),
+                None => Checkout::HostFull,
+            };
+        }
+        if self.limit.is_none_or(|n| self.open < n) {
+            return Checkout::Open;
+        }
+        if let Some(slot) = entry.room.last().copied().filter(|_| may_queue) {
+            entry.room.pop();
+            return Checkout::Pipeline(slot);
+        }
+        match self.hosts.iter().find_map(|h| h.idle.first()) {
+            Some(&slot) => Checkout::EvictAndOpen(slot),
+            None => Checkout::Full,
+        }
+    }
+
+    /// A socket to `host` was opened.
+    pub fn opened(&mut self, host: HostId) {
+        self.open += 1;
+        self.hosts[host.0].open += 1;
+    }
+
+    /// A socket finished its request and may be reused.
+    pub fn release(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].idle.push(slot);
+    }
+
+    /// The busy socket `slot` can take one more pipelined request. The reactor says so
+    /// once per opening; a `Pipeline` answer takes it back.
+    pub fn has_room(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].room.push(slot);
+    }
+
+    /// `slot` no longer takes pipelined requests (it went idle).
+    pub fn no_room(&mut self, host: HostId, slot: ConnId) {
+        self.hosts[host.0].room.retain(|&s| s != slot);
+    }
+
+    /// A socket to `host` was closed (idle or busy).
+    pub fn closed(&mut self, host: HostId, slot: ConnId) {
+        let entry = &mut self.hosts[host.0];
+        entry.idle.retain(|&s| s != slot);
+        entry.room.retain(|&s| s != slot);
+        entry.open -= 1;
+        self.open -= 1;
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.open
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_reuse_and_eviction() {
+        let mut pool = Pool::new(Some(2), Some(1));
+        let a = pool.intern(Scheme::Http, "a", 80);
+        let b = pool.intern(Scheme::Http, "b", 80);
+        assert_eq!(pool.intern(Scheme::Http, "a", 80), a);
+        assert_ne!(pool.intern(Scheme::Http, "a", 81), a);
+        assert_ne!(
+            pool.intern(Scheme::Https, "a", 80),
+            a,
+            "the scheme is part of the key"
+        );
+
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        pool.opened(a);
+        assert_eq!(
+            pool.checkout(a, false, true),
+            Checkout::HostFull,
+            "per-host limit"
+        );
+        assert_eq!(pool.checkout(b, false, true), Checkout::Open);
+        pool.opened(b);
+        let c = pool.intern(Scheme::Http, "c", 80);
+        assert_eq!(
+            pool.checkout(c, false, true),
+            Checkout::Full,
+            "connector limit"
+        );
+
+        pool.release(a, ConnId(0));
+        assert_eq!(
+            pool.checkout(c, false, true),
+            Checkout::EvictAndOpen(ConnId(0))
+        );
+        assert_eq!(pool.checkout(a, false, true), Checkout::Reuse(ConnId(0)));
+        pool.release(a, ConnId(0));
+        assert_eq!(
+            pool.checkout(a, true, true),
+            Checkout::EvictAndOpen(ConnId(0)),
+            "fresh only"
+        );
+        pool.closed(a, ConnId(0));
+        assert_eq!(pool.open(), 1);
+        assert_eq!(pool.checkout(a, true, true), Checkout::Open);
+    }
+
+    #[test]
+    fn pipelining_comes_after_opening_and_never_for_a_fresh_socket() {
+        let mut pool = Pool::new(Some(1), None);
+        let a = pool.intern(Scheme::Http, "a", 80);
+        let b = pool.intern(Scheme::Http, "b", 80);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        pool.opened(a);
+        assert_eq!(
+            pool.checkout(a, false, true),
+            Checkout::Full,
+            "busy, no room said"
+        );
+        pool.has_room(a, ConnId(0));
+        assert_eq!(
+            pool.checkout(b, false, true),
+            Checkout::Full,
+            "room is per host"
+        );
+        assert_eq!(
+            pool.checkout(a, true, true),
+            Checkout::Full,
+            "a stale resend waits"
+        );
+        assert_eq!(
+            pool.checkout(a, false, false),
+            Checkout::Full,
+            "a POST waits"
+        );
+        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(0)));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Full, "taken back");
+        pool.has_room(a, ConnId(0));
+        pool.no_room(a, ConnId(0));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Full);
+
+        // Under --per-host, room on a busy socket beats waiting.
+        let mut pool = Pool::new(None, Some(1));
+        let a = pool.intern(Scheme::Http, "a", 80);
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        pool.opened(a);
+        pool.has_room(a, ConnId(3));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(3)));
+        pool.has_room(a, ConnId(3));
+        pool.closed(a, ConnId(3));
+        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+    }
+
+    #[test]
+    fn unlimited_pool_always_opens() {
+        let mut pool = Pool::new(None, None);
+        let a = pool.intern(Scheme::Http, "a", 80);
+        for _ in 0..1000 {
+            assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+            pool.opened(a);
+        }
+        assert_eq!(pool.open(), 1000);
+    }
+}

@@ -1,0 +1,320 @@
+//! What an answer means: the scheduler's half that reads responses.
+//!
+//! A response head decides the fate of its body (a `Verdict`): a 2xx is saved (a file's
+//! temporary, a page's bytes in memory), a redirect is followed, 429 and 5xx wait for a
+//! retry, anything else fails. The end of the body acts on that verdict; a broken
+//! connection, a timeout or a malformed answer goes through [`Scheduler::on_error`], which
+//! retries with backoff while tries are left. These are the only ways a job leaves the
+//! sockets, so the request permits (`--max-in-flight`) are given back here.
+
+use std::cmp::Reverse;
+use std::time::{Instant, SystemTime};
+
+use super::{Ending, Flow, Scheduler};
+use crate::model::error::JobError;
+use crate::model::event::Event;
+use crate::model::job::{JobId, JobKind, Phase};
+use crate::output::sink::PartFile;
+use crate::policy::feed::Feed;
+use crate::policy::retry::{backoff, parse_retry_after};
+use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::pager::parse_more;
+use crate::protocol::url::Url;
+
+/// The largest list page kept in memory.
+const MAX_PAGE_BYTES: usize = 16 << 20;
+/// Body bytes of an error or redirect answer read (and dropped) to keep the socket
+/// reusable; past this the socket is closed instead.
+const MAX_DISCARD_BYTES: u64 = 1 << 20;
+
+/// What happens to the body of the answer being read, decided by its head.
+#[derive(Debug)]
+pub(super) enum Verdict {
+    /// A file: bytes go to the temporary.
+    SaveFile(PartFile),
+    /// A list page: bytes are kept for the pager.
+    KeepPage { body: Vec<u8>, more: Option<bool> },
+    /// Dropped; then the job goes to `location`.
+    Redirect(Url),
+    /// Dropped; then the job fails or retries with this error.
+    Reject {
+        error: JobError,
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+impl Scheduler {
+    /// A response head arrived: decide what its body is for.
+    pub fn on_head(
+        &mut self,
+        job: JobId,
+        head: &ResponseHead,
+        now: Instant,
+    ) -> Result<(), JobError> {
+        self.emit(
+            Event::ResponseHead {
+                job,
+                status: head.status,
+            },
+            now,
+        );
+        let entry = &self.jobs[job.0];
+        let verdict = match head.status {
+            200..=299 => match &entry.kind {
+                JobKind::File { .. } => {
+                    // The length is looked up only when there is a limit to hold it to.
+                    if let Some(limit) = self.options.max_filesize {
+                        if announced_length(head).is_some_and(|length| length > limit) {
+                            return Err(JobError::TooLarge(limit));
+                        }
+                    }
+                    Verdict::SaveFile(self.output.part_file(job.0))
+                }
+                JobKind::Page(_) => Verdict::KeepPage {
+                    body: Vec::new(),
+                    more: parse_more(head.header("more")),
+                },
+            },
+            301 | 302 | 303 | 307 | 308 => match head.header("location") {
+                None => Verdict::Reject {
+                    error: JobError::BadRedirect(format!("HTTP {} without Location", head.status)),
+                    retry_after: None,
+                },
+                Some(location) => match entry.url().join(location) {
+                    Ok(url) => Verdict::Redirect(url),
+                    Err(e) => Verdict::Reject {
+                        error: JobError::RedirectTarget(e),
+                        retry_after: None,
+                    },
+                },
+            },
+            status => Verdict::Reject {
+                error: JobError::Status(status),
+                retry_after: head
+                    .header("retry-after")
+                    .and_then(|v| parse_retry_after(v, SystemTime::now())),
+            },
+        };
+        if let Verdict::Redirect(_) = verdict {
+            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
+            let entry = &mut self.jobs[job.0];
+            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
+                entry.method = Method::Get;
+            }
+        }
+        self.verdicts[job.0] = Some(verdict);
+        Ok(())
+    }
+
+    /// Body bytes arrived.
+    pub fn on_body(&mut self, job: JobId, bytes: &[u8], now: Instant) -> Result<Flow, JobError> {
+        self.emit(Event::BodyBytes { len: bytes.len() }, now);
+        let limit = self.options.max_filesize;
+        match self.verdicts[job.0].as_mut() {
+            Some(Verdict::SaveFile(part)) => {
+                if limit.is_some_and(|limit| part.written() + bytes.len() as u64 > limit) {
+                    return Err(JobError::TooLarge(limit.unwrap_or(0)));
+                }
+                part.write(bytes).map_err(JobError::Output)?;
+                Ok(Flow::Continue)
+            }
+            Some(Verdict::KeepPage { body, .. }) => {
+                if body.len() + bytes.len() > MAX_PAGE_BYTES {
+                    return Err(JobError::PageTooLarge(MAX_PAGE_BYTES as u64));
+                }
+                body.extend_from_slice(bytes);
+                Ok(Flow::Continue)
+            }
+            _ => {
+                let entry = &mut self.jobs[job.0];
+                entry.discarded += bytes.len() as u64;
+                Ok(if entry.discarded > MAX_DISCARD_BYTES {
+                    Flow::Enough
+                } else {
+                    Flow::Continue
+                })
+            }
+        }
+    }
+
+    /// The temporary file of `job` when its body may be moved into it directly (a file
+    /// download whose head was accepted), created if needed; `None` for anything else.
+    pub fn splice_target(&mut self, job: JobId) -> Result<Option<&std::fs::File>, JobError> {
+        match self.verdicts[job.0].as_mut() {
+            Some(Verdict::SaveFile(part)) => part.file().map(Some).map_err(JobError::Output),
+            _ => Ok(None),
+        }
+    }
+
+    /// `n` body bytes went into [`Scheduler::splice_target`]'s file directly.
+    pub fn on_body_moved(&mut self, job: JobId, n: u64, now: Instant) {
+        if let Some(Verdict::SaveFile(part)) = self.verdicts[job.0].as_mut() {
+            part.moved(n);
+        }
+        self.emit(Event::BodyBytes { len: n as usize }, now);
+    }
+
+    /// The answer is complete: act on its verdict.
+    pub fn on_end(&mut self, job: JobId, now: Instant) {
+        self.in_flight -= 1;
+        self.jobs[job.0].discarded = 0;
+        match self.verdicts[job.0].take() {
+            Some(Verdict::SaveFile(part)) => {
+                let JobKind::File { name } = &self.jobs[job.0].kind else {
+                    unreachable!("only file jobs save to a file")
+                };
+                self.output.final_path_into(name, &mut self.path_scratch);
+                match part.commit(name) {
+                    Ok(bytes) => {
+                        self.set_phase(job, Phase::Saved, None, now);
+                        let entry = self.remove(job);
+                        let (url, path) = (&entry.original_url, self.path_scratch.as_path());
+                        let event = Event::FileSaved {
+                            job,
+                            url,
+                            path,
+                            bytes,
+                        };
+                        self.reports.emit(&event, now);
+                    }
+                    Err(e) => self.give_up(job, JobError::Output(e), now),
+                }
+            }
+            Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
+            Some(Verdict::Redirect(to)) => {
+                let entry = &mut self.jobs[job.0];
+                entry.redirects += 1;
+                if entry.redirects > self.options.max_redirects {
+                    let limit = self.options.max_redirects;
+                    return self.give_up(job, JobError::TooManyRedirects(limit), now);
+                }
+                self.emit(Event::Redirect { job, to: &to }, now);
+                self.jobs[job.0].redirected = Some(to);
+                self.set_phase(job, Phase::Queued, None, now);
+                self.queue_for(job).push_front(job);
+            }
+            Some(Verdict::Reject { error, retry_after }) => {
+                self.fail_attempt(job, error, retry_after, now)
+            }
+            None => unreachable!("engines call on_head before on_end"),
+        }
+    }
+
+    /// The attempt failed (connection, timeout, protocol, output): retry or give up.
+    pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
+        self.in_flight -= 1;
+        self.verdicts[job.0] = None;
+        self.jobs[job.0].discarded = 0;
+        self.fail_attempt(job, error, None, now);
+    }
+
+    /// The request went on a reused keep-alive socket that the server had already
+    /// closed: resend at once on a fresh socket, without counting a try.
+    pub fn on_stale(&mut self, job: JobId, now: Instant) {
+        self.in_flight -= 1;
+        self.verdicts[job.0] = None;
+        let entry = &mut self.jobs[job.0];
+        entry.needs_fresh_socket = true;
+        let url = entry.url().clone();
+        self.emit(Event::StaleResend { job, url: &url }, now);
+        self.set_phase(job, Phase::Queued, None, now);
+        self.queue_for(job).push_front(job);
+    }
+
+    fn fail_attempt(
+        &mut self,
+        job: JobId,
+        error: JobError,
+        retry_after: Option<std::time::Duration>,
+        now: Instant,
+    ) {
+        let entry = &mut self.jobs[job.0];
+        if !error.is_retryable()
+            || entry.failures >= self.options.retries
+            || self.ending != Ending::Finished
+        {
+            return self.give_up(job, error, now);
+        }
+        entry.failures += 1;
+        entry.needs_fresh_socket = false;
+        let retry = entry.failures;
+        let delay = retry_after
+            .unwrap_or_else(|| backoff(self.options.retry_delay, retry, &mut self.jitter));
+        let url = entry.url().clone();
+        self.emit(
+            Event::Retry {
+                job,
+                url: &url,
+                attempt: retry + 1,
+                delay,
+                error: &error,
+            },
+            now,
+        );
+        let until = now + delay;
+        self.set_phase(job, Phase::RetryWait { until }, None, now);
+        self.backing_off.push(Reverse((until, job)));
+    }
+
+    fn give_up(&mut self, job: JobId, error: JobError, now: Instant) {
+        if error.is_output_error() {
+            self.stop(Ending::OutputFailed);
+        }
+        self.set_phase(job, Phase::Failed, None, now);
+        let entry = self.remove(job);
+        let page = match entry.kind {
+            JobKind::Page(request) => Some(request),
+            JobKind::File { .. } => None,
+        };
+        if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
+            feed.on_page_failed(request);
+        }
+        if let JobError::Interrupted = error {
+            // Not the server's fault nor the job's: counted apart, reported once.
+            return self.emit(Event::Stopped { job }, now);
+        }
+        let (url, is_page) = (&entry.original_url, page.is_some());
+        self.emit(
+            Event::Failed {
+                job,
+                url,
+                is_page,
+                error: &error,
+            },
+            now,
+        );
+    }
+
+    fn page_read(&mut self, job: JobId, body: &[u8], more: Option<bool>, now: Instant) {
+        let JobKind::Page(request) = self.jobs[job.0].kind else {
+            unreachable!("only page jobs keep their body in memory")
+        };
+        let Feed::Crawl(feed) = &mut self.feed else {
+            unreachable!("page jobs exist only in a crawl")
+        };
+        let mut new_jobs = std::mem::take(&mut self.scratch);
+        match feed.on_page(request, body, more, &mut new_jobs) {
+            Ok(report) => {
+                self.set_phase(job, Phase::Saved, None, now);
+                self.emit(
+                    Event::PageRead {
+                        job,
+                        new_ids: report.new_ids,
+                    },
+                    now,
+                );
+                for (id, reason) in &report.rejected {
+                    self.emit(Event::IdRejected { id, reason }, now);
+                }
+                self.remove(job);
+                self.add_jobs(&mut new_jobs, now);
+            }
+            Err(e) => self.give_up(job, JobError::Page(e), now),
+        }
+        self.scratch = new_jobs;
+    }
+}
+
+fn announced_length(head: &ResponseHead) -> Option<u64> {
+    head.header("content-length")?.trim().parse().ok()
+}

@@ -1,0 +1,379 @@
+//! The policy: which job goes next, and what an answer means.
+//!
+//! The scheduler owns every live job and decides, without touching a socket (time is
+//! passed in as `now`; the wall clock is read only to compare a `Retry-After` date, and
+//! to seed the jitter):
+//!
+//! - **Order.** Page requests of the pager go before queued downloads, so discovery is
+//!   never starved by the downloads it feeds ([`Scheduler::next_ready`]).
+//! - **The semaphore.** `--max-in-flight` caps requests in flight, whatever the pool.
+//!   (The connector limit, `-c`, caps sockets: that is the engines' pool's business.)
+//! - **What an answer means.** A 2xx body is saved, a redirect re-queues the job at its
+//!   new URL, 429/5xx and broken connections wait out a backoff and try again, anything
+//!   else fails with a one-line reason ([`Scheduler::on_head`], [`Scheduler::on_end`],
+//!   [`Scheduler::on_error`]). That half lives in [`answer`].
+//!
+//! Every engine (reactor, blocking, threads) drives the same scheduler, which is why they
+//! produce the same files and the same summary.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::Instant;
+
+use slab::Slab;
+
+use crate::model::error::JobError;
+use crate::model::event::{Event, Observer, Observers};
+use crate::model::job::{ConnId, Job, JobId, JobKind, Phase};
+use crate::model::options::TransferOptions;
+use crate::model::summary::Summary;
+use crate::output::sink::OutputDir;
+use crate::policy::feed::{Feed, NewJob};
+use crate::policy::retry::Jitter;
+use crate::protocol::http::{self, Method, Request};
+use crate::protocol::url::{Authority, Url};
+use answer::Verdict;
+
+pub mod answer;
+
+/// Queued files below which more URLs are read from the input.
+const QUEUE_LOW: usize = 256;
+/// What the engine should do with the rest of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Enough was read: the socket is not reusable ([`crate::engine::pump`] then ends the answer
+    /// with [`Scheduler::on_end`]).
+    Enough,
+}
+
+/// How a run ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every job finished.
+    Finished,
+    /// Output could not be written: the run stopped early (exit status 3).
+    OutputFailed,
+    /// A signal stopped the run (exit status 128 + signal).
+    Interrupted(i32),
+}
+
+/// The live jobs of a run and the policy that moves them.
+pub struct Scheduler {
+    options: TransferOptions,
+    output: OutputDir,
+    feed: Feed,
+    jobs: Slab<Job>,
+    verdicts: Slab<Option<Verdict>>,
+    ready_pages: VecDeque<JobId>,
+    ready_files: VecDeque<JobId>,
+    backing_off: BinaryHeap<Reverse<(Instant, JobId)>>,
+    /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
+    deferred: Vec<JobId>,
+    in_flight: usize,
+    /// Scheme, host and port of the URLs named on the command line: the only ones that
+    /// get the credentials.
+    trusted_hosts: Vec<Authority>,
+    /// The `Host` value of the request being encoded (reused: no allocation per request).
+    host_scratch: String,
+    /// The final path of the file being committed (reused likewise).
+    path_scratch: std::path::PathBuf,
+    authorization: Option<String>,
+    jitter: Jitter,
+    /// Where every event goes: the counters of the summary, then the observers.
+    reports: Reports,
+    ending: Ending,
+    scratch: Vec<NewJob>,
+}
+
+impl Scheduler {
+    /// A scheduler for a run. `trusted` are the hosts of the URLs given on the command
+    /// line: they, and only they, receive the `-u` credentials.
+    pub fn new(
+        options: TransferOptions,
+        output: OutputDir,
+        feed: Feed,
+        trusted: Vec<Authority>,
+        observers: Observers,
+    ) -> Scheduler {
+        let authorization = options
+            .credentials
+            .as_ref()
+            .map(|c| http::basic_authorization(&c.user, &c.password));
+        let mut scheduler = Scheduler {
+            options,
+            output,
+            feed,
+            jobs: Slab::new(),
+            verdicts: Slab::new(),
+            ready_pages: VecDeque::new(),
+            ready_files: VecDeque::new(),
+            backing_off: BinaryHeap::new(),
+            deferred: Vec::new(),
+            in_flight: 0,
+            trusted_hosts: trusted,
+            host_scratch: String::new(),
+            path_scratch: std::path::PathBuf::new(),
+            authorization,
+            jitter: Jitter::from_clock(),
+            reports: Reports {
+                summary: Summary::default(),
+                observers,
+            },
+            ending: Ending::Finished,
+            scratch: Vec::new(),
+        };
+        scheduler.refill();
+        scheduler
+    }
+
+    /// The options of the run.
+    pub fn options(&self) -> &TransferOptions {
+        &self.options
+    }
+
+    /// The counters so far.
+    pub fn summary(&self) -> &Summary {
+        &self.reports.summary
+    }
+
+    /// The feed (for the pager's statistics at the end).
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Jobs still alive: at the end of a stopped run, those never finished.
+    pub fn unfinished(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// How the run ended (or is ending).
+    pub fn ending(&self) -> Ending {
+        self.ending
+    }
+
+    /// Tells the observers the run is over (the console ends its status line).
+    pub fn finish_observers(&mut self) {
+        self.reports.observers.finish();
+    }
+
+    /// Reports an event to the summary and every observer.
+    pub fn emit(&mut self, event: Event<'_>, now: Instant) {
+        self.reports.emit(&event, now);
+    }
+
+    /// The next job that may go on a socket now, pages first. It holds a request permit
+    /// until [`Scheduler::on_end`], [`Scheduler::on_error`], [`Scheduler::on_stale`] or
+    /// [`Scheduler::put_back`].
+    pub fn next_ready(&mut self, now: Instant) -> Option<JobId> {
+        if self.ending != Ending::Finished {
+            return None;
+        }
+        if let Some(limit) = self.options.max_in_flight {
+            if self.in_flight >= limit {
+                return None;
+            }
+        }
+        while let Some(&Reverse((due, job))) = self.backing_off.peek() {
+            if due > now {
+                break;
+            }
+            self.backing_off.pop();
+            self.set_phase(job, Phase::Queued, None, now);
+            self.queue_for(job).push_back(job);
+        }
+        if self.ready_pages.is_empty() {
+            self.refill();
+        }
+        let job = self
+            .ready_pages
+            .pop_front()
+            .or_else(|| self.ready_files.pop_front())?;
+        self.in_flight += 1;
+        Some(job)
+    }
+
+    /// Gives back a job [`Scheduler::next_ready`] handed out that could not be placed on
+    /// a socket (the pool is full): it goes first next time.
+    pub fn put_back(&mut self, job: JobId) {
+        self.in_flight -= 1;
+        self.queue_for(job).push_front(job);
+    }
+
+    /// Sets a job aside for the rest of a dispatch round (its host is at `--per-host`),
+    /// giving its permit back so jobs for other hosts can still go.
+    pub fn defer(&mut self, job: JobId) {
+        self.in_flight -= 1;
+        self.deferred.push(job);
+    }
+
+    /// Ends a dispatch round: the jobs set aside go back first, in their order.
+    pub fn restore_deferred(&mut self) {
+        while let Some(job) = self.deferred.pop() {
+            self.queue_for(job).push_front(job);
+        }
+    }
+
+    /// True when no job is left: nothing queued, waiting, in flight, or still to come.
+    pub fn is_finished(&self) -> bool {
+        self.in_flight == 0
+            && (self.ending != Ending::Finished
+                || (self.ready_pages.is_empty()
+                    && self.ready_files.is_empty()
+                    && self.backing_off.is_empty()
+                    && self.feed.is_exhausted()))
+    }
+
+    /// The earliest moment a backing-off job becomes ready.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.backing_off.peek().map(|Reverse((due, _))| *due)
+    }
+
+    /// Stops the run: nothing new is handed out. In-flight jobs end when the engine
+    /// reports them (as [`JobError::Interrupted`] when it cuts them short).
+    pub fn stop(&mut self, ending: Ending) {
+        if self.ending == Ending::Finished {
+            self.ending = ending;
+        }
+    }
+
+    /// The job's current URL.
+    pub fn url(&self, job: JobId) -> &Url {
+        self.jobs[job.0].url()
+    }
+
+    /// True if the job's next request must go on a new socket (after a stale one).
+    pub fn needs_fresh_socket(&self, job: JobId) -> bool {
+        self.jobs[job.0].needs_fresh_socket
+    }
+
+    /// Is the job's request a GET (one that may be pipelined, RFC 9112 §9.3.2)?
+    pub fn is_get(&self, job: JobId) -> bool {
+        self.jobs[job.0].method == Method::Get
+    }
+
+    /// Appends the job's request to `out` and returns its method (nothing is appended
+    /// on an error).
+    pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
+        let job = &self.jobs[job.0];
+        let url = job.url();
+        let (scheme, host, port) = (url.scheme(), url.host(), url.port());
+        let authorization = self.authorization.as_deref().filter(|_| {
+            self.trusted_hosts
+                .iter()
+                .any(|t| t.scheme == scheme && t.host == host && t.port == port)
+        });
+        self.host_scratch.clear();
+        url.write_host_header(&mut self.host_scratch);
+        let host = self.host_scratch.as_str();
+        let form;
+        let (method, form_body) = match &job.kind {
+            JobKind::Page(request) if job.method == Method::Post => {
+                form = request.form_body();
+                (Method::Post, Some(form.as_bytes()))
+            }
+            _ => (job.method, None),
+        };
+        let request = Request {
+            method,
+            target: url.target(),
+            host,
+            keep_alive: self.options.keep_alive,
+            authorization,
+            form_body,
+        };
+        let before = out.len();
+        if let Err(e) = http::encode(&request, out) {
+            out.truncate(before);
+            return Err(JobError::Http(e));
+        }
+        Ok(method)
+    }
+
+    /// Moves a job to `to`, reporting the change: the one place phases change.
+    pub fn set_phase(&mut self, job: JobId, to: Phase, slot: Option<ConnId>, now: Instant) {
+        let entry = &mut self.jobs[job.0];
+        let from = std::mem::replace(&mut entry.phase, to);
+        let is_page = matches!(entry.kind, JobKind::Page(_));
+        let event = Event::Phase {
+            job,
+            url: entry.url(),
+            is_page,
+            from,
+            to,
+            slot,
+        };
+        self.reports.emit(&event, now);
+    }
+
+    /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
+    /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole).
+    fn refill(&mut self) {
+        let want = QUEUE_LOW.saturating_sub(self.ready_files.len());
+        let mut new_jobs = std::mem::take(&mut self.scratch);
+        self.feed.refill(want, &mut new_jobs);
+        let now = Instant::now();
+        for bad in self.feed.take_bad_lines() {
+            let event = Event::BadInput {
+                origin: &bad.origin,
+                message: &bad.message,
+            };
+            self.emit(event, now);
+        }
+        self.add_jobs(&mut new_jobs, now);
+        self.scratch = new_jobs;
+    }
+
+    fn add_jobs(&mut self, new_jobs: &mut Vec<NewJob>, now: Instant) {
+        for NewJob { kind, url } in new_jobs.drain(..) {
+            let method = match kind {
+                JobKind::Page(_) => Method::Post,
+                JobKind::File { .. } => Method::Get,
+            };
+            let key = self.jobs.insert(Job {
+                kind,
+                original_url: url,
+                redirected: None,
+                method,
+                failures: 0,
+                redirects: 0,
+                discarded: 0,
+                needs_fresh_socket: false,
+                phase: Phase::Queued,
+            });
+            let verdict_key = self.verdicts.insert(None);
+            debug_assert_eq!(key, verdict_key);
+            let job = JobId(key);
+            self.set_phase(job, Phase::Queued, None, now);
+            self.queue_for(job).push_back(job);
+        }
+    }
+
+    /// Forgets a finished job, handing back its record for the last report.
+    fn remove(&mut self, job: JobId) -> Job {
+        self.verdicts.remove(job.0);
+        self.jobs.remove(job.0)
+    }
+
+    fn queue_for(&mut self, job: JobId) -> &mut VecDeque<JobId> {
+        match self.jobs[job.0].kind {
+            JobKind::Page(_) => &mut self.ready_pages,
+            JobKind::File { .. } => &mut self.ready_files,
+        }
+    }
+}
+
+/// The summary and the observers: every event reaches both, in this order, from here
+/// alone (a field of its own, so an event can borrow a job while it is reported).
+struct Reports {
+    summary: Summary,
+    observers: Observers,
+}
+
+impl Reports {
+    fn emit(&mut self, event: &Event<'_>, now: Instant) {
+        self.summary.on_event(event, now);
+        self.observers.emit(event, now);
+    }
+}

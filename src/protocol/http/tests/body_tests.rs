@@ -1,0 +1,263 @@
+//! The framing decision (RFC 9112 §6.3) and the keep-alive decision (§9.3), as tables.
+
+use crate::protocol::http::{
+    body_mode, is_reusable, BodyMode, HttpError, Limits, Method, ResponseHead,
+};
+
+fn head(text: &str) -> ResponseHead {
+    let bytes = format!("{text}\r\n\r\n");
+    let (head, len) = ResponseHead::parse(bytes.as_bytes(), &Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(len, bytes.len());
+    head
+}
+
+#[test]
+fn body_mode_follows_rfc_9112_section_6_3() {
+    use BodyMode as M;
+    let get = Method::Get;
+    let cases: [(Method, &str, Result<BodyMode, HttpError>); 16] = [
+        (
+            Method::Head,
+            "HTTP/1.1 200 OK\r\nContent-Length: 9",
+            Ok(M::None),
+        ),
+        (
+            Method::Head,
+            "HTTP/1.1 200 OK\r\nContent-Length: junk",
+            Ok(M::None),
+        ),
+        (
+            get,
+            "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked",
+            Ok(M::None),
+        ),
+        (
+            get,
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 9",
+            Ok(M::None),
+        ),
+        (get, "HTTP/1.1 199 Odd", Ok(M::None)),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9",
+            Ok(M::Chunked),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: CHUNKED",
+            Ok(M::Chunked),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip",
+            Ok(M::CloseDelimited),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding:",
+            Ok(M::CloseDelimited),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length: 42",
+            Ok(M::Length(42)),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length: 007\r\nContent-Length: 7,7",
+            Ok(M::Length(7)),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 8",
+            Err(HttpError::ConflictingContentLength),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length: +7",
+            Err(HttpError::InvalidContentLength),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length: 7,",
+            Err(HttpError::InvalidContentLength),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nContent-Length:",
+            Err(HttpError::InvalidContentLength),
+        ),
+        (get, "HTTP/1.1 200 OK", Ok(M::CloseDelimited)),
+    ];
+    for (method, text, expected) in cases {
+        assert_eq!(
+            body_mode(method, &head(text)),
+            expected,
+            "{method:?} {text:?}"
+        );
+    }
+}
+
+#[test]
+fn reuse_follows_version_connection_header_and_framing() {
+    use BodyMode as M;
+    let cases: [(bool, &str, BodyMode, bool); 11] = [
+        (true, "HTTP/1.1 200 OK", M::Length(1), true),
+        (false, "HTTP/1.1 200 OK", M::Length(1), false),
+        (true, "HTTP/1.1 200 OK", M::CloseDelimited, false),
+        (
+            true,
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, CLOSE",
+            M::Length(1),
+            false,
+        ),
+        (
+            true,
+            "HTTP/1.1 200 OK\r\nConnection: upgrade\r\nConnection: close",
+            M::Length(1),
+            false,
+        ),
+        (
+            true,
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive",
+            M::Chunked,
+            true,
+        ),
+        (true, "HTTP/1.0 200 OK", M::Length(1), false),
+        (
+            true,
+            "HTTP/1.0 200 OK\r\nConnection: Keep-Alive",
+            M::Length(1),
+            true,
+        ),
+        (
+            true,
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive",
+            M::None,
+            true,
+        ),
+        (
+            true,
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked",
+            M::Chunked,
+            false,
+        ),
+        (
+            true,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1",
+            M::Chunked,
+            false,
+        ),
+    ];
+    for (keep_alive, text, mode, expected) in cases {
+        assert_eq!(
+            is_reusable(keep_alive, &head(text), mode),
+            expected,
+            "{keep_alive} {text:?} {mode:?}"
+        );
+    }
+}
+
+/// The framing facts noted at parse time answer exactly as a scan of every header would.
+/// The oracle below is that scan, written the slow, obvious way over the public header API.
+#[test]
+fn noted_framing_agrees_with_a_scan_of_every_header() {
+    fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+        value
+            .split(|&b| b == b',')
+            .map(trim)
+            .filter(|e| !e.is_empty())
+    }
+    fn trim(value: &[u8]) -> &[u8] {
+        let text = std::str::from_utf8(value).unwrap();
+        text.trim_matches([' ', '\t']).as_bytes()
+    }
+    fn scanned_mode(head: &ResponseHead) -> Result<BodyMode, HttpError> {
+        if head.header_all("transfer-encoding").next().is_some() {
+            let last = head
+                .header_all("transfer-encoding")
+                .flat_map(elements)
+                .last();
+            return Ok(match last {
+                Some(c) if c.eq_ignore_ascii_case(b"chunked") => BodyMode::Chunked,
+                _ => BodyMode::CloseDelimited,
+            });
+        }
+        let mut length = None;
+        for element in head
+            .header_all("content-length")
+            .flat_map(|v| v.split(|&b| b == b','))
+        {
+            let digits = std::str::from_utf8(trim(element)).unwrap();
+            let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            let n: u64 = match digits.parse() {
+                Ok(n) if valid => n,
+                _ => return Err(HttpError::InvalidContentLength),
+            };
+            match length {
+                Some(seen) if seen != n => return Err(HttpError::ConflictingContentLength),
+                _ => length = Some(n),
+            }
+        }
+        Ok(length.map_or(BodyMode::CloseDelimited, BodyMode::Length))
+    }
+    fn scanned_reuse(head: &ResponseHead, mode: BodyMode) -> bool {
+        let says = |token: &[u8]| {
+            head.header_all("connection")
+                .flat_map(elements)
+                .any(|t| t.eq_ignore_ascii_case(token))
+        };
+        let has = |name| head.header_all(name).next().is_some();
+        let suspect = has("transfer-encoding")
+            && (head.version == crate::protocol::http::Version::Http10 || has("content-length"));
+        mode != BodyMode::CloseDelimited
+            && !suspect
+            && !says(b"close")
+            && (head.version == crate::protocol::http::Version::Http11 || says(b"keep-alive"))
+    }
+
+    let fields = [
+        "Transfer-Encoding: chunked",
+        "transfer-encoding: gzip",
+        "Transfer-Encoding:",
+        "TRANSFER-ENCODING: chunked, gzip",
+        "Content-Length: 7",
+        "content-length: 8",
+        "Content-Length: 7, 7",
+        "Content-Length: junk",
+        "Content-Length: 7,",
+        "Content-Length: 99999999999999999999",
+        "Connection: close",
+        "connection: Keep-Alive",
+        "Connection: upgrade, CLOSE",
+        "Connection:",
+        "X-Other: chunked",
+    ];
+    let mut heads = 0;
+    for version in ["HTTP/1.0", "HTTP/1.1"] {
+        for a in 0..=fields.len() {
+            for b in 0..=fields.len() {
+                for c in 0..=fields.len() {
+                    let mut text = format!("{version} 200 OK");
+                    for i in [a, b, c].into_iter().filter(|&i| i < fields.len()) {
+                        text = format!("{text}\r\n{}", fields[i]);
+                    }
+                    let head = head(&text);
+                    let mode = body_mode(Method::Get, &head);
+                    assert_eq!(mode, scanned_mode(&head), "{text:?}");
+                    if let Ok(mode) = mode {
+                        assert_eq!(
+                            is_reusable(true, &head, mode),
+                            scanned_reuse(&head, mode),
+                            "{text:?}"
+                        );
+                    }
+                    heads += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(heads, 2 * 16 * 16 * 16);
+}

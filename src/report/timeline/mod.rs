@@ -1,0 +1,422 @@
+//! `miodl timeline TRACE -o FILE.svg`: a `--trace` file drawn as a Gantt chart.
+//!
+//! Perfetto shows a trace best when you can click around; a picture in a README or a bug
+//! report needs a file. This draws one row per connection slot (and one for the pager in
+//! a crawl), a bar per request phase coloured by phase, page requests outlined, markers
+//! for retries, stale resends, redirects and failures, a time axis, and a legend. It is
+//! hand-written SVG: a `<style>` block names the colours once, so 10,000 bars stay small.
+//!
+//! ```text
+//!  title                          N requests · M sockets · wall T
+//!  legend ▮queued ▮connect ▮send ▮wait ▮body ▮retry-wait ▯page  ▲retry ◆stale ● redirect ✕failed
+//!     pager │ ▭  ▭   ▭
+//!  socket 0 │▮▮▮▮▮▮▮▮▮▮▮▲▮▮▮▮▮
+//!  socket 1 │ ▮▮▮▮▮▮▮▮▮▮▮▮▮▮▮
+//!           └────┬────┬────┬──── 0 ms … wall
+//! ```
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use crate::report::trace::{parse_trace, Mark, MarkKind, Span, SpanPhase, Trace, TrackId};
+
+/// The drawing's width, in pixels.
+const WIDTH: f64 = 1200.0;
+/// Room for the row labels.
+const LEFT: f64 = 96.0;
+const RIGHT: f64 = 24.0;
+/// Where the first row starts (under the title and the legend).
+const PLOT_TOP: f64 = 84.0;
+/// Room under the rows for the axis labels.
+const BOTTOM: f64 = 36.0;
+
+/// Colours, once: phases by fill, pages by outline, marks by shape and colour.
+const STYLE: &str = "\
+text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;fill:#222}
+.title{font-size:15px;font-weight:600}.sub{font-size:12px;fill:#555}
+.label{text-anchor:end}.tick{font-size:11px;fill:#555;text-anchor:middle}
+.legend{font-size:11px}.grid{stroke:#e2e2e2;stroke-width:1}.axis{stroke:#888;stroke-width:1}
+.row{fill:#f6f6f6}
+.bar{stroke:#fff;stroke-width:.6}
+.queued{fill:#c8c8c8}.connect{fill:#f4a261}.send{fill:#e9c46a}.wait{fill:#a8d5e2}
+.body{fill:#2a9d8f}.retry-wait{fill:#f2a7a7}
+.pager .bar{fill-opacity:.55}
+.page{stroke:#5b2a86;stroke-width:1.2}
+.retry{fill:#e76f51}.stale-resend{fill:#277da1}.redirect{fill:#6c757d}
+.failed{stroke:#d62828;stroke-width:2;fill:none}
+";
+
+/// One row of the chart.
+enum Row<'a> {
+    Pager(&'a [Span]),
+    Socket(usize, &'a [Span]),
+    /// File jobs that never reached a socket (shown only if something happened there).
+    Queue,
+}
+
+impl Row<'_> {
+    fn label(&self) -> String {
+        match self {
+            Row::Pager(_) => "pager".to_string(),
+            Row::Socket(n, _) => crate::report::trace::socket_track_name(*n),
+            Row::Queue => "queue".to_string(),
+        }
+    }
+
+    fn track(&self) -> TrackId {
+        match self {
+            Row::Pager(_) => TrackId::Pager,
+            Row::Socket(n, _) => TrackId::Socket(*n),
+            Row::Queue => TrackId::Queue,
+        }
+    }
+
+    fn spans(&self) -> &[Span] {
+        match self {
+            Row::Pager(spans) | Row::Socket(_, spans) => spans,
+            Row::Queue => &[],
+        }
+    }
+}
+
+/// The rows, top to bottom: pager, sockets by number, queue.
+fn rows(trace: &Trace) -> Vec<Row<'_>> {
+    let mut rows = Vec::with_capacity(trace.slots.len() + 2);
+    if trace.has_pager() {
+        rows.push(Row::Pager(&trace.pager));
+    }
+    rows.extend(trace.slots.iter().map(|s| Row::Socket(s.slot, &s.spans)));
+    if trace.marks.iter().any(|m| m.track == TrackId::Queue) {
+        rows.push(Row::Queue);
+    }
+    rows
+}
+
+/// The number of rows [`render_svg`] draws for `trace`.
+pub fn row_count(trace: &Trace) -> usize {
+    rows(trace).len()
+}
+
+/// Draws `trace` as an SVG document, with `title` on its first line and the run's
+/// numbers (requests, sockets, wall time) under it.
+pub fn render_svg(trace: &Trace, title: &str) -> String {
+    let rows = rows(trace);
+    let n = rows.len().max(1) as f64;
+    // Rows shrink as they multiply: 28 px for a few, 8 px at a hundred.
+    let row_h = (520.0 / n).clamp(8.0, 28.0);
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let height = PLOT_TOP + n * row_h + BOTTOM;
+    let wall = trace.wall_us.max(1) as f64;
+    let x = |us: u64| LEFT + us as f64 / wall * plot_w;
+
+    let mut svg = String::with_capacity(4096 + trace.span_count() * 160);
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {WIDTH} {height:.0}\">\n<style>\n{STYLE}</style>\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+    );
+    let _ = writeln!(
+        svg,
+        "<text class=\"title\" x=\"12\" y=\"22\">{}</text>",
+        escape(title)
+    );
+    let _ = writeln!(
+        svg,
+        "<text class=\"sub\" x=\"12\" y=\"40\">{}</text>",
+        escape(&numbers(trace, rows.len()))
+    );
+    legend(&mut svg);
+
+    // Row backgrounds and labels.
+    let font = (row_h * 0.8).min(12.0);
+    for (i, row) in rows.iter().enumerate() {
+        let top = PLOT_TOP + i as f64 * row_h;
+        if i % 2 == 0 {
+            let _ = writeln!(
+                svg,
+                "<rect class=\"row\" x=\"{LEFT}\" y=\"{top:.1}\" width=\"{plot_w}\" height=\"{row_h:.1}\"/>"
+            );
+        }
+        let _ = writeln!(
+            svg,
+            "<text class=\"label\" x=\"{:.0}\" y=\"{:.1}\" font-size=\"{font:.1}\">{}</text>",
+            LEFT - 6.0,
+            top + row_h / 2.0 + font * 0.35,
+            escape(&row.label())
+        );
+    }
+    axis(&mut svg, trace.wall_us, row_h * n, &x);
+
+    // Bars.
+    let bar_h = row_h * 0.72;
+    for (i, row) in rows.iter().enumerate() {
+        let y = PLOT_TOP + i as f64 * row_h + (row_h - bar_h) / 2.0;
+        let group = if matches!(row, Row::Pager(_)) {
+            " class=\"pager\""
+        } else {
+            ""
+        };
+        let _ = writeln!(svg, "<g{group}>");
+        for span in row.spans() {
+            let left = x(span.start_us);
+            let width = (x(span.start_us + span.dur_us) - left).max(0.6);
+            let page = if span.is_page { " page" } else { "" };
+            let _ = writeln!(
+                svg,
+                "<rect class=\"bar {}{page}\" x=\"{left:.2}\" y=\"{y:.1}\" width=\"{width:.2}\" \
+                 height=\"{bar_h:.1}\"><title>{}</title></rect>",
+                span.phase.name(),
+                escape(&describe(span))
+            );
+        }
+        svg.push_str("</g>\n");
+    }
+
+    // Marks, on the top edge of their row.
+    let size = (row_h * 0.4).clamp(3.0, 6.0);
+    for mark in &trace.marks {
+        let Some(i) = rows.iter().position(|r| r.track() == mark.track) else {
+            continue;
+        };
+        let cx = x(mark.at_us);
+        let cy = PLOT_TOP + i as f64 * row_h + size;
+        marker(&mut svg, mark, cx, cy, size);
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The line under the title: requests, sockets, wall time, rows and spans.
+fn numbers(trace: &Trace, rows: usize) -> String {
+    let all = || trace.slots.iter().flat_map(|s| &s.spans);
+    let requests = trace
+        .requests
+        .unwrap_or_else(|| all().filter(|s| s.phase == SpanPhase::Send).count() as u64);
+    let sockets = trace
+        .sockets_opened
+        .unwrap_or_else(|| all().filter(|s| s.phase == SpanPhase::Connect).count() as u64);
+    let failed = trace
+        .marks
+        .iter()
+        .filter(|m| m.kind == MarkKind::Failed)
+        .count();
+    let mut line = format!(
+        "{requests} requests · {sockets} sockets opened · wall {} · {rows} rows, {} spans",
+        duration(trace.wall_us),
+        trace.span_count()
+    );
+    if failed > 0 {
+        let _ = write!(line, " · {failed} failed");
+    }
+    line
+}
+
+/// The legend: a swatch per phase, the page outline, a shape per mark.
+fn legend(svg: &mut String) {
+    let mut x = 12.0;
+    let y = 56.0;
+    let items = SpanPhase::ALL
+        .iter()
+        .map(|p| (p.name(), format!("swatch {}", p.name())))
+        .chain([("page request", "swatch wait page".to_string())]);
+    for (label, class) in items {
+        let _ = writeln!(
+            svg,
+            "<rect class=\"{class}\" x=\"{x}\" y=\"{y}\" width=\"14\" height=\"10\"/>\
+             <text class=\"legend\" x=\"{}\" y=\"{}\">{label}</text>",
+            x + 18.0,
+            y + 9.0
+        );
+        x += 28.0 + 6.5 * label.len() as f64;
+    }
+    x += 12.0;
+    for kind in [
+        MarkKind::Retry,
+        MarkKind::StaleResend,
+        MarkKind::Redirect,
+        MarkKind::Failed,
+    ] {
+        let mark = Mark {
+            kind,
+            at_us: 0,
+            track: TrackId::Queue,
+            job: None,
+            detail: String::new(),
+        };
+        marker(svg, &mark, x + 5.0, y + 5.0, 5.0);
+        let label = kind.name();
+        let _ = writeln!(
+            svg,
+            "<text class=\"legend\" x=\"{}\" y=\"{}\">{label}</text>",
+            x + 14.0,
+            y + 9.0
+        );
+        x += 26.0 + 6.5 * label.len() as f64;
+    }
+}
+
+/// Grid lines and labels every "nice" step (1, 2 or 5 times a power of ten).
+fn axis(svg: &mut String, wall_us: u64, rows_h: f64, x: &dyn Fn(u64) -> f64) {
+    let bottom = PLOT_TOP + rows_h;
+    let step = nice_step(wall_us.max(1) as f64 / 8.0);
+    let (unit, scale) = if wall_us >= 2_000_000 {
+        ("s", 1e6)
+    } else {
+        ("ms", 1e3)
+    };
+    let decimals = (-(step / scale).log10().floor()).max(0.0) as usize;
+    let mut t = 0.0;
+    while t <= wall_us as f64 + 0.5 {
+        let px = x(t as u64);
+        let _ = writeln!(
+            svg,
+            "<line class=\"grid\" x1=\"{px:.1}\" y1=\"{PLOT_TOP}\" x2=\"{px:.1}\" y2=\"{bottom:.1}\"/>\
+             <text class=\"tick\" x=\"{px:.1}\" y=\"{:.1}\">{:.decimals$} {unit}</text>",
+            bottom + 16.0,
+            t / scale
+        );
+        t += step;
+    }
+    let _ = writeln!(
+        svg,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{bottom:.1}\" x2=\"{:.1}\" y2=\"{bottom:.1}\"/>",
+        WIDTH - RIGHT
+    );
+}
+
+/// The smallest of 1, 2, 5 × 10^k that is at least `raw` microseconds.
+fn nice_step(raw: f64) -> f64 {
+    let mut base = 1.0;
+    while base * 10.0 <= raw {
+        base *= 10.0;
+    }
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * base)
+        .find(|s| *s >= raw)
+        .unwrap_or(base * 10.0)
+}
+
+/// A mark's shape: ▲ retry, ◆ stale resend, ● redirect, ✕ failed; its detail as a tooltip.
+fn marker(svg: &mut String, mark: &Mark, cx: f64, cy: f64, s: f64) {
+    let class = mark.kind.name();
+    let mut tip = format!("{} at {}", class, duration(mark.at_us));
+    if let Some(job) = mark.job {
+        let _ = write!(tip, " · job {job}");
+    }
+    if !mark.detail.is_empty() {
+        let _ = write!(tip, " · {}", mark.detail);
+    }
+    let tip = escape(&tip);
+    let _ = match mark.kind {
+        MarkKind::Retry => writeln!(
+            svg,
+            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
+            cx, cy - s, cx - s, cy + s * 0.8, cx + s, cy + s * 0.8
+        ),
+        MarkKind::StaleResend => writeln!(
+            svg,
+            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
+            cx, cy - s, cx + s, cy, cx, cy + s, cx - s, cy
+        ),
+        MarkKind::Redirect => writeln!(
+            svg,
+            "<circle class=\"mark {class}\" cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{:.1}\"><title>{tip}</title></circle>",
+            s * 0.8
+        ),
+        MarkKind::Failed => writeln!(
+            svg,
+            "<path class=\"mark {class}\" d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\"><title>{tip}</title></path>",
+            cx - s, cy - s, cx + s, cy + s, cx - s, cy + s, cx + s, cy - s
+        ),
+    };
+}
+
+/// A bar's tooltip: job, phase, length, URL.
+fn describe(span: &Span) -> String {
+    let mut text = String::new();
+    if let Some(job) = span.job {
+        let _ = write!(text, "job {job} · ");
+    }
+    let kind = if span.is_page { "page" } else { "file" };
+    let _ = write!(
+        text,
+        "{kind} {} · {} at {}",
+        span.phase.name(),
+        duration(span.dur_us),
+        duration(span.start_us)
+    );
+    if let Some(url) = &span.url {
+        let _ = write!(text, " · {url}");
+    }
+    text
+}
+
+/// A duration for people: `850 µs`, `12.3 ms`, `1.81 s`.
+fn duration(us: u64) -> String {
+    match us {
+        0..=999 => format!("{us} µs"),
+        1_000..=99_999 => format!("{:.1} ms", us as f64 / 1e3),
+        100_000..=999_999 => format!("{:.0} ms", us as f64 / 1e3),
+        _ => format!("{:.2} s", us as f64 / 1e6),
+    }
+}
+
+/// Text made safe inside an element or an attribute.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `miodl timeline`: reads the trace, writes the SVG, prints `wrote FILE (N rows, M
+/// spans)`. Exit status 0; 1 if the trace cannot be read or is not a trace; 3 if the SVG
+/// cannot be written (docs/reference.md §3).
+pub fn run_command(trace_file: &Path, output: &Path) -> i32 {
+    let name = trace_file.display();
+    let text = match fs::read_to_string(trace_file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("miodl: cannot read trace {name}: {e}");
+            return 1;
+        }
+    };
+    let trace = match parse_trace(&text) {
+        Ok(trace) => trace,
+        Err(e) => {
+            eprintln!("miodl: cannot read trace {name}: {e}");
+            return 1;
+        }
+    };
+    let file_name = trace_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    let svg = render_svg(&trace, &format!("miodl timeline · {file_name}"));
+    if let Err(e) = fs::write(output, svg) {
+        eprintln!("miodl: cannot write {}: {e}", output.display());
+        return 3;
+    }
+    println!(
+        "wrote {} ({} rows, {} spans)",
+        output.display(),
+        row_count(&trace),
+        trace.span_count()
+    );
+    0
+}
+
+#[cfg(test)]
+mod tests;
