@@ -21,13 +21,6 @@ const LAYERS: [&str; 9] = [
     "app",
 ];
 
-/// Uses that still run up, each to be removed (the test fails when one goes, so the
-/// list only shrinks): the scheduler still stages and commits files itself.
-const KNOWN_UPWARD: &[&str] = &[
-    "src/policy/scheduler/answer.rs: policy uses output",
-    "src/policy/scheduler/mod.rs: policy uses output",
-];
-
 fn rank(layer: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == layer)
 }
@@ -82,7 +75,6 @@ fn every_use_runs_down_the_layers() {
     files.sort();
     let mut upward = Vec::new();
     let mut arrows = 0;
-    let mut still_known = Vec::new();
     for file in &files {
         let Some(me) = layer_of(file) else { continue };
         let text = fs::read_to_string(file).unwrap();
@@ -90,21 +82,10 @@ fn every_use_runs_down_the_layers() {
             arrows += 1;
             if rank(used) > rank(me) {
                 let shown = file.strip_prefix(src()).unwrap().display();
-                let known = format!("src/{shown}: {me} uses {used}");
-                if KNOWN_UPWARD.contains(&known.as_str()) {
-                    still_known.push(known);
-                    continue;
-                }
                 upward.push(format!("src/{shown}:{line}: {me} uses {used}"));
             }
         }
     }
-    still_known.dedup();
-    assert_eq!(
-        still_known.len(),
-        KNOWN_UPWARD.len(),
-        "a known upward use is gone: remove it from KNOWN_UPWARD"
-    );
     assert!(arrows > 100, "the scan found only {arrows} crate:: paths");
     assert!(
         upward.is_empty(),

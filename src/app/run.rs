@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::app::cli::{CrawlArgs, GetArgs};
 use crate::model::event::Observers;
@@ -19,7 +19,7 @@ use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
 use crate::policy::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
-use crate::policy::scheduler::{Ending, Scheduler};
+use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::pager::Pager;
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
@@ -194,7 +194,8 @@ pub fn execute_with(
             dir.display()
         ))
     })?;
-    let started = Instant::now();
+    let start = Start::now();
+    let started = start.instant;
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
     }
@@ -208,8 +209,8 @@ pub fn execute_with(
         observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
     }
     let engine = options.engine.name();
-    let mut scheduler = Scheduler::new(options, output, feed, trusted, observers);
-    crate::engine::run(&mut scheduler, stop)
+    let mut scheduler = Scheduler::new(options, feed, trusted, observers, start);
+    crate::engine::run(&mut scheduler, &output, stop)
         .map_err(|e| StartError(format!("the {engine} engine failed: {e}")))?;
     let elapsed = started.elapsed();
     scheduler.finish_observers();

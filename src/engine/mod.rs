@@ -5,26 +5,30 @@
 //! - `blocking`: one request after another on `std::net`, the seed's `requests` script.
 //! - `threads`: a pool of blocking workers, the seed's thread "executor".
 //!
-//! They share the protocol layer (`crate::protocol::http`), the policy (`crate::policy::scheduler`) and the
-//! seam between them (`crate::engine::pump`), so they save the same files and report the same
+//! They share the protocol layer (`crate::protocol::http`), the policy
+//! (`crate::policy::scheduler`) and the seam between them, [`answer`] (one copy of how
+//! an answer is read off a socket: framing, the keep-alive race, kept bytes, files), so
+//! they save the same files, report the same failures the same way and print the same
 //! summary; only the waiting differs, which is what the comparison is about.
+//!
+//! May use: every layer below (protocol, model, policy, output, transport), mio, socket2.
 
-pub mod pump;
+pub mod answer;
 pub mod reactor;
-
 pub mod workers;
 
 use std::io;
 
 use crate::model::options::Engine;
 use crate::model::stop::Stop;
+use crate::output::sink::OutputDir;
 use crate::policy::scheduler::Scheduler;
 
 /// Runs every job of `scheduler` with the engine its options name.
-pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
+pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Result<()> {
     match scheduler.options().engine {
-        Engine::Reactor => crate::engine::reactor::run(scheduler, stop),
-        Engine::Blocking => workers::run(scheduler, 1, stop),
+        Engine::Reactor => reactor::run(scheduler, output, stop),
+        Engine::Blocking => workers::run(scheduler, output, 1, stop),
         Engine::Threads => {
             let options = scheduler.options();
             // A worker holds at most one socket and one request: the pool and the
@@ -35,7 +39,7 @@ pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
                 .min()
                 .unwrap_or(100)
                 .clamp(1, workers::MAX_WORKERS);
-            workers::run(scheduler, workers, stop)
+            workers::run(scheduler, output, workers, stop)
         }
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! One worker on the calling thread is the `blocking` engine; N workers on their own
 //! threads are the `threads` engine. A worker takes a job from the shared scheduler (a
-//! `Mutex`, never held across a socket call; body bytes reach the file under it, as the
-//! scheduler owns the temporaries), connects or reuses its
-//! one keep-alive socket, writes the request, and reads until the answer ends, handing
-//! every buffer to the same [`pump`] the reactor uses. Workers that find no ready job
+//! `Mutex`, locked for each call and never held across a socket call or a file write),
+//! connects or reuses its one keep-alive socket, writes the request, and reads until the
+//! answer ends, handing every buffer to the same [`Answer`] the reactor uses (so a
+//! failure is reported in the same words and phase). Workers that find no ready job
 //! wait on a `Condvar` until another finishes one, or until the next backoff ends.
 //!
 //! Each worker keeps at most one socket, so there are never more sockets than workers
@@ -23,14 +23,14 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::engine::pump::{pump, pump_eof, Pumped};
+use crate::engine::answer::{Answer, Broken, Fed, Landing, Policy, Unread};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::stop::Stop;
+use crate::output::sink::OutputDir;
 use crate::policy::scheduler::{Ending, Scheduler};
-use crate::protocol::http::{Exchange, Limits};
 use crate::protocol::url::{Scheme, Url};
 use crate::transport::{Opener, Transport};
 
@@ -130,8 +130,23 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// Runs the scheduler's jobs with `workers` blocking workers (1: on this thread).
-pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result<()> {
+/// The scheduler behind the workers' mutex, locked for each call of an [`Answer`].
+struct Locked<'s, 'a>(&'s Shared<'a>);
+
+impl Policy for Locked<'_, '_> {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
+        f(&mut self.0.lock())
+    }
+}
+
+/// Runs the scheduler's jobs with `workers` blocking workers (1: on this thread), saving
+/// files in `output`.
+pub fn run(
+    scheduler: &mut Scheduler,
+    output: &OutputDir,
+    workers: usize,
+    stop: &Stop,
+) -> io::Result<()> {
     let options = scheduler.options().clone();
     let shared = Shared {
         per_host: options.per_host.map(|limit| HostLimit {
@@ -143,14 +158,14 @@ pub fn run(scheduler: &mut Scheduler, workers: usize, stop: &Stop) -> io::Result
         opener: Opener::new(&options)?,
     };
     if workers == 1 {
-        worker(0, &shared, &options, stop);
+        worker(0, &shared, output, &options, stop);
     } else {
         std::thread::scope(|scope| {
             for index in 0..workers {
                 let (shared, options) = (&shared, &options);
                 std::thread::Builder::new()
                     .name(format!("miodl-worker-{index}"))
-                    .spawn_scoped(scope, move || worker(index, shared, options, stop))
+                    .spawn_scoped(scope, move || worker(index, shared, output, options, stop))
                     .map(drop)?;
             }
             Ok::<(), io::Error>(())
@@ -166,21 +181,36 @@ struct KeptSocket {
     served: u32,
 }
 
-fn worker(index: usize, shared: &Shared<'_>, options: &TransferOptions, stop: &Stop) {
+fn worker(
+    index: usize,
+    shared: &Shared<'_>,
+    output: &OutputDir,
+    options: &TransferOptions,
+    stop: &Stop,
+) {
     let slot = ConnId(index);
-    let mut kept: Option<KeptSocket> = None;
-    let mut buf = vec![0u8; READ_BUFFER];
-    let mut out = Vec::new();
-    while let Some((job, claimed)) = next_job(shared, stop, kept.as_ref().map(|k| &k.host)) {
-        perform(
-            job, claimed, slot, shared, options, stop, &mut kept, &mut buf, &mut out,
-        );
+    let mut tools = Tools {
+        kept: None,
+        buf: vec![0u8; READ_BUFFER],
+        out: Vec::new(),
+        landing: Landing::new(output),
+    };
+    while let Some((job, claimed)) = next_job(shared, stop, tools.kept.as_ref().map(|k| &k.host)) {
+        perform(job, claimed, slot, shared, options, stop, &mut tools);
         shared.changed.notify_all();
     }
-    if let Some(socket) = kept.take() {
+    if let Some(socket) = tools.kept.take() {
         shared.socket_closed(&socket.host, slot);
     }
     shared.changed.notify_all();
+}
+
+/// What a worker keeps between jobs: its socket, its buffers, where files land.
+struct Tools<'o> {
+    kept: Option<KeptSocket>,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    landing: Landing<'o>,
 }
 
 /// Waits for a job this worker may take, and whether a socket place was claimed for it
@@ -214,7 +244,6 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
 }
 
 /// Does one attempt of `job` and reports its outcome to the scheduler.
-#[allow(clippy::too_many_arguments)]
 fn perform(
     job: JobId,
     claimed: bool,
@@ -222,10 +251,14 @@ fn perform(
     shared: &Shared<'_>,
     options: &TransferOptions,
     stop: &Stop,
-    kept: &mut Option<KeptSocket>,
-    buf: &mut [u8],
-    out: &mut Vec<u8>,
+    tools: &mut Tools<'_>,
 ) {
+    let Tools {
+        kept,
+        buf,
+        out,
+        landing,
+    } = tools;
     let (reusable, method) = {
         let mut scheduler = shared.lock();
         let url = scheduler.url(job);
@@ -282,7 +315,17 @@ fn perform(
             }
         }
     };
-    let result = exchange(job, method, &mut socket, shared, stop, options, buf, out);
+    let result = exchange(
+        job,
+        method,
+        &mut socket,
+        shared,
+        stop,
+        options,
+        buf,
+        out,
+        landing,
+    );
     if let Some(handshake) = socket.stream.take_handshake() {
         let resumed = handshake.resumed;
         let event = Event::TlsHandshake { slot, resumed };
@@ -298,17 +341,9 @@ fn perform(
     let now = Instant::now();
     match result {
         Ok(_) => {}
-        Err(Failure::Stale) => scheduler.on_stale(job, now),
-        Err(Failure::Job(e)) => scheduler.on_error(job, e, now),
+        Err(Broken::Stale) => scheduler.on_stale(job, now),
+        Err(Broken::Failed(e)) => scheduler.on_error(job, e, now),
     }
-}
-
-/// How an attempt on a socket went wrong.
-enum Failure {
-    /// The reused socket was closed by the server before it answered.
-    Stale,
-    /// Anything else (reported as is).
-    Job(JobError),
 }
 
 /// Writes the request and reads the answer. `Ok(reusable)` once the scheduler has been
@@ -323,28 +358,22 @@ fn exchange(
     options: &TransferOptions,
     buf: &mut [u8],
     out: &[u8],
-) -> Result<bool, Failure> {
+    landing: &mut Landing<'_>,
+) -> Result<bool, Broken> {
     let reused = socket.served > 0;
-    let stale_or = |e: io::Error, phase: Phase, answered: bool| {
-        if reused && !answered {
-            Failure::Stale
-        } else {
-            Failure::Job(JobError::io(e, phase))
-        }
-    };
+    let mut answer = Answer::new(job, method, options.keep_alive);
+    let mut unread = Unread::default();
     let stream = &mut socket.stream;
-    stream
-        .write_all(out)
-        .and_then(|()| stream.flush())
-        .map_err(|e| stale_or(e, Phase::Sending, false))?;
+    if let Err(e) = stream.write_all(out).and_then(|()| stream.flush()) {
+        return Err(answer.broken(reused, &unread, e, Phase::Sending));
+    }
     {
         let mut scheduler = shared.lock();
         let now = Instant::now();
         scheduler.emit(Event::RequestSent { job }, now);
         scheduler.set_phase(job, Phase::AwaitingHead, None, now);
     }
-    let mut exchange = Exchange::new(method, options.keep_alive, Limits::default());
-    let mut pending: Vec<u8> = Vec::new();
+    let mut policy = Locked(shared);
     let mut last_byte = Instant::now();
     loop {
         let n = match socket.stream.read(buf) {
@@ -356,49 +385,46 @@ fn exchange(
                 ) =>
             {
                 if stop.requested().is_some() {
-                    return Err(Failure::Job(JobError::Interrupted));
+                    return Err(Broken::Failed(JobError::Interrupted));
                 }
                 if last_byte.elapsed() >= options.timeout {
-                    let phase = if exchange.body_mode().is_some() {
-                        Phase::ReceivingBody
-                    } else {
-                        Phase::AwaitingHead
-                    };
-                    return Err(Failure::Job(JobError::IdleTimeout(options.timeout, phase)));
+                    let error = JobError::IdleTimeout(options.timeout, answer.phase());
+                    return Err(Broken::Failed(error));
                 }
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let answered = exchange.has_response_bytes() || !pending.is_empty();
-                return Err(stale_or(e, Phase::AwaitingHead, answered));
-            }
+            Err(e) => return Err(answer.broken(reused, &unread, e, Phase::AwaitingHead)),
         };
         last_byte = Instant::now();
-        let mut scheduler = shared.lock();
         if n == 0 {
-            if reused && !exchange.has_response_bytes() && pending.is_empty() {
-                return Err(Failure::Stale);
+            if answer.is_stale(reused, &unread) {
+                return Err(Broken::Stale);
             }
-            pump_eof(&mut exchange, &mut scheduler, job, last_byte).map_err(Failure::Job)?;
+            answer
+                .feed_eof(&mut policy, landing, last_byte)
+                .map_err(Broken::Failed)?;
             return Ok(false);
         }
-        let input: &[u8] = if pending.is_empty() {
-            &buf[..n]
-        } else {
-            pending.extend_from_slice(&buf[..n]);
-            &pending
-        };
-        let total = input.len();
-        match pump(&mut exchange, input, &mut scheduler, job, last_byte).map_err(Failure::Job)? {
-            Pumped::NeedMore { consumed } => {
-                if pending.is_empty() {
-                    pending.extend_from_slice(&buf[consumed..n]);
-                } else {
-                    pending.drain(..consumed);
-                }
-            }
-            Pumped::Ended { consumed, reusable } => return Ok(reusable && consumed == total),
+        let read = &buf[..n];
+        unread.arrived(read);
+        let mut start = 0;
+        match unread
+            .feed(
+                &mut answer,
+                read,
+                &mut start,
+                &mut policy,
+                landing,
+                last_byte,
+            )
+            .map_err(Broken::Failed)?
+        {
+            Fed::NeedMore => {}
+            Fed::Ended {
+                reusable,
+                left_over,
+            } => return Ok(reusable && !left_over),
         }
     }
 }

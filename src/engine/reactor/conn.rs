@@ -16,8 +16,9 @@
 //!
 //! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
 //! the next edge may never come. All reads land in the reactor's one shared buffer and go
-//! straight through [`pump`] to the scheduler (and so to the file); only bytes that cannot
-//! be used yet (a head split across reads) are kept in the connection's `pending`. On
+//! straight through the job's [`Answer`] (the engines' one copy of how an answer is read)
+//! to the scheduler and the file; only bytes that cannot be used yet (a head split across
+//! reads) are kept, in the connection's [`Unread`]. On
 //! Linux a large plain body of known length skips even that buffer: `splice_body` lends
 //! it, with the socket, to a disk thread ([`super::disk`]; the state `Lent`), or with
 //! `--disk-threads 0` moves it from the socket into the file through the reactor's pipe
@@ -43,13 +44,13 @@ use mio::Registry;
 
 use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
-use crate::engine::pump::{pump, pump_eof, Pumped};
+use crate::engine::answer::{Answer, Broken, Fed, Landing, Unread};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::policy::pool::HostId;
 use crate::policy::scheduler::Scheduler;
-use crate::protocol::http::{Exchange, Limits, Method};
+use crate::protocol::http::Method;
 use crate::transport::Transport;
 
 /// What the reactor must do with a socket after an event.
@@ -68,18 +69,20 @@ pub enum After {
 
 /// What the reactor lends a socket for reading: the shared buffer, the pipe of the
 /// zero-copy path, and the disk threads (the last two where the system has them).
-pub struct Tools<'a> {
+pub struct Tools<'a, 'o> {
     /// The read buffer all sockets share.
     pub buf: &'a mut [u8],
     /// The pipe of the zero-copy path.
     pub pipe: Option<&'a mut Pipe>,
     /// The disk threads, and the registry their waker needs.
     pub disk: Option<(&'a mut DiskThreads, &'a Registry)>,
+    /// Where file bodies land.
+    pub landing: &'a mut Landing<'o>,
 }
 
 /// What the bytes of one read did to the answers being read.
 #[derive(Debug)]
-enum Fed {
+enum ReadOutcome {
     /// The answer being read needs more bytes (or a pipelined one was started).
     NeedMore,
     /// The last answer asked for is complete: the socket may go back to the pool.
@@ -106,12 +109,12 @@ enum Spliced {
 enum State {
     /// The nonblocking connect is in progress; `job` waits for it.
     Connecting { job: JobId, method: Method },
-    /// Writing the request of `job` and reading its answer (with `--pipeline`, the
-    /// requests queued behind it wait in `Conn::behind`).
-    Exchanging { job: JobId, exchange: Exchange },
-    /// A disk thread moves the rest of `job`'s body ([`super::disk`]): the socket is
+    /// Writing the request of the answer's job and reading its answer (with
+    /// `--pipeline`, the requests queued behind it wait in `Conn::behind`).
+    Exchanging { answer: Answer },
+    /// A disk thread moves the rest of the answer's body ([`super::disk`]): the socket is
     /// out of the poll until it comes back.
-    Lent { job: JobId, exchange: Exchange },
+    Lent { answer: Answer },
     /// Keep-alive, between requests, in the pool.
     Idle,
 }
@@ -152,7 +155,7 @@ pub struct Conn {
     /// The answer being read is for a request that was queued behind another.
     front_queued: bool,
     /// Answer bytes read but not yet usable.
-    pending: Vec<u8>,
+    unread: Unread,
     /// Requests completed on this socket.
     served: u32,
 }
@@ -182,7 +185,7 @@ impl Conn {
             behind: VecDeque::new(),
             in_room: false,
             front_queued: false,
-            pending: Vec::new(),
+            unread: Unread::default(),
             served: 0,
         }
     }
@@ -215,8 +218,8 @@ impl Conn {
     /// (RFC 9112 §9.3.2).
     pub fn has_room(&self, depth: usize) -> bool {
         match &self.state {
-            State::Exchanging { exchange, .. } => {
-                self.served > 0 && exchange.method() == Method::Get && 1 + self.behind.len() < depth
+            State::Exchanging { answer } => {
+                self.served > 0 && answer.method() == Method::Get && 1 + self.behind.len() < depth
             }
             _ => false,
         }
@@ -224,10 +227,9 @@ impl Conn {
 
     /// The job on this socket, if any.
     pub fn job(&self) -> Option<JobId> {
-        match self.state {
-            State::Connecting { job, .. }
-            | State::Exchanging { job, .. }
-            | State::Lent { job, .. } => Some(job),
+        match &self.state {
+            State::Connecting { job, .. } => Some(*job),
+            State::Exchanging { answer } | State::Lent { answer } => Some(answer.job()),
             State::Idle => None,
         }
     }
@@ -256,8 +258,7 @@ impl Conn {
         self.unsent.push_back((job, self.out.len()));
         self.front_queued = false;
         self.state = State::Exchanging {
-            job,
-            exchange: Exchange::new(method, keep_alive, Limits::default()),
+            answer: Answer::new(job, method, keep_alive),
         };
         scheduler.set_phase(job, Phase::Sending, Some(slot), now);
         self.send(scheduler, now)
@@ -299,7 +300,7 @@ impl Conn {
         &mut self,
         slot: ConnId,
         peer_closed: bool,
-        tools: Tools<'_>,
+        tools: Tools<'_, '_>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
@@ -336,14 +337,13 @@ impl Conn {
             // A lent socket has no deadline here: its disk thread keeps the time.
             State::Idle | State::Lent { .. } => return After::Wait,
             State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
-            State::Exchanging { job, exchange } => {
+            State::Exchanging { answer } => {
                 // Its own request unsent (not one queued behind it).
-                let phase = if self.unsent.front().is_some_and(|(j, _)| j == job) {
+                let job = answer.job();
+                let phase = if self.unsent.front().is_some_and(|(j, _)| *j == job) {
                     Phase::Sending
-                } else if exchange.body_mode().is_some() {
-                    Phase::ReceivingBody
                 } else {
-                    Phase::AwaitingHead
+                    answer.phase()
                 };
                 JobError::IdleTimeout(options.timeout, phase)
             }
@@ -368,9 +368,10 @@ impl Conn {
 
     /// Writes the rest of the request.
     fn send(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
-        let State::Exchanging { job, .. } = self.state else {
+        let State::Exchanging { answer } = &self.state else {
             return After::Wait;
         };
+        let job = answer.job();
         if self.written == self.out.len() {
             // TLS records (the handshake, the request's tail) may wait for this edge.
             return match self.transport.flush() {
@@ -413,7 +414,8 @@ impl Conn {
             buf,
             mut pipe,
             mut disk,
-        }: Tools<'_>,
+            landing,
+        }: Tools<'_, '_>,
         peer_closed: bool,
         scheduler: &mut Scheduler,
         now: Instant,
@@ -430,7 +432,7 @@ impl Conn {
             // A large body of known length skips the buffer: socket → pipe → file.
             if let Some(pipe) = pipe.as_deref_mut() {
                 let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));
-                match self.splice_body(slot, pipe, disk, drained, scheduler, now) {
+                match self.splice_body(slot, pipe, disk, drained, landing, scheduler, now) {
                     None => {}
                     Some(Spliced::Blocked | Spliced::Lent) => return After::Wait,
                     Some(Spliced::Close) => return After::Close,
@@ -464,8 +466,9 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return match self.state {
-                        State::Exchanging { job, .. } => {
+                    return match &self.state {
+                        State::Exchanging { answer } => {
+                            let job = answer.job();
                             self.fail(job, e, Phase::AwaitingHead, scheduler, now)
                         }
                         _ => After::Close,
@@ -478,94 +481,83 @@ impl Conn {
             };
             self.deadline = Some(now + scheduler.options().timeout);
             if n == 0 {
-                self.on_eof(scheduler, now);
+                self.on_eof(landing, scheduler, now);
                 return After::Close;
             }
-            match self.feed(&buf[..n], scheduler, now) {
-                Fed::NeedMore => {}
-                Fed::Completed => completed = true,
-                Fed::Close => return After::Close,
+            match self.feed(&buf[..n], landing, scheduler, now) {
+                ReadOutcome::NeedMore => {}
+                ReadOutcome::Completed => completed = true,
+                ReadOutcome::Close => return After::Close,
             }
         }
     }
 
     /// The server closed the socket during an answer: a stale keep-alive socket (no byte
     /// of the answer yet), a failed pipeline, an answer that ends at EOF, or a cut one.
-    fn on_eof(&mut self, scheduler: &mut Scheduler, now: Instant) {
+    fn on_eof(&mut self, landing: &mut Landing<'_>, scheduler: &mut Scheduler, now: Instant) {
         let pipelining_failed = self.pipelining_failed();
-        let State::Exchanging { job, exchange } = &mut self.state else {
+        let State::Exchanging { answer } = &mut self.state else {
             return;
         };
-        let job = *job;
-        let unanswered = !exchange.has_response_bytes() && self.pending.is_empty();
-        if (self.served > 0 && unanswered) || pipelining_failed {
+        let job = answer.job();
+        if answer.is_stale(self.served > 0, &self.unread) || pipelining_failed {
             return scheduler.on_stale(job, now);
         }
-        if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+        if let Err(e) = answer.feed_eof(scheduler, landing, now) {
             scheduler.on_error(job, e, now);
         }
     }
 
     /// Feeds the bytes of one read to the answer being read; what is left over belongs to
     /// the answers of pipelined requests behind it, in order.
-    fn feed(&mut self, read: &[u8], scheduler: &mut Scheduler, now: Instant) -> Fed {
-        if !self.pending.is_empty() {
-            self.pending.extend_from_slice(read);
-        }
+    fn feed(
+        &mut self,
+        read: &[u8],
+        landing: &mut Landing<'_>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> ReadOutcome {
+        self.unread.arrived(read);
         let mut start = 0;
         loop {
-            let State::Exchanging { job, exchange } = &mut self.state else {
+            let State::Exchanging { answer } = &mut self.state else {
                 unreachable!("only an exchanging socket reads an answer")
             };
-            let job = *job;
-            let from_pending = !self.pending.is_empty();
-            let input: &[u8] = if from_pending {
-                &self.pending
-            } else {
-                &read[start..]
-            };
-            let total = input.len();
-            match pump(exchange, input, scheduler, job, now) {
-                Ok(Pumped::NeedMore { consumed }) => {
-                    if from_pending {
-                        self.pending.drain(..consumed);
-                    } else {
-                        self.pending.extend_from_slice(&read[start + consumed..]);
-                    }
-                    return Fed::NeedMore;
-                }
-                Ok(Pumped::Ended { consumed, reusable }) => {
+            let job = answer.job();
+            match self
+                .unread
+                .feed(answer, read, &mut start, scheduler, landing, now)
+            {
+                Ok(Fed::NeedMore) => return ReadOutcome::NeedMore,
+                Ok(Fed::Ended {
+                    reusable,
+                    left_over,
+                }) => {
                     if !reusable {
-                        return Fed::Close;
+                        return ReadOutcome::Close;
                     }
                     self.served += 1;
-                    if from_pending {
-                        self.pending.drain(..consumed);
-                    } else {
-                        start += consumed;
-                    }
-                    let left_over = total > consumed;
                     if self.next_exchange(scheduler) {
                         if left_over {
                             continue;
                         }
-                        return Fed::NeedMore;
+                        return ReadOutcome::NeedMore;
                     }
                     // Bytes after the last answer asked for: the server sent more than it
                     // announced, so the socket cannot be trusted again.
                     if left_over {
-                        return Fed::Close;
+                        return ReadOutcome::Close;
                     }
                     self.deadline = None;
-                    return Fed::Completed;
+                    return ReadOutcome::Completed;
                 }
                 Err(_) if self.pipelining_failed() => {
                     scheduler.on_stale(job, now);
-                    return Fed::Close;
+                    return ReadOutcome::Close;
                 }
                 Err(e) => {
                     scheduler.on_error(job, e, now);
-                    return Fed::Close;
+                    return ReadOutcome::Close;
                 }
             }
         }
@@ -581,8 +573,7 @@ impl Conn {
         let keep_alive = scheduler.options().keep_alive;
         self.front_queued = true;
         self.state = State::Exchanging {
-            job,
-            exchange: Exchange::new(method, keep_alive, Limits::default()),
+            answer: Answer::new(job, method, keep_alive),
         };
         true
     }
@@ -593,8 +584,8 @@ impl Conn {
     /// request goes again, alone, on a fresh socket, not counted as a try.
     fn pipelining_failed(&self) -> bool {
         match &self.state {
-            State::Exchanging { exchange, .. } => {
-                self.front_queued && exchange.body_mode().is_none()
+            State::Exchanging { answer } => {
+                self.front_queued && answer.phase() == Phase::AwaitingHead
             }
             _ => false,
         }
@@ -604,21 +595,23 @@ impl Conn {
     /// plain socket, going to a file: lends it to a disk thread, or moves what the socket
     /// has (nothing when the last read `drained` it). `None` when it does not apply (the
     /// ordinary read path then runs).
+    #[allow(clippy::too_many_arguments)]
     fn splice_body(
         &mut self,
         slot: ConnId,
         pipe: &mut Pipe,
         disk: Option<(&mut DiskThreads, &Registry)>,
         drained: bool,
+        landing: &mut Landing<'_>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Option<Spliced> {
-        let State::Exchanging { job, exchange } = &mut self.state else {
+        let State::Exchanging { answer } = &mut self.state else {
             return None;
         };
-        let job = *job;
-        let big = exchange.body_remaining()? >= SPLICE_MIN;
-        if !big || !self.pending.is_empty() || !self.transport.is_plain() {
+        let job = answer.job();
+        let big = answer.body_remaining()? >= SPLICE_MIN;
+        if !big || !self.unread.is_empty() || !self.transport.is_plain() {
             return None;
         }
         if let Some(disk) = disk {
@@ -635,15 +628,15 @@ impl Conn {
             // Lent or not, the socket has nothing more now.
             return Some(Spliced::Blocked);
         }
-        let State::Exchanging { exchange, .. } = &mut self.state else {
+        let State::Exchanging { answer } = &mut self.state else {
             unreachable!("lend() keeps the socket exchanging when it does not lend")
         };
         loop {
-            let left = exchange.body_remaining()?;
+            let left = answer.body_remaining()?;
             if left == 0 {
                 // All moved: the exchange reports the end (and whether to reuse).
-                return Some(match pump(exchange, &[], scheduler, job, now) {
-                    Ok(Pumped::Ended { reusable: true, .. }) => Spliced::Completed,
+                return Some(match answer.feed(&[], scheduler, landing, now) {
+                    Ok((_, Some(true))) => Spliced::Completed,
                     Ok(_) => Spliced::Close,
                     Err(e) => {
                         scheduler.on_error(job, e, now);
@@ -651,18 +644,18 @@ impl Conn {
                     }
                 });
             }
-            let file = match scheduler.splice_target(job) {
-                Ok(Some(file)) => file,
-                Ok(None) => return None,
-                Err(e) => {
-                    scheduler.on_error(job, e, now);
+            let file = match answer.splice_target() {
+                Some(Ok(file)) => file,
+                None => return None,
+                Some(Err(e)) => {
+                    scheduler.on_error(job, JobError::Output(e), now);
                     return Some(Spliced::Close);
                 }
             };
             let moved = match pipe.socket_to_file(self.transport.socket(), file, left) {
                 Ok(0) => {
                     // The peer closed mid-body: the exchange names the shortfall.
-                    if let Err(e) = pump_eof(exchange, scheduler, job, now) {
+                    if let Err(e) = answer.feed_eof(scheduler, landing, now) {
                         scheduler.on_error(job, e, now);
                     }
                     return Some(Spliced::Close);
@@ -682,8 +675,7 @@ impl Conn {
                     return Some(Spliced::Close);
                 }
             };
-            exchange.body_moved(moved);
-            scheduler.on_body_moved(job, moved, now);
+            answer.body_moved(moved, scheduler, now);
             self.deadline = Some(now + scheduler.options().timeout);
             // No "short means drained" here: a pipe fills by buffers, not bytes, so a
             // short move says nothing about the socket. Go on until WouldBlock.
@@ -700,18 +692,19 @@ impl Conn {
         (disk, registry): (&mut DiskThreads, &Registry),
         scheduler: &mut Scheduler,
     ) -> Result<bool, JobError> {
-        let State::Exchanging { exchange, .. } = &self.state else {
+        let State::Exchanging { answer } = &mut self.state else {
             return Ok(false);
         };
         if !self.behind.is_empty() {
             // The answers behind it follow on the socket: the reactor keeps reading.
             return Ok(false);
         }
-        let Some(len) = exchange.body_remaining() else {
+        let Some(len) = answer.body_remaining() else {
             return Ok(false);
         };
-        let Some(file) = scheduler.splice_target(job)? else {
-            return Ok(false);
+        let file = match answer.splice_target() {
+            None => return Ok(false),
+            Some(file) => file.map_err(JobError::Output)?,
         };
         let (Ok(file), Ok(socket)) = (
             file.try_clone(),
@@ -742,20 +735,18 @@ impl Conn {
                 Err(e) => Err(JobError::Io(e, Phase::ReceivingBody)),
             };
         }
-        let State::Exchanging { job, exchange } = std::mem::replace(&mut self.state, State::Idle)
-        else {
+        let State::Exchanging { answer } = std::mem::replace(&mut self.state, State::Idle) else {
             unreachable!("checked above")
         };
-        self.state = State::Lent { job, exchange };
+        self.state = State::Lent { answer };
         self.deadline = None;
         Ok(true)
     }
 
     /// A disk thread moved `moved` more bytes of the lent body.
     pub fn lent_progress(&mut self, moved: u64, scheduler: &mut Scheduler, now: Instant) {
-        if let State::Lent { job, exchange } = &mut self.state {
-            exchange.body_moved(moved);
-            scheduler.on_body_moved(*job, moved, now);
+        if let State::Lent { answer } = &mut self.state {
+            answer.body_moved(moved, scheduler, now);
         }
     }
 
@@ -768,11 +759,11 @@ impl Conn {
         registry: &Registry,
         moved: u64,
         outcome: Outcome,
-        buf: &mut [u8],
+        (buf, landing): (&mut [u8], &mut Landing<'_>),
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
-        match self.finish_lent(moved, outcome, buf, scheduler, now) {
+        match self.finish_lent(moved, outcome, buf, landing, scheduler, now) {
             After::Release if self.register(slot, registry).is_err() => After::Close,
             after => after,
         }
@@ -789,18 +780,19 @@ impl Conn {
         moved: u64,
         outcome: Outcome,
         buf: &mut [u8],
+        landing: &mut Landing<'_>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
         self.lent_progress(moved, scheduler, now);
-        let State::Lent { job, mut exchange } = std::mem::replace(&mut self.state, State::Idle)
-        else {
+        let State::Lent { mut answer } = std::mem::replace(&mut self.state, State::Idle) else {
             return After::Close;
         };
+        let job = answer.job();
         let options = scheduler.options();
         let error = match outcome {
-            Outcome::Complete => match pump(&mut exchange, &[], scheduler, job, now) {
-                Ok(Pumped::Ended { reusable: true, .. }) => {
+            Outcome::Complete => match answer.feed(&[], scheduler, landing, now) {
+                Ok((_, Some(true))) => {
                     self.served += 1;
                     // Out of the poll while lent: bytes or a FIN that came meanwhile are
                     // seen here, before it goes back to the pool.
@@ -812,7 +804,7 @@ impl Conn {
                 Ok(_) => return After::Close,
                 Err(e) => e,
             },
-            Outcome::Eof => match pump_eof(&mut exchange, scheduler, job, now) {
+            Outcome::Eof => match answer.feed_eof(scheduler, landing, now) {
                 Ok(()) => return After::Close,
                 Err(e) => e,
             },
@@ -825,7 +817,8 @@ impl Conn {
         After::Close
     }
 
-    /// A socket error during `phase`: a stale keep-alive socket, or a failed try.
+    /// A socket error during `phase`: a stale keep-alive socket (or a failed pipeline),
+    /// or a failed try; the rule is the one every engine uses ([`Answer::broken`]).
     fn fail(
         &mut self,
         job: JobId,
@@ -834,21 +827,16 @@ impl Conn {
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> After {
-        let answered = match &self.state {
-            State::Exchanging { exchange, .. } => {
-                exchange.has_response_bytes() || !self.pending.is_empty()
+        let broken = match &self.state {
+            _ if self.pipelining_failed() => Broken::Stale,
+            State::Exchanging { answer } => {
+                answer.broken(self.served > 0, &self.unread, error, phase)
             }
-            _ => false,
+            _ => Broken::Failed(JobError::io(error, phase)),
         };
-        if (self.served > 0 && !answered) || self.pipelining_failed() {
-            scheduler.on_stale(job, now);
-        } else {
-            let phase = if answered {
-                Phase::ReceivingBody
-            } else {
-                phase
-            };
-            scheduler.on_error(job, JobError::io(error, phase), now);
+        match broken {
+            Broken::Stale => scheduler.on_stale(job, now),
+            Broken::Failed(e) => scheduler.on_error(job, e, now),
         }
         After::Close
     }

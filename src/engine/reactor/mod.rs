@@ -37,10 +37,12 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::engine::answer::Landing;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::stop::Stop;
+use crate::output::sink::OutputDir;
 use crate::policy::pool::{Checkout, HostId, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
@@ -54,8 +56,8 @@ const READ_BUFFER: usize = 256 << 10;
 const MAX_DEFERRED: usize = 64;
 
 /// Runs the scheduler's jobs to the end on this thread.
-pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
-    let mut reactor = Reactor::new(scheduler)?;
+pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Result<()> {
+    let mut reactor = Reactor::new(scheduler, output)?;
     let mut events = Events::with_capacity(1024);
     loop {
         reactor.dispatch(scheduler, Instant::now());
@@ -90,7 +92,7 @@ pub fn run(scheduler: &mut Scheduler, stop: &Stop) -> io::Result<()> {
 }
 
 /// The reactor's state between polls.
-struct Reactor {
+struct Reactor<'o> {
     poll: Poll,
     conns: Slab<Conn>,
     pool: Pool,
@@ -108,10 +110,12 @@ struct Reactor {
     unflushed: Vec<ConnId>,
     /// Plain or TLS, by scheme; one TLS configuration for the run.
     opener: Opener,
+    /// Where file bodies land.
+    landing: Landing<'o>,
 }
 
-impl Reactor {
-    fn new(scheduler: &Scheduler) -> io::Result<Reactor> {
+impl<'o> Reactor<'o> {
+    fn new(scheduler: &Scheduler, output: &'o OutputDir) -> io::Result<Reactor<'o>> {
         let options = scheduler.options();
         let pipe = splice::Pipe::new().ok();
         let disk_threads = options.disk_threads;
@@ -133,6 +137,7 @@ impl Reactor {
             },
             unflushed: Vec::new(),
             opener: Opener::new(options)?,
+            landing: Landing::new(output),
         })
     }
 
@@ -286,6 +291,7 @@ impl Reactor {
             buf: &mut self.read_buffer[..],
             pipe: self.pipe.as_mut(),
             disk: self.disk.as_mut().map(|d| (d, self.poll.registry())),
+            landing: &mut self.landing,
         };
         let after = conn.on_ready(slot, peer_closed, tools, scheduler, now);
         self.settle(slot, after, scheduler, now);
@@ -312,7 +318,7 @@ impl Reactor {
                         self.poll.registry(),
                         moved,
                         outcome,
-                        &mut self.read_buffer,
+                        (&mut self.read_buffer, &mut self.landing),
                         scheduler,
                         now,
                     );

@@ -1,24 +1,27 @@
 //! The policy: which job goes next, and what an answer means.
 //!
-//! The scheduler owns every live job and decides, without touching a socket (time is
-//! passed in as `now`; the wall clock is read only to compare a `Retry-After` date, and
-//! to seed the jitter):
+//! The scheduler owns every live job and decides, without touching a socket or a file,
+//! and without reading a clock: time comes in as `now`, and the wall-clock time a
+//! `Retry-After` date is compared with, and the jitter's seed, come in once with
+//! [`Start`]. Engines carry out its decisions (`crate::engine::answer` stages and commits
+//! the files it accepts):
 //!
 //! - **Order.** Page requests of the pager go before queued downloads, so discovery is
 //!   never starved by the downloads it feeds ([`Scheduler::next_ready`]).
-//! - **The semaphore.** `--max-in-flight` caps requests in flight, whatever the pool.
+//! - **The semaphore.** `--max-in-flight` caps requests in flight, whatever the pool:
+//!   each job on a socket holds a [`permit::Permit`], given back exactly once.
 //!   (The connector limit, `-c`, caps sockets: that is the engines' pool's business.)
 //! - **What an answer means.** A 2xx body is saved, a redirect re-queues the job at its
 //!   new URL, 429/5xx and broken connections wait out a backoff and try again, anything
 //!   else fails with a one-line reason ([`Scheduler::on_head`], [`Scheduler::on_end`],
-//!   [`Scheduler::on_error`]). That half lives in [`answer`].
+//!   [`Scheduler::on_error`]). That half lives in [`verdict`].
 //!
 //! Every engine (reactor, blocking, threads) drives the same scheduler, which is why they
 //! produce the same files and the same summary.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use slab::Slab;
 
@@ -27,14 +30,15 @@ use crate::model::event::{Event, Observer, Observers};
 use crate::model::job::{ConnId, Job, JobId, JobKind, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::summary::Summary;
-use crate::output::sink::OutputDir;
 use crate::policy::feed::{Feed, NewJob};
 use crate::policy::retry::Jitter;
 use crate::protocol::http::{self, Method, Request};
 use crate::protocol::url::{Authority, Url};
-use answer::Verdict;
+use permit::{Permit, Semaphore};
+use verdict::Verdict;
 
-pub mod answer;
+pub mod permit;
+pub mod verdict;
 
 /// Queued files below which more URLs are read from the input.
 const QUEUE_LOW: usize = 256;
@@ -43,9 +47,63 @@ const QUEUE_LOW: usize = 256;
 pub enum Flow {
     /// Keep reading.
     Continue,
-    /// Enough was read: the socket is not reusable ([`crate::engine::pump`] then ends the answer
+    /// Enough was read: the socket is not reusable (`crate::engine::answer` then ends the answer
     /// with [`Scheduler::on_end`]).
     Enough,
+}
+
+/// What the engine does with the body of an answer whose head [`Scheduler::on_head`]
+/// accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// A file download: stage the body, and commit it under [`Scheduler::file_name`],
+    /// then report [`Scheduler::on_saved`].
+    File,
+    /// Anything else (a list page, an answer read only to be dropped): hand the bytes to
+    /// [`Scheduler::on_body`], then report [`Scheduler::on_end`].
+    Bytes,
+}
+
+/// What the scheduler is given once, at its start, instead of reading clocks: the
+/// moment the run starts on both clocks, and the seed of the retry jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// The run's start on the monotonic clock (the `now` of the first call).
+    pub instant: Instant,
+    /// The same moment on the wall clock (to compare `Retry-After` dates with).
+    pub wall: SystemTime,
+    /// Seeds the retry jitter.
+    pub jitter_seed: u64,
+}
+
+impl Start {
+    /// Now, on both clocks, with a seed from the wall clock and the process id (the one
+    /// place a run reads the clocks for the policy).
+    pub fn now() -> Start {
+        let wall = SystemTime::now();
+        let nanos = wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Start {
+            instant: Instant::now(),
+            wall,
+            jitter_seed: nanos ^ (u64::from(std::process::id()) << 32),
+        }
+    }
+
+    /// The wall-clock time at `now`.
+    pub fn wall_at(&self, now: Instant) -> SystemTime {
+        self.wall + now.saturating_duration_since(self.instant)
+    }
+}
+
+/// What the scheduler keeps beside a live job while it is on a socket.
+#[derive(Debug, Default)]
+struct OnSocket {
+    /// What the answer's head decided for its body.
+    verdict: Option<Verdict>,
+    /// Its `--max-in-flight` permit.
+    permit: Option<Permit>,
 }
 
 /// How a run ended, for the exit status.
@@ -62,25 +120,23 @@ pub enum Ending {
 /// The live jobs of a run and the policy that moves them.
 pub struct Scheduler {
     options: TransferOptions,
-    output: OutputDir,
     feed: Feed,
     jobs: Slab<Job>,
-    verdicts: Slab<Option<Verdict>>,
+    on_socket: Slab<OnSocket>,
     ready_pages: VecDeque<JobId>,
     ready_files: VecDeque<JobId>,
     backing_off: BinaryHeap<Reverse<(Instant, JobId)>>,
     /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
     deferred: Vec<JobId>,
-    in_flight: usize,
+    semaphore: Semaphore,
     /// Scheme, host and port of the URLs named on the command line: the only ones that
     /// get the credentials.
     trusted_hosts: Vec<Authority>,
     /// The `Host` value of the request being encoded (reused: no allocation per request).
     host_scratch: String,
-    /// The final path of the file being committed (reused likewise).
-    path_scratch: std::path::PathBuf,
     authorization: Option<String>,
     jitter: Jitter,
+    start: Start,
     /// Where every event goes: the counters of the summary, then the observers.
     reports: Reports,
     ending: Ending,
@@ -92,31 +148,30 @@ impl Scheduler {
     /// line: they, and only they, receive the `-u` credentials.
     pub fn new(
         options: TransferOptions,
-        output: OutputDir,
         feed: Feed,
         trusted: Vec<Authority>,
         observers: Observers,
+        start: Start,
     ) -> Scheduler {
         let authorization = options
             .credentials
             .as_ref()
             .map(|c| http::basic_authorization(&c.user, &c.password));
         let mut scheduler = Scheduler {
+            semaphore: Semaphore::new(options.max_in_flight),
             options,
-            output,
             feed,
             jobs: Slab::new(),
-            verdicts: Slab::new(),
+            on_socket: Slab::new(),
             ready_pages: VecDeque::new(),
             ready_files: VecDeque::new(),
             backing_off: BinaryHeap::new(),
             deferred: Vec::new(),
-            in_flight: 0,
             trusted_hosts: trusted,
             host_scratch: String::new(),
-            path_scratch: std::path::PathBuf::new(),
             authorization,
-            jitter: Jitter::from_clock(),
+            jitter: Jitter::new(start.jitter_seed),
+            start,
             reports: Reports {
                 summary: Summary::default(),
                 observers,
@@ -124,7 +179,7 @@ impl Scheduler {
             ending: Ending::Finished,
             scratch: Vec::new(),
         };
-        scheduler.refill();
+        scheduler.refill(start.instant);
         scheduler
     }
 
@@ -164,17 +219,13 @@ impl Scheduler {
     }
 
     /// The next job that may go on a socket now, pages first. It holds a request permit
-    /// until [`Scheduler::on_end`], [`Scheduler::on_error`], [`Scheduler::on_stale`] or
-    /// [`Scheduler::put_back`].
+    /// until [`Scheduler::on_saved`], [`Scheduler::on_end`], [`Scheduler::on_error`],
+    /// [`Scheduler::on_stale`], [`Scheduler::put_back`] or [`Scheduler::defer`].
     pub fn next_ready(&mut self, now: Instant) -> Option<JobId> {
         if self.ending != Ending::Finished {
             return None;
         }
-        if let Some(limit) = self.options.max_in_flight {
-            if self.in_flight >= limit {
-                return None;
-            }
-        }
+        let permit = self.semaphore.try_acquire()?;
         while let Some(&Reverse((due, job))) = self.backing_off.peek() {
             if due > now {
                 break;
@@ -184,27 +235,42 @@ impl Scheduler {
             self.queue_for(job).push_back(job);
         }
         if self.ready_pages.is_empty() {
-            self.refill();
+            self.refill(now);
         }
-        let job = self
+        let Some(job) = self
             .ready_pages
             .pop_front()
-            .or_else(|| self.ready_files.pop_front())?;
-        self.in_flight += 1;
+            .or_else(|| self.ready_files.pop_front())
+        else {
+            self.semaphore.release(permit);
+            return None;
+        };
+        let held = self.on_socket[job.0].permit.replace(permit);
+        debug_assert!(held.is_none(), "a queued job held a permit");
         Some(job)
+    }
+
+    /// Gives back the job's permit: a job that holds none (reported twice) gives back
+    /// nothing.
+    fn release(&mut self, job: JobId) {
+        let permit = self.on_socket[job.0].permit.take();
+        debug_assert!(permit.is_some(), "job {} released twice", job.0);
+        if let Some(permit) = permit {
+            self.semaphore.release(permit);
+        }
     }
 
     /// Gives back a job [`Scheduler::next_ready`] handed out that could not be placed on
     /// a socket (the pool is full): it goes first next time.
     pub fn put_back(&mut self, job: JobId) {
-        self.in_flight -= 1;
+        self.release(job);
         self.queue_for(job).push_front(job);
     }
 
     /// Sets a job aside for the rest of a dispatch round (its host is at `--per-host`),
     /// giving its permit back so jobs for other hosts can still go.
     pub fn defer(&mut self, job: JobId) {
-        self.in_flight -= 1;
+        self.release(job);
         self.deferred.push(job);
     }
 
@@ -217,7 +283,7 @@ impl Scheduler {
 
     /// True when no job is left: nothing queued, waiting, in flight, or still to come.
     pub fn is_finished(&self) -> bool {
-        self.in_flight == 0
+        self.semaphore.held() == 0
             && (self.ending != Ending::Finished
                 || (self.ready_pages.is_empty()
                     && self.ready_files.is_empty()
@@ -246,6 +312,24 @@ impl Scheduler {
     /// True if the job's next request must go on a new socket (after a stale one).
     pub fn needs_fresh_socket(&self, job: JobId) -> bool {
         self.jobs[job.0].needs_fresh_socket
+    }
+
+    /// The name a file job's body is committed under (its `-o` directory's entry).
+    pub fn file_name(&self, job: JobId) -> &str {
+        match &self.jobs[job.0].kind {
+            JobKind::File { name } => name,
+            JobKind::Page(_) => unreachable!("only file jobs are accepted as files"),
+        }
+    }
+
+    /// The wall-clock time at `now` (for `Retry-After` dates).
+    fn wall_at(&self, now: Instant) -> SystemTime {
+        self.start.wall_at(now)
+    }
+
+    /// Requests in flight now (permits held).
+    pub fn in_flight(&self) -> usize {
+        self.semaphore.held()
     }
 
     /// Is the job's request a GET (one that may be pipelined, RFC 9112 §9.3.2)?
@@ -309,11 +393,10 @@ impl Scheduler {
 
     /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
     /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole).
-    fn refill(&mut self) {
+    fn refill(&mut self, now: Instant) {
         let want = QUEUE_LOW.saturating_sub(self.ready_files.len());
         let mut new_jobs = std::mem::take(&mut self.scratch);
         self.feed.refill(want, &mut new_jobs);
-        let now = Instant::now();
         for bad in self.feed.take_bad_lines() {
             let event = Event::BadInput {
                 origin: &bad.origin,
@@ -342,7 +425,7 @@ impl Scheduler {
                 needs_fresh_socket: false,
                 phase: Phase::Queued,
             });
-            let verdict_key = self.verdicts.insert(None);
+            let verdict_key = self.on_socket.insert(OnSocket::default());
             debug_assert_eq!(key, verdict_key);
             let job = JobId(key);
             self.set_phase(job, Phase::Queued, None, now);
@@ -352,7 +435,7 @@ impl Scheduler {
 
     /// Forgets a finished job, handing back its record for the last report.
     fn remove(&mut self, job: JobId) -> Job {
-        self.verdicts.remove(job.0);
+        self.on_socket.remove(job.0);
         self.jobs.remove(job.0)
     }
 

@@ -1,20 +1,23 @@
 //! What an answer means: the scheduler's half that reads responses.
 //!
-//! A response head decides the fate of its body (a `Verdict`): a 2xx is saved (a file's
-//! temporary, a page's bytes in memory), a redirect is followed, 429 and 5xx wait for a
-//! retry, anything else fails. The end of the body acts on that verdict; a broken
-//! connection, a timeout or a malformed answer goes through [`Scheduler::on_error`], which
-//! retries with backoff while tries are left. These are the only ways a job leaves the
-//! sockets, so the request permits (`--max-in-flight`) are given back here.
+//! A response head decides the fate of its body (a `Verdict`): a 2xx is saved (a file,
+//! which the engine stages and commits: [`Accept::File`]; a page, whose bytes are kept
+//! here for the pager), a redirect is followed, 429 and 5xx wait for a retry, anything
+//! else fails. The end of the body acts on that verdict; a broken connection, a timeout
+//! or a malformed answer goes through [`Scheduler::on_error`], which retries with backoff
+//! while tries are left. These are the only ways a job leaves the sockets, so the request
+//! permits (`--max-in-flight`) are given back here, each exactly once.
+//!
+//! May use: what the scheduler may use; it reads no clock and writes no file.
 
 use std::cmp::Reverse;
-use std::time::{Instant, SystemTime};
+use std::path::Path;
+use std::time::Instant;
 
-use super::{Ending, Flow, Scheduler};
+use super::{Accept, Ending, Flow, Scheduler};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, JobKind, Phase};
-use crate::output::sink::PartFile;
 use crate::policy::feed::Feed;
 use crate::policy::retry::{backoff, parse_retry_after};
 use crate::protocol::http::{Method, ResponseHead};
@@ -30,8 +33,8 @@ const MAX_DISCARD_BYTES: u64 = 1 << 20;
 /// What happens to the body of the answer being read, decided by its head.
 #[derive(Debug)]
 pub(super) enum Verdict {
-    /// A file: bytes go to the temporary.
-    SaveFile(PartFile),
+    /// A file: the engine stages and commits it ([`Accept::File`]).
+    SaveFile,
     /// A list page: bytes are kept for the pager.
     KeepPage { body: Vec<u8>, more: Option<bool> },
     /// Dropped; then the job goes to `location`.
@@ -50,7 +53,7 @@ impl Scheduler {
         job: JobId,
         head: &ResponseHead,
         now: Instant,
-    ) -> Result<(), JobError> {
+    ) -> Result<Accept, JobError> {
         self.emit(
             Event::ResponseHead {
                 job,
@@ -68,7 +71,7 @@ impl Scheduler {
                             return Err(JobError::TooLarge(limit));
                         }
                     }
-                    Verdict::SaveFile(self.output.part_file(job.0))
+                    Verdict::SaveFile
                 }
                 JobKind::Page(_) => Verdict::KeepPage {
                     body: Vec::new(),
@@ -92,7 +95,7 @@ impl Scheduler {
                 error: JobError::Status(status),
                 retry_after: head
                     .header("retry-after")
-                    .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                    .and_then(|v| parse_retry_after(v, self.wall_at(now))),
             },
         };
         if let Verdict::Redirect(_) = verdict {
@@ -102,22 +105,18 @@ impl Scheduler {
                 entry.method = Method::Get;
             }
         }
-        self.verdicts[job.0] = Some(verdict);
-        Ok(())
+        let accept = match verdict {
+            Verdict::SaveFile => Accept::File,
+            _ => Accept::Bytes,
+        };
+        self.on_socket[job.0].verdict = Some(verdict);
+        Ok(accept)
     }
 
-    /// Body bytes arrived.
+    /// Body bytes arrived of an answer accepted as [`Accept::Bytes`].
     pub fn on_body(&mut self, job: JobId, bytes: &[u8], now: Instant) -> Result<Flow, JobError> {
         self.emit(Event::BodyBytes { len: bytes.len() }, now);
-        let limit = self.options.max_filesize;
-        match self.verdicts[job.0].as_mut() {
-            Some(Verdict::SaveFile(part)) => {
-                if limit.is_some_and(|limit| part.written() + bytes.len() as u64 > limit) {
-                    return Err(JobError::TooLarge(limit.unwrap_or(0)));
-                }
-                part.write(bytes).map_err(JobError::Output)?;
-                Ok(Flow::Continue)
-            }
+        match self.on_socket[job.0].verdict.as_mut() {
             Some(Verdict::KeepPage { body, .. }) => {
                 if body.len() + bytes.len() > MAX_PAGE_BYTES {
                     return Err(JobError::PageTooLarge(MAX_PAGE_BYTES as u64));
@@ -137,48 +136,31 @@ impl Scheduler {
         }
     }
 
-    /// The temporary file of `job` when its body may be moved into it directly (a file
-    /// download whose head was accepted), created if needed; `None` for anything else.
-    pub fn splice_target(&mut self, job: JobId) -> Result<Option<&std::fs::File>, JobError> {
-        match self.verdicts[job.0].as_mut() {
-            Some(Verdict::SaveFile(part)) => part.file().map(Some).map_err(JobError::Output),
-            _ => Ok(None),
-        }
+    /// The engine committed the body of an [`Accept::File`] answer: `bytes` bytes are
+    /// now at `path`, under the job's final name.
+    pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
+        self.release(job);
+        self.on_socket[job.0].verdict = None;
+        self.set_phase(job, Phase::Saved, None, now);
+        let entry = self.remove(job);
+        let url = &entry.original_url;
+        let event = Event::FileSaved {
+            job,
+            url,
+            path,
+            bytes,
+        };
+        self.reports.emit(&event, now);
     }
 
-    /// `n` body bytes went into [`Scheduler::splice_target`]'s file directly.
-    pub fn on_body_moved(&mut self, job: JobId, n: u64, now: Instant) {
-        if let Some(Verdict::SaveFile(part)) = self.verdicts[job.0].as_mut() {
-            part.moved(n);
-        }
-        self.emit(Event::BodyBytes { len: n as usize }, now);
-    }
-
-    /// The answer is complete: act on its verdict.
+    /// The answer of an [`Accept::Bytes`] head (or one the engine could not use) is
+    /// complete: act on its verdict.
     pub fn on_end(&mut self, job: JobId, now: Instant) {
-        self.in_flight -= 1;
+        self.release(job);
         self.jobs[job.0].discarded = 0;
-        match self.verdicts[job.0].take() {
-            Some(Verdict::SaveFile(part)) => {
-                let JobKind::File { name } = &self.jobs[job.0].kind else {
-                    unreachable!("only file jobs save to a file")
-                };
-                self.output.final_path_into(name, &mut self.path_scratch);
-                match part.commit(name) {
-                    Ok(bytes) => {
-                        self.set_phase(job, Phase::Saved, None, now);
-                        let entry = self.remove(job);
-                        let (url, path) = (&entry.original_url, self.path_scratch.as_path());
-                        let event = Event::FileSaved {
-                            job,
-                            url,
-                            path,
-                            bytes,
-                        };
-                        self.reports.emit(&event, now);
-                    }
-                    Err(e) => self.give_up(job, JobError::Output(e), now),
-                }
+        match self.on_socket[job.0].verdict.take() {
+            Some(Verdict::SaveFile) => {
+                unreachable!("a file answer ends with on_saved or on_error")
             }
             Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
             Some(Verdict::Redirect(to)) => {
@@ -202,8 +184,8 @@ impl Scheduler {
 
     /// The attempt failed (connection, timeout, protocol, output): retry or give up.
     pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
-        self.in_flight -= 1;
-        self.verdicts[job.0] = None;
+        self.release(job);
+        self.on_socket[job.0].verdict = None;
         self.jobs[job.0].discarded = 0;
         self.fail_attempt(job, error, None, now);
     }
@@ -211,8 +193,8 @@ impl Scheduler {
     /// The request went on a reused keep-alive socket that the server had already
     /// closed: resend at once on a fresh socket, without counting a try.
     pub fn on_stale(&mut self, job: JobId, now: Instant) {
-        self.in_flight -= 1;
-        self.verdicts[job.0] = None;
+        self.release(job);
+        self.on_socket[job.0].verdict = None;
         let entry = &mut self.jobs[job.0];
         entry.needs_fresh_socket = true;
         let url = entry.url().clone();

@@ -1,0 +1,395 @@
+//! Reading one answer off a socket: the rules every engine shares, in one copy.
+//!
+//! Every engine reads bytes its own way (the reactor until `WouldBlock`, a blocking
+//! worker until a read returns), then hands them to the job's [`Answer`], which runs them
+//! through the [`Exchange`] and acts on what they mean:
+//!
+//! ```text
+//!   read ──► Unread (bytes kept from the read before) ──► Answer::feed
+//!              head ──► scheduler.on_head ──► a file to stage, or bytes for the policy
+//!              body ──► the staged file (sink)  |  scheduler.on_body (pages, dropped)
+//!              end  ──► commit under the final name ──► scheduler.on_saved | on_end
+//! ```
+//!
+//! The rules here are the ones the engines used to carry twice:
+//!
+//! - **Phase from framing** ([`Answer::phase`]): an answer whose head is read is
+//!   `ReceivingBody`, else `AwaitingHead`; a timeout or a broken socket is reported in
+//!   that phase by every engine.
+//! - **The keep-alive race** ([`Answer::broken`], [`Answer::is_stale`], RFC 9112 §9.3.1):
+//!   a reused socket that fails before the first byte of its answer was closed by the
+//!   server while idle; the request goes again on a fresh socket, not counted as a try.
+//! - **The kept bytes** ([`Unread`]): only what cannot be used yet (a head split across
+//!   reads) is copied; the rest goes straight from the engine's read buffer.
+//! - **Files are the engine's**: the scheduler decides *that* a body is a file; the body
+//!   is written, and committed under its final name, here, through `crate::output::sink`,
+//!   so the policy never touches a file (and the threads engine never writes a body while
+//!   holding the scheduler's lock: see [`Policy`]).
+//!
+//! May use: [`crate::protocol`], [`crate::model`], [`crate::policy`], [`crate::output`].
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::model::error::JobError;
+use crate::model::event::Event;
+use crate::model::job::{JobId, Phase};
+use crate::output::sink::{OutputDir, PartFile};
+use crate::policy::scheduler::{Accept, Flow, Scheduler};
+use crate::protocol::http::{self, Exchange, Limits, Method};
+
+/// How an engine reaches the scheduler: the reactor owns it (`&mut Scheduler`), the
+/// threads engine shares it behind a mutex and locks it for each call, never across a
+/// file write or a socket call.
+pub trait Policy {
+    /// Runs `f` on the scheduler.
+    fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R;
+}
+
+impl Policy for Scheduler {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
+        f(self)
+    }
+}
+
+impl Policy for &mut Scheduler {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
+        f(self)
+    }
+}
+
+/// Where file bodies land: the output directory, and the one path buffer the final
+/// names are built in (reused: no allocation per file).
+#[derive(Debug)]
+pub struct Landing<'a> {
+    /// The output directory.
+    pub output: &'a OutputDir,
+    /// Scratch for the final path of the file being committed.
+    pub path: PathBuf,
+}
+
+impl<'a> Landing<'a> {
+    /// Files land in `output`.
+    pub fn new(output: &'a OutputDir) -> Landing<'a> {
+        Landing {
+            output,
+            path: PathBuf::new(),
+        }
+    }
+}
+
+/// What a buffer amounted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// The answer is not complete: read more.
+    NeedMore,
+    /// The answer is complete and the scheduler was told.
+    Ended {
+        /// The protocol allows another request on this socket.
+        reusable: bool,
+        /// Bytes of the read are left over: they belong to the answer after this one
+        /// (a pipelined request's), or, when none was asked for, to nobody.
+        left_over: bool,
+    },
+}
+
+/// How an attempt on a socket went wrong.
+#[derive(Debug)]
+pub enum Broken {
+    /// The reused socket was closed by the server before it answered: resend at once
+    /// on a fresh socket ([`Scheduler::on_stale`]), not counted as a try.
+    Stale,
+    /// A failed try ([`Scheduler::on_error`]).
+    Failed(JobError),
+}
+
+/// Where the body of the answer goes, decided by its head.
+#[derive(Debug)]
+enum Body {
+    /// The head is not read yet.
+    Undecided,
+    /// A file download: bytes go to the staged file, held to `--max-filesize`.
+    File { part: PartFile, limit: Option<u64> },
+    /// A page kept in memory, or an answer dropped: bytes go to the scheduler.
+    Policy,
+}
+
+/// One answer being read for `job`: the protocol's exchange and the body's destination.
+#[derive(Debug)]
+pub struct Answer {
+    job: JobId,
+    exchange: Exchange,
+    body: Body,
+}
+
+impl Answer {
+    /// The answer to `job`'s request, sent with `method`.
+    pub fn new(job: JobId, method: Method, keep_alive: bool) -> Answer {
+        Answer {
+            job,
+            exchange: Exchange::new(method, keep_alive, Limits::default()),
+            body: Body::Undecided,
+        }
+    }
+
+    /// The job this answer is for.
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+
+    /// The request's method.
+    pub fn method(&self) -> Method {
+        self.exchange.method()
+    }
+
+    /// The phase the answer is in, from its framing: its head is read or not.
+    pub fn phase(&self) -> Phase {
+        if self.exchange.body_mode().is_some() {
+            Phase::ReceivingBody
+        } else {
+            Phase::AwaitingHead
+        }
+    }
+
+    /// Has any byte of the answer arrived (here, or still in `unread`)?
+    pub fn is_answered(&self, unread: &Unread) -> bool {
+        self.exchange.has_response_bytes() || !unread.is_empty()
+    }
+
+    /// The keep-alive race: a socket that served a request before (`reused`) and ends
+    /// before any byte of this answer was closed by the server while idle.
+    pub fn is_stale(&self, reused: bool, unread: &Unread) -> bool {
+        reused && !self.is_answered(unread)
+    }
+
+    /// What a failed read or write (`error`, while `during` the given phase) means: the
+    /// keep-alive race, or a failed try reported in the answer's phase (a write that
+    /// failed before any answer byte is reported as `Sending`).
+    pub fn broken(&self, reused: bool, unread: &Unread, error: io::Error, during: Phase) -> Broken {
+        if self.is_stale(reused, unread) {
+            return Broken::Stale;
+        }
+        let phase = match during {
+            Phase::Sending if !self.is_answered(unread) => Phase::Sending,
+            _ => self.phase(),
+        };
+        Broken::Failed(JobError::io(error, phase))
+    }
+
+    /// The body bytes still to come, when the framing announced a length.
+    pub fn body_remaining(&self) -> Option<u64> {
+        self.exchange.body_remaining()
+    }
+
+    /// Feeds `input` through the exchange and acts on what it yields. Returns the bytes
+    /// used and whether the answer is complete. On error the scheduler has not been told:
+    /// the caller reports it (a failure, or a failed pipeline).
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        policy: &mut impl Policy,
+        landing: &mut Landing<'_>,
+        now: Instant,
+    ) -> Result<(usize, Option<bool>), JobError> {
+        let mut consumed = 0;
+        loop {
+            let (used, event) = self
+                .exchange
+                .feed(&input[consumed..])
+                .map_err(JobError::Http)?;
+            consumed += used;
+            match event {
+                // Nothing consumed: the rest is an incomplete piece; read more.
+                None if used == 0 => return Ok((consumed, None)),
+                // Framing consumed (an interim 1xx head, a chunk-size line): go on.
+                None => {}
+                Some(http::Event::Head(head)) => self.on_head(&head, policy, landing, now)?,
+                Some(http::Event::Body(bytes)) => match self.on_body(bytes, policy, now)? {
+                    Flow::Continue => {}
+                    // Enough of an answer read only to be dropped: the socket is not
+                    // reusable.
+                    Flow::Enough => {
+                        self.end(policy, landing, now);
+                        return Ok((consumed, Some(false)));
+                    }
+                },
+                Some(http::Event::End { reusable }) => {
+                    self.end(policy, landing, now);
+                    return Ok((consumed, Some(reusable)));
+                }
+            }
+        }
+    }
+
+    /// The peer closed the socket: this ends a close-delimited body, and is an error
+    /// anywhere else (not reported: the caller does).
+    pub fn feed_eof(
+        &mut self,
+        policy: &mut impl Policy,
+        landing: &mut Landing<'_>,
+        now: Instant,
+    ) -> Result<(), JobError> {
+        match self.exchange.feed_eof().map_err(JobError::Http)? {
+            Some(http::Event::End { .. }) | None => {
+                self.end(policy, landing, now);
+                Ok(())
+            }
+            Some(http::Event::Head(_)) | Some(http::Event::Body(_)) => {
+                unreachable!("an exchange yields only End at EOF")
+            }
+        }
+    }
+
+    /// The staged file, when the body may be moved into it directly (a file download
+    /// whose head was accepted), created if needed; `None` for any other body.
+    pub fn splice_target(&mut self) -> Option<io::Result<&File>> {
+        match &mut self.body {
+            Body::File { part, .. } => Some(part.file()),
+            _ => None,
+        }
+    }
+
+    /// `n` body bytes went into [`Answer::splice_target`]'s file by other means
+    /// (`splice(2)`, a disk thread).
+    pub fn body_moved(&mut self, n: u64, policy: &mut impl Policy, now: Instant) {
+        self.exchange.body_moved(n);
+        if let Body::File { part, .. } = &mut self.body {
+            part.moved(n);
+        }
+        policy.with(|s| s.emit(Event::BodyBytes { len: n as usize }, now));
+    }
+
+    fn on_head(
+        &mut self,
+        head: &http::ResponseHead,
+        policy: &mut impl Policy,
+        landing: &Landing<'_>,
+        now: Instant,
+    ) -> Result<(), JobError> {
+        let job = self.job;
+        let accept = policy.with(|s| {
+            let accept = s.on_head(job, head, now)?;
+            s.set_phase(job, Phase::ReceivingBody, None, now);
+            Ok::<_, JobError>((accept, s.options().max_filesize))
+        })?;
+        self.body = match accept {
+            (Accept::File, limit) => Body::File {
+                part: landing.output.part_file(job.0),
+                limit,
+            },
+            (Accept::Bytes, _) => Body::Policy,
+        };
+        Ok(())
+    }
+
+    fn on_body(
+        &mut self,
+        bytes: &[u8],
+        policy: &mut impl Policy,
+        now: Instant,
+    ) -> Result<Flow, JobError> {
+        let job = self.job;
+        match &mut self.body {
+            Body::File { part, limit } => {
+                if let Some(limit) = *limit {
+                    if part.written() + bytes.len() as u64 > limit {
+                        return Err(JobError::TooLarge(limit));
+                    }
+                }
+                part.write(bytes).map_err(JobError::Output)?;
+                policy.with(|s| s.emit(Event::BodyBytes { len: bytes.len() }, now));
+                Ok(Flow::Continue)
+            }
+            Body::Policy => policy.with(|s| s.on_body(job, bytes, now)),
+            Body::Undecided => unreachable!("the exchange yields the head before the body"),
+        }
+    }
+
+    /// The answer is complete: a file is committed under its final name, anything else
+    /// is the scheduler's to act on.
+    fn end(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
+        let job = self.job;
+        match std::mem::replace(&mut self.body, Body::Undecided) {
+            Body::File { part, .. } => policy.with(|s| {
+                let name = s.file_name(job);
+                landing.output.final_path_into(name, &mut landing.path);
+                match part.commit(name) {
+                    Ok(bytes) => s.on_saved(job, &landing.path, bytes, now),
+                    Err(e) => s.on_error(job, JobError::Output(e), now),
+                }
+            }),
+            Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
+        }
+    }
+}
+
+/// Answer bytes read but not usable yet (a head split across reads), kept between
+/// reads. Empty most of the time: then bytes go straight from the read buffer.
+#[derive(Debug, Default)]
+pub struct Unread {
+    kept: Vec<u8>,
+}
+
+impl Unread {
+    /// Nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// Forgets what is kept (the socket is done with).
+    pub fn clear(&mut self) {
+        self.kept.clear();
+    }
+
+    /// A read arrived: call once per read, before [`Unread::feed`].
+    pub fn arrived(&mut self, read: &[u8]) {
+        if !self.kept.is_empty() {
+            self.kept.extend_from_slice(read);
+        }
+    }
+
+    /// Feeds the next bytes of the read (`read[*start..]`, after the kept ones) to
+    /// `answer`, and keeps what it could not use yet. After an `Ended`, call again with
+    /// the next answer while `left_over`: the rest of the read is its.
+    pub fn feed(
+        &mut self,
+        answer: &mut Answer,
+        read: &[u8],
+        start: &mut usize,
+        policy: &mut impl Policy,
+        landing: &mut Landing<'_>,
+        now: Instant,
+    ) -> Result<Fed, JobError> {
+        let from_kept = !self.kept.is_empty();
+        let input: &[u8] = if from_kept {
+            &self.kept
+        } else {
+            &read[*start..]
+        };
+        let total = input.len();
+        let (consumed, ended) = answer.feed(input, policy, landing, now)?;
+        if from_kept {
+            self.kept.drain(..consumed);
+        }
+        match ended {
+            None => {
+                if !from_kept {
+                    self.kept.extend_from_slice(&read[*start + consumed..]);
+                }
+                Ok(Fed::NeedMore)
+            }
+            Some(reusable) => {
+                if !from_kept {
+                    *start += consumed;
+                }
+                let left_over = total > consumed;
+                Ok(Fed::Ended {
+                    reusable,
+                    left_over,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `--max-in-flight` as values: a [`Permit`] is the right of one request to be in flight.
+//!
+//! This is `asyncio.Semaphore` at the request level. The scheduler takes a permit when it
+//! hands a job to an engine and keeps it with the job; every way a job leaves the
+//! sockets gives it back by moving it into [`Semaphore::release`]. A permit is not
+//! `Copy` or `Clone`, and the job holds it in an `Option` that giving back empties, so a
+//! job reported twice cannot give back twice and the count can never wrap.
+
+/// The right of one request to be in flight; given back by [`Semaphore::release`].
+#[derive(Debug)]
+#[must_use = "a permit not given back holds a place of --max-in-flight for ever"]
+pub struct Permit(());
+
+/// At most `limit` requests in flight (`None`: no limit), and how many are now.
+#[derive(Debug)]
+pub struct Semaphore {
+    limit: Option<usize>,
+    held: usize,
+}
+
+impl Semaphore {
+    /// A semaphore of `limit` permits (`None`: as many as asked for).
+    pub fn new(limit: Option<usize>) -> Semaphore {
+        Semaphore { limit, held: 0 }
+    }
+
+    /// A permit, if one is free.
+    pub fn try_acquire(&mut self) -> Option<Permit> {
+        if self.limit.is_some_and(|limit| self.held >= limit) {
+            return None;
+        }
+        self.held += 1;
+        Some(Permit(()))
+    }
+
+    /// Gives a permit back.
+    pub fn release(&mut self, permit: Permit) {
+        let Permit(()) = permit;
+        self.held -= 1;
+    }
+
+    /// Permits out now: requests in flight.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_holds_and_a_release_frees_one_place() {
+        let mut semaphore = Semaphore::new(Some(2));
+        let a = semaphore.try_acquire().unwrap();
+        let b = semaphore.try_acquire().unwrap();
+        assert!(semaphore.try_acquire().is_none());
+        semaphore.release(a);
+        assert_eq!(semaphore.held(), 1);
+        let c = semaphore.try_acquire().unwrap();
+        assert!(semaphore.try_acquire().is_none());
+        semaphore.release(b);
+        semaphore.release(c);
+        assert_eq!(semaphore.held(), 0);
+    }
+
+    #[test]
+    fn no_limit_hands_out_as_many_as_asked() {
+        let mut semaphore = Semaphore::new(None);
+        let permits: Vec<Permit> = (0..1000)
+            .map(|_| semaphore.try_acquire().unwrap())
+            .collect();
+        assert_eq!(semaphore.held(), 1000);
+        for permit in permits {
+            semaphore.release(permit);
+        }
+        assert_eq!(semaphore.held(), 0);
+    }
+}
