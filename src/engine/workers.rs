@@ -17,7 +17,6 @@
 //! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
 //! reactor's (the handshake runs inside the first write and read).
 
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -30,6 +29,7 @@ use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
+use crate::policy::pool::{HostId, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::url::{Scheme, Url};
 use crate::transport::{Opener, Transport};
@@ -55,17 +55,20 @@ fn is_host(key: &HostKey, url: &Url) -> bool {
     key.0 == url.scheme() && key.1 == url.host() && key.2 == url.port()
 }
 
-/// `--per-host`: the limit and the sockets open to each host (workers keep theirs between
-/// requests, so a kept socket counts too). Locked after the scheduler, never before.
-struct HostLimit {
-    limit: usize,
-    open: Mutex<HashMap<HostKey, usize>>,
+/// `--per-host`: the connector's count of the sockets open to each host, the same
+/// [`Pool`] the reactor uses (workers keep their sockets between requests, so a kept
+/// socket counts too). Locked after the scheduler, never before.
+struct PerHost(Mutex<Pool>);
+
+impl PerHost {
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
-impl HostLimit {
-    fn open(&self) -> MutexGuard<'_, HashMap<HostKey, usize>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// The pool's id of the host of `key` (interned on first sight).
+fn host_id(pool: &mut Pool, key: &HostKey) -> HostId {
+    pool.intern(key.0, &key.1, key.2)
 }
 
 /// The scheduler and the condition workers wait on, and the per-host socket count.
@@ -73,7 +76,7 @@ struct Shared<'a> {
     scheduler: Mutex<&'a mut Scheduler>,
     changed: Condvar,
     /// Only with `--per-host`: without it nothing is counted.
-    per_host: Option<HostLimit>,
+    per_host: Option<PerHost>,
     /// Plain or TLS, with one TLS configuration (and session cache) for every worker.
     opener: Opener,
 }
@@ -96,35 +99,37 @@ impl<'a> Shared<'a> {
         if kept.is_some_and(|key| is_host(key, url)) {
             return Some(false);
         }
-        let mut open = per_host.open();
-        let count = open.entry(host_of(url)).or_default();
-        if *count >= per_host.limit {
+        let mut pool = per_host.pool();
+        let host = pool.intern(url.scheme(), url.host(), url.port());
+        if !pool.host_may_open(host) {
             return None;
         }
-        *count += 1;
+        pool.opened(host);
         Some(true)
     }
 
     /// A socket to `host` was opened; `claimed` if [`Shared::claim`] counted it already.
     fn socket_opened(&self, host: &HostKey, slot: ConnId, claimed: bool) {
         if let Some(per_host) = self.per_host.as_ref().filter(|_| !claimed) {
-            *per_host.open().entry(host.clone()).or_default() += 1;
+            let mut pool = per_host.pool();
+            let id = host_id(&mut pool, host);
+            pool.opened(id);
         }
         self.lock()
             .emit(Event::ConnectionOpened { slot }, Instant::now());
     }
 
     /// Gives back a place [`Shared::claim`] counted, or that a closed socket held.
-    fn unclaim(&self, host: &HostKey) {
+    fn unclaim(&self, host: &HostKey, slot: ConnId) {
         if let Some(per_host) = &self.per_host {
-            if let Some(open) = per_host.open().get_mut(host) {
-                *open -= 1;
-            }
+            let mut pool = per_host.pool();
+            let id = host_id(&mut pool, host);
+            pool.closed(id, slot);
         }
     }
 
     fn socket_closed(&self, host: &HostKey, slot: ConnId) {
-        self.unclaim(host);
+        self.unclaim(host, slot);
         self.lock()
             .emit(Event::ConnectionClosed { slot }, Instant::now());
     }
@@ -149,10 +154,10 @@ pub fn run(
 ) -> io::Result<()> {
     let options = scheduler.options().clone();
     let shared = Shared {
-        per_host: options.per_host.map(|limit| HostLimit {
-            limit,
-            open: Mutex::new(HashMap::new()),
-        }),
+        // Sockets are bounded by the number of workers; the pool only counts per host.
+        per_host: options
+            .per_host
+            .map(|limit| PerHost(Mutex::new(Pool::new(None, Some(limit))))),
         scheduler: Mutex::new(scheduler),
         changed: Condvar::new(),
         opener: Opener::new(&options)?,
@@ -272,7 +277,7 @@ fn perform(
         Err(e) => {
             let mut scheduler = shared.lock();
             if claimed {
-                shared.unclaim(&host_of(scheduler.url(job)));
+                shared.unclaim(&host_of(scheduler.url(job)), slot);
             }
             return scheduler.on_error(job, e, Instant::now());
         }

@@ -46,6 +46,17 @@ use crate::protocol::url::Scheme;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HostId(pub usize);
 
+/// What kind of socket a job may go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any: an idle one, a new one, or (`--pipeline`, a GET) a busy one with room.
+    AnySocket,
+    /// An idle or a new socket, never queued behind other requests (not a GET).
+    NotPipelined,
+    /// A new socket only: the resend after a stale keep-alive socket.
+    FreshSocket,
+}
+
 /// The answer to "may this job have a socket?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checkout {
@@ -145,19 +156,24 @@ impl Pool {
         Ok(entry.addrs.as_deref().and_then(|a| a.get(index)).copied())
     }
 
-    /// May a job for `host` have a socket? `fresh_only` refuses idle and busy sockets
-    /// (after a stale one, the resend goes on a new socket); `may_pipeline` says the job
-    /// may be queued behind others on a busy one (a GET, with `--pipeline`).
-    pub fn checkout(&mut self, host: HostId, fresh_only: bool, may_pipeline: bool) -> Checkout {
+    /// May one more socket to `host` be opened under `--per-host`? (The one copy of
+    /// that rule: the reactor asks through [`Pool::checkout`], the blocking workers,
+    /// which keep one socket each, ask directly.)
+    pub fn host_may_open(&self, host: HostId) -> bool {
+        self.per_host.is_none_or(|n| self.hosts[host.0].open < n)
+    }
+
+    /// May a job for `host` have a socket of the kind it needs?
+    pub fn checkout(&mut self, host: HostId, need: Need) -> Checkout {
+        let host_full = !self.host_may_open(host);
         let entry = &mut self.hosts[host.0];
-        if !fresh_only {
+        if need != Need::FreshSocket {
             if let Some(slot) = entry.idle.pop() {
                 return Checkout::Reuse(slot);
             }
         }
-        let host_full = self.per_host.is_some_and(|n| entry.open >= n);
         // A socket with room is taken off the list only when it is given out.
-        let may_queue = may_pipeline && !fresh_only;
+        let may_queue = need == Need::AnySocket;
         if host_full {
             if let Some(slot) = entry.room.last().copied().filter(|_| may_queue) {
                 entry.room.pop();
@@ -236,37 +252,40 @@ mod tests {
             "the scheme is part of the key"
         );
 
-        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
         pool.opened(a);
         assert_eq!(
-            pool.checkout(a, false, true),
+            pool.checkout(a, Need::AnySocket),
             Checkout::HostFull,
             "per-host limit"
         );
-        assert_eq!(pool.checkout(b, false, true), Checkout::Open);
+        assert_eq!(pool.checkout(b, Need::AnySocket), Checkout::Open);
         pool.opened(b);
         let c = pool.intern(Scheme::Http, "c", 80);
         assert_eq!(
-            pool.checkout(c, false, true),
+            pool.checkout(c, Need::AnySocket),
             Checkout::Full,
             "connector limit"
         );
 
         pool.release(a, ConnId(0));
         assert_eq!(
-            pool.checkout(c, false, true),
+            pool.checkout(c, Need::AnySocket),
             Checkout::EvictAndOpen(ConnId(0))
         );
-        assert_eq!(pool.checkout(a, false, true), Checkout::Reuse(ConnId(0)));
+        assert_eq!(
+            pool.checkout(a, Need::AnySocket),
+            Checkout::Reuse(ConnId(0))
+        );
         pool.release(a, ConnId(0));
         assert_eq!(
-            pool.checkout(a, true, true),
+            pool.checkout(a, Need::FreshSocket),
             Checkout::EvictAndOpen(ConnId(0)),
             "fresh only"
         );
         pool.closed(a, ConnId(0));
         assert_eq!(pool.open(), 1);
-        assert_eq!(pool.checkout(a, true, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, Need::FreshSocket), Checkout::Open);
     }
 
     #[test]
@@ -274,45 +293,55 @@ mod tests {
         let mut pool = Pool::new(Some(1), None);
         let a = pool.intern(Scheme::Http, "a", 80);
         let b = pool.intern(Scheme::Http, "b", 80);
-        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
         pool.opened(a);
         assert_eq!(
-            pool.checkout(a, false, true),
+            pool.checkout(a, Need::AnySocket),
             Checkout::Full,
             "busy, no room said"
         );
         pool.has_room(a, ConnId(0));
         assert_eq!(
-            pool.checkout(b, false, true),
+            pool.checkout(b, Need::AnySocket),
             Checkout::Full,
             "room is per host"
         );
         assert_eq!(
-            pool.checkout(a, true, true),
+            pool.checkout(a, Need::FreshSocket),
             Checkout::Full,
             "a stale resend waits"
         );
         assert_eq!(
-            pool.checkout(a, false, false),
+            pool.checkout(a, Need::NotPipelined),
             Checkout::Full,
             "a POST waits"
         );
-        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(0)));
-        assert_eq!(pool.checkout(a, false, true), Checkout::Full, "taken back");
+        assert_eq!(
+            pool.checkout(a, Need::AnySocket),
+            Checkout::Pipeline(ConnId(0))
+        );
+        assert_eq!(
+            pool.checkout(a, Need::AnySocket),
+            Checkout::Full,
+            "taken back"
+        );
         pool.has_room(a, ConnId(0));
         pool.no_room(a, ConnId(0));
-        assert_eq!(pool.checkout(a, false, true), Checkout::Full);
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Full);
 
         // Under --per-host, room on a busy socket beats waiting.
         let mut pool = Pool::new(None, Some(1));
         let a = pool.intern(Scheme::Http, "a", 80);
-        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
         pool.opened(a);
         pool.has_room(a, ConnId(3));
-        assert_eq!(pool.checkout(a, false, true), Checkout::Pipeline(ConnId(3)));
+        assert_eq!(
+            pool.checkout(a, Need::AnySocket),
+            Checkout::Pipeline(ConnId(3))
+        );
         pool.has_room(a, ConnId(3));
         pool.closed(a, ConnId(3));
-        assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
     }
 
     #[test]
@@ -320,7 +349,7 @@ mod tests {
         let mut pool = Pool::new(None, None);
         let a = pool.intern(Scheme::Http, "a", 80);
         for _ in 0..1000 {
-            assert_eq!(pool.checkout(a, false, true), Checkout::Open);
+            assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
             pool.opened(a);
         }
         assert_eq!(pool.open(), 1000);

@@ -43,7 +43,7 @@ use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
-use crate::policy::pool::{Checkout, HostId, Pool};
+use crate::policy::pool::{Checkout, HostId, Need, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
 use crate::transport::Opener;
@@ -147,8 +147,14 @@ impl<'o> Reactor<'o> {
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
             let host = self.pool.intern(url.scheme(), url.host(), url.port());
-            let (fresh, may_pipeline) = (scheduler.needs_fresh_socket(job), scheduler.is_get(job));
-            match self.pool.checkout(host, fresh, may_pipeline) {
+            let need = if scheduler.needs_fresh_socket(job) {
+                Need::FreshSocket
+            } else if scheduler.is_get(job) {
+                Need::AnySocket
+            } else {
+                Need::NotPipelined
+            };
+            match self.pool.checkout(host, need) {
                 Checkout::Reuse(slot) => self.reuse(slot, job, scheduler, now),
                 Checkout::Pipeline(slot) => self.pipeline(slot, job, scheduler, now),
                 Checkout::Open => self.open(host, job, scheduler, now),
