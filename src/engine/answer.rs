@@ -82,7 +82,7 @@ impl<'a> Landing<'a> {
 
 /// What a buffer amounted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fed {
+pub enum Progress {
     /// The answer is not complete: read more.
     NeedMore,
     /// The answer is complete and the scheduler was told.
@@ -361,7 +361,7 @@ impl Unread {
         policy: &mut impl Policy,
         landing: &mut Landing<'_>,
         now: Instant,
-    ) -> Result<Fed, JobError> {
+    ) -> Result<Progress, JobError> {
         let from_kept = !self.kept.is_empty();
         let input: &[u8] = if from_kept {
             &self.kept
@@ -378,14 +378,14 @@ impl Unread {
                 if !from_kept {
                     self.kept.extend_from_slice(&read[*start + consumed..]);
                 }
-                Ok(Fed::NeedMore)
+                Ok(Progress::NeedMore)
             }
             Some(reusable) => {
                 if !from_kept {
                     *start += consumed;
                 }
                 let left_over = total > consumed;
-                Ok(Fed::Ended {
+                Ok(Progress::Ended {
                     reusable,
                     left_over,
                 })

@@ -22,7 +22,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::engine::answer::{Answer, Broken, Fed, Landing, Policy, Unread};
+use crate::engine::answer::{Answer, Broken, Landing, Policy, Progress, Unread};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -194,24 +194,26 @@ fn worker(
     stop: &Stop,
 ) {
     let slot = ConnId(index);
-    let mut tools = Tools {
+    let mut belongings = Belongings {
         kept: None,
         buf: vec![0u8; READ_BUFFER],
         out: Vec::new(),
         landing: Landing::new(output),
     };
-    while let Some((job, claimed)) = next_job(shared, stop, tools.kept.as_ref().map(|k| &k.host)) {
-        perform(job, claimed, slot, shared, options, stop, &mut tools);
+    while let Some((job, claimed)) =
+        next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host))
+    {
+        perform(job, claimed, slot, shared, options, stop, &mut belongings);
         shared.changed.notify_all();
     }
-    if let Some(socket) = tools.kept.take() {
+    if let Some(socket) = belongings.kept.take() {
         shared.socket_closed(&socket.host, slot);
     }
     shared.changed.notify_all();
 }
 
 /// What a worker keeps between jobs: its socket, its buffers, where files land.
-struct Tools<'o> {
+struct Belongings<'o> {
     kept: Option<KeptSocket>,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -256,14 +258,14 @@ fn perform(
     shared: &Shared<'_>,
     options: &TransferOptions,
     stop: &Stop,
-    tools: &mut Tools<'_>,
+    belongings: &mut Belongings<'_>,
 ) {
-    let Tools {
+    let Belongings {
         kept,
         buf,
         out,
         landing,
-    } = tools;
+    } = belongings;
     let (reusable, method) = {
         let mut scheduler = shared.lock();
         let url = scheduler.url(job);
@@ -425,8 +427,8 @@ fn exchange(
             )
             .map_err(Broken::Failed)?
         {
-            Fed::NeedMore => {}
-            Fed::Ended {
+            Progress::NeedMore => {}
+            Progress::Ended {
                 reusable,
                 left_over,
             } => return Ok(reusable && !left_over),

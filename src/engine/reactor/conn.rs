@@ -30,7 +30,7 @@
 //! the request is resent on a fresh socket and not counted as a try.
 //!
 //! With `--pipeline N` an exchanging socket may carry up to N GET requests: the one
-//! whose answer is read, and the others queued `behind` it in the order sent. When an
+//! whose answer is read, and the others queued behind it (`pipelined`) in the order sent. When an
 //! answer ends, `next_exchange` starts the next one and the bytes left over go to it.
 //! A socket that closes gives its queued requests back as stale (`give_back_queued`).
 
@@ -44,7 +44,7 @@ use mio::Registry;
 
 use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
-use crate::engine::answer::{Answer, Broken, Fed, Landing, Unread};
+use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -55,7 +55,7 @@ use crate::transport::Transport;
 
 /// What the reactor must do with a socket after an event.
 #[derive(Debug)]
-pub enum After {
+pub enum Action {
     /// Nothing: it waits for more readiness.
     Wait,
     /// Its answer is complete and it is reusable: give it back to the pool.
@@ -69,7 +69,7 @@ pub enum After {
 
 /// What the reactor lends a socket for reading: the shared buffer, the pipe of the
 /// zero-copy path, and the disk threads (the last two where the system has them).
-pub struct Tools<'a, 'o> {
+pub struct ReadPath<'a, 'o> {
     /// The read buffer all sockets share.
     pub buf: &'a mut [u8],
     /// The pipe of the zero-copy path.
@@ -110,7 +110,7 @@ enum State {
     /// The nonblocking connect is in progress; `job` waits for it.
     Connecting { job: JobId, method: Method },
     /// Writing the request of the answer's job and reading its answer (with
-    /// `--pipeline`, the requests queued behind it wait in `Conn::behind`).
+    /// `--pipeline`, the requests queued behind it wait in `Conn::pipelined`).
     Exchanging { answer: Answer },
     /// A disk thread moves the rest of the answer's body ([`super::disk`]): the socket is
     /// out of the poll until it comes back.
@@ -132,15 +132,15 @@ pub struct Conn {
     /// The socket, plain or TLS: all reads and writes go through it.
     transport: Transport<TcpStream>,
     /// The host it is connected to (its pool key).
-    pub host: HostId,
+    host: HostId,
     /// Which of the host's addresses it connected to.
-    pub address_index: usize,
+    address_index: usize,
     /// Tells this socket apart from a later one in the same slab slot.
-    pub serial: u64,
+    serial: u64,
     /// When it times out, if it is waiting for the network.
-    pub deadline: Option<Instant>,
+    deadline: Option<Instant>,
     /// The earliest entry this socket has in the timer heap, if any.
-    pub armed: Option<Instant>,
+    armed: Option<Instant>,
     state: State,
     /// Request bytes, and how many are written.
     out: Vec<u8>,
@@ -149,42 +149,71 @@ pub struct Conn {
     unsent: VecDeque<(JobId, usize)>,
     /// Pipelined requests behind the one being answered, in the order sent. Empty
     /// unless the socket is exchanging.
-    behind: VecDeque<Queued>,
-    /// In the pool's list of busy sockets with room for one more request.
-    pub in_room: bool,
+    pipelined: VecDeque<Queued>,
+    /// In the pool's list of busy sockets with room for one more request (the reactor
+    /// keeps the pool's list in step through [`Conn::room_change`] and
+    /// [`Conn::leave_room`]).
+    in_room: bool,
     /// The answer being read is for a request that was queued behind another.
-    front_queued: bool,
+    answering_pipelined: bool,
     /// Answer bytes read but not yet usable.
     unread: Unread,
     /// Requests completed on this socket.
     served: u32,
 }
 
+/// Where a new socket is connecting to, and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct Dial {
+    /// The host (its pool key).
+    pub host: HostId,
+    /// Which of the host's addresses.
+    pub address_index: usize,
+    /// Tells this socket apart from a later one in the same slab slot.
+    pub serial: u64,
+    /// When the connect times out.
+    pub deadline: Instant,
+}
+
+/// A failed connect's request, handed on to the host's next address.
+#[derive(Debug)]
+pub struct Redial {
+    /// The host.
+    pub host: HostId,
+    /// The address to try next.
+    pub next_address: usize,
+    /// The job waiting for the connect.
+    pub job: JobId,
+    /// Its request's method.
+    pub method: Method,
+    /// Its request bytes.
+    pub out: Vec<u8>,
+}
+
 impl Conn {
-    /// A socket whose connect is in progress, carrying `job` (its request in `out`).
+    /// A socket whose connect to `dial` is in progress, carrying `job` (its request in
+    /// `out`).
     pub fn connecting(
         transport: Transport<TcpStream>,
-        host: HostId,
-        address_index: usize,
-        serial: u64,
+        dial: Dial,
         job: JobId,
         method: Method,
         out: Vec<u8>,
     ) -> Conn {
         Conn {
             transport,
-            host,
-            address_index,
-            serial,
-            deadline: None,
+            host: dial.host,
+            address_index: dial.address_index,
+            serial: dial.serial,
+            deadline: Some(dial.deadline),
             armed: None,
             state: State::Connecting { job, method },
             unsent: VecDeque::new(),
             out,
             written: 0,
-            behind: VecDeque::new(),
+            pipelined: VecDeque::new(),
             in_room: false,
-            front_queued: false,
+            answering_pipelined: false,
             unread: Unread::default(),
             served: 0,
         }
@@ -216,10 +245,12 @@ impl Conn {
     /// given one whole keep-alive answer: that shows the server keeps it open, and a
     /// socket opened to resend a failed pipeline's requests sends the first alone
     /// (RFC 9112 §9.3.2).
-    pub fn has_room(&self, depth: usize) -> bool {
+    fn has_room(&self, depth: usize) -> bool {
         match &self.state {
             State::Exchanging { answer } => {
-                self.served > 0 && answer.method() == Method::Get && 1 + self.behind.len() < depth
+                self.served > 0
+                    && answer.method() == Method::Get
+                    && 1 + self.pipelined.len() < depth
             }
             _ => false,
         }
@@ -234,14 +265,65 @@ impl Conn {
         }
     }
 
-    /// Takes the job, method and request bytes of a socket whose connect failed, for a
-    /// connect to another address.
-    pub fn take_request(&mut self) -> (JobId, Method, Vec<u8>) {
+    /// Takes the request of a socket whose connect failed, for a connect to the host's
+    /// next address.
+    pub fn take_request(&mut self) -> Redial {
         let State::Connecting { job, method } = self.state else {
             unreachable!("only a connecting socket hands its request on")
         };
         self.state = State::Idle;
-        (job, method, std::mem::take(&mut self.out))
+        Redial {
+            host: self.host,
+            next_address: self.address_index + 1,
+            job,
+            method,
+            out: std::mem::take(&mut self.out),
+        }
+    }
+
+    /// The host it is connected to (its pool key).
+    pub fn host(&self) -> HostId {
+        self.host
+    }
+
+    /// Tells this socket apart from a later one in the same slab slot (timer entries and
+    /// disk reports carry it).
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// Whether it can take one more pipelined request (`depth` per socket) changed since
+    /// the pool was last told: `Some(room)` when the pool's room list must change.
+    pub fn room_change(&mut self, depth: usize) -> Option<bool> {
+        let room = depth > 1 && self.has_room(depth);
+        (room != self.in_room).then(|| {
+            self.in_room = room;
+            room
+        })
+    }
+
+    /// Leaves the pool's room list (given a pipelined request, or going idle): true if
+    /// it was on it.
+    pub fn leave_room(&mut self) -> bool {
+        std::mem::replace(&mut self.in_room, false)
+    }
+
+    /// Its deadline, when the timer heap holds no entry for it as early: the reactor
+    /// schedules it (a lazy heap: later entries are skipped when they fire).
+    pub fn deadline_to_arm(&mut self) -> Option<Instant> {
+        let deadline = self.deadline?;
+        if self.armed.is_some_and(|armed| armed <= deadline) {
+            return None;
+        }
+        self.armed = Some(deadline);
+        Some(deadline)
+    }
+
+    /// Its timer entry fired at `now`: true if the deadline has passed (else activity
+    /// moved it, and [`Conn::deadline_to_arm`] schedules the new one).
+    pub fn timer_fired(&mut self, now: Instant) -> bool {
+        self.armed = None;
+        self.deadline.is_some_and(|deadline| deadline <= now)
     }
 
     /// Starts `job` on this connected socket (its request already in `out`) and writes
@@ -253,10 +335,10 @@ impl Conn {
         slot: ConnId,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         let keep_alive = scheduler.options().keep_alive;
         self.unsent.push_back((job, self.out.len()));
-        self.front_queued = false;
+        self.answering_pipelined = false;
         self.state = State::Exchanging {
             answer: Answer::new(job, method, keep_alive),
         };
@@ -276,12 +358,12 @@ impl Conn {
         now: Instant,
     ) {
         self.unsent.push_back((job, self.out.len()));
-        self.behind.push_back(Queued { job, method });
+        self.pipelined.push_back(Queued { job, method });
         scheduler.set_phase(job, Phase::Sending, Some(slot), now);
     }
 
     /// Writes what the socket takes of the requests queued by [`Conn::pipeline`].
-    pub fn flush(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+    pub fn flush(&mut self, scheduler: &mut Scheduler, now: Instant) -> Action {
         self.send(scheduler, now)
     }
 
@@ -290,7 +372,7 @@ impl Conn {
     /// keep-alive socket's request does).
     pub fn give_back_queued(&mut self, scheduler: &mut Scheduler, now: Instant) {
         self.unsent.clear();
-        for queued in self.behind.drain(..) {
+        for queued in self.pipelined.drain(..) {
             scheduler.on_stale(queued.job, now);
         }
     }
@@ -300,29 +382,29 @@ impl Conn {
         &mut self,
         slot: ConnId,
         peer_closed: bool,
-        tools: Tools<'_, '_>,
+        path: ReadPath<'_, '_>,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         if let State::Lent { .. } = self.state {
             // The disk thread reads it; readiness is its business until it comes back.
-            return After::Wait;
+            return Action::Wait;
         }
         if let State::Connecting { job, method } = self.state {
             match connect_result(self.transport.socket()) {
-                Ok(false) => return After::Wait,
+                Ok(false) => return Action::Wait,
                 Ok(true) => {
-                    if let After::Close = self.start(job, method, slot, scheduler, now) {
-                        return After::Close;
+                    if let Action::Close = self.start(job, method, slot, scheduler, now) {
+                        return Action::Close;
                     }
                 }
-                Err(e) => return After::ConnectFailed(e),
+                Err(e) => return Action::ConnectFailed(e),
             }
         }
-        if let After::Close = self.send(scheduler, now) {
-            return After::Close;
+        if let Action::Close = self.send(scheduler, now) {
+            return Action::Close;
         }
-        let after = self.receive(slot, tools, peer_closed, scheduler, now);
+        let after = self.receive(slot, path, peer_closed, scheduler, now);
         if let Some(handshake) = self.transport.take_handshake() {
             let resumed = handshake.resumed;
             scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
@@ -331,11 +413,11 @@ impl Conn {
     }
 
     /// The deadline passed: fail the job it carries.
-    pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+    pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> Action {
         let options = scheduler.options();
         let error = match &self.state {
             // A lent socket has no deadline here: its disk thread keeps the time.
-            State::Idle | State::Lent { .. } => return After::Wait,
+            State::Idle | State::Lent { .. } => return Action::Wait,
             State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
             State::Exchanging { answer } => {
                 // Its own request unsent (not one queued behind it).
@@ -351,7 +433,7 @@ impl Conn {
         if let Some(job) = self.job() {
             scheduler.on_error(job, error, now);
         }
-        After::Close
+        Action::Close
     }
 
     /// The run is being stopped: fail the jobs it carries, if any.
@@ -360,22 +442,22 @@ impl Conn {
             scheduler.on_error(job, JobError::Interrupted, now);
             self.state = State::Idle;
         }
-        for queued in self.behind.drain(..) {
+        for queued in self.pipelined.drain(..) {
             scheduler.on_error(queued.job, JobError::Interrupted, now);
         }
         self.unsent.clear();
     }
 
     /// Writes the rest of the request.
-    fn send(&mut self, scheduler: &mut Scheduler, now: Instant) -> After {
+    fn send(&mut self, scheduler: &mut Scheduler, now: Instant) -> Action {
         let State::Exchanging { answer } = &self.state else {
-            return After::Wait;
+            return Action::Wait;
         };
         let job = answer.job();
         if self.written == self.out.len() {
             // TLS records (the handshake, the request's tail) may wait for this edge.
             return match self.transport.flush() {
-                Ok(()) => After::Wait,
+                Ok(()) => Action::Wait,
                 Err(e) => self.fail(job, e, Phase::Sending, scheduler, now),
             };
         }
@@ -403,23 +485,23 @@ impl Conn {
             scheduler.emit(Event::RequestSent { job }, now);
             scheduler.set_phase(job, Phase::AwaitingHead, None, now);
         }
-        After::Wait
+        Action::Wait
     }
 
     /// Reads until `WouldBlock`, feeding the answer through the exchange.
     fn receive(
         &mut self,
         slot: ConnId,
-        Tools {
+        ReadPath {
             buf,
             mut pipe,
             mut disk,
             landing,
-        }: Tools<'_, '_>,
+        }: ReadPath<'_, '_>,
         peer_closed: bool,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         // Set when the answer completes in this call: the socket goes back to the pool
         // once the read loop has seen that the server did not close it meanwhile.
         let mut completed = false;
@@ -434,8 +516,8 @@ impl Conn {
                 let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));
                 match self.splice_body(slot, pipe, disk, drained, landing, scheduler, now) {
                     None => {}
-                    Some(Spliced::Blocked | Spliced::Lent) => return After::Wait,
-                    Some(Spliced::Close) => return After::Close,
+                    Some(Spliced::Blocked | Spliced::Lent) => return Action::Wait,
+                    Some(Spliced::Close) => return Action::Close,
                     Some(Spliced::Completed) => {
                         self.served += 1;
                         if !self.next_exchange(scheduler) {
@@ -459,9 +541,9 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return if completed {
-                        After::Release
+                        Action::Release
                     } else {
-                        After::Wait
+                        Action::Wait
                     };
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -471,23 +553,23 @@ impl Conn {
                             let job = answer.job();
                             self.fail(job, e, Phase::AwaitingHead, scheduler, now)
                         }
-                        _ => After::Close,
+                        _ => Action::Close,
                     }
                 }
             };
             let State::Exchanging { .. } = self.state else {
                 // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
-                return After::Close;
+                return Action::Close;
             };
             self.deadline = Some(now + scheduler.options().timeout);
             if n == 0 {
                 self.on_eof(landing, scheduler, now);
-                return After::Close;
+                return Action::Close;
             }
             match self.feed(&buf[..n], landing, scheduler, now) {
                 ReadOutcome::NeedMore => {}
                 ReadOutcome::Completed => completed = true,
-                ReadOutcome::Close => return After::Close,
+                ReadOutcome::Close => return Action::Close,
             }
         }
     }
@@ -528,8 +610,8 @@ impl Conn {
                 .unread
                 .feed(answer, read, &mut start, scheduler, landing, now)
             {
-                Ok(Fed::NeedMore) => return ReadOutcome::NeedMore,
-                Ok(Fed::Ended {
+                Ok(Progress::NeedMore) => return ReadOutcome::NeedMore,
+                Ok(Progress::Ended {
                     reusable,
                     left_over,
                 }) => {
@@ -566,12 +648,12 @@ impl Conn {
     /// The answer being read is complete: the next pipelined request's answer is read
     /// next (true), or the socket goes idle (false).
     fn next_exchange(&mut self, scheduler: &Scheduler) -> bool {
-        let Some(Queued { job, method }) = self.behind.pop_front() else {
+        let Some(Queued { job, method }) = self.pipelined.pop_front() else {
             self.state = State::Idle;
             return false;
         };
         let keep_alive = scheduler.options().keep_alive;
-        self.front_queued = true;
+        self.answering_pipelined = true;
         self.state = State::Exchanging {
             answer: Answer::new(job, method, keep_alive),
         };
@@ -585,7 +667,7 @@ impl Conn {
     fn pipelining_failed(&self) -> bool {
         match &self.state {
             State::Exchanging { answer } => {
-                self.front_queued && answer.phase() == Phase::AwaitingHead
+                self.answering_pipelined && answer.phase() == Phase::AwaitingHead
             }
             _ => false,
         }
@@ -695,7 +777,7 @@ impl Conn {
         let State::Exchanging { answer } = &mut self.state else {
             return Ok(false);
         };
-        if !self.behind.is_empty() {
+        if !self.pipelined.is_empty() {
             // The answers behind it follow on the socket: the reactor keeps reading.
             return Ok(false);
         }
@@ -762,9 +844,9 @@ impl Conn {
         (buf, landing): (&mut [u8], &mut Landing<'_>),
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         match self.finish_lent(moved, outcome, buf, landing, scheduler, now) {
-            After::Release if self.register(slot, registry).is_err() => After::Close,
+            Action::Release if self.register(slot, registry).is_err() => Action::Close,
             after => after,
         }
     }
@@ -783,10 +865,10 @@ impl Conn {
         landing: &mut Landing<'_>,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         self.lent_progress(moved, scheduler, now);
         let State::Lent { mut answer } = std::mem::replace(&mut self.state, State::Idle) else {
-            return After::Close;
+            return Action::Close;
         };
         let job = answer.job();
         let options = scheduler.options();
@@ -797,15 +879,15 @@ impl Conn {
                     // Out of the poll while lent: bytes or a FIN that came meanwhile are
                     // seen here, before it goes back to the pool.
                     return match self.transport.read(buf) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => After::Release,
-                        _ => After::Close,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Action::Release,
+                        _ => Action::Close,
                     };
                 }
-                Ok(_) => return After::Close,
+                Ok(_) => return Action::Close,
                 Err(e) => e,
             },
             Outcome::Eof => match answer.feed_eof(scheduler, landing, now) {
-                Ok(()) => return After::Close,
+                Ok(()) => return Action::Close,
                 Err(e) => e,
             },
             Outcome::TimedOut => JobError::IdleTimeout(options.timeout, Phase::ReceivingBody),
@@ -814,7 +896,7 @@ impl Conn {
             Outcome::Stopped => JobError::Interrupted,
         };
         scheduler.on_error(job, error, now);
-        After::Close
+        Action::Close
     }
 
     /// A socket error during `phase`: a stale keep-alive socket (or a failed pipeline),
@@ -826,7 +908,7 @@ impl Conn {
         phase: Phase,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) -> After {
+    ) -> Action {
         let broken = match &self.state {
             _ if self.pipelining_failed() => Broken::Stale,
             State::Exchanging { answer } => {
@@ -838,7 +920,7 @@ impl Conn {
             Broken::Stale => scheduler.on_stale(job, now),
             Broken::Failed(e) => scheduler.on_error(job, e, now),
         }
-        After::Close
+        Action::Close
     }
 }
 

@@ -47,7 +47,7 @@ use crate::policy::pool::{Checkout, HostId, Need, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
 use crate::transport::Opener;
-use conn::{After, Conn};
+use conn::{Action, Conn};
 use timers::Timers;
 
 /// The size of the one read buffer all sockets share.
@@ -189,7 +189,7 @@ impl<'o> Reactor<'o> {
                 self.settle(slot, after, scheduler, now);
             }
             Err(e) => {
-                self.pool.release(conn.host, slot);
+                self.pool.release(conn.host(), slot);
                 scheduler.on_error(job, e, now);
             }
         }
@@ -200,7 +200,7 @@ impl<'o> Reactor<'o> {
     /// written once, at the end of the dispatch, for all the requests queued on it.
     fn pipeline(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let conn = &mut self.conns[slot.0];
-        conn.in_room = false;
+        conn.leave_room();
         // The first request queued since the socket was last written whole: flush it at
         // the end of the dispatch. (Bytes still unwritten from before go out with the
         // socket's next writable edge, the new ones with them.)
@@ -216,7 +216,7 @@ impl<'o> Reactor<'o> {
             Err(e) => scheduler.on_error(job, e, now),
         }
         // Back on the room list if it can take more.
-        self.settle(slot, After::Wait, scheduler, now);
+        self.settle(slot, Action::Wait, scheduler, now);
     }
 
     /// Connects a new socket to `host` for `job`.
@@ -271,13 +271,18 @@ impl<'o> Reactor<'o> {
             Ok(transport) => transport,
             Err(e) => return scheduler.on_error(job, e, now),
         };
-        let conn = Conn::connecting(transport, host, index, self.next_serial, job, method, out);
-        let conn = entry.insert(conn);
-        conn.deadline = Some(now + scheduler.options().connect_timeout);
+        let deadline = now + scheduler.options().connect_timeout;
+        let dial = conn::Dial {
+            host,
+            address_index: index,
+            serial: self.next_serial,
+            deadline,
+        };
+        entry.insert(Conn::connecting(transport, dial, job, method, out));
         self.pool.opened(host);
         scheduler.emit(Event::ConnectionOpened { slot }, now);
         scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
-        self.settle(slot, After::Wait, scheduler, now);
+        self.settle(slot, Action::Wait, scheduler, now);
     }
 
     /// A socket is ready: let it progress, then settle what it asks for.
@@ -293,13 +298,13 @@ impl<'o> Reactor<'o> {
         let Some(conn) = self.conns.get_mut(slot.0) else {
             return;
         };
-        let tools = conn::Tools {
+        let path = conn::ReadPath {
             buf: &mut self.read_buffer[..],
             pipe: self.pipe.as_mut(),
             disk: self.disk.as_mut().map(|d| (d, self.poll.registry())),
             landing: &mut self.landing,
         };
-        let after = conn.on_ready(slot, peer_closed, tools, scheduler, now);
+        let after = conn.on_ready(slot, peer_closed, path, scheduler, now);
         self.settle(slot, after, scheduler, now);
     }
 
@@ -312,7 +317,7 @@ impl<'o> Reactor<'o> {
             let Some(conn) = self
                 .conns
                 .get_mut(loan.key)
-                .filter(|c| c.serial == loan.serial)
+                .filter(|c| c.serial() == loan.serial)
             else {
                 continue;
             };
@@ -334,45 +339,41 @@ impl<'o> Reactor<'o> {
         }
     }
 
-    /// Carries out a socket's [`After`], and keeps its deadline in the heap.
-    fn settle(&mut self, slot: ConnId, after: After, scheduler: &mut Scheduler, now: Instant) {
+    /// Carries out a socket's [`Action`], and keeps its deadline in the heap.
+    fn settle(&mut self, slot: ConnId, after: Action, scheduler: &mut Scheduler, now: Instant) {
         match after {
-            After::Close => self.close(slot, scheduler, now),
-            After::ConnectFailed(error) => {
+            Action::Close => self.close(slot, scheduler, now),
+            Action::ConnectFailed(error) => {
                 // Try the host's next address with the same request bytes.
-                let (host, next) = {
-                    let conn = &self.conns[slot.0];
-                    (conn.host, conn.address_index + 1)
-                };
-                let (job, method, out) = self.conns[slot.0].take_request();
+                let redial = self.conns[slot.0].take_request();
                 self.close(slot, scheduler, now);
-                self.connect_to(host, next, Some(error), job, method, out, scheduler, now);
+                let conn::Redial {
+                    host,
+                    next_address,
+                    job,
+                    method,
+                    out,
+                } = redial;
+                let (first, failed) = (next_address, Some(error));
+                self.connect_to(host, first, failed, job, method, out, scheduler, now);
             }
-            After::Release => {
+            Action::Release => {
                 let conn = &mut self.conns[slot.0];
-                if conn.in_room {
-                    conn.in_room = false;
-                    self.pool.no_room(conn.host, slot);
+                if conn.leave_room() {
+                    self.pool.no_room(conn.host(), slot);
                 }
-                self.pool.release(conn.host, slot);
+                self.pool.release(conn.host(), slot);
             }
-            After::Wait => {
+            Action::Wait => {
                 let conn = &mut self.conns[slot.0];
                 // Keep the pool's list of sockets with room for a pipelined request true.
-                let room = self.pipeline_depth > 1 && conn.has_room(self.pipeline_depth);
-                if room != conn.in_room {
-                    conn.in_room = room;
-                    if room {
-                        self.pool.has_room(conn.host, slot);
-                    } else {
-                        self.pool.no_room(conn.host, slot);
-                    }
+                match conn.room_change(self.pipeline_depth) {
+                    Some(true) => self.pool.has_room(conn.host(), slot),
+                    Some(false) => self.pool.no_room(conn.host(), slot),
+                    None => {}
                 }
-                if let Some(deadline) = conn.deadline {
-                    if conn.armed.is_none_or(|armed| armed > deadline) {
-                        self.timers.schedule(deadline, slot.0, conn.serial);
-                        conn.armed = Some(deadline);
-                    }
+                if let Some(deadline) = conn.deadline_to_arm() {
+                    self.timers.schedule(deadline, slot.0, conn.serial());
                 }
             }
         }
@@ -381,14 +382,14 @@ impl<'o> Reactor<'o> {
     /// Fails the jobs of sockets past their deadline.
     fn expire(&mut self, scheduler: &mut Scheduler, now: Instant) {
         while let Some((key, serial)) = self.timers.pop_due(now) {
-            let Some(conn) = self.conns.get_mut(key).filter(|c| c.serial == serial) else {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.serial() == serial) else {
                 continue;
             };
-            conn.armed = None;
-            let after = match conn.deadline {
-                Some(deadline) if deadline <= now => conn.on_timeout(scheduler, now),
+            let after = if conn.timer_fired(now) {
+                conn.on_timeout(scheduler, now)
+            } else {
                 // Activity moved the deadline (or cleared it): settle re-arms if needed.
-                _ => After::Wait,
+                Action::Wait
             };
             self.settle(ConnId(key), after, scheduler, now);
         }
@@ -408,7 +409,7 @@ impl<'o> Reactor<'o> {
     fn close(&mut self, slot: ConnId, scheduler: &mut Scheduler, now: Instant) {
         // Closing the socket removes it from the poll: no `deregister` syscall needed.
         let mut conn = self.conns.remove(slot.0);
-        self.pool.closed(conn.host, slot);
+        self.pool.closed(conn.host(), slot);
         conn.give_back_queued(scheduler, now);
         let mut out = conn.take_out();
         out.clear();
