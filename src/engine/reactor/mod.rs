@@ -12,7 +12,8 @@
 //!
 //! The slab key of a socket is its `mio::Token` (mio's advice), and its [`ConnId`] slot
 //! in traces. Sockets are registered once, for both readable and writable, edge-triggered:
-//! no re-registration per request, ever. Readiness is only a hint (mio's `Poll` docs), so
+//! no re-registration per request (only a socket lent to a disk thread leaves the poll and
+//! is registered again when it comes back). Readiness is only a hint (mio's `Poll` docs), so
 //! every handler tolerates a spurious wake-up.
 //!
 //! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, [`splice`]
