@@ -21,7 +21,7 @@ use std::cell::Cell;
 
 use miodl::app::run::{execute, prepare_get};
 use miodl::model::stop::Stop;
-use miodl::protocol::http::{encode, Event, Exchange, Limits, Method, Request};
+use miodl::protocol::http::{encode, Exchange, Limits, Method, Part, Request};
 
 use common::{get_args, scratch_dir, BenchServer};
 
@@ -134,7 +134,7 @@ fn protocol_only() -> (Counts, Counts) {
         loop {
             let (used, event) = exchange.feed(&answer[pos..]).unwrap();
             pos += used;
-            if let Some(Event::End { .. }) = event {
+            if let Some(Part::End { .. }) = event {
                 break;
             }
         }

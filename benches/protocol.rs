@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use miodl::protocol::http::{
-    encode, Dechunker, Event, Exchange, Limits, Method, Request, ResponseHead,
+    encode, Dechunker, Exchange, Limits, Method, Part, Request, ResponseHead,
 };
 
 /// A head as nginx 1.2x sends it for a static file (about 240 bytes).
@@ -73,11 +73,11 @@ fn run_exchange(input: &[u8]) -> usize {
         let (used, event) = exchange.feed(&input[pos..]).expect("valid answer");
         pos += used;
         match event {
-            Some(Event::Head(head)) => {
+            Some(Part::Head(head)) => {
                 black_box(&head);
             }
-            Some(Event::Body(bytes)) => body += bytes.len(),
-            Some(Event::End { .. }) => return body,
+            Some(Part::Body(bytes)) => body += bytes.len(),
+            Some(Part::End { .. }) => return body,
             None if used == 0 => panic!("answer incomplete"),
             None => {}
         }

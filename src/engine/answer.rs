@@ -205,8 +205,8 @@ impl Answer {
                 None if used == 0 => return Ok((consumed, None)),
                 // Framing consumed (an interim 1xx head, a chunk-size line): go on.
                 None => {}
-                Some(http::Event::Head(head)) => self.on_head(&head, policy, landing, now)?,
-                Some(http::Event::Body(bytes)) => match self.on_body(bytes, policy, now)? {
+                Some(http::Part::Head(head)) => self.on_head(&head, policy, landing, now)?,
+                Some(http::Part::Body(bytes)) => match self.on_body(bytes, policy, now)? {
                     Flow::Continue => {}
                     // Enough of an answer read only to be dropped: the socket is not
                     // reusable.
@@ -215,7 +215,7 @@ impl Answer {
                         return Ok((consumed, Some(false)));
                     }
                 },
-                Some(http::Event::End { reusable }) => {
+                Some(http::Part::End { reusable }) => {
                     self.end(policy, landing, now);
                     return Ok((consumed, Some(reusable)));
                 }
@@ -232,11 +232,11 @@ impl Answer {
         now: Instant,
     ) -> Result<(), JobError> {
         match self.exchange.feed_eof().map_err(JobError::Http)? {
-            Some(http::Event::End { .. }) | None => {
+            Some(http::Part::End { .. }) | None => {
                 self.end(policy, landing, now);
                 Ok(())
             }
-            Some(http::Event::Head(_)) | Some(http::Event::Body(_)) => {
+            Some(http::Part::Head(_)) | Some(http::Part::Body(_)) => {
                 unreachable!("an exchange yields only End at EOF")
             }
         }

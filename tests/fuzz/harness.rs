@@ -22,7 +22,7 @@ use std::collections::HashSet;
 
 use miodl::policy::names::{safe_id_file_name, UnsafeReason};
 use miodl::protocol::http::{
-    BodyMode, Dechunker, Event, Exchange, HttpError, Limits, Method, Phase,
+    Awaiting, BodyMode, Dechunker, Exchange, HttpError, Limits, Method, Part,
 };
 use miodl::protocol::http::{ChunkError, ResponseHead};
 use miodl::protocol::pager::{check_id, PageError, Pager};
@@ -100,7 +100,7 @@ impl Caller {
 
     /// A piece arrived from the socket.
     fn arrive(&mut self, piece: &[u8]) {
-        if self.ex.phase() == Phase::Head {
+        if self.ex.awaiting() == Awaiting::Head {
             // Memory stays bounded: while the head is incomplete, the exchange fails
             // before the caller holds more than the head limit (plus what just arrived).
             assert!(
@@ -127,7 +127,7 @@ impl Caller {
                 Err(e) => {
                     assert_eq!(self.ex.feed(b"x"), Err(e), "a failure repeats itself");
                     assert_eq!(self.ex.feed_eof(), Err(e), "a failure repeats itself");
-                    assert_eq!(self.ex.phase(), Phase::Failed);
+                    assert_eq!(self.ex.awaiting(), Awaiting::Failed);
                     self.out.end = Err(e);
                     return true;
                 }
@@ -140,7 +140,7 @@ impl Caller {
             match event {
                 None if used == 0 => return false,
                 None => assert!(self.out.head.is_none() || self.out.mode.is_some()),
-                Some(Event::Head(head)) => {
+                Some(Part::Head(head)) => {
                     assert!(self.out.head.is_none(), "one final head per exchange");
                     assert!(used > 0, "a head takes bytes");
                     assert!(head.status >= 200, "1xx heads are not final");
@@ -152,13 +152,13 @@ impl Caller {
                     );
                     self.out.head = Some(head);
                 }
-                Some(Event::Body(data)) => {
+                Some(Part::Body(data)) => {
                     assert!(!data.is_empty(), "body events are never empty");
                     assert!(self.out.head.is_some(), "body before head");
                     self.out.body.extend_from_slice(data);
                     self.check_length(false);
                 }
-                Some(Event::End { reusable }) => {
+                Some(Part::End { reusable }) => {
                     self.on_end(reusable);
                     ended = true;
                 }
@@ -173,7 +173,7 @@ impl Caller {
     }
 
     fn on_end(&mut self, reusable: bool) {
-        assert!(self.ex.is_done() && self.ex.phase() == Phase::Done);
+        assert!(self.ex.is_done() && self.ex.awaiting() == Awaiting::Done);
         assert!(self.out.head.is_some(), "End before head");
         self.check_length(true);
         if reusable {
@@ -197,9 +197,9 @@ impl Caller {
     /// The peer closed; returns the outcome.
     fn finish(mut self, eof: bool) -> Outcome {
         if !self.stopped && eof {
-            let in_body = self.ex.phase() == Phase::Body;
+            let in_body = self.ex.awaiting() == Awaiting::Body;
             match self.ex.feed_eof() {
-                Ok(Some(Event::End { reusable })) => {
+                Ok(Some(Part::End { reusable })) => {
                     assert!(in_body && !reusable, "EOF ends a body, never reusable");
                     self.on_end(reusable);
                 }
@@ -209,7 +209,10 @@ impl Caller {
                     self.out.end = Err(e);
                 }
             }
-            assert!(matches!(self.ex.phase(), Phase::Done | Phase::Failed));
+            assert!(matches!(
+                self.ex.awaiting(),
+                Awaiting::Done | Awaiting::Failed
+            ));
         }
         if self.out.end.is_err() {
             self.buf.clear();

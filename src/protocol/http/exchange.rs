@@ -8,7 +8,7 @@
 //!                    ┌──────┐
 //!                    ▼      │
 //!  new ──► AwaitingHead ────┴── final head ──► Body ── framing complete ──► Done
-//!              │     Event::Head(head)          │ Event::Body(bytes)...      Event::End
+//!              │     Part::Head(head)          │ Part::Body(bytes)...      Part::End
 //!              │                                │
 //!              └── bad bytes / EOF ──► Failed ◄─┘ bad chunk / EOF mid-body
 //! ```
@@ -22,9 +22,9 @@
 //!      match event {
 //!          None if used == 0 => break,          // need more bytes: read the socket
 //!          None => continue,                    // framing consumed: call again
-//!          Some(Event::Head(h)) => ...,         // then call again, even with an empty buf
-//!          Some(Event::Body(b)) => ...,         // write b to the sink
-//!          Some(Event::End { reusable }) => ..., // bytes left in buf: not reusable
+//!          Some(Part::Head(h)) => ...,         // then call again, even with an empty buf
+//!          Some(Part::Body(b)) => ...,         // write b to the sink
+//!          Some(Part::End { reusable }) => ..., // bytes left in buf: not reusable
 //!      }
 //!  }
 //! ```
@@ -37,7 +37,7 @@ use super::response::{skip_empty_lines, Limits, ResponseHead};
 
 /// What [`Exchange::feed`] found in the bytes it consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum Part<'a> {
     /// The final (non-1xx) response head.
     Head(ResponseHead),
     /// Body bytes, already de-chunked: a slice of the input. Never empty.
@@ -52,7 +52,7 @@ pub enum Event<'a> {
 
 /// What an [`Exchange`] waits for, for traces and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
+pub enum Awaiting {
     /// The status line and headers (interim 1xx responses included).
     Head,
     /// The body.
@@ -63,13 +63,13 @@ pub enum Phase {
     Failed,
 }
 
-impl std::fmt::Display for Phase {
+impl std::fmt::Display for Awaiting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Phase::Head => "reading response head",
-            Phase::Body => "reading response body",
-            Phase::Done => "response complete",
-            Phase::Failed => "response failed",
+            Awaiting::Head => "reading response head",
+            Awaiting::Body => "reading response body",
+            Awaiting::Done => "response complete",
+            Awaiting::Failed => "response failed",
         })
     }
 }
@@ -107,7 +107,7 @@ enum State {
     Failed(HttpError),
 }
 
-/// The response side of one HTTP/1.1 request: fed bytes, it yields [`Event`]s.
+/// The response side of one HTTP/1.1 request: fed bytes, it yields [`Part`]s.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     method: Method,
@@ -147,11 +147,11 @@ impl Exchange {
     /// was consumed. `Ok((n, None))` with `n > 0` means framing was consumed (a 1xx interim
     /// response, chunk-size lines): drop those bytes and call again.
     ///
-    /// After [`Event::Head`], call again even with no new bytes: a response without body
-    /// reports [`Event::End`] at once. After [`Event::End`], nothing is consumed.
+    /// After [`Part::Head`], call again even with no new bytes: a response without body
+    /// reports [`Part::End`] at once. After [`Part::End`], nothing is consumed.
     /// While the head is incomplete, an `input` longer than
     /// [`Limits::max_head_bytes`] fails with [`HttpError::HeadTooLarge`].
-    pub fn feed<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), HttpError> {
+    pub fn feed<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let result = match self.state {
             State::AwaitingHead { .. } => self.feed_head(input),
             State::Body { .. } => self.feed_body(input),
@@ -169,7 +169,7 @@ impl Exchange {
     /// Ends a close-delimited body (or one already complete) with `End { reusable: false }`.
     /// Anywhere else it is [`HttpError::UnexpectedEof`] naming the phase and the bytes
     /// received. After `End` it returns `Ok(None)`.
-    pub fn feed_eof(&mut self) -> Result<Option<Event<'static>>, HttpError> {
+    pub fn feed_eof(&mut self) -> Result<Option<Part<'static>>, HttpError> {
         let error = |phase, got, expected| HttpError::UnexpectedEof {
             phase,
             got,
@@ -187,7 +187,7 @@ impl Exchange {
                 ..
             } => {
                 self.state = State::Done;
-                Ok(Some(Event::End { reusable: false }))
+                Ok(Some(Part::End { reusable: false }))
             }
             State::Body {
                 decoder: Decoder::Length { remaining },
@@ -208,7 +208,7 @@ impl Exchange {
         result
     }
 
-    /// Has [`Event::End`] been reported?
+    /// Has [`Part::End`] been reported?
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
@@ -243,7 +243,7 @@ impl Exchange {
 
     /// `n` body bytes (at most [`Exchange::body_remaining`]) went from the socket to
     /// their destination without passing through [`Exchange::feed`]. Once none remain,
-    /// the next `feed` (even of no bytes) reports [`Event::End`].
+    /// the next `feed` (even of no bytes) reports [`Part::End`].
     pub fn body_moved(&mut self, n: u64) {
         if let State::Body {
             decoder: Decoder::Length { remaining },
@@ -263,16 +263,16 @@ impl Exchange {
     }
 
     /// What the exchange waits for.
-    pub fn phase(&self) -> Phase {
+    pub fn awaiting(&self) -> Awaiting {
         match self.state {
-            State::AwaitingHead { .. } => Phase::Head,
-            State::Body { .. } => Phase::Body,
-            State::Done => Phase::Done,
-            State::Failed(_) => Phase::Failed,
+            State::AwaitingHead { .. } => Awaiting::Head,
+            State::Body { .. } => Awaiting::Body,
+            State::Done => Awaiting::Done,
+            State::Failed(_) => Awaiting::Failed,
         }
     }
 
-    fn feed_head<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), HttpError> {
+    fn feed_head<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let State::AwaitingHead { seen, scanned, .. } = &mut self.state else {
             unreachable!("feed_head is only called while awaiting the head");
         };
@@ -330,7 +330,7 @@ impl Exchange {
         &mut self,
         head: ResponseHead,
         len: usize,
-    ) -> Result<(usize, Option<Event<'a>>), HttpError> {
+    ) -> Result<(usize, Option<Part<'a>>), HttpError> {
         match head.status {
             101 => return Err(HttpError::UnexpectedUpgrade),
             100..=199 => {
@@ -358,10 +358,10 @@ impl Exchange {
             got: 0,
             reusable,
         };
-        Ok((len, Some(Event::Head(head))))
+        Ok((len, Some(Part::Head(head))))
     }
 
-    fn feed_body<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>), HttpError> {
+    fn feed_body<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let State::Body {
             decoder,
             got,
@@ -374,7 +374,7 @@ impl Exchange {
         let (used, data) = match decoder {
             Decoder::Length { remaining: 0 } => {
                 self.state = State::Done;
-                return Ok((0, Some(Event::End { reusable })));
+                return Ok((0, Some(Part::End { reusable })));
             }
             Decoder::Length { remaining } => {
                 let take = usize::try_from(*remaining)
@@ -388,12 +388,12 @@ impl Exchange {
                 (used, Some(data)) => (used, data),
                 (used, None) if dechunker.is_ended() => {
                     self.state = State::Done;
-                    return Ok((used, Some(Event::End { reusable })));
+                    return Ok((used, Some(Part::End { reusable })));
                 }
                 (used, None) => return Ok((used, None)),
             },
         };
         *got += data.len() as u64;
-        Ok((used, (!data.is_empty()).then_some(Event::Body(data))))
+        Ok((used, (!data.is_empty()).then_some(Part::Body(data))))
     }
 }

@@ -8,7 +8,7 @@
 //! ```text
 //!             Request ──► encode() ──► request bytes ──────────────► socket (caller)
 //!
-//!   socket (caller) ──► response bytes ──► Exchange::feed(&buf) ──► (consumed, Event)
+//!   socket (caller) ──► response bytes ──► Exchange::feed(&buf) ──► (consumed, Part)
 //!                                          Exchange::feed_eof()      Head(ResponseHead)
 //!                         caller drops the                           Body(&[u8]) ...
 //!                         consumed bytes,   ◄────────────────────    End { reusable }
@@ -31,7 +31,7 @@ pub mod response;
 pub use body::{body_mode, is_reusable, BodyMode};
 pub use chunked::Dechunker;
 pub use error::{ChunkError, EofPhase, HttpError, RequestField};
-pub use exchange::{Event, Exchange, Phase};
+pub use exchange::{Awaiting, Exchange, Part};
 pub use request::{basic_authorization, decimal, encode, Method, Request};
 pub use response::{Limits, ResponseHead, Version};
 

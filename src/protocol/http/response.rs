@@ -20,7 +20,7 @@
 //! One allocation per head, sized exactly, whatever the number of headers. The
 //! alternatives cost more somewhere: a `Vec` of spans beside the bytes is a second
 //! allocation; spans in an inline array (say 32 headers of 8 bytes) spare it only up to
-//! that count and make every `ResponseHead` (and the `Event` carrying it) 256 bytes larger
+//! that count and make every `ResponseHead` (and the `Part` carrying it) 256 bytes larger
 //! to move. The price here is that offsets are decoded from bytes on each header lookup
 //! (a few instructions), and that a head must stay under 4 GiB to be indexed by `u32`.
 //!

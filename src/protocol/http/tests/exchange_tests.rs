@@ -3,7 +3,7 @@
 
 use super::harness::{pump, run, run_all_splits, Outcome};
 use crate::protocol::http::{
-    BodyMode, ChunkError, EofPhase, Event, Exchange, HttpError, Limits, Method, Phase,
+    Awaiting, BodyMode, ChunkError, EofPhase, Exchange, HttpError, Limits, Method, Part,
 };
 
 /// What a fixture must produce.
@@ -298,8 +298,8 @@ fn two_pipelined_responses_parse_as_two_exchanges() {
 fn phases_and_response_bytes_follow_the_story() {
     let mut ex = Exchange::new(GET, true, Limits::default());
     assert_eq!(
-        (ex.phase(), ex.has_response_bytes(), ex.body_mode()),
-        (Phase::Head, false, None)
+        (ex.awaiting(), ex.has_response_bytes(), ex.body_mode()),
+        (Awaiting::Head, false, None)
     );
     assert_eq!(ex.feed(b""), Ok((0, None)));
     assert!(
@@ -311,27 +311,27 @@ fn phases_and_response_bytes_follow_the_story() {
     let full = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody";
     let (used, event) = ex.feed(full).unwrap();
     assert_eq!(used, full.len() - 4);
-    assert!(matches!(event, Some(Event::Head(ref h)) if h.status == 200));
+    assert!(matches!(event, Some(Part::Head(ref h)) if h.status == 200));
     assert_eq!(
-        (ex.phase(), ex.body_mode()),
-        (Phase::Body, Some(BodyMode::Length(4)))
+        (ex.awaiting(), ex.body_mode()),
+        (Awaiting::Body, Some(BodyMode::Length(4)))
     );
-    assert_eq!(ex.feed(b"bo"), Ok((2, Some(Event::Body(b"bo")))));
+    assert_eq!(ex.feed(b"bo"), Ok((2, Some(Part::Body(b"bo")))));
     assert_eq!(ex.feed(b""), Ok((0, None)));
-    assert_eq!(ex.feed(b"dyX"), Ok((2, Some(Event::Body(b"dy")))));
+    assert_eq!(ex.feed(b"dyX"), Ok((2, Some(Part::Body(b"dy")))));
     assert!(!ex.is_done(), "End comes on the next call");
-    assert_eq!(ex.feed(b"X"), Ok((0, Some(Event::End { reusable: true }))));
+    assert_eq!(ex.feed(b"X"), Ok((0, Some(Part::End { reusable: true }))));
     assert!(ex.is_done());
     assert_eq!(ex.feed(b"X"), Ok((0, None)));
     assert_eq!(ex.feed_eof(), Ok(None));
-    assert_eq!(ex.phase().to_string(), "response complete");
+    assert_eq!(ex.awaiting().to_string(), "response complete");
 }
 
 #[test]
 fn eof_with_an_end_still_pending_ends_the_response_but_not_the_connection() {
     let mut ex = Exchange::new(GET, true, Limits::default());
     let (_, event) = ex.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
-    assert!(matches!(event, Some(Event::Head(_))));
-    assert_eq!(ex.feed_eof(), Ok(Some(Event::End { reusable: false })));
+    assert!(matches!(event, Some(Part::Head(_))));
+    assert_eq!(ex.feed_eof(), Ok(Some(Part::End { reusable: false })));
     assert!(ex.is_done());
 }

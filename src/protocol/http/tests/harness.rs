@@ -2,7 +2,7 @@
 //! (keep the unconsumed bytes, append the next piece), and ways to cut bytes into pieces.
 
 use crate::protocol::http::{
-    BodyMode, Event, Exchange, HttpError, Limits, Method, Phase, ResponseHead,
+    Awaiting, BodyMode, Exchange, HttpError, Limits, Method, Part, ResponseHead,
 };
 
 /// Everything a caller learns from one exchange.
@@ -28,7 +28,7 @@ pub(super) fn pump(ex: &mut Exchange, buf: &mut Vec<u8>, out: &mut Outcome) -> b
                     Err(e),
                     "a failed exchange repeats its error"
                 );
-                assert_eq!(ex.phase(), Phase::Failed);
+                assert_eq!(ex.awaiting(), Awaiting::Failed);
                 out.end = Err(e);
                 return true;
             }
@@ -38,18 +38,18 @@ pub(super) fn pump(ex: &mut Exchange, buf: &mut Vec<u8>, out: &mut Outcome) -> b
         match event {
             None if used == 0 => return false,
             None => {}
-            Some(Event::Head(head)) => {
+            Some(Part::Head(head)) => {
                 assert!(out.head.is_none(), "one head per exchange");
                 assert!(ex.body_mode().is_some());
                 out.head = Some(head);
             }
-            Some(Event::Body(data)) => {
+            Some(Part::Body(data)) => {
                 assert!(!data.is_empty(), "body events are never empty");
                 assert!(out.head.is_some(), "body before head");
                 out.body.extend_from_slice(data);
             }
-            Some(Event::End { reusable }) => {
-                assert!(ex.is_done() && ex.phase() == Phase::Done);
+            Some(Part::End { reusable }) => {
+                assert!(ex.is_done() && ex.awaiting() == Awaiting::Done);
                 out.end = Ok(Some(reusable));
                 ended = true;
             }
@@ -90,7 +90,7 @@ pub(super) fn run<'p>(
     }
     if !stopped && eof {
         match ex.feed_eof() {
-            Ok(Some(Event::End { reusable })) => out.end = Ok(Some(reusable)),
+            Ok(Some(Part::End { reusable })) => out.end = Ok(Some(reusable)),
             Ok(other) => panic!("feed_eof returned {other:?}"),
             Err(e) => out.end = Err(e),
         }
