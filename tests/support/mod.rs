@@ -60,18 +60,22 @@ pub struct Run {
 
 impl Run {
     /// The `--json` summary: the last non-empty stdout line, which must be a JSON object
-    /// naming the engine.
+    /// naming the engine. Panics (showing the run) if there is none.
     pub fn json(&self) -> Value {
+        self.summary().unwrap_or_else(|why| panic!("{why}\n{self}"))
+    }
+
+    /// The `--json` summary as [`Run::json`] reads it, or why there is none.
+    pub fn summary(&self) -> Result<Value, String> {
         let line = (self.stdout.lines().rev())
             .find(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| panic!("no stdout\n{self}"));
+            .ok_or("no stdout")?;
         let json: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("the last stdout line is not JSON ({e})\n{self}"));
-        assert!(
-            json.get("engine").is_some(),
-            "the last stdout line is not a --json summary\n{self}"
-        );
-        json
+            .map_err(|e| format!("the last stdout line is not JSON ({e})"))?;
+        if json.get("engine").is_none() {
+            return Err("the last stdout line is not a --json summary".into());
+        }
+        Ok(json)
     }
 
     /// A counter of the `--json` summary.
