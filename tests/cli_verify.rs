@@ -1,14 +1,14 @@
 //! `miodl verify DIR` as a user runs it: after a real crawl, then after the directory
 //! was damaged.
 
-mod crawl_support;
+mod support;
 
 use std::fs;
 use std::path::Path;
 
-use crawl_support::{crawl, list_url, miodl, reference, saved};
+use support::{crawl, list_url, miodl, reference, saved};
 
-fn verify_cli(dir: &Path) -> crawl_support::Run {
+fn verify_cli(dir: &Path) -> support::Run {
     miodl(&["verify", dir.to_str().unwrap()])
 }
 
@@ -23,13 +23,13 @@ fn file_reading(dir: &Path, n: u64) -> String {
 
 #[test]
 fn verify_passes_a_crawl_and_names_every_problem_after_damage() {
-    let server = reference(25, 0.0, 51, "");
+    let server = reference().seed(51).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(&list_url(&server), dir.path(), &[]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
 
     let good = verify_cli(dir.path());
-    assert_eq!(good.code, 0, "{good}");
+    assert_eq!(good.status, Some(0), "{good}");
     assert_eq!(good.stdout, "ok: 25 files\n", "{good}");
 
     // Damage: number 3 goes missing, an extra file appears, number 7 is saved twice.
@@ -40,7 +40,7 @@ fn verify_passes_a_crawl_and_names_every_problem_after_damage() {
     fs::copy(dir.path().join(&seven), dir.path().join("copy-of-seven")).unwrap();
 
     let bad = verify_cli(dir.path());
-    assert_eq!(bad.code, 1, "{bad}");
+    assert_eq!(bad.status, Some(1), "{bad}");
     let report = format!("{}{}", bad.stdout, bad.stderr);
     assert!(report.contains("missing number 3 of 25"), "{bad}");
     assert!(
@@ -67,7 +67,7 @@ fn verify_reports_a_stray_partial_download() {
     fs::write(dir.path().join("b"), "2 of 2").unwrap();
     fs::write(dir.path().join(".miodl-1-0.part"), "2 o").unwrap();
     let run = verify_cli(dir.path());
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.status, Some(1), "{run}");
     assert!(run.stdout.contains(".miodl-1-0.part"), "{run}");
 }
 
@@ -75,18 +75,18 @@ fn verify_reports_a_stray_partial_download() {
 fn verify_of_an_empty_or_missing_directory_fails() {
     let dir = tempfile::tempdir().unwrap();
     let empty = verify_cli(dir.path());
-    assert_eq!(empty.code, 1, "{empty}");
+    assert_eq!(empty.status, Some(1), "{empty}");
     assert!(empty.stdout.contains("no files"), "{empty}");
 
     let gone = dir.path().join("never-created");
     let run = verify_cli(&gone);
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.status, Some(1), "{run}");
     assert!(run.stderr.contains("never-created"), "{run}");
 }
 
 #[test]
 fn verify_without_a_directory_is_a_usage_error() {
     let run = miodl(&["verify"]);
-    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.status, Some(2), "{run}");
     assert!(run.stderr.contains("DIR"), "{run}");
 }

@@ -2,13 +2,15 @@
 //! retryable faults are ridden out and every run verifies; faults that are not
 //! retryable fail only the files they hit, leave no partial files, and exit 1.
 
-mod crawl_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crawl_support::{crawl, list_url, miodl, reference, saved_names, sorted, verify_text, Run};
-use miodl::serve::{FaultKind, FaultPlan, ServerHandle};
+use miodl::serve::{FaultKind, FaultPlan};
+use support::{
+    crawl, list_url, miodl, names_in, reference, sorted, verify_text, Run, ServerHandle,
+};
 
 const FILES: usize = 25;
 
@@ -47,15 +49,15 @@ fn idle_timeouts(run: &Run) -> Vec<&str> {
 /// Crawls a server with `spec` injected and checks the run came through whole, and
 /// that every failure was seen for what it was (never waited out as a timeout).
 fn assert_survives(spec: &str, seed: u64, extra: &[&str]) -> (ServerHandle, Run) {
-    let server = reference(FILES, 0.0, seed, spec);
+    let server = reference().files(FILES).seed(seed).faults(spec).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl_loud(&server, dir.path(), extra);
     let context = format!("fault {spec:?} seed {seed} {extra:?}");
-    assert_eq!(run.code, 0, "{context}\n{run}");
+    assert_eq!(run.status, Some(0), "{context}\n{run}");
     assert_eq!(run.count("failed"), 0, "{context}\n{run}");
     assert_eq!(run.count("ok"), FILES as u64, "{context}\n{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{context}\n{run}");
-    assert_eq!(saved_names(dir.path()), sorted(server.ids()), "{context}");
+    assert_eq!(names_in(dir.path()), sorted(server.ids()), "{context}");
     assert!(
         server.stats().faults_injected() > 0,
         "{context}: the seed injected no fault, the test proves nothing"
@@ -70,14 +72,14 @@ fn assert_survives(spec: &str, seed: u64, extra: &[&str]) -> (ServerHandle, Run)
 
 #[test]
 fn every_first_try_503_with_retry_after_is_waited_out() {
-    let server = reference(FILES, 0.0, 21, "503:1@1");
+    let server = reference().files(FILES).seed(21).faults("503:1@1").start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(
         &list_url(&server),
         dir.path(),
         &["--retry-delay", "10", "--timeout", "10"],
     );
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     assert_eq!(run.count("ok"), 25, "{run}");
     assert_eq!(run.count("failed"), 0, "{run}");
@@ -186,7 +188,7 @@ fn assert_only_doomed_failed(
     doomed: &BTreeSet<String>,
 ) {
     assert!(!doomed.is_empty(), "the test needs at least one doomed id");
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.status, Some(1), "{run}");
     assert_eq!(run.count("failed"), doomed.len() as u64, "{run}");
     assert_eq!(run.count("ok"), (FILES - doomed.len()) as u64, "{run}");
     let survivors: Vec<&String> = server
@@ -195,7 +197,7 @@ fn assert_only_doomed_failed(
         .filter(|id| !doomed.contains(*id))
         .collect();
     // Every other file saved, and nothing else: no partial or temporary files.
-    assert_eq!(saved_names(dir), sorted(&survivors), "{run}");
+    assert_eq!(names_in(dir), sorted(&survivors), "{run}");
     for id in server.ids() {
         let n = server.stats().path_count(&format!("/api/download/{id}"));
         assert_eq!(
@@ -220,11 +222,11 @@ fn assert_only_doomed_failed(
 
 #[test]
 fn garbage_for_one_download_fails_that_file_only() {
-    let probe = reference(FILES, 0.0, 29, "");
+    let probe = reference().files(FILES).seed(29).start();
     let victim = probe.ids()[7].clone();
     drop(probe);
     let spec = format!("garbage@9=/api/download/{victim}");
-    let server = reference(FILES, 0.0, 29, &spec);
+    let server = reference().files(FILES).seed(29).faults(&spec).start();
     assert_eq!(
         server.ids()[7],
         victim,
@@ -244,7 +246,7 @@ fn garbage_for_one_download_fails_that_file_only() {
 fn garbage_at_random_fails_exactly_the_files_it_hits() {
     let spec = "garbage:0.3=/api/download/";
     let seed = 30;
-    let server = reference(FILES, 0.0, seed, spec);
+    let server = reference().files(FILES).seed(seed).faults(spec).start();
     // The fault plan is a pure function, so the test knows which downloads get garbage
     // (each download is asked once: garbage is not retried).
     let plan = FaultPlan::parse(spec).unwrap();
@@ -266,7 +268,7 @@ fn garbage_at_random_fails_exactly_the_files_it_hits() {
 
 #[test]
 fn an_item_url_template_to_missing_ids_saves_nothing_and_exits_1() {
-    let server = reference(FILES, 0.0, 31, "");
+    let server = reference().files(FILES).seed(31).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(
         &list_url(&server),
@@ -278,11 +280,11 @@ fn an_item_url_template_to_missing_ids_saves_nothing_and_exits_1() {
             "{origin}/api/download/x{id}",
         ],
     );
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.status, Some(1), "{run}");
     assert_eq!(run.count("ok"), 0, "{run}");
     assert_eq!(run.count("failed"), 25, "{run}");
     assert_eq!(run.count("retries"), 0, "a 404 is not retryable\n{run}");
-    assert_eq!(saved_names(dir.path()), Vec::<String>::new(), "{run}");
+    assert_eq!(names_in(dir.path()), Vec::<String>::new(), "{run}");
     for id in server.ids() {
         let n = server.stats().path_count(&format!("/api/download/x{id}"));
         assert_eq!(n, 1, "x{id} asked {n} times\n{run}");

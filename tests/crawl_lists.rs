@@ -1,17 +1,17 @@
 //! `miodl crawl` against list APIs that misbehave: capped pages, duplicates, no `More`
 //! header, an early empty page, hostile and odd ids, malformed JSON. Each story runs
 //! once without lookahead and once with `--lookahead 3`; the test's own server
-//! (`crawl_support::list_server`) counts every download per id and checks every request
+//! (`support::list_server`) counts every download per id and checks every request
 //! line that reaches it.
 
-mod crawl_support;
+mod support;
 
 use std::collections::HashMap;
 use std::fs;
 
-use crawl_support::list_server::{ListServer, Page};
-use crawl_support::{crawl, saved, saved_names, sorted, verify_text, Run};
 use serde_json::{json, Value};
+use support::list_server::{ListServer, Page};
+use support::{crawl, names_in, saved, sorted, verify_text, Run};
 
 const LOOKAHEADS: [Option<&str>; 2] = [None, Some("3")];
 
@@ -32,7 +32,7 @@ fn run_crawl(server: &ListServer, dir: &std::path::Path, lookahead: Option<&str>
 fn crawl_saves_every_id(server: &ListServer, catalog: &[String], lookahead: Option<&str>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let run = run_crawl(server, dir.path(), lookahead);
-    assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
+    assert_eq!(run.status, Some(0), "lookahead {lookahead:?}\n{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     assert_downloads_exactly(server, catalog, &run);
     assert_no_problems(server, &run);
@@ -148,8 +148,8 @@ fn an_early_empty_page_ends_the_listing_even_with_more_true() {
         });
         let dir = tempfile::tempdir().unwrap();
         let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
-        assert_eq!(saved_names(dir.path()), sorted(&catalog[..10]), "{run}");
+        assert_eq!(run.status, Some(0), "lookahead {lookahead:?}\n{run}");
+        assert_eq!(names_in(dir.path()), sorted(&catalog[..10]), "{run}");
         assert_downloads_exactly(&server, &catalog[..10], &run);
         assert_no_problems(&server, &run);
         let asks = server.page_asks();
@@ -213,16 +213,16 @@ fn hostile_ids_are_refused_and_the_good_ones_saved() {
         let out = parent.path().join("out");
         let run = run_crawl(&server, &out, lookahead);
         assert!(
-            run.code == 0 || run.code == 1,
+            matches!(run.status, Some(0 | 1)),
             "refused ids are not a crash or a usage error\n{run}"
         );
         // The good ones, each once, under their own names, and nothing else anywhere.
         assert_downloads_exactly(&server, &good, &run);
         assert_no_problems(&server, &run);
-        assert_eq!(saved_names(&out), sorted(&good), "{run}");
+        assert_eq!(names_in(&out), sorted(&good), "{run}");
         assert_eq!(verify_text(&out), "ok: 12 files", "{run}");
         assert_eq!(
-            saved_names(parent.path()),
+            names_in(parent.path()),
             vec!["out".to_string()],
             "something was written beside the output directory\n{run}"
         );
@@ -276,13 +276,13 @@ fn odd_but_safe_ids_are_percent_encoded_and_saved_under_their_own_names() {
         });
         let dir = tempfile::tempdir().unwrap();
         let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 0, "lookahead {lookahead:?}\n{run}");
+        assert_eq!(run.status, Some(0), "lookahead {lookahead:?}\n{run}");
         // The server decodes each target and found exactly these ids, each once; any
         // raw space, ?, # or non-ASCII byte in a target is one of its problems.
         assert_downloads_exactly(&server, &catalog, &run);
         assert_no_problems(&server, &run);
         let files = saved(dir.path());
-        assert_eq!(saved_names(dir.path()), sorted(&catalog), "{run}");
+        assert_eq!(names_in(dir.path()), sorted(&catalog), "{run}");
         for (i, id) in catalog.iter().enumerate() {
             let want = format!("{} of {}", i + 1, catalog.len());
             assert_eq!(files[id], want.as_bytes(), "content of {id:?}");
@@ -309,7 +309,7 @@ fn malformed_json_fails_the_listing_with_one_line_naming_the_list_url() {
         });
         let dir = tempfile::tempdir().unwrap();
         let run = run_crawl(&server, dir.path(), lookahead);
-        assert_eq!(run.code, 1, "lookahead {lookahead:?}\n{run}");
+        assert_eq!(run.status, Some(1), "lookahead {lookahead:?}\n{run}");
         let url = server.list_url();
         let errors: Vec<&str> = (run.stderr_lines().into_iter())
             .filter(|l| l.contains(&url))
@@ -321,7 +321,7 @@ fn malformed_json_fails_the_listing_with_one_line_naming_the_list_url() {
             errors[0]
         );
         // The first page's ids were saved; nothing of the broken page; no retry of it.
-        let names = saved_names(dir.path());
+        let names = names_in(dir.path());
         for id in &catalog[..5] {
             assert!(names.contains(id), "{id} from page 1 missing\n{run}");
         }

@@ -1,16 +1,18 @@
 //! The seed's job end to end: `miodl crawl` against the reference server over loopback,
 //! with each engine, and with the paging options (`--lookahead`, `--per-page`, `--start`).
 
-mod crawl_support;
+mod support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crawl_support::{crawl, list_url, reference, saved, saved_names, sorted, verify_text, Run};
 use miodl::app::verify::{verify, Problem};
-use miodl::serve::ServerHandle;
+use support::{
+    crawl, list_url, names_in, reference, saved, sorted, verify_text, Run, ServerHandle,
+};
 
 const FILES: usize = 25;
-const LAG: f64 = 0.05;
+const LAG: Duration = Duration::from_millis(50);
 
 /// Every catalog id was downloaded exactly once, as the server counted.
 fn assert_each_downloaded_once(server: &ServerHandle, ids: &[String], run: &Run) {
@@ -22,7 +24,7 @@ fn assert_each_downloaded_once(server: &ServerHandle, ids: &[String], run: &Run)
 }
 
 fn assert_seed_run(run: &Run, engine: &str) {
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     let json = run.json();
     assert_eq!(json["engine"], engine, "{run}");
     assert_eq!(run.count("ok"), FILES as u64, "{run}");
@@ -42,12 +44,12 @@ fn every_engine_saves_the_same_25_files_in_exactly_30_requests() {
     let mut outputs: Vec<(&str, BTreeMap<String, Vec<u8>>)> = Vec::new();
     for engine in ["reactor", "blocking", "threads"] {
         // A fresh server per engine so the per-path counts belong to one run.
-        let server = reference(FILES, LAG, 3, "");
+        let server = reference().files(FILES).lag(LAG).seed(3).start();
         let dir = tempfile::tempdir().unwrap();
         let run = crawl(&list_url(&server), dir.path(), &["--engine", engine]);
         assert_seed_run(&run, engine);
         assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
-        assert_eq!(saved_names(dir.path()), sorted(server.ids()), "{run}");
+        assert_eq!(names_in(dir.path()), sorted(server.ids()), "{run}");
         assert_each_downloaded_once(&server, server.ids(), &run);
         assert_eq!(server.stats().requests(), 30, "the server's count\n{run}");
         outputs.push((engine, saved(dir.path())));
@@ -63,10 +65,10 @@ fn every_engine_saves_the_same_25_files_in_exactly_30_requests() {
 
 #[test]
 fn lookahead_costs_only_its_extra_pages() {
-    let server = reference(FILES, LAG, 4, "");
+    let server = reference().files(FILES).lag(LAG).seed(4).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(&list_url(&server), dir.path(), &["--lookahead", "8"]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     assert_eq!(run.count("ok"), 25, "{run}");
     let extra = run.count("extra_pages");
@@ -77,10 +79,10 @@ fn lookahead_costs_only_its_extra_pages() {
 
 #[test]
 fn per_page_3_takes_nine_pages() {
-    let server = reference(FILES, LAG, 5, "");
+    let server = reference().files(FILES).lag(LAG).seed(5).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(&list_url(&server), dir.path(), &["--per-page", "3"]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     // 0, 3, ..., 24: nine pages, the last with one id and More: False.
     assert_eq!(run.count("pages"), 9, "{run}");
@@ -91,12 +93,12 @@ fn per_page_3_takes_nine_pages() {
 
 #[test]
 fn start_10_saves_exactly_the_ids_from_10_on() {
-    let server = reference(FILES, LAG, 6, "");
+    let server = reference().files(FILES).lag(LAG).seed(6).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(&list_url(&server), dir.path(), &["--start", "10"]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     let tail = &server.ids()[10..];
-    assert_eq!(saved_names(dir.path()), sorted(tail), "{run}");
+    assert_eq!(names_in(dir.path()), sorted(tail), "{run}");
     assert_each_downloaded_once(&server, tail, &run);
     for id in &server.ids()[..10] {
         let n = server.stats().path_count(&format!("/api/download/{id}"));
@@ -121,7 +123,7 @@ fn start_10_saves_exactly_the_ids_from_10_on() {
 fn the_library_reports_the_same_crawl_in_process() {
     use miodl::app::cli::CrawlArgs;
     use miodl::model::options::{CrawlOptions, TransferOptions};
-    let server = reference(FILES, 0.0, 7, "");
+    let server = reference().files(FILES).seed(7).start();
     let dir = tempfile::tempdir().unwrap();
     let plan = miodl::app::run::prepare_crawl(CrawlArgs {
         crawl: CrawlOptions::new(list_url(&server)),
@@ -155,10 +157,14 @@ fn the_pager_and_the_downloads_share_tight_limits_without_deadlock() {
         (&["--max-in-flight", "2"][..], 100, 2),
         (&["--per-host", "3", "--lookahead", "8"][..], 3, 3),
     ] {
-        let server = reference(FILES, 0.01, 8, "");
+        let server = reference()
+            .files(FILES)
+            .lag(Duration::from_millis(10))
+            .seed(8)
+            .start();
         let dir = tempfile::tempdir().unwrap();
         let run = crawl(&list_url(&server), dir.path(), args);
-        assert_eq!(run.code, 0, "{args:?}\n{run}");
+        assert_eq!(run.status, Some(0), "{args:?}\n{run}");
         assert_eq!(verify_text(dir.path()), "ok: 25 files", "{args:?}\n{run}");
         assert_eq!(
             run.count("requests"),
@@ -182,14 +188,14 @@ fn the_pager_and_the_downloads_share_tight_limits_without_deadlock() {
 
 #[test]
 fn no_keepalive_opens_one_socket_per_request() {
-    let server = reference(FILES, 0.0, 9, "");
+    let server = reference().files(FILES).seed(9).start();
     let dir = tempfile::tempdir().unwrap();
     let run = crawl(
         &list_url(&server),
         dir.path(),
         &["--no-keepalive", "-c", "5"],
     );
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     assert_eq!(run.count("requests"), 30, "{run}");
     assert_eq!(run.count("connections_opened"), 30, "{run}");

@@ -1,14 +1,14 @@
 //! Usage errors of `miodl crawl`: exit status 2, one line naming the problem, and
 //! nothing downloaded (the server sees no connection, no output directory appears).
 
-mod crawl_support;
+mod support;
 
-use crawl_support::{list_url, miodl, reference, Run};
+use support::{list_url, miodl, reference, Run};
 
 /// Runs `miodl crawl ARGS... -o <fresh dir>/out` against a live server and checks the
 /// usage error; returns the run for more checks.
 fn assert_usage_error(args: &[&str], names: &str) -> Run {
-    let server = reference(5, 0.0, 41, "");
+    let server = reference().files(5).seed(41).start();
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("out");
     let url = list_url(&server);
@@ -21,7 +21,7 @@ fn assert_usage_error(args: &[&str], names: &str) -> Run {
     }
     argv.extend(["-o".into(), out.to_str().unwrap().into(), "-q".into()]);
     let run = miodl(&argv);
-    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.status, Some(2), "{run}");
     assert_eq!(run.stdout, "", "{run}");
     let lines = run.stderr_lines();
     assert_eq!(lines.len(), 1, "one line on stderr\n{run}");

@@ -1,16 +1,14 @@
 //! `miodl demo`: the seed's comparison table, every row verified.
 
-mod crawl_support;
+mod support;
 
-use crawl_support::miodl;
 use serde_json::Value;
-
-const ENGINES: [&str; 3] = ["blocking", "threads", "reactor"];
+use support::{miodl, ENGINES};
 
 #[test]
 fn the_table_has_seven_verified_rows() {
     let run = miodl(&["demo", "--files", "10", "--lag", "0.02", "-q"]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     let rows: Vec<&str> = (run.stdout.lines())
         .filter(|l| ENGINES.iter().any(|e| l.starts_with(&format!("{e} "))))
         .collect();
@@ -33,7 +31,7 @@ fn the_table_has_seven_verified_rows() {
 #[test]
 fn the_json_is_an_array_of_seven_verified_rows() {
     let run = miodl(&["demo", "--files", "10", "--lag", "0.02", "--json", "-q"]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     let value: Value = serde_json::from_str(run.stdout.trim())
         .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e})\n{run}"));
     let rows = value
@@ -72,7 +70,7 @@ fn over_tls_each_socket_pays_a_handshake() {
     let run = miodl(&[
         "demo", "--files", "10", "--lag", "0.02", "--tls", "--json", "-q",
     ]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     let value: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     for row in value.as_array().unwrap() {
         assert_eq!(row["verified"], true, "{row}");

@@ -2,10 +2,12 @@
 //! partial file. The output directory is a 64 KiB tmpfs mounted for the test, so this
 //! needs root (as CI has); run by another user the test says it was skipped.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
-use miodl::serve::{self, ServeConfig};
+use support::{miodl, names_in, reference};
 
 /// Mounts a tmpfs of `size` at `dir`; false if this machine does not let us.
 fn mount_tmpfs(dir: &Path, size: &str) -> bool {
@@ -58,37 +60,25 @@ fn full_disk_story(big: u64, options: &[&str]) {
         return;
     }
     let _mounted = Mounted(&disk);
-    let server = serve::spawn(ServeConfig {
-        port: 0,
-        ..ServeConfig::default()
-    })
-    .unwrap();
+    let server = reference().start();
     // Three small files fit; the big one cannot.
     let sizes = [1000, 2000, 3000, big];
     let out = disk.join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_miodl"))
-        .args(["get", "-q", "-c", "1"])
-        .args(options)
-        .arg("-o")
-        .arg(&out)
-        .args(sizes.map(|n| format!("{}/bytes/{n}", server.base_url())))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let mut args: Vec<String> = ["get", "-q", "-c", "1"].map(String::from).to_vec();
+    args.extend(options.iter().map(|o| o.to_string()));
+    args.extend(["-o".to_string(), out.display().to_string()]);
+    args.extend(sizes.map(|n| format!("{}/bytes/{n}", server.base_url())));
+    let run = miodl(&args);
+    let stderr = &run.stderr;
+    assert_eq!(run.status, Some(3), "{stderr}");
     assert!(
         stderr.contains(&format!(
             "/bytes/{big}: could not write output: No space left on device"
         )),
         "{options:?}: {stderr}"
     );
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        names_in(&out),
         ["1000", "2000", "3000"],
         "{options:?}: saved files stay, nothing partial"
     );

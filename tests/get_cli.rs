@@ -4,10 +4,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::scripted::*;
 use support::*;
 
 /// `-u user:s3cr3t-pw` as the server must see it.
@@ -209,23 +210,16 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
     let urls: Vec<String> = (0..3)
         .map(|i| server.url(&format!("/big{i}.bin")))
         .collect();
-    let started = Instant::now();
-    let mut child = bin()
-        .args(["get", "-q", "--json", "--engine", engine, "-c", "3", "-o"])
-        .arg(dir.path())
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let held = server.wait_until(Duration::from_secs(10), |s| s.in_flight == busy);
+    let out = dir.path().to_str().unwrap();
+    let mut args = vec![
+        "get", "-q", "--json", "--engine", engine, "-c", "3", "-o", out,
+    ];
+    args.extend(urls.iter().map(String::as_str));
+    let mut child = start(&args);
+    let pid = child.pid();
+    let held = server.wait_until(|s| s.in_flight == busy);
     // Wait until the bodies are being written (staged files, named or not).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while files_open_under(pid, dir.path()) < busy && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    eventually(|| files_open_under(pid, dir.path()) >= busy);
     let staged_seen = files_open_under(pid, dir.path());
     let killed = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
@@ -233,9 +227,9 @@ fn stop_with(signal: &str, status: i32, engine: &str) {
         .expect("kill");
     assert!(killed.success());
     // A generous bound: a run that ignores the signal waits on the held answers forever.
-    let code = wait_bounded(&mut child, Duration::from_secs(15));
+    let code = child.wait(Duration::from_secs(15));
     gate.open();
-    let run = finish(child, started);
+    let run = child.finish();
     assert!(held, "{engine}: the server never held {busy} requests");
     assert_eq!(staged_seen, busy, "{engine}: files being written");
     assert_eq!(code, Some(status), "{engine} {signal}: {run:?}");
@@ -269,27 +263,17 @@ fn sigint_stops_the_blocking_engine_cleanly() {
 }
 
 /// Starts `miodl get -q -c 3 OPTIONS` on three bodies that `server` (a
-/// [`half_answering_server`]) holds half-way; returns the child and its pid.
-fn get_three_held_bodies(
-    server: &Server,
-    dir: &Path,
-    options: &[&str],
-) -> (std::process::Child, u32) {
+/// [`half_answering_server`]) holds half-way; returns the run and its pid.
+fn get_three_held_bodies(server: &Server, dir: &Path, options: &[&str]) -> (Started, u32) {
     let urls: Vec<String> = (0..3)
         .map(|i| server.url(&format!("/big{i}.bin")))
         .collect();
-    let child = bin()
-        .args(["get", "-q", "-c", "3"])
-        .args(options)
-        .arg("-o")
-        .arg(dir)
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
+    let mut args = vec!["get", "-q", "-c", "3"];
+    args.extend_from_slice(options);
+    args.extend(["-o", dir.to_str().unwrap()]);
+    args.extend(urls.iter().map(String::as_str));
+    let child = start(&args);
+    let pid = child.pid();
     (child, pid)
 }
 
@@ -304,13 +288,9 @@ fn large_bodies_are_lent_to_at_most_disk_threads_threads() {
         let dir = out_dir();
         let (mut child, pid) =
             get_three_held_bodies(&server, dir.path(), &["--disk-threads", disk_threads]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let settled = || {
+        eventually(|| {
             files_open_under(pid, dir.path()) == 3 && threads_named(pid, "miodl-disk") == expected
-        };
-        while !settled() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        });
         // Time for a wrong thread to appear, too.
         std::thread::sleep(Duration::from_millis(100));
         let (staged, disk, tasks) = (
@@ -318,8 +298,8 @@ fn large_bodies_are_lent_to_at_most_disk_threads_threads() {
             threads_named(pid, "miodl-disk"),
             threads_of(pid),
         );
-        child.kill().expect("kill");
-        let _ = wait_bounded(&mut child, Duration::from_secs(10));
+        child.kill();
+        let _ = child.wait(Duration::from_secs(10));
         gate.open();
         assert_eq!(
             staged, 3,
@@ -341,13 +321,10 @@ fn sigkill_mid_body_leaves_no_file_under_a_final_name() {
     let server = half_answering_server(&gate);
     let dir = out_dir();
     let (mut child, pid) = get_three_held_bodies(&server, dir.path(), &[]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while files_open_under(pid, dir.path()) < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    eventually(|| files_open_under(pid, dir.path()) >= 3);
     assert_eq!(files_open_under(pid, dir.path()), 3, "bodies being written");
-    child.kill().expect("SIGKILL");
-    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), None);
+    child.kill();
+    assert_eq!(child.wait(Duration::from_secs(10)), None);
     gate.open();
     let left = names_in(dir.path());
     match miodl::output::sink::OutputDir::create(dir.path())

@@ -6,10 +6,8 @@ mod support;
 
 use std::time::Duration;
 
+use support::scripted::*;
 use support::*;
-
-/// The three engines: each must fail the same way.
-const ENGINES: [&str; 3] = ["reactor", "blocking", "threads"];
 
 /// For each engine, on a fresh server from `make`: runs `miodl get` on `path`,
 /// expecting it to fail for a reason that contains `cause`. Returns each engine's run

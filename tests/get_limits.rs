@@ -4,9 +4,9 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::scripted::*;
 use support::*;
 
 /// A server answering every path with its own path, after `delay`.
@@ -206,29 +206,13 @@ fn threads_while_busy(engine: &str, connections: &str, busy: usize) -> usize {
     });
     let dir = out_dir();
     let urls = urls(&server, "127.0.0.1", 20);
-    let started = Instant::now();
-    let child = bin()
-        .args([
-            "get",
-            "-q",
-            "--json",
-            "--engine",
-            engine,
-            "-c",
-            connections,
-            "-o",
-        ])
-        .arg(dir.path())
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let all_waiting = server.wait_until(Duration::from_secs(10), |s| s.in_flight >= busy);
-    let tasks = threads_of(child.id());
+    let mut args = get_args(dir.path(), &["--engine", engine, "-c", connections]);
+    args.extend(urls.iter().map(String::as_str));
+    let child = start(&args);
+    let all_waiting = server.wait_until(|s| s.in_flight >= busy);
+    let tasks = threads_of(child.pid());
     gate.open();
-    let run = finish(child, started);
+    let run = child.finish();
     assert!(
         all_waiting,
         "{engine}: the server never held {busy} requests"

@@ -14,19 +14,15 @@ use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use miodl::serve::{self, FaultPlan, ServeConfig, ServerHandle};
-use support::{get_args, miodl, Run};
+use support::{get_args, miodl, pattern, reference, Run, ServerHandle};
 
 fn reference_server(lag: Duration, faults: &str, files: usize) -> ServerHandle {
-    serve::spawn(ServeConfig {
-        port: 0,
-        files,
-        lag,
-        seed: 7,
-        faults: FaultPlan::parse(faults).expect("fault spec"),
-        ..ServeConfig::default()
-    })
-    .expect("reference server")
+    reference()
+        .files(files)
+        .lag(lag)
+        .seed(7)
+        .faults(faults)
+        .start()
 }
 
 /// `miodl get -q --json -o DIR -c C --retries 3 OPTIONS URLS`.
@@ -42,9 +38,7 @@ fn assert_bytes_files(dir: &Path, sizes: &[usize]) {
     for &n in sizes {
         let saved = std::fs::read(dir.join(n.to_string())).expect("saved file");
         assert_eq!(saved.len(), n, "/bytes/{n}");
-        let mut want = vec![0u8; n];
-        serve::fill_pattern(0, &mut want);
-        assert_eq!(saved, want, "/bytes/{n}");
+        assert_eq!(saved, pattern(n), "/bytes/{n}");
     }
 }
 

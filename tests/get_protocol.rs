@@ -5,11 +5,11 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use support::scripted::*;
 use support::*;
 
 /// The four sizes of the byte-exact test, with their paths.
@@ -70,9 +70,6 @@ fn byte_exact_downloads_with_the_blocking_engine() {
 fn byte_exact_downloads_with_the_threads_engine() {
     byte_exact_with("threads");
 }
-
-/// The three engines; the odd servers must work with each.
-const ENGINES: [&str; 3] = ["reactor", "blocking", "threads"];
 
 /// For each engine, on a fresh server from `make`: fetches `path` and checks the file
 /// `name` holds `expected`. Returns each engine's run and server, for further checks.
@@ -451,16 +448,16 @@ fn events_are_written_as_files_finish() {
     });
     let dir = out_dir();
     let (slow, fast) = (server.url("/slow.txt"), server.url("/fast.txt"));
-    let mut child = bin()
-        .args(["get", "-q", "--events", "-o"])
-        .arg(dir.path())
-        .args([&slow, &fast])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let (lines, reader) = line_channel(child.stdout.take().unwrap());
+    let mut child = start(&[
+        "get",
+        "-q",
+        "--events",
+        "-o",
+        dir.path().to_str().unwrap(),
+        &slow,
+        &fast,
+    ]);
+    let (lines, reader) = line_channel(child.child.stdout.take().unwrap());
     let first = lines.recv_timeout(Duration::from_secs(10));
     // Whatever happened, let the slow answer go so the run can end.
     gate.open();
@@ -474,7 +471,7 @@ fn events_are_written_as_files_finish() {
         .expect("second line");
     let event: serde_json::Value = serde_json::from_str(&second).expect("a JSON line");
     assert_eq!(event["url"], slow.as_str(), "{second}");
-    assert_eq!(wait_bounded(&mut child, RUN_LIMIT), Some(0));
+    assert_eq!(child.wait(WATCHDOG), Some(0));
     let _ = reader.join();
     assert!(
         matches!(

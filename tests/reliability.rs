@@ -8,13 +8,13 @@
 //! the document cannot drift from the behaviour. After a deliberate change of behaviour,
 //! rewrite the table with `MIODL_BLESS=1 cargo test --test reliability`.
 
+mod support;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use miodl::serve::{self, fill_pattern, FaultPlan, ServeConfig, ServerHandle};
-use serde_json::Value;
+use support::{miodl, pattern, reference, ServerHandle};
 
 /// The body size of the rows that fetch one file: big enough to be cut in half.
 const SIZE: u64 = 100_000;
@@ -237,12 +237,7 @@ fn run(case: &Case) -> Outcome {
                 Target::ServedLarge(_) => LARGE,
                 _ => SIZE,
             };
-            let handle = serve::spawn(ServeConfig {
-                port: 0,
-                faults: FaultPlan::parse(spec).unwrap(),
-                ..ServeConfig::default()
-            })
-            .unwrap();
+            let handle = reference().faults(spec).start();
             // Several files, so a socket is reused (the stale row needs that).
             for i in 0..3 {
                 args.push(format!("{}/bytes/{}", handle.base_url(), size + i));
@@ -255,11 +250,7 @@ fn run(case: &Case) -> Outcome {
             _keep = keep;
         }
         Target::ManyWithOne404 => {
-            let handle = serve::spawn(ServeConfig {
-                port: 0,
-                ..ServeConfig::default()
-            })
-            .unwrap();
+            let handle = reference().start();
             let list = dir.path().join("urls.txt");
             let mut text = String::new();
             for i in 0..1000 {
@@ -274,14 +265,16 @@ fn run(case: &Case) -> Outcome {
             server = Some(handle);
         }
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_miodl"))
-        .args(&args)
-        .output()
-        .unwrap();
+    let run = miodl(&args);
     drop(server);
-    let exit = output.status.code().unwrap_or(-1);
-    let summary: Value = serde_json::from_slice(&output.stdout).expect("a --json summary");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let exit = run.status.unwrap_or(-1);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "stdout is the summary alone\n{run}"
+    );
+    let summary = run.json();
+    let stderr = &run.stderr;
     let errors: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("error: "))
@@ -328,11 +321,9 @@ fn check_bytes(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().into_string().unwrap();
-        let size: u64 = name.parse().expect("files are named by their size");
-        let mut want = vec![0u8; size as usize];
-        fill_pattern(0, &mut want);
+        let size: usize = name.parse().expect("files are named by their size");
         assert!(
-            std::fs::read(entry.path()).unwrap() == want,
+            std::fs::read(entry.path()).unwrap() == pattern(size),
             "bytes of {name}"
         );
     }

@@ -1,26 +1,20 @@
 //! The reference server, checked over real loopback sockets with a plain std::net client.
 
-mod common;
+mod support;
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::{eventually, split_head, Client, End};
-use miodl::serve::{pattern_byte, spawn, ServeConfig, ServerHandle};
+use miodl::serve::pattern_byte;
+use support::client::{split_head, Client, End, Response};
+use support::{eventually, reference, ServerHandle};
 
 fn server(files: usize, lag: Duration) -> ServerHandle {
-    spawn(ServeConfig {
-        port: 0,
-        files,
-        lag,
-        seed: 42,
-        ..ServeConfig::default()
-    })
-    .expect("spawn server")
+    reference().files(files).lag(lag).seed(42).start()
 }
 
-fn urls(resp: &common::Response) -> Vec<String> {
+fn urls(resp: &Response) -> Vec<String> {
     let json: serde_json::Value = serde_json::from_slice(&resp.body).expect("json body");
     serde_json::from_value(json["urls"].clone()).expect("urls array")
 }

@@ -1,22 +1,15 @@
 //! Every fault kind, observed from a plain std::net client over loopback.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::{eventually, split_head, Client, End};
-use miodl::serve::{pattern_byte, spawn, FaultPlan, ServeConfig, ServerHandle};
+use miodl::serve::pattern_byte;
+use support::client::{split_head, Client, End};
+use support::{eventually, reference, ServerHandle};
 
 fn faulty(spec: &str) -> ServerHandle {
-    let faults = FaultPlan::parse(spec).expect("valid fault spec");
-    spawn(ServeConfig {
-        port: 0,
-        files: 3,
-        seed: 5,
-        faults,
-        ..ServeConfig::default()
-    })
-    .expect("spawn")
+    reference().files(3).seed(5).faults(spec).start()
 }
 
 /// Sends one GET and reads raw bytes until the server ends the exchange (or `limit`).

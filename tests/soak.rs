@@ -36,6 +36,8 @@
 //! plus [`PER_ID_BYTES`] for each id handed out after the 10 % sample. A leak per request
 //! (a buffer or a job record kept) would break it at once at this scale.
 
+mod support;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,7 +48,7 @@ use miodl::app::cli::{parse, Command};
 use miodl::app::run::{execute, prepare_crawl};
 use miodl::app::verify::verify;
 use miodl::model::stop::Stop;
-use miodl::serve::{spawn, FaultPlan, ServeConfig};
+use support::reference;
 
 /// Growth allowed whatever the number of ids: allocator slack, pools, table doubling.
 const FLAT_BYTES: u64 = 16 << 20;
@@ -99,14 +101,7 @@ fn a_long_faulty_crawl_loses_nothing_doubles_nothing_and_stays_flat() {
     // Pipelining needs a full pool: SOAK_CONNECTIONS=8 with it.
     let connections = std::env::var("SOAK_CONNECTIONS").unwrap_or_else(|_| "64".to_string());
     let faults = "reset-body:0.01,close-idle:0.01,503:0.01,eof-body:0.01,reset-head:0.01";
-    let server = spawn(ServeConfig {
-        port: 0,
-        files,
-        seed: 7,
-        faults: FaultPlan::parse(faults).expect("fault spec"),
-        ..ServeConfig::default()
-    })
-    .expect("server");
+    let server = reference().files(files).seed(7).faults(faults).start();
     let stats = server.stats();
     let out = output_dir();
     let list_url = format!("{}/api/list_files", server.base_url());

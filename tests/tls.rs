@@ -11,31 +11,23 @@
 //! and the cause, and no file left behind.
 #![cfg(feature = "tls")]
 
-mod crawl_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crawl_support::{list_url, miodl, saved_names, verify_text, Run};
-use miodl::serve::{spawn, ServeConfig, ServerHandle};
 use miodl::transport::tls::{server_config, SelfSigned};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use support::{list_url, miodl, names_in, reference, verify_text, Run, ServerHandle};
 
 /// The reference server over TLS, and its certificate written where `--cacert` finds it.
 fn tls_reference(files: usize, dir: &Path) -> (ServerHandle, PathBuf) {
     let certificate = SelfSigned::generate(&["127.0.0.1", "localhost"]).unwrap();
     let pem = dir.join("cert.pem");
     std::fs::write(&pem, &certificate.cert_pem).unwrap();
-    let server = spawn(ServeConfig {
-        host: "127.0.0.1".into(),
-        port: 0,
-        files,
-        tls: Some(certificate),
-        ..ServeConfig::default()
-    })
-    .unwrap();
+    let server = reference().files(files).tls(certificate).start();
     (server, pem)
 }
 
@@ -60,7 +52,7 @@ fn crawl_over_https_reuses_sockets_and_resumes_sessions() {
         "-q",
         "--json",
     ]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(verify_text(&out), "ok: 20 files", "{run}");
     let opened = run.count("connections_opened");
     assert!(opened <= 4, "keep-alive: at most -c sockets\n{run}");
@@ -75,22 +67,28 @@ fn crawl_over_https_reuses_sockets_and_resumes_sessions() {
     }
 }
 
+/// `miodl get --cacert PEM -c 1 -q --json -o OUT EXTRA` on every id of `server`.
+fn get_every_id(server: &ServerHandle, pem: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<String> = ["get", "--cacert", &arg(pem), "-c", "1", "-q", "--json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["-o".to_string(), arg(out)]);
+    for id in server.ids() {
+        args.push(format!("{}/api/download/{id}", server.base_url()));
+    }
+    miodl(&args)
+}
+
 #[test]
 fn get_over_https_with_one_socket_pays_one_handshake() {
     let dir = tempfile::tempdir().unwrap();
     let (server, pem) = tls_reference(5, dir.path());
     let out = dir.path().join("out");
-    let mut args: Vec<String> = ["get", "--cacert", &arg(&pem), "-c", "1", "-q", "--json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["-o".to_string(), arg(&out)]);
-    for id in server.ids() {
-        args.push(format!("{}/api/download/{id}", server.base_url()));
-    }
-    let run = miodl(&args);
-    assert_eq!(run.code, 0, "{run}");
-    assert_eq!(saved_names(&out).len(), 5, "{run}");
+    let run = get_every_id(&server, &pem, &out, &[]);
+    assert_eq!(run.status, Some(0), "{run}");
+    assert_eq!(names_in(&out).len(), 5, "{run}");
     assert_eq!(run.count("connections_opened"), 1, "{run}");
     assert_eq!(run.count("tls_handshakes"), 1, "{run}");
     assert_eq!(run.count("connections_reused"), 4, "{run}");
@@ -103,18 +101,9 @@ fn pipelined_requests_share_one_tls_session() {
     let dir = tempfile::tempdir().unwrap();
     let (server, pem) = tls_reference(12, dir.path());
     let out = dir.path().join("out");
-    let mut args: Vec<String> = ["get", "--cacert", &arg(&pem), "-c", "1", "-q", "--json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["--pipeline", "4", "-o"].map(String::from));
-    args.push(arg(&out));
-    for id in server.ids() {
-        args.push(format!("{}/api/download/{id}", server.base_url()));
-    }
-    let run = miodl(&args);
-    assert_eq!(run.code, 0, "{run}");
-    assert_eq!(saved_names(&out).len(), 12, "{run}");
+    let run = get_every_id(&server, &pem, &out, &["--pipeline", "4"]);
+    assert_eq!(run.status, Some(0), "{run}");
+    assert_eq!(names_in(&out).len(), 12, "{run}");
     assert_eq!(run.count("requests"), 12, "{run}");
     assert_eq!(run.count("connections_opened"), 1, "{run}");
     assert_eq!(run.count("tls_handshakes"), 1, "{run}");
@@ -143,7 +132,7 @@ fn without_keepalive_every_request_pays_a_handshake_and_most_resume() {
             "-q",
             "--json",
         ]);
-        assert_eq!(run.code, 0, "{run}");
+        assert_eq!(run.status, Some(0), "{run}");
         assert_eq!(verify_text(&out), "ok: 6 files", "{run}");
         let requests = run.count("requests");
         assert_eq!(run.count("tls_handshakes"), requests, "{engine}\n{run}");
@@ -161,7 +150,7 @@ fn expect_tls_failure(url: &str, extra: &[&str], cause: &str) -> Run {
     args.push(&out_arg);
     args.extend_from_slice(extra);
     let run = miodl(&args);
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.status, Some(1), "{run}");
     let errors: Vec<&str> = run
         .stderr_lines()
         .into_iter()
@@ -190,7 +179,7 @@ fn insecure_skips_verification_and_says_so() {
     let url = format!("{}/api/download/{}", server.base_url(), server.ids()[0]);
     let out = dir.path().join("out");
     let run = miodl(&["get", &url, "--insecure", "-q", "-o", &arg(&out)]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(run.stderr.matches("--insecure").count(), 1, "{run}");
 }
 
@@ -293,18 +282,13 @@ fn the_bad_server_works_when_nothing_is_wrong() {
     let out = dir.path().join("out");
     let url = format!("https://{addr}/file.txt");
     let run = miodl(&["get", &url, "--cacert", &arg(&pem), "-q", "-o", &arg(&out)]);
-    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(std::fs::read(out.join("file.txt")).unwrap(), b"ok");
 }
 
 #[test]
 fn a_plain_http_server_on_the_https_port_is_not_tls() {
-    let server = spawn(ServeConfig {
-        host: "127.0.0.1".into(),
-        port: 0,
-        ..ServeConfig::default()
-    })
-    .unwrap();
+    let server = reference().start();
     let url = format!("https://{}/api/list_files", server.addr());
     expect_tls_failure(&url, &[], "not a TLS server");
 }

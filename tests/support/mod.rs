@@ -1,555 +1,49 @@
-//! Test servers and a runner for the integration tests of `miodl get`.
+//! What the integration tests share: one runner for the `miodl` binary and its `--json`
+//! summary, one way to start the reference server (`miodl serve`) in-process, and
+//! helpers to read an output directory back. The test servers and the raw client live
+//! in their own files:
 //!
-//! Everything here is real: a [`Server`] listens on `127.0.0.1:0` with `std::net`, a
-//! thread per connection, and answers each request with the [`Script`] its handler
-//! returns — bytes to write, pauses, gates to wait on, a close or a reset. The server
-//! counts what a client's limits are about, from the outside: connections accepted, the
-//! most open at once (overall and per `Host` header), and the most requests in flight
-//! at once (from a request head read to its answer fully written). Every request is
-//! logged with its headers.
+//! - [`scripted`]: a server that answers each request with the script a test writes
+//!   (bytes, pauses, gates, a close or a reset), and counts what it saw;
+//! - [`list_server`]: a misbehaving list API for `miodl crawl`, witness of every request;
+//! - [`client`]: a plain `std::net` HTTP client, to check the reference server itself.
 //!
-//! Nothing here may hang a test: every socket has read and write timeouts, every wait
-//! and loop is bounded, and dropping a server stops and joins all of its threads.
-//! [`miodl`] runs the binary with a watchdog and collects its output.
+//! Nothing here may hang a test: every run of the binary has a watchdog ([`WATCHDOG`]),
+//! every wait is bounded ([`PATIENCE`]), every socket has timeouts.
 
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+pub mod client;
+pub mod list_server;
+pub mod scripted;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How often a blocked server thread looks at its stop flag.
-const TICK: Duration = Duration::from_millis(20);
-/// The longest any server thread waits for anything (a request, a gate, a sleep).
-pub const MAX_WAIT: Duration = Duration::from_secs(20);
-/// The largest request head the server reads.
-const MAX_HEAD: usize = 64 << 10;
-/// The longest a server lives, whatever happens.
-const MAX_LIFE: Duration = Duration::from_secs(120);
-/// The longest a run of the binary may take before the watchdog kills it.
-pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+use serde_json::Value;
 
-/// One request as the server read it.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// `GET`, ...
-    pub method: String,
-    /// The request target, e.g. `/files/a.bin`.
-    pub path: String,
-    /// The headers, names as sent.
-    pub headers: Vec<(String, String)>,
-    /// The connection it came on, numbered from 0 in accept order.
-    pub conn: usize,
-    /// Its index on that connection (0 for the first request of a socket).
-    pub on_conn: usize,
-    /// How many times this path was requested before (0 on the first try).
-    pub attempt: usize,
-}
+// Every path into the library that the support code needs, in one place.
+pub use miodl::serve::ServerHandle;
+use miodl::serve::{fill_pattern, spawn, FaultPlan, ServeConfig};
+#[cfg(feature = "tls")]
+use miodl::transport::tls::SelfSigned;
 
-impl Request {
-    /// The value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
+/// The longest any one run of the binary may take before the watchdog kills it.
+pub const WATCHDOG: Duration = Duration::from_secs(120);
+/// The longest a test waits for something it expects to happen soon.
+pub const PATIENCE: Duration = Duration::from_secs(10);
 
-    /// The `Host` header, or "".
-    pub fn host(&self) -> &str {
-        self.header("host").unwrap_or("")
-    }
+/// The engines of `--engine`.
+pub const ENGINES: [&str; 3] = ["reactor", "blocking", "threads"];
 
-    /// True if the request asked for `Connection: close`.
-    pub fn wants_close(&self) -> bool {
-        self.header("connection")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("close"))
-    }
-}
-
-/// A latch a script can wait on until the test opens it (or the server stops).
-#[derive(Debug, Clone, Default)]
-pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    /// A closed gate.
-    pub fn new() -> Gate {
-        Gate::default()
-    }
-
-    /// Opens the gate for every waiter, now and later.
-    pub fn open(&self) {
-        *lock(&self.0 .0) = true;
-        self.0 .1.notify_all();
-    }
-
-    /// Waits until open, the stop flag, or [`MAX_WAIT`].
-    fn wait(&self, stop: &AtomicBool) {
-        let started = Instant::now();
-        let mut open = lock(&self.0 .0);
-        while !*open && !stop.load(Ordering::SeqCst) && started.elapsed() < MAX_WAIT {
-            open = self
-                .0
-                 .1
-                .wait_timeout(open, TICK)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
-/// One step of an answer.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// Write these bytes (all of them).
-    Write(Vec<u8>),
-    /// Pause (cut short when the server stops).
-    Sleep(Duration),
-    /// Wait for the gate to open.
-    Wait(Gate),
-    /// Close the socket (FIN), ending the connection.
-    Close,
-    /// Reset the socket (RST, `SO_LINGER` 0), ending the connection.
-    Reset,
-}
-
-/// What the server does for one request. When the script ends without closing, the
-/// connection waits for the next request (keep-alive), unless the request asked for
-/// `Connection: close`.
-#[derive(Debug, Clone, Default)]
-pub struct Script {
-    /// The steps, in order.
-    pub actions: Vec<Action>,
-}
-
-impl Script {
-    /// An empty script (the connection waits for the next request).
-    pub fn new() -> Script {
-        Script::default()
-    }
-
-    /// Then writes `bytes`.
-    pub fn write(mut self, bytes: impl AsRef<[u8]>) -> Script {
-        self.actions.push(Action::Write(bytes.as_ref().to_vec()));
-        self
-    }
-
-    /// Then pauses.
-    pub fn sleep(mut self, d: Duration) -> Script {
-        self.actions.push(Action::Sleep(d));
-        self
-    }
-
-    /// Then waits for `gate`.
-    pub fn wait(mut self, gate: &Gate) -> Script {
-        self.actions.push(Action::Wait(gate.clone()));
-        self
-    }
-
-    /// Then closes.
-    pub fn close(mut self) -> Script {
-        self.actions.push(Action::Close);
-        self
-    }
-
-    /// Then resets.
-    pub fn reset(mut self) -> Script {
-        self.actions.push(Action::Reset);
-        self
-    }
-
-    /// `200 OK` with `Content-Length` and `body`.
-    pub fn ok(body: impl AsRef<[u8]>) -> Script {
-        Script::new().write(response(200, &[], body.as_ref()))
-    }
-
-    /// A whole answer with `Content-Length`.
-    pub fn status(code: u16, headers: &[(&str, &str)], body: impl AsRef<[u8]>) -> Script {
-        Script::new().write(response(code, headers, body.as_ref()))
-    }
-
-    /// A redirect to `location`.
-    pub fn redirect(code: u16, location: &str) -> Script {
-        Script::status(code, &[("Location", location)], b"")
-    }
-
-    /// `404 Not Found`.
-    pub fn not_found() -> Script {
-        Script::status(404, &[], b"not found\n")
-    }
-}
-
-/// The bytes of an HTTP/1.1 answer with `Content-Length`.
-pub fn response(code: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {code} {}\r\n", reason(code));
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if code != 204 && code != 304 {
-        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-fn reason(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        307 => "Temporary Redirect",
-        404 => "Not Found",
-        503 => "Service Unavailable",
-        _ => "Whatever",
-    }
-}
-
-/// What the server saw.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    /// Connections accepted.
-    pub accepted: usize,
-    /// Connections open now.
-    pub open: usize,
-    /// Most connections open at once.
-    pub max_open: usize,
-    /// Connections open now, by the `Host` of their first request.
-    pub open_per_host: HashMap<String, usize>,
-    /// Most connections open at once, by `Host`.
-    pub max_open_per_host: HashMap<String, usize>,
-    /// Requests between head read and answer written, now.
-    pub in_flight: usize,
-    /// Most requests in flight at once.
-    pub max_in_flight: usize,
-    /// Every request, in arrival order.
-    pub requests: Vec<Request>,
-}
-
-impl Stats {
-    /// The requests for `path`.
-    pub fn requests_for(&self, path: &str) -> Vec<&Request> {
-        self.requests.iter().filter(|r| r.path == path).collect()
-    }
-}
-
-type Handler = dyn Fn(&Request) -> Script + Send + Sync;
-
-struct Shared {
-    handler: Box<Handler>,
-    stop: AtomicBool,
-    stats: Mutex<Stats>,
-    attempts: Mutex<HashMap<String, usize>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// A scripted HTTP server on a loopback port. Stops (and joins its threads) on drop.
-pub struct Server {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    /// Starts a server answering each request with `handler(&request)`.
-    pub fn start(handler: impl Fn(&Request) -> Script + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
-        let addr = listener.local_addr().expect("local addr");
-        let shared = Arc::new(Shared {
-            handler: Box::new(handler),
-            stop: AtomicBool::new(false),
-            stats: Mutex::new(Stats::default()),
-            attempts: Mutex::new(HashMap::new()),
-            threads: Mutex::new(Vec::new()),
-        });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            thread::spawn(move || accept_loop(listener, shared))
-        };
-        Server {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// `http://HOST:PORT{path}` with another host name for the same server.
-    pub fn url_as(&self, host: &str, path: &str) -> String {
-        format!("http://{host}:{}{path}", self.addr.port())
-    }
-
-    /// A copy of the counters and the request log.
-    pub fn stats(&self) -> Stats {
-        lock(&self.shared.stats).clone()
-    }
-
-    /// Waits (at most `limit`) until `cond` holds for the stats; returns whether it did.
-    pub fn wait_until(&self, limit: Duration, cond: impl Fn(&Stats) -> bool) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if cond(&lock(&self.shared.stats)) {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
-        cond(&lock(&self.shared.stats))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        let threads = std::mem::take(&mut *lock(&self.shared.threads));
-        for t in threads {
-            let _ = t.join();
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let born = Instant::now();
-    while !shared.stop.load(Ordering::SeqCst) && born.elapsed() < MAX_LIFE {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let index = {
-                    let mut stats = lock(&shared.stats);
-                    stats.accepted += 1;
-                    stats.open += 1;
-                    stats.max_open = stats.max_open.max(stats.open);
-                    stats.accepted - 1
-                };
-                let conn_shared = Arc::clone(&shared);
-                let handle = thread::spawn(move || {
-                    let host = serve_connection(stream, index, &conn_shared);
-                    let mut stats = lock(&conn_shared.stats);
-                    stats.open -= 1;
-                    if let Some(host) = host {
-                        *stats.open_per_host.entry(host).or_default() -= 1;
-                    }
-                });
-                lock(&shared.threads).push(handle);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(2))
-            }
-            Err(_) => thread::sleep(Duration::from_millis(2)),
-        }
-    }
-}
-
-/// Serves one connection; returns the `Host` it was counted under, if any.
-fn serve_connection(mut stream: TcpStream, index: usize, shared: &Shared) -> Option<String> {
-    let mut host = None;
-    let ready = stream.set_nonblocking(false).is_ok()
-        && stream.set_read_timeout(Some(TICK)).is_ok()
-        && stream
-            .set_write_timeout(Some(Duration::from_secs(5)))
-            .is_ok()
-        && stream.set_nodelay(true).is_ok();
-    if !ready {
-        return None;
-    }
-    let mut buf = Vec::new();
-    for on_conn in 0.. {
-        let Some((method, path, headers)) = read_head(&mut stream, &mut buf, &shared.stop) else {
-            break;
-        };
-        let attempt = {
-            let mut attempts = lock(&shared.attempts);
-            let n = attempts.entry(path.clone()).or_default();
-            *n += 1;
-            *n - 1
-        };
-        let request = Request {
-            method,
-            path,
-            headers,
-            conn: index,
-            on_conn,
-            attempt,
-        };
-        {
-            let mut stats = lock(&shared.stats);
-            if host.is_none() {
-                let name = request.host().to_string();
-                let open = stats.open_per_host.entry(name.clone()).or_default();
-                *open += 1;
-                let open = *open;
-                let max = stats.max_open_per_host.entry(name.clone()).or_default();
-                *max = (*max).max(open);
-                host = Some(name);
-            }
-            stats.in_flight += 1;
-            stats.max_in_flight = stats.max_in_flight.max(stats.in_flight);
-            stats.requests.push(request.clone());
-        }
-        let script = (shared.handler)(&request);
-        let keep_going = run_script(&mut stream, script, &shared.stop);
-        lock(&shared.stats).in_flight -= 1;
-        if !keep_going || request.wants_close() {
-            break;
-        }
-    }
-    host
-}
-
-/// A request head: method, target, headers.
-type Head = (String, String, Vec<(String, String)>);
-
-/// Reads one request head (and discards a `Content-Length` body). `None` on EOF, error,
-/// stop, an oversized head, or [`MAX_WAIT`] without a request.
-fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, stop: &AtomicBool) -> Option<Head> {
-    let started = Instant::now();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let method = req.method.unwrap_or("").to_string();
-                let path = req.path.unwrap_or("").to_string();
-                let headers: Vec<(String, String)> = req
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        let value = String::from_utf8_lossy(h.value).into_owned();
-                        (h.name.to_string(), value)
-                    })
-                    .collect();
-                buf.drain(..len);
-                let body: usize = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                    .and_then(|(_, v)| v.trim().parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < body {
-                    if !read_some(stream, buf, &mut chunk, stop, started)? {
-                        return None;
-                    }
-                }
-                buf.drain(..body);
-                return Some((method, path, headers));
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
-            _ => return None,
-        }
-        if !read_some(stream, buf, &mut chunk, stop, started)? {
-            return None;
-        }
-    }
-}
-
-/// One read into `buf`: `Some(true)` got bytes, `Some(false)` EOF, `None` error or give up.
-fn read_some(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    chunk: &mut [u8],
-    stop: &AtomicBool,
-    started: Instant,
-) -> Option<bool> {
-    loop {
-        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_WAIT {
-            return None;
-        }
-        match stream.read(chunk) {
-            Ok(0) => return Some(false),
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Some(true);
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return None,
-        }
-    }
-}
-
-/// Plays a script; false when the connection is over.
-fn run_script(stream: &mut TcpStream, script: Script, stop: &AtomicBool) -> bool {
-    for action in script.actions {
-        match action {
-            Action::Write(bytes) => {
-                if stream
-                    .write_all(&bytes)
-                    .and_then(|_| stream.flush())
-                    .is_err()
-                {
-                    return false;
-                }
-            }
-            Action::Sleep(d) => {
-                let until = Instant::now() + d.min(MAX_WAIT);
-                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                    thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
-                }
-            }
-            Action::Wait(gate) => gate.wait(stop),
-            Action::Close => return false,
-            Action::Reset => {
-                let _ = socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO));
-                return false;
-            }
-        }
-    }
-    !stop.load(Ordering::SeqCst)
-}
-
-/// A port on 127.0.0.1 nobody listens on (bound, then released).
-pub fn dead_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// `n` reproducible pseudo-random bytes.
-pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
-/// What a run of the binary left behind.
+/// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
     /// The exit status (`None`: killed by a signal).
@@ -558,95 +52,122 @@ pub struct Run {
     pub stdout: String,
     /// Everything on stderr.
     pub stderr: String,
-    /// Wall time.
+    /// Wall time as the test saw it.
     pub elapsed: Duration,
+    /// The command line, for failure messages.
+    pub args: Vec<String>,
 }
 
 impl Run {
-    /// The `--json` summary: the last stdout line that is a JSON object with "engine".
-    pub fn json(&self) -> serde_json::Value {
-        self.stdout
-            .lines()
-            .rev()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v.get("engine").is_some())
-            .unwrap_or_else(|| panic!("no --json summary in stdout:\n{}", self.stdout))
+    /// The `--json` summary: the last non-empty stdout line, which must be a JSON object
+    /// naming the engine. Panics (showing the run) if there is none.
+    pub fn json(&self) -> Value {
+        self.summary().unwrap_or_else(|why| panic!("{why}\n{self}"))
     }
 
-    /// A counter of the summary.
+    /// The `--json` summary as [`Run::json`] reads it, or why there is none.
+    pub fn summary(&self) -> Result<Value, String> {
+        let line = (self.stdout.lines().rev())
+            .find(|l| !l.trim().is_empty())
+            .ok_or("no stdout")?;
+        let json: Value = serde_json::from_str(line)
+            .map_err(|e| format!("the last stdout line is not JSON ({e})"))?;
+        if json.get("engine").is_none() {
+            return Err("the last stdout line is not a --json summary".into());
+        }
+        Ok(json)
+    }
+
+    /// A counter of the `--json` summary.
     pub fn count(&self, field: &str) -> u64 {
-        self.json()[field]
+        let json = self.json();
+        json[field]
             .as_u64()
-            .unwrap_or_else(|| panic!("no {field} in {}", self.json()))
+            .unwrap_or_else(|| panic!("no numeric {field:?} in {json}\n{self}"))
     }
 
-    /// The stderr lines that are not empty.
+    /// The lines of stderr (empty ones too).
     pub fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
+        self.stderr.lines().collect()
     }
 }
 
-/// The binary.
-pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_miodl"))
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "miodl {:?}\nexit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args, self.status, self.stdout, self.stderr
+        )
+    }
 }
 
-/// Runs `miodl ARGS` to the end (stdin empty), with a watchdog.
-pub fn miodl(args: &[&str]) -> Run {
-    miodl_with_stdin(args, "")
+/// A run of the binary still going: its stdout and stderr are pipes, its stdin closed.
+pub struct Started {
+    /// The process (its stdout can be taken to read it as it comes).
+    pub child: Child,
+    args: Vec<String>,
+    since: Instant,
 }
 
-/// Runs `miodl ARGS` with `input` on stdin.
-pub fn miodl_with_stdin(args: &[&str], input: &str) -> Run {
-    let started = Instant::now();
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
+impl Started {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process (SIGKILL).
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill miodl");
+    }
+
+    /// Waits for the exit at most `limit`, then kills the process and panics.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for miodl") {
+                return status.code();
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "miodl {:?} still running after {limit:?}; killed",
+                    self.args
+                );
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for the end (at most [`WATCHDOG`]) and collects what the run printed.
+    pub fn finish(mut self) -> Run {
+        let stdout = self.child.stdout.take().map(drain);
+        let stderr = self.child.stderr.take().map(drain);
+        let status = self.wait(WATCHDOG);
+        let collect =
+            |h: Option<JoinHandle<String>>| h.map(|h| h.join().unwrap()).unwrap_or_default();
+        Run {
+            status,
+            stdout: collect(stdout),
+            stderr: collect(stderr),
+            elapsed: self.since.elapsed(),
+            args: self.args,
+        }
+    }
+}
+
+fn launch<S: AsRef<str>>(args: &[S], stdin: Stdio) -> Started {
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    let since = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_miodl"))
+        .args(&args)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn miodl");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_string();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let run = finish(child, started);
-    let _ = writer.join();
-    run
-}
-
-/// Collects a spawned child's output and status (killing it past [`RUN_LIMIT`]).
-pub fn finish(mut child: Child, started: Instant) -> Run {
-    let stdout = child.stdout.take().map(drain);
-    let stderr = child.stderr.take().map(drain);
-    let status = wait_bounded(&mut child, RUN_LIMIT);
-    let collect = |h: Option<JoinHandle<String>>| h.map(|h| h.join().unwrap()).unwrap_or_default();
-    Run {
-        status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-        elapsed: started.elapsed(),
-    }
-}
-
-/// Waits for the child at most `limit`, then kills it and panics.
-pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("miodl did not finish within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
+    Started { child, args, since }
 }
 
 fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -655,6 +176,50 @@ fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
         let _ = r.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+/// Starts `miodl ARGS` (stdin closed), for a test that acts while it runs.
+pub fn start<S: AsRef<str>>(args: &[S]) -> Started {
+    launch(args, Stdio::null())
+}
+
+/// Runs `miodl ARGS` to the end, stdin closed, under the watchdog.
+pub fn miodl<S: AsRef<str>>(args: &[S]) -> Run {
+    start(args).finish()
+}
+
+/// Runs `miodl ARGS` to the end with `input` on stdin.
+pub fn miodl_with_stdin<S: AsRef<str>>(args: &[S], input: &str) -> Run {
+    let mut started = launch(args, Stdio::piped());
+    let mut stdin = started.child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let run = started.finish();
+    let _ = writer.join();
+    run
+}
+
+/// `get -q --json -o DIR` followed by `extra`.
+pub fn get_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "get",
+        "-q",
+        "--json",
+        "-o",
+        dir.to_str().expect("utf-8 dir"),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Runs `miodl crawl LIST_URL -q --json -o OUT EXTRA...`.
+pub fn crawl(list_url: &str, out: &Path, extra: &[&str]) -> Run {
+    let out = out.to_str().expect("UTF-8 temp path");
+    let mut args = vec!["crawl", list_url, "-q", "--json", "-o", out];
+    args.extend_from_slice(extra);
+    miodl(&args)
 }
 
 /// Lines of a reader, as they come, on a channel.
@@ -671,7 +236,114 @@ pub fn line_channel(r: impl Read + Send + 'static) -> (Receiver<String>, JoinHan
     (rx, handle)
 }
 
-/// The names in a directory, sorted (empty if it does not exist).
+/// Polls `cond` every 5 ms for up to [`PATIENCE`]; false if it never held.
+pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < PATIENCE {
+        if cond() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    cond()
+}
+
+/// The reference server (`miodl serve`) to start in-process on a free port of
+/// 127.0.0.1: 25 files, no lag, seed 0 and no faults unless told otherwise.
+pub fn reference() -> Reference {
+    Reference(ServeConfig {
+        port: 0,
+        ..ServeConfig::default()
+    })
+}
+
+/// The configuration of a reference server about to start; see [`reference`].
+pub struct Reference(ServeConfig);
+
+impl Reference {
+    /// How many ids the catalog holds (`--files`).
+    pub fn files(mut self, files: usize) -> Reference {
+        self.0.files = files;
+        self
+    }
+
+    /// The delay before every answer (`--lag`).
+    pub fn lag(mut self, lag: Duration) -> Reference {
+        self.0.lag = lag;
+        self
+    }
+
+    /// The seed of the ids and of the fault dice (`--seed`).
+    pub fn seed(mut self, seed: u64) -> Reference {
+        self.0.seed = seed;
+        self
+    }
+
+    /// The faults to inject, as `--fault` spells them.
+    pub fn faults(mut self, spec: &str) -> Reference {
+        self.0.faults =
+            FaultPlan::parse(spec).unwrap_or_else(|e| panic!("fault spec {spec:?}: {e}"));
+        self
+    }
+
+    /// HTTPS with this certificate (`--tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, certificate: SelfSigned) -> Reference {
+        self.0.tls = Some(certificate);
+        self
+    }
+
+    /// Starts it; it stops when the handle is dropped.
+    pub fn start(self) -> ServerHandle {
+        spawn(self.0).expect("start the reference server")
+    }
+}
+
+/// The reference server's list URL.
+pub fn list_url(server: &ServerHandle) -> String {
+    format!("{}/api/list_files", server.base_url())
+}
+
+/// The `n` bytes the reference server sends for `/bytes/N`.
+pub fn pattern(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n];
+    fill_pattern(0, &mut bytes);
+    bytes
+}
+
+/// `verify(dir)` as its one-line-per-problem text.
+pub fn verify_text(dir: &Path) -> String {
+    miodl::app::verify::verify(dir)
+        .expect("verify can list the directory")
+        .to_string()
+}
+
+/// A fresh output directory.
+pub fn out_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Every entry of `dir` (hidden ones too): name → content; a subdirectory reads
+/// `<directory>`. Empty if `dir` does not exist.
+pub fn saved(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries {
+        let entry = entry.expect("read_dir entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let content = if entry.file_type().unwrap().is_dir() {
+            b"<directory>".to_vec()
+        } else {
+            std::fs::read(entry.path()).expect("read saved file")
+        };
+        files.insert(name, content);
+    }
+    files
+}
+
+/// The names in a directory (hidden ones too), sorted; empty if it does not exist.
 pub fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
@@ -683,6 +355,28 @@ pub fn names_in(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Panics if a `.miodl-*.part` temporary is left in `dir`.
+pub fn assert_no_temp_files(dir: &Path) {
+    let temps: Vec<String> = names_in(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".miodl-") || n.ends_with(".part"))
+        .collect();
+    assert!(temps.is_empty(), "temporary files left: {temps:?}");
+}
+
+/// Sorted copy of some ids, for set comparisons with readable diffs.
+pub fn sorted<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.as_ref().to_string()).collect();
+    v.sort();
+    v
+}
+
+/// A port on 127.0.0.1 nobody listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
 }
 
 /// How many files process `pid` holds open under `dir`: the bodies being written,
@@ -716,31 +410,4 @@ pub fn threads_named(pid: u32, name: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// Panics if a `.miodl-*.part` temporary is left in `dir`.
-pub fn assert_no_temp_files(dir: &Path) {
-    let temps: Vec<String> = names_in(dir)
-        .into_iter()
-        .filter(|n| n.starts_with(".miodl-") || n.ends_with(".part"))
-        .collect();
-    assert!(temps.is_empty(), "temporary files left: {temps:?}");
-}
-
-/// A fresh output directory.
-pub fn out_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-/// `get -q --json -o DIR` followed by `extra`.
-pub fn get_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "get",
-        "-q",
-        "--json",
-        "-o",
-        dir.to_str().expect("utf-8 dir"),
-    ];
-    args.extend_from_slice(extra);
-    args
 }

@@ -1,8 +1,7 @@
-//! A tiny blocking HTTP/1.1 client for the server's integration tests.
+//! A tiny blocking HTTP/1.1 client for the reference server's tests.
 //!
 //! Deliberately independent of miodl's own client so the server is checked by a second
 //! implementation. Every socket has read and write timeouts; every loop is bounded.
-#![allow(dead_code)]
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -174,17 +173,6 @@ impl Client {
         }
         (out, End::Limit)
     }
-}
-
-/// Polls `cond` every 10 ms for up to `TIMEOUT`; false if it never held.
-pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..(TIMEOUT.as_millis() / 10) {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
 }
 
 /// Splits a raw response into (head, body) at the first blank line.
