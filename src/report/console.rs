@@ -12,15 +12,29 @@ use crate::model::event::{Event, Observer};
 use crate::model::summary::Summary;
 
 /// How often the status line is redrawn at most.
-const REDRAW: Duration = Duration::from_millis(100);
+const MIN_REDRAW_INTERVAL: Duration = Duration::from_millis(100);
+
+/// When [`Console::draw`] draws the status line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redraw {
+    /// Now, however recently it was drawn (the last line of the run).
+    Always,
+    /// Only if the last drawing is at least [`MIN_REDRAW_INTERVAL`] old.
+    WhenDue,
+}
 
 /// The stderr observer.
 pub struct Console {
+    /// True if the status line is drawn.
     live: bool,
+    /// `-q`: no status line, no retry lines.
     quiet: bool,
+    /// The run's numbers so far, for the status line.
     counts: Summary,
+    /// Response heads received.
     answered: u64,
     started: Instant,
+    /// When the status line now on screen was drawn; `None` if none is.
     drawn_at: Option<Instant>,
 }
 
@@ -38,6 +52,7 @@ impl Console {
         }
     }
 
+    /// Prints one line, clearing the status line first if one is on screen.
     fn say(&mut self, line: std::fmt::Arguments<'_>) {
         let mut err = io::stderr().lock();
         if self.drawn_at.is_some() {
@@ -48,8 +63,15 @@ impl Console {
         let _ = writeln!(err, "{line}");
     }
 
-    fn draw(&mut self, now: Instant, force: bool) {
-        if !self.live || (!force && self.drawn_at.is_some_and(|at| now - at < REDRAW)) {
+    /// True if the status line on screen is younger than [`MIN_REDRAW_INTERVAL`].
+    fn drawn_recently(&self, now: Instant) -> bool {
+        self.drawn_at
+            .is_some_and(|at| now - at < MIN_REDRAW_INTERVAL)
+    }
+
+    /// Draws the status line over the last one, if it is live and `when` allows.
+    fn draw(&mut self, now: Instant, when: Redraw) {
+        if !self.live || (when == Redraw::WhenDue && self.drawn_recently(now)) {
             return;
         }
         let c = &self.counts;
@@ -81,7 +103,7 @@ impl Observer for Console {
             ));
         }
         if self.live {
-            self.draw(Instant::now(), true);
+            self.draw(Instant::now(), Redraw::Always);
             let _ = writeln!(io::stderr().lock());
             self.drawn_at = None;
         }
@@ -125,7 +147,7 @@ impl Observer for Console {
             _ => {}
         }
         if self.live {
-            self.draw(now, false);
+            self.draw(now, Redraw::WhenDue);
         }
     }
 }

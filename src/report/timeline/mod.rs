@@ -25,6 +25,7 @@ use crate::report::trace::{parse_trace, Mark, MarkKind, Span, SpanPhase, Trace, 
 const WIDTH: f64 = 1200.0;
 /// Room for the row labels.
 const LEFT: f64 = 96.0;
+/// The margin right of the plot.
 const RIGHT: f64 = 24.0;
 /// Where the first row starts (under the title and the legend).
 const PLOT_TOP: f64 = 84.0;
@@ -56,6 +57,7 @@ enum Row<'a> {
 }
 
 impl Row<'_> {
+    /// The name left of the row.
     fn label(&self) -> String {
         match self {
             Row::Pager(_) => "pager".to_string(),
@@ -64,6 +66,7 @@ impl Row<'_> {
         }
     }
 
+    /// The track whose marks the row shows.
     fn track(&self) -> TrackId {
         match self {
             Row::Pager(_) => TrackId::Pager,
@@ -72,6 +75,7 @@ impl Row<'_> {
         }
     }
 
+    /// The spans drawn as bars on the row.
     fn spans(&self) -> &[Span] {
         match self {
             Row::Pager(spans) | Row::Socket(_, spans) => spans,
@@ -102,15 +106,68 @@ pub fn row_count(trace: &Trace) -> usize {
 /// numbers (requests, sockets, wall time) under it.
 pub fn render_svg(trace: &Trace, title: &str) -> String {
     let rows = rows(trace);
-    let n = rows.len().max(1) as f64;
-    // Rows shrink as they multiply: 28 px for a few, 8 px at a hundred.
-    let row_h = (520.0 / n).clamp(8.0, 28.0);
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let height = PLOT_TOP + n * row_h + BOTTOM;
-    let wall = trace.wall_us.max(1) as f64;
-    let x = |us: u64| LEFT + us as f64 / wall * plot_w;
-
+    let layout = Layout::new(rows.len(), trace.wall_us);
     let mut svg = String::with_capacity(4096 + trace.span_count() * 160);
+    header(&mut svg, &layout, title, &subtitle(trace, rows.len()));
+    legend(&mut svg);
+    row_labels(&mut svg, &layout, &rows);
+    axis(&mut svg, trace.wall_us, layout.rows_h(), &|us| layout.x(us));
+    for (i, row) in rows.iter().enumerate() {
+        row_bars(&mut svg, &layout, i, row);
+    }
+    plot_marks(&mut svg, &layout, &rows, &trace.marks);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The sizes of one drawing: rows shrink as they multiply, time maps onto the plot.
+struct Layout {
+    /// The number of rows, at least one.
+    rows: f64,
+    /// One row's height: 28 px for a few, 8 px at a hundred.
+    row_h: f64,
+    /// The plot's width, between the labels and the right margin.
+    plot_w: f64,
+    /// The whole drawing's height.
+    height: f64,
+    /// The wall time in microseconds, at least one.
+    wall: f64,
+}
+
+impl Layout {
+    /// The layout of `row_count` rows over `wall_us` microseconds.
+    fn new(row_count: usize, wall_us: u64) -> Layout {
+        let rows = row_count.max(1) as f64;
+        let row_h = (520.0 / rows).clamp(8.0, 28.0);
+        Layout {
+            rows,
+            row_h,
+            plot_w: WIDTH - LEFT - RIGHT,
+            height: PLOT_TOP + rows * row_h + BOTTOM,
+            wall: wall_us.max(1) as f64,
+        }
+    }
+
+    /// The x coordinate of a time, in microseconds since the run started.
+    fn x(&self, us: u64) -> f64 {
+        LEFT + us as f64 / self.wall * self.plot_w
+    }
+
+    /// The y coordinate of row `i`'s top edge.
+    fn row_top(&self, i: usize) -> f64 {
+        PLOT_TOP + i as f64 * self.row_h
+    }
+
+    /// The height of all the rows.
+    fn rows_h(&self) -> f64 {
+        self.row_h * self.rows
+    }
+}
+
+/// The document's start: the `<svg>` element, the style, the background, the title
+/// and the line under it.
+fn header(svg: &mut String, layout: &Layout, title: &str, subtitle: &str) {
+    let height = layout.height;
     let _ = write!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
@@ -125,14 +182,16 @@ pub fn render_svg(trace: &Trace, title: &str) -> String {
     let _ = writeln!(
         svg,
         "<text class=\"sub\" x=\"12\" y=\"40\">{}</text>",
-        escape(&numbers(trace, rows.len()))
+        escape(subtitle)
     );
-    legend(&mut svg);
+}
 
-    // Row backgrounds and labels.
+/// Row backgrounds (every other row shaded) and the labels left of them.
+fn row_labels(svg: &mut String, layout: &Layout, rows: &[Row<'_>]) {
+    let (row_h, plot_w) = (layout.row_h, layout.plot_w);
     let font = (row_h * 0.8).min(12.0);
     for (i, row) in rows.iter().enumerate() {
-        let top = PLOT_TOP + i as f64 * row_h;
+        let top = layout.row_top(i);
         if i % 2 == 0 {
             let _ = writeln!(
                 svg,
@@ -147,49 +206,48 @@ pub fn render_svg(trace: &Trace, title: &str) -> String {
             escape(&row.label())
         );
     }
-    axis(&mut svg, trace.wall_us, row_h * n, &x);
+}
 
-    // Bars.
-    let bar_h = row_h * 0.72;
-    for (i, row) in rows.iter().enumerate() {
-        let y = PLOT_TOP + i as f64 * row_h + (row_h - bar_h) / 2.0;
-        let group = if matches!(row, Row::Pager(_)) {
-            " class=\"pager\""
-        } else {
-            ""
-        };
-        let _ = writeln!(svg, "<g{group}>");
-        for span in row.spans() {
-            let left = x(span.start_us);
-            let width = (x(span.start_us + span.dur_us) - left).max(0.6);
-            let page = if span.is_page { " page" } else { "" };
-            let _ = writeln!(
-                svg,
-                "<rect class=\"bar {}{page}\" x=\"{left:.2}\" y=\"{y:.1}\" width=\"{width:.2}\" \
-                 height=\"{bar_h:.1}\"><title>{}</title></rect>",
-                span.phase.name(),
-                escape(&describe(span))
-            );
-        }
-        svg.push_str("</g>\n");
+/// Row `i`'s bars, one per span, in a group (the pager's group is paler).
+fn row_bars(svg: &mut String, layout: &Layout, i: usize, row: &Row<'_>) {
+    let bar_h = layout.row_h * 0.72;
+    let y = layout.row_top(i) + (layout.row_h - bar_h) / 2.0;
+    let group = if matches!(row, Row::Pager(_)) {
+        " class=\"pager\""
+    } else {
+        ""
+    };
+    let _ = writeln!(svg, "<g{group}>");
+    for span in row.spans() {
+        let left = layout.x(span.start_us);
+        let width = (layout.x(span.start_us + span.dur_us) - left).max(0.6);
+        let page = if span.is_page { " page" } else { "" };
+        let _ = writeln!(
+            svg,
+            "<rect class=\"bar {}{page}\" x=\"{left:.2}\" y=\"{y:.1}\" width=\"{width:.2}\" \
+             height=\"{bar_h:.1}\"><title>{}</title></rect>",
+            span.phase.name(),
+            escape(&bar_tooltip(span))
+        );
     }
+    svg.push_str("</g>\n");
+}
 
-    // Marks, on the top edge of their row.
-    let size = (row_h * 0.4).clamp(3.0, 6.0);
-    for mark in &trace.marks {
+/// The marks, each on the top edge of its row; a mark whose track has no row is left out.
+fn plot_marks(svg: &mut String, layout: &Layout, rows: &[Row<'_>], marks: &[Mark]) {
+    let size = (layout.row_h * 0.4).clamp(3.0, 6.0);
+    for mark in marks {
         let Some(i) = rows.iter().position(|r| r.track() == mark.track) else {
             continue;
         };
-        let cx = x(mark.at_us);
-        let cy = PLOT_TOP + i as f64 * row_h + size;
-        marker(&mut svg, mark, cx, cy, size);
+        let cx = layout.x(mark.at_us);
+        let cy = layout.row_top(i) + size;
+        marker(svg, mark, cx, cy, size);
     }
-    svg.push_str("</svg>\n");
-    svg
 }
 
 /// The line under the title: requests, sockets, wall time, rows and spans.
-fn numbers(trace: &Trace, rows: usize) -> String {
+fn subtitle(trace: &Trace, rows: usize) -> String {
     let all = || trace.slots.iter().flat_map(|s| &s.spans);
     let requests = trace
         .requests
@@ -299,43 +357,49 @@ fn nice_step(raw: f64) -> f64 {
         .unwrap_or(base * 10.0)
 }
 
-/// A mark's shape: ▲ retry, ◆ stale resend, ● redirect, ✕ failed; its detail as a tooltip.
-fn marker(svg: &mut String, mark: &Mark, cx: f64, cy: f64, s: f64) {
+/// A mark's shape, `size` px from its centre to its edge: ▲ retry, ◆ stale resend,
+/// ● redirect, ✕ failed; its [`mark_tooltip`] as a tooltip.
+fn marker(svg: &mut String, mark: &Mark, cx: f64, cy: f64, size: f64) {
     let class = mark.kind.name();
-    let mut tip = format!("{} at {}", class, duration(mark.at_us));
+    let tip = escape(&mark_tooltip(mark));
+    let _ = match mark.kind {
+        MarkKind::Retry => writeln!(
+            svg,
+            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
+            cx, cy - size, cx - size, cy + size * 0.8, cx + size, cy + size * 0.8
+        ),
+        MarkKind::StaleResend => writeln!(
+            svg,
+            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
+            cx, cy - size, cx + size, cy, cx, cy + size, cx - size, cy
+        ),
+        MarkKind::Redirect => writeln!(
+            svg,
+            "<circle class=\"mark {class}\" cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{:.1}\"><title>{tip}</title></circle>",
+            size * 0.8
+        ),
+        MarkKind::Failed => writeln!(
+            svg,
+            "<path class=\"mark {class}\" d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\"><title>{tip}</title></path>",
+            cx - size, cy - size, cx + size, cy + size, cx - size, cy + size, cx + size, cy - size
+        ),
+    };
+}
+
+/// A mark's tooltip: what, when, the job and the detail.
+fn mark_tooltip(mark: &Mark) -> String {
+    let mut tip = format!("{} at {}", mark.kind.name(), duration(mark.at_us));
     if let Some(job) = mark.job {
         let _ = write!(tip, " · job {job}");
     }
     if !mark.detail.is_empty() {
         let _ = write!(tip, " · {}", mark.detail);
     }
-    let tip = escape(&tip);
-    let _ = match mark.kind {
-        MarkKind::Retry => writeln!(
-            svg,
-            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
-            cx, cy - s, cx - s, cy + s * 0.8, cx + s, cy + s * 0.8
-        ),
-        MarkKind::StaleResend => writeln!(
-            svg,
-            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
-            cx, cy - s, cx + s, cy, cx, cy + s, cx - s, cy
-        ),
-        MarkKind::Redirect => writeln!(
-            svg,
-            "<circle class=\"mark {class}\" cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{:.1}\"><title>{tip}</title></circle>",
-            s * 0.8
-        ),
-        MarkKind::Failed => writeln!(
-            svg,
-            "<path class=\"mark {class}\" d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\"><title>{tip}</title></path>",
-            cx - s, cy - s, cx + s, cy + s, cx - s, cy + s, cx + s, cy - s
-        ),
-    };
+    tip
 }
 
 /// A bar's tooltip: job, phase, length, URL.
-fn describe(span: &Span) -> String {
+fn bar_tooltip(span: &Span) -> String {
     let mut text = String::new();
     if let Some(job) = span.job {
         let _ = write!(text, "job {job} · ");

@@ -92,6 +92,7 @@ fn check_xml(doc: &str) -> Vec<String> {
     names
 }
 
+/// Text (or an attribute value) has no raw `<` and only known entities.
 fn check_text(text: &str) {
     assert!(!text.contains('<'), "raw < in {text:?}");
     for (i, _) in text.match_indices('&') {
@@ -114,6 +115,7 @@ fn labels(svg: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The number of bars.
 fn bars(svg: &str) -> usize {
     svg.matches("class=\"bar ").count()
 }
@@ -243,7 +245,7 @@ fn steps_and_durations_read_well() {
 }
 
 /// A trace file in `dir` and the SVG to write beside it.
-fn args(dir: &tempfile::TempDir, trace: &str) -> (PathBuf, PathBuf) {
+fn trace_and_svg_paths(dir: &tempfile::TempDir, trace: &str) -> (PathBuf, PathBuf) {
     (dir.path().join(trace), dir.path().join("out.svg"))
 }
 
@@ -255,7 +257,7 @@ fn the_command_writes_the_svg() {
         {"name": "body", "ph": "X", "ts": 10, "dur": 5, "pid": 1, "tid": 100}
     ]}"#;
     std::fs::write(dir.path().join("run.json"), text).unwrap();
-    let (trace, output) = args(&dir, "run.json");
+    let (trace, output) = trace_and_svg_paths(&dir, "run.json");
     assert_eq!(run_command(&trace, &output), 0);
     let svg = std::fs::read_to_string(&output).unwrap();
     check_xml(&svg);
@@ -266,10 +268,10 @@ fn the_command_writes_the_svg() {
 #[test]
 fn the_command_fails_on_a_bad_trace_or_output() {
     let dir = tempfile::tempdir().unwrap();
-    let (missing, output) = args(&dir, "missing.json");
+    let (missing, output) = trace_and_svg_paths(&dir, "missing.json");
     assert_eq!(run_command(&missing, &output), 1);
     std::fs::write(dir.path().join("bad.json"), "{\"traceEvents\": ").unwrap();
-    let (bad, output) = args(&dir, "bad.json");
+    let (bad, output) = trace_and_svg_paths(&dir, "bad.json");
     assert_eq!(run_command(&bad, &output), 1);
     std::fs::write(dir.path().join("ok.json"), "{\"traceEvents\": []}").unwrap();
     let unwritable = dir.path().join("no-such-dir").join("out.svg");

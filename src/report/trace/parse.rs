@@ -210,8 +210,16 @@ pub fn parse_trace(json: &str) -> Result<Trace, TraceError> {
         .get("traceEvents")
         .and_then(Value::as_array)
         .ok_or(TraceError::Format("no \"traceEvents\" array"))?;
-    // First the track names: a tid means a socket only if it is named "socket N".
-    let mut tracks: HashMap<u64, TrackId> = HashMap::new();
+    let mut reader = Reader::new(track_names(events));
+    for event in events {
+        reader.read_event(event)?;
+    }
+    Ok(reader.finish(root.get("otherData")))
+}
+
+/// The tracks by thread id: a tid means a socket only if it is named "socket N".
+fn track_names(events: &[Value]) -> HashMap<u64, TrackId> {
+    let mut tracks = HashMap::new();
     for event in events {
         if str_field(event, "ph") == Some("M") && str_field(event, "name") == Some("thread_name") {
             let (Some(tid), Some(name)) = (
@@ -220,28 +228,64 @@ pub fn parse_trace(json: &str) -> Result<Trace, TraceError> {
             ) else {
                 continue;
             };
-            let track = match name {
-                "queue" => Some(TrackId::Queue),
-                "pager" => Some(TrackId::Pager),
-                other => other
-                    .strip_prefix("socket ")
-                    .and_then(|n| n.parse().ok())
-                    .map(TrackId::Socket),
-            };
-            if let Some(track) = track {
+            if let Some(track) = track_of_name(name) {
                 tracks.insert(tid, track);
             }
         }
     }
-    let mut trace = Trace::default();
-    let mut slots: BTreeMap<usize, Vec<Span>> = BTreeMap::new();
-    for track in tracks.values() {
-        if let TrackId::Socket(n) = track {
-            slots.entry(*n).or_default();
+    tracks
+}
+
+/// The track a thread name stands for: "queue", "pager" or "socket N".
+fn track_of_name(name: &str) -> Option<TrackId> {
+    match name {
+        "queue" => Some(TrackId::Queue),
+        "pager" => Some(TrackId::Pager),
+        other => other
+            .strip_prefix("socket ")
+            .and_then(|n| n.parse().ok())
+            .map(TrackId::Socket),
+    }
+}
+
+/// What pairs a wait's `b` event with its `e`: category, id and name.
+#[derive(PartialEq, Eq, Hash)]
+struct WaitKey {
+    cat: String,
+    id: String,
+    name: String,
+}
+
+/// One read of the events, in file order: the trace so far, and what is still open.
+struct Reader {
+    /// The tracks by thread id, from [`track_names`].
+    tracks: HashMap<u64, TrackId>,
+    trace: Trace,
+    /// The spans of each slot, unsorted; every named socket has an entry.
+    slots: BTreeMap<usize, Vec<Span>>,
+    /// Waits begun and not yet ended: their start and their span.
+    open_waits: HashMap<WaitKey, (u64, Span)>,
+}
+
+impl Reader {
+    /// A reader that knows the tracks; every socket track gets a row, spans or not.
+    fn new(tracks: HashMap<u64, TrackId>) -> Reader {
+        let mut slots: BTreeMap<usize, Vec<Span>> = BTreeMap::new();
+        for track in tracks.values() {
+            if let TrackId::Socket(n) = track {
+                slots.entry(*n).or_default();
+            }
+        }
+        Reader {
+            tracks,
+            trace: Trace::default(),
+            slots,
+            open_waits: HashMap::new(),
         }
     }
-    let mut open_waits: HashMap<(String, String, String), (u64, Span)> = HashMap::new();
-    for event in events {
+
+    /// Takes in one event; skips what it does not know, refuses what is not an object.
+    fn read_event(&mut self, event: &Value) -> Result<(), TraceError> {
         if !event.is_object() {
             return Err(TraceError::Format("an event is not an object"));
         }
@@ -250,91 +294,126 @@ pub fn parse_trace(json: &str) -> Result<Trace, TraceError> {
             str_field(event, "name"),
             event.get("ts").and_then(micros),
         ) else {
-            continue;
+            return Ok(());
         };
         let track = event
             .get("tid")
             .and_then(Value::as_u64)
-            .and_then(|tid| tracks.get(&tid).copied());
-        trace.wall_us = trace.wall_us.max(ts);
+            .and_then(|tid| self.tracks.get(&tid).copied());
+        self.trace.wall_us = self.trace.wall_us.max(ts);
         match ph {
-            "X" => {
-                let (Some(TrackId::Socket(n)), Some(phase)) = (track, SpanPhase::from_name(name))
-                else {
-                    continue;
-                };
-                let dur = event.get("dur").and_then(micros).unwrap_or(0);
-                trace.wall_us = trace.wall_us.max(ts + dur);
-                slots
-                    .entry(n)
-                    .or_default()
-                    .push(span(event, phase, ts, dur));
-            }
-            "b" | "e" => {
-                let Some(phase) = SpanPhase::from_name(name) else {
-                    continue;
-                };
-                let cat = str_field(event, "cat").unwrap_or("").to_string();
-                let id = event.get("id").map(Value::to_string).unwrap_or_default();
-                let key = (cat, id, name.to_string());
-                if ph == "b" {
-                    open_waits.insert(key, (ts, span(event, phase, ts, 0)));
-                } else if let Some((start, mut wait)) = open_waits.remove(&key) {
-                    wait.dur_us = ts.saturating_sub(start);
-                    let pager = key.0 == "pager"
-                        || event.get("tid").and_then(Value::as_u64) == Some(PAGER_TID);
-                    if pager {
-                        trace.pager.push(wait);
-                    } else {
-                        trace.queue.push(wait);
-                    }
-                }
-            }
-            "i" | "I" => {
-                let Some(kind) = MarkKind::from_name(name) else {
-                    continue;
-                };
-                let track = track.unwrap_or(
-                    if event.get("tid").and_then(Value::as_u64) == Some(PAGER_TID) {
-                        TrackId::Pager
-                    } else {
-                        TrackId::Queue
-                    },
-                );
-                if let TrackId::Socket(n) = track {
-                    slots.entry(n).or_default();
-                }
-                let args = event.get("args");
-                let detail = ["error", "to"]
-                    .iter()
-                    .find_map(|k| args.and_then(|a| a.get(*k)).and_then(Value::as_str))
-                    .unwrap_or("")
-                    .to_string();
-                trace.marks.push(Mark {
-                    kind,
-                    at_us: ts,
-                    track,
-                    job: args.and_then(|a| a.get("job")).and_then(Value::as_u64),
-                    detail,
-                });
-            }
+            "X" => self.read_span(event, name, ts, track),
+            "b" => self.begin_wait(event, name, ts),
+            "e" => self.end_wait(event, name, ts),
+            "i" | "I" => self.read_mark(event, name, ts, track),
             _ => {}
         }
+        Ok(())
     }
-    for (slot, mut spans) in slots {
-        spans.sort_by_key(|s| s.start_us);
-        trace.slots.push(SlotTrack { slot, spans });
+
+    /// A complete event (`X`): a phase span, kept if it is on a socket track.
+    fn read_span(&mut self, event: &Value, name: &str, ts: u64, track: Option<TrackId>) {
+        let (Some(TrackId::Socket(n)), Some(phase)) = (track, SpanPhase::from_name(name)) else {
+            return;
+        };
+        let dur = event.get("dur").and_then(micros).unwrap_or(0);
+        self.trace.wall_us = self.trace.wall_us.max(ts + dur);
+        self.slots
+            .entry(n)
+            .or_default()
+            .push(new_span(event, phase, ts, dur));
     }
-    trace.pager.sort_by_key(|s| s.start_us);
-    trace.queue.sort_by_key(|s| s.start_us);
-    let other = root.get("otherData");
-    let number = |key: &str| other.and_then(|o| o.get(key)).and_then(Value::as_u64);
-    trace.wall_us = trace.wall_us.max(number("wall_us").unwrap_or(0));
-    trace.requests = number("requests");
-    trace.sockets_opened = number("sockets_opened");
-    Ok(trace)
+
+    /// An async begin (`b`): a wait opens.
+    fn begin_wait(&mut self, event: &Value, name: &str, ts: u64) {
+        let Some(phase) = SpanPhase::from_name(name) else {
+            return;
+        };
+        let key = wait_key(event, name);
+        self.open_waits
+            .insert(key, (ts, new_span(event, phase, ts, 0)));
+    }
+
+    /// An async end (`e`): the wait it closes goes to the pager's or the queue's list.
+    fn end_wait(&mut self, event: &Value, name: &str, ts: u64) {
+        if SpanPhase::from_name(name).is_none() {
+            return;
+        }
+        let key = wait_key(event, name);
+        let Some((start, mut wait)) = self.open_waits.remove(&key) else {
+            return;
+        };
+        wait.dur_us = ts.saturating_sub(start);
+        let pager =
+            key.cat == "pager" || event.get("tid").and_then(Value::as_u64) == Some(PAGER_TID);
+        if pager {
+            self.trace.pager.push(wait);
+        } else {
+            self.trace.queue.push(wait);
+        }
+    }
+
+    /// An instant event (`i`, `I`): a mark, on its socket, else the pager or the queue.
+    fn read_mark(&mut self, event: &Value, name: &str, ts: u64, track: Option<TrackId>) {
+        let Some(kind) = MarkKind::from_name(name) else {
+            return;
+        };
+        let track = track.unwrap_or(
+            if event.get("tid").and_then(Value::as_u64) == Some(PAGER_TID) {
+                TrackId::Pager
+            } else {
+                TrackId::Queue
+            },
+        );
+        if let TrackId::Socket(n) = track {
+            self.slots.entry(n).or_default();
+        }
+        let args = event.get("args");
+        self.trace.marks.push(Mark {
+            kind,
+            at_us: ts,
+            track,
+            job: args.and_then(|a| a.get("job")).and_then(Value::as_u64),
+            detail: mark_detail(args),
+        });
+    }
+
+    /// The trace: spans sorted by start, and the numbers of `otherData` when given.
+    fn finish(self, other_data: Option<&Value>) -> Trace {
+        let mut trace = self.trace;
+        for (slot, mut spans) in self.slots {
+            spans.sort_by_key(|s| s.start_us);
+            trace.slots.push(SlotTrack { slot, spans });
+        }
+        trace.pager.sort_by_key(|s| s.start_us);
+        trace.queue.sort_by_key(|s| s.start_us);
+        let number = |key: &str| other_data.and_then(|o| o.get(key)).and_then(Value::as_u64);
+        trace.wall_us = trace.wall_us.max(number("wall_us").unwrap_or(0));
+        trace.requests = number("requests");
+        trace.sockets_opened = number("sockets_opened");
+        trace
+    }
 }
 
+/// The key that pairs an async event with its partner.
+fn wait_key(event: &Value, name: &str) -> WaitKey {
+    WaitKey {
+        cat: str_field(event, "cat").unwrap_or("").to_string(),
+        id: event.get("id").map(Value::to_string).unwrap_or_default(),
+        name: name.to_string(),
+    }
+}
+
+/// A mark's detail: its `error`, else its `to`, else empty.
+fn mark_detail(args: Option<&Value>) -> String {
+    ["error", "to"]
+        .iter()
+        .find_map(|k| args.and_then(|a| a.get(*k)).and_then(Value::as_str))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A string field of an event.
 fn str_field<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
     event.get(key).and_then(Value::as_str)
 }
@@ -349,7 +428,8 @@ fn micros(value: &Value) -> Option<u64> {
     })
 }
 
-fn span(event: &Value, phase: SpanPhase, ts: u64, dur: u64) -> Span {
+/// A span from an event's `args` (`job`, `url`, `kind`), or its `cat` when `kind` is missing.
+fn new_span(event: &Value, phase: SpanPhase, ts: u64, dur: u64) -> Span {
     let args = event.get("args");
     let arg = |key: &str| args.and_then(|a| a.get(key));
     let is_page = match arg("kind").and_then(Value::as_str) {

@@ -14,6 +14,31 @@ use crate::model::event::{Event, Observer};
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::protocol::url::Url;
 
+/// What a job fetches.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A file.
+    File,
+    /// A page of the list API.
+    Page,
+}
+
+impl Kind {
+    /// The `is_page` of the events.
+    fn is_page(self) -> bool {
+        matches!(self, Kind::Page)
+    }
+}
+
+/// How a fetch gets its socket.
+#[derive(Clone, Copy)]
+enum Conn {
+    /// It opens a new one (and connects).
+    Fresh,
+    /// It reuses an idle keep-alive one.
+    Reused,
+}
+
 /// A recorder on a virtual clock: `ms` since the start.
 struct Story {
     recorder: TraceRecorder,
@@ -21,6 +46,7 @@ struct Story {
 }
 
 impl Story {
+    /// A story whose recorder writes to `path`.
     fn new(path: PathBuf) -> Self {
         let t0 = Instant::now();
         Story {
@@ -29,20 +55,23 @@ impl Story {
         }
     }
 
+    /// The moment `ms` after the start.
     fn at(&self, ms: u64) -> Instant {
         self.t0 + Duration::from_millis(ms)
     }
 
+    /// Hands `event` to the recorder at `ms`.
     fn emit(&mut self, ms: u64, event: Event<'_>) {
         let now = self.at(ms);
         self.recorder.on_event(&event, now);
     }
 
+    /// Job `job` (a `kind`) goes from `from` to `to` at `ms`, on `slot` if given.
     fn phase(
         &mut self,
         ms: u64,
         job: usize,
-        page: bool,
+        kind: Kind,
         from: Phase,
         to: Phase,
         slot: Option<usize>,
@@ -51,7 +80,7 @@ impl Story {
         let event = Event::Phase {
             job: JobId(job),
             url: &url,
-            is_page: page,
+            is_page: kind.is_page(),
             from,
             to,
             slot: slot.map(ConnId),
@@ -60,22 +89,26 @@ impl Story {
     }
 
     /// A job through connect (or reuse), send, wait and body on `slot`, from `ms`.
-    fn fetch(&mut self, ms: u64, job: usize, page: bool, slot: usize, fresh: bool) {
+    fn fetch(&mut self, ms: u64, job: usize, kind: Kind, slot: usize, conn: Conn) {
         use Phase::*;
-        if fresh {
-            self.emit(ms, Event::ConnectionOpened { slot: ConnId(slot) });
-            self.phase(ms, job, page, Queued, Connecting, Some(slot));
-            self.phase(ms + 1, job, page, Connecting, Sending, Some(slot));
-        } else {
-            self.emit(ms, Event::ConnectionReused { slot: ConnId(slot) });
-            self.phase(ms + 1, job, page, Queued, Sending, Some(slot));
+        match conn {
+            Conn::Fresh => {
+                self.emit(ms, Event::ConnectionOpened { slot: ConnId(slot) });
+                self.phase(ms, job, kind, Queued, Connecting, Some(slot));
+                self.phase(ms + 1, job, kind, Connecting, Sending, Some(slot));
+            }
+            Conn::Reused => {
+                self.emit(ms, Event::ConnectionReused { slot: ConnId(slot) });
+                self.phase(ms + 1, job, kind, Queued, Sending, Some(slot));
+            }
         }
         self.emit(ms + 1, Event::RequestSent { job: JobId(job) });
-        self.phase(ms + 2, job, page, Sending, AwaitingHead, None);
-        self.phase(ms + 4, job, page, AwaitingHead, ReceivingBody, None);
+        self.phase(ms + 2, job, kind, Sending, AwaitingHead, None);
+        self.phase(ms + 4, job, kind, AwaitingHead, ReceivingBody, None);
     }
 }
 
+/// The URL `text`, which must parse.
 fn url(text: &str) -> Url {
     Url::parse(text).unwrap()
 }
@@ -83,15 +116,20 @@ fn url(text: &str) -> Url {
 /// The made-up run: a page on socket 0, then two files; one retries after a 503 and
 /// meets a stale socket; a later job reuses id 0 and fails to connect.
 fn record(path: PathBuf) -> Story {
-    use Phase::*;
     let mut s = Story::new(path);
-    let list = url("http://127.0.0.1:5000/api/list_files");
-    let a = url("http://127.0.0.1:5000/api/download/a");
-    let b = url("http://127.0.0.1:5000/api/download/b");
-    let c = url("http://127.0.0.1:5000/api/download/c");
-    s.phase(0, 0, true, Queued, Queued, None);
-    s.fetch(2, 0, true, 0, true);
-    s.phase(7, 0, true, ReceivingBody, Saved, None);
+    a_page_lists_two_files(&mut s);
+    job_1_gets_a_503_while_job_2_is_saved(&mut s);
+    job_1_meets_a_stale_socket_and_is_saved(&mut s);
+    a_new_job_0_fails_to_connect(&mut s);
+    s
+}
+
+/// 0–7 ms: page job 0 on a fresh socket 0, then files 1 and 2 are queued.
+fn a_page_lists_two_files(s: &mut Story) {
+    use Phase::*;
+    s.phase(0, 0, Kind::Page, Queued, Queued, None);
+    s.fetch(2, 0, Kind::Page, 0, Conn::Fresh);
+    s.phase(7, 0, Kind::Page, ReceivingBody, Saved, None);
     s.emit(
         7,
         Event::PageRead {
@@ -99,15 +137,21 @@ fn record(path: PathBuf) -> Story {
             new_ids: 2,
         },
     );
-    s.phase(7, 1, false, Queued, Queued, None);
-    s.phase(7, 2, false, Queued, Queued, None);
-    // Job 1 reuses socket 0 and gets a 503 while waiting for the head.
+    s.phase(7, 1, Kind::File, Queued, Queued, None);
+    s.phase(7, 2, Kind::File, Queued, Queued, None);
+}
+
+/// 8–14 ms: job 1 reuses socket 0 and gets a 503 while waiting for the head; job 2
+/// opens socket 1 meanwhile and is saved.
+fn job_1_gets_a_503_while_job_2_is_saved(s: &mut Story) {
+    use Phase::*;
+    let a = url("http://127.0.0.1:5000/api/download/a");
+    let b = url("http://127.0.0.1:5000/api/download/b");
     s.emit(8, Event::ConnectionReused { slot: ConnId(0) });
-    s.phase(8, 1, false, Queued, Sending, Some(0));
+    s.phase(8, 1, Kind::File, Queued, Sending, Some(0));
     s.emit(8, Event::RequestSent { job: JobId(1) });
-    s.phase(9, 1, false, Sending, AwaitingHead, None);
-    // Job 2 opens socket 1 meanwhile.
-    s.fetch(9, 2, false, 1, true);
+    s.phase(9, 1, Kind::File, Sending, AwaitingHead, None);
+    s.fetch(9, 2, Kind::File, 1, Conn::Fresh);
     let error = JobError::Status(503);
     let retry = Event::Retry {
         job: JobId(1),
@@ -118,8 +162,8 @@ fn record(path: PathBuf) -> Story {
     };
     s.emit(12, retry);
     let until = s.at(22);
-    s.phase(12, 1, false, AwaitingHead, RetryWait { until }, None);
-    s.phase(14, 2, false, ReceivingBody, Saved, None);
+    s.phase(12, 1, Kind::File, AwaitingHead, RetryWait { until }, None);
+    s.phase(14, 2, Kind::File, ReceivingBody, Saved, None);
     let path = std::path::Path::new("b");
     s.emit(
         14,
@@ -130,12 +174,18 @@ fn record(path: PathBuf) -> Story {
             bytes: 6,
         },
     );
-    // Job 1 again: socket 1 turns out stale, the resend opens socket 2.
-    s.phase(22, 1, false, RetryWait { until }, Queued, None);
+}
+
+/// 22–32 ms: job 1 again: socket 1 turns out stale, the resend opens socket 2.
+fn job_1_meets_a_stale_socket_and_is_saved(s: &mut Story) {
+    use Phase::*;
+    let a = url("http://127.0.0.1:5000/api/download/a");
+    let until = s.at(22);
+    s.phase(22, 1, Kind::File, RetryWait { until }, Queued, None);
     s.emit(22, Event::ConnectionReused { slot: ConnId(1) });
-    s.phase(23, 1, false, Queued, Sending, Some(1));
+    s.phase(23, 1, Kind::File, Queued, Sending, Some(1));
     s.emit(23, Event::RequestSent { job: JobId(1) });
-    s.phase(24, 1, false, Sending, AwaitingHead, None);
+    s.phase(24, 1, Kind::File, Sending, AwaitingHead, None);
     s.emit(
         25,
         Event::StaleResend {
@@ -143,10 +193,11 @@ fn record(path: PathBuf) -> Story {
             url: &a,
         },
     );
-    s.phase(25, 1, false, AwaitingHead, Queued, None);
+    s.phase(25, 1, Kind::File, AwaitingHead, Queued, None);
     s.emit(25, Event::ConnectionClosed { slot: ConnId(1) });
-    s.fetch(26, 1, false, 2, true);
-    s.phase(32, 1, false, ReceivingBody, Saved, None);
+    s.fetch(26, 1, Kind::File, 2, Conn::Fresh);
+    s.phase(32, 1, Kind::File, ReceivingBody, Saved, None);
+    let path = std::path::Path::new("b");
     s.emit(
         32,
         Event::FileSaved {
@@ -156,10 +207,16 @@ fn record(path: PathBuf) -> Story {
             bytes: 6,
         },
     );
-    // A new job takes id 0 and its connect is refused on socket 0.
-    s.phase(33, 0, false, Queued, Queued, None);
-    s.phase(34, 0, false, Queued, Connecting, Some(0));
-    s.phase(36, 0, false, Connecting, Failed, None);
+}
+
+/// 33–37 ms: a new job takes id 0 and its connect is refused on socket 0; the
+/// sockets close.
+fn a_new_job_0_fails_to_connect(s: &mut Story) {
+    use Phase::*;
+    let c = url("http://127.0.0.1:5000/api/download/c");
+    s.phase(33, 0, Kind::File, Queued, Queued, None);
+    s.phase(34, 0, Kind::File, Queued, Connecting, Some(0));
+    s.phase(36, 0, Kind::File, Connecting, Failed, None);
     let refused = JobError::Connect(io::Error::from(io::ErrorKind::ConnectionRefused));
     s.emit(
         36,
@@ -172,8 +229,6 @@ fn record(path: PathBuf) -> Story {
     );
     s.emit(37, Event::ConnectionClosed { slot: ConnId(0) });
     s.emit(37, Event::ConnectionClosed { slot: ConnId(2) });
-    let _ = list;
-    s
 }
 
 /// Records the story, writes it, returns the file's text.
@@ -185,10 +240,12 @@ fn written() -> String {
     std::fs::read_to_string(&path).unwrap()
 }
 
+/// The `traceEvents` array.
 fn events(root: &Value) -> &Vec<Value> {
     root["traceEvents"].as_array().expect("traceEvents")
 }
 
+/// The track names, by thread id.
 fn thread_names(root: &Value) -> HashMap<u64, String> {
     events(root)
         .iter()
@@ -410,8 +467,8 @@ fn a_stopped_run_closes_its_open_spans() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopped.json");
     let mut s = Story::new(path.clone());
-    s.phase(0, 0, false, Phase::Queued, Phase::Queued, None);
-    s.fetch(1, 0, false, 0, true);
+    s.phase(0, 0, Kind::File, Phase::Queued, Phase::Queued, None);
+    s.fetch(1, 0, Kind::File, 0, Conn::Fresh);
     s.recorder.finish();
     let trace = parse_trace(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let phases: Vec<SpanPhase> = trace.slots[0].spans.iter().map(|s| s.phase).collect();
@@ -425,6 +482,42 @@ fn a_stopped_run_closes_its_open_spans() {
         ]
     );
     assert_eq!(trace.slots[0].spans[3].dur_us, 0);
+}
+
+#[test]
+fn a_reused_socket_carries_the_next_job_without_a_connect() {
+    use Phase::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reused.json");
+    let mut s = Story::new(path.clone());
+    s.phase(0, 0, Kind::File, Queued, Queued, None);
+    s.fetch(1, 0, Kind::File, 0, Conn::Fresh);
+    s.phase(7, 0, Kind::File, ReceivingBody, Saved, None);
+    s.phase(7, 1, Kind::File, Queued, Queued, None);
+    s.fetch(8, 1, Kind::File, 0, Conn::Reused);
+    s.phase(14, 1, Kind::File, ReceivingBody, Saved, None);
+    s.recorder.finish();
+    let trace = parse_trace(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(trace.slots.len(), 1);
+    let spans: Vec<(SpanPhase, u64, Option<u64>)> = trace.slots[0]
+        .spans
+        .iter()
+        .map(|s| (s.phase, s.start_us, s.job))
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (SpanPhase::Connect, 1_000, Some(0)),
+            (SpanPhase::Send, 2_000, Some(0)),
+            (SpanPhase::Wait, 3_000, Some(0)),
+            (SpanPhase::Body, 5_000, Some(0)),
+            (SpanPhase::Send, 9_000, Some(1)),
+            (SpanPhase::Wait, 10_000, Some(1)),
+            (SpanPhase::Body, 12_000, Some(1)),
+        ]
+    );
+    assert_eq!(trace.requests, Some(2));
+    assert_eq!(trace.sockets_opened, Some(1));
 }
 
 #[test]

@@ -6,10 +6,11 @@
 //! occasional error text, no JSON values) until `finish()` writes them out.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{PAGER_TID, QUEUE_TID, SOCKET_TID_BASE};
 use crate::model::event::{Event, Observer};
@@ -48,9 +49,27 @@ struct Live {
     phase: Phase,
     since_us: u64,
     /// The last socket it was on.
-    slot: Option<ConnId>,
+    last_slot: Option<ConnId>,
     /// The socket of the phase it just left, if that phase was on a socket.
-    left_socket: Option<ConnId>,
+    left_slot: Option<ConnId>,
+}
+
+/// What [`Live::change_phase`] reports of the phase a job left.
+struct LeftPhase {
+    phase: Phase,
+    since_us: u64,
+    serial: u32,
+    /// The socket it was on, if any.
+    slot: Option<ConnId>,
+}
+
+/// Which of a job's URLs an event names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WhichUrl {
+    /// The URL of the current attempt (a redirect's target, once followed).
+    Current,
+    /// The URL as first given (saved, failed): it wins over the current one.
+    Original,
 }
 
 /// Where an event is drawn.
@@ -62,6 +81,7 @@ enum Track {
 }
 
 impl Track {
+    /// The thread id the track is written on.
     fn tid(self) -> u64 {
         match self {
             Track::Socket(n) => SOCKET_TID_BASE + n as u64,
@@ -71,12 +91,22 @@ impl Track {
     }
 }
 
-/// The counter series.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Counter {
-    Sockets,
-    InFlight,
-    Queued,
+/// One counter series' new values.
+#[derive(Clone, Copy)]
+enum Sample {
+    /// `sockets {open}`.
+    Sockets { open: u32 },
+    /// `requests {in flight}`.
+    InFlight { requests: u32 },
+    /// `jobs {queued, retry-wait}`.
+    Jobs { queued: u32, retry_wait: u32 },
+}
+
+impl Sample {
+    /// True if both are values of the same series.
+    fn same_series(self, other: Sample) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
 }
 
 /// One future trace event.
@@ -105,35 +135,47 @@ enum Record {
         detail: Detail,
     },
     /// A counter's new values (`ph: "C"`).
-    Count {
-        counter: Counter,
-        ts: u64,
-        a: u32,
-        b: u32,
-    },
+    Count { ts: u64, sample: Sample },
 }
 
 /// The "why" of a mark.
 enum Detail {
+    /// A retry: which try comes next, after how long, and why.
     Retry {
         attempt: u32,
         delay_ms: u64,
         error: Box<str>,
     },
-    Redirect {
-        to: Box<str>,
-    },
+    /// A redirect's target.
+    Redirect { to: Box<str> },
+    /// Why the job failed.
     Error(Box<str>),
+    /// Nothing to add (a stale resend).
     None,
+}
+
+impl Detail {
+    /// A retry's detail: the next try, its backoff in milliseconds, the error.
+    fn retry(attempt: u32, delay: Duration, error: &dyn fmt::Display) -> Detail {
+        Detail::Retry {
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            error: error.to_string().into_boxed_str(),
+        }
+    }
+
+    /// A failure's detail: its error text.
+    fn error(error: &dyn fmt::Display) -> Detail {
+        Detail::Error(error.to_string().into_boxed_str())
+    }
 }
 
 /// Running totals: the counters' current values and the run's numbers.
 #[derive(Default)]
 struct Counts {
     sockets_open: u32,
-    in_flight: u32,
-    queued: u32,
-    retry_wait: u32,
+    /// Jobs per waiting or in-flight phase.
+    phases: PhaseCounts,
     requests: u64,
     sockets_opened: u64,
     saved: u64,
@@ -141,6 +183,14 @@ struct Counts {
     retries: u64,
     stale_resends: u64,
     redirects: u64,
+}
+
+/// How many jobs are in flight, queued, and backing off.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+struct PhaseCounts {
+    in_flight: u32,
+    queued: u32,
+    retry_wait: u32,
 }
 
 impl TraceRecorder {
@@ -158,7 +208,8 @@ impl TraceRecorder {
         }
     }
 
-    fn micros(&mut self, now: Instant) -> u64 {
+    /// The time of `now` in microseconds since the start; moves `last_us` up to it.
+    fn event_time_us(&mut self, now: Instant) -> u64 {
         let us = now.saturating_duration_since(self.started).as_micros() as u64;
         self.last_us = self.last_us.max(us);
         us
@@ -174,85 +225,109 @@ impl TraceRecorder {
         slot: Option<ConnId>,
         ts: u64,
     ) {
-        let counts_before = (
-            self.counts.in_flight,
-            self.counts.queued,
-            self.counts.retry_wait,
-        );
+        let before = self.counts.phases;
         // A new job enters as Queued -> Queued; a reused id is a new incarnation.
         let known = self.live.contains_key(&job);
         if (from == Phase::Queued && to == Phase::Queued) || !known {
-            let serial = self.new_job(job, is_page);
-            self.live.insert(
-                job,
-                Live {
-                    serial,
-                    phase: to,
-                    since_us: ts,
-                    slot,
-                    left_socket: None,
-                },
-            );
-            self.enter(to, 1);
+            self.start_incarnation(job, is_page, to, slot, ts);
         } else if let Some(live) = self.live.get_mut(&job) {
-            let (left, since, serial, last_slot) =
-                (live.phase, live.since_us, live.serial, live.slot);
-            live.left_socket = if left.is_in_flight() { last_slot } else { None };
-            live.phase = to;
-            live.since_us = ts;
-            if slot.is_some() {
-                live.slot = slot;
-            }
-            let dur = ts.saturating_sub(since);
-            match left {
-                Phase::Connecting | Phase::Sending | Phase::AwaitingHead | Phase::ReceivingBody => {
-                    if let Some(ConnId(n)) = last_slot {
-                        self.slots.insert(n);
-                        self.records.push(Record::Span {
-                            slot: n,
-                            phase: left.name(),
-                            serial,
-                            ts: since,
-                            dur,
-                        });
-                    }
-                }
-                Phase::Queued | Phase::RetryWait { .. } => self.records.push(Record::Wait {
-                    phase: left.name(),
-                    serial,
-                    ts: since,
-                    dur,
-                }),
-                Phase::Saved | Phase::Failed => {}
-            }
-            self.enter(left, -1);
-            self.enter(to, 1);
+            let left = live.change_phase(to, slot, ts);
+            self.close_span(&left, ts);
+            self.leave_phase(left.phase);
+            self.enter_phase(to);
         }
-        let counts_after = (
-            self.counts.in_flight,
-            self.counts.queued,
-            self.counts.retry_wait,
+        self.record_phase_counts(before, ts);
+    }
+
+    /// A new incarnation of `job` enters `to`.
+    fn start_incarnation(
+        &mut self,
+        job: JobId,
+        is_page: bool,
+        to: Phase,
+        slot: Option<ConnId>,
+        ts: u64,
+    ) {
+        let serial = self.add_incarnation(job, is_page);
+        self.live.insert(
+            job,
+            Live {
+                serial,
+                phase: to,
+                since_us: ts,
+                last_slot: slot,
+                left_slot: None,
+            },
         );
-        if counts_after.0 != counts_before.0 {
-            self.count(Counter::InFlight, ts, counts_after.0, 0);
-        }
-        if (counts_after.1, counts_after.2) != (counts_before.1, counts_before.2) {
-            self.count(Counter::Queued, ts, counts_after.1, counts_after.2);
+        self.enter_phase(to);
+    }
+
+    /// The record of the phase a job left at `ts`: a span on its socket, or a wait.
+    fn close_span(&mut self, left: &LeftPhase, ts: u64) {
+        let dur = ts.saturating_sub(left.since_us);
+        match left.phase {
+            Phase::Connecting | Phase::Sending | Phase::AwaitingHead | Phase::ReceivingBody => {
+                if let Some(ConnId(n)) = left.slot {
+                    self.slots.insert(n);
+                    self.records.push(Record::Span {
+                        slot: n,
+                        phase: left.phase.name(),
+                        serial: left.serial,
+                        ts: left.since_us,
+                        dur,
+                    });
+                }
+            }
+            Phase::Queued | Phase::RetryWait { .. } => self.records.push(Record::Wait {
+                phase: left.phase.name(),
+                serial: left.serial,
+                ts: left.since_us,
+                dur,
+            }),
+            Phase::Saved | Phase::Failed => {}
         }
     }
 
-    /// Keeps the counters of jobs per phase: `delta` is +1 on entering, -1 on leaving.
-    fn enter(&mut self, phase: Phase, delta: i32) {
-        let counter = match phase {
-            Phase::Queued => &mut self.counts.queued,
-            Phase::RetryWait { .. } => &mut self.counts.retry_wait,
-            p if p.is_in_flight() => &mut self.counts.in_flight,
-            _ => return,
-        };
-        *counter = counter.saturating_add_signed(delta);
+    /// The counter records for a phase change: those whose values moved since `before`.
+    fn record_phase_counts(&mut self, before: PhaseCounts, ts: u64) {
+        let after = self.counts.phases;
+        if after.in_flight != before.in_flight {
+            let requests = after.in_flight;
+            self.record_sample(Sample::InFlight { requests }, ts);
+        }
+        if (after.queued, after.retry_wait) != (before.queued, before.retry_wait) {
+            let (queued, retry_wait) = (after.queued, after.retry_wait);
+            self.record_sample(Sample::Jobs { queued, retry_wait }, ts);
+        }
     }
 
-    fn new_job(&mut self, job: JobId, is_page: bool) -> u32 {
+    /// The counter of jobs in `phase`, if the phase has one.
+    fn phase_counter(&mut self, phase: Phase) -> Option<&mut u32> {
+        let phases = &mut self.counts.phases;
+        match phase {
+            Phase::Queued => Some(&mut phases.queued),
+            Phase::RetryWait { .. } => Some(&mut phases.retry_wait),
+            p if p.is_in_flight() => Some(&mut phases.in_flight),
+            _ => None,
+        }
+    }
+
+    /// One more job in `phase`.
+    fn enter_phase(&mut self, phase: Phase) {
+        if let Some(counter) = self.phase_counter(phase) {
+            *counter = counter.saturating_add(1);
+        }
+    }
+
+    /// One job fewer in `phase`.
+    fn leave_phase(&mut self, phase: Phase) {
+        if let Some(counter) = self.phase_counter(phase) {
+            *counter = counter.saturating_sub(1);
+        }
+    }
+
+    /// Remembers a new job incarnation; returns its serial, its index in `jobs`.
+    fn add_incarnation(&mut self, job: JobId, is_page: bool) -> u32 {
         self.jobs.push(JobMeta {
             job: job.0,
             is_page,
@@ -262,12 +337,12 @@ impl TraceRecorder {
     }
 
     /// A counter's new values; several changes at one moment make one record.
-    fn count(&mut self, counter: Counter, ts: u64, a: u32, b: u32) {
-        let same = |r: &Record| matches!(*r, Record::Count { counter: c, ts: t, .. } if c == counter && t == ts);
+    fn record_sample(&mut self, sample: Sample, ts: u64) {
+        let same = |r: &Record| matches!(*r, Record::Count { sample: s, ts: t } if s.same_series(sample) && t == ts);
         if let Some(last) = self.records.last_mut().filter(|r| same(r)) {
-            *last = Record::Count { counter, ts, a, b };
+            *last = Record::Count { ts, sample };
         } else {
-            self.records.push(Record::Count { counter, ts, a, b });
+            self.records.push(Record::Count { ts, sample });
         }
     }
 
@@ -277,9 +352,9 @@ impl TraceRecorder {
             return (Track::Queue, None);
         };
         let socket = if live.phase.is_in_flight() {
-            live.slot
+            live.last_slot
         } else if live.phase.is_final() {
-            live.left_socket
+            live.left_slot
         } else {
             None
         };
@@ -291,6 +366,7 @@ impl TraceRecorder {
         (track, Some(live.serial))
     }
 
+    /// A mark about `job`, on the track [`Self::mark_track`] picks.
     fn mark(&mut self, name: &'static str, job: JobId, ts: u64, detail: Detail) {
         let (track, serial) = self.mark_track(job);
         if let Track::Socket(n) = track {
@@ -305,11 +381,11 @@ impl TraceRecorder {
         });
     }
 
-    /// Names the job's URL: `original` ones (saved, failed) win over the current one.
-    fn learn_url(&mut self, job: JobId, url: &dyn std::fmt::Display, original: bool) {
+    /// Names the job's URL: [`WhichUrl::Original`] ones win over the current one.
+    fn learn_url(&mut self, job: JobId, url: &dyn fmt::Display, which: WhichUrl) {
         if let Some(live) = self.live.get(&job) {
             let meta = &mut self.jobs[live.serial as usize];
-            if original || meta.url.is_none() {
+            if which == WhichUrl::Original || meta.url.is_none() {
                 meta.url = Some(url.to_string().into_boxed_str());
             }
         }
@@ -332,9 +408,108 @@ impl TraceRecorder {
     }
 }
 
+impl Live {
+    /// Moves the job to `to` at `ts` (on `slot`, if given); returns the phase it left.
+    fn change_phase(&mut self, to: Phase, slot: Option<ConnId>, ts: u64) -> LeftPhase {
+        let left = LeftPhase {
+            phase: self.phase,
+            since_us: self.since_us,
+            serial: self.serial,
+            slot: self.last_slot,
+        };
+        self.left_slot = if left.phase.is_in_flight() {
+            left.slot
+        } else {
+            None
+        };
+        self.phase = to;
+        self.since_us = ts;
+        if slot.is_some() {
+            self.last_slot = slot;
+        }
+        left
+    }
+}
+
+impl TraceRecorder {
+    /// A socket opened: one more open, one more opened.
+    fn on_socket_opened(&mut self, ts: u64) {
+        self.counts.sockets_opened += 1;
+        self.counts.sockets_open += 1;
+        let open = self.counts.sockets_open;
+        self.record_sample(Sample::Sockets { open }, ts);
+    }
+
+    /// A socket closed: one fewer open.
+    fn on_socket_closed(&mut self, ts: u64) {
+        self.counts.sockets_open = self.counts.sockets_open.saturating_sub(1);
+        let open = self.counts.sockets_open;
+        self.record_sample(Sample::Sockets { open }, ts);
+    }
+
+    /// A line of input that is not a URL: a failure mark on the queue, with no job.
+    fn on_bad_input(&mut self, origin: &str, message: &str, ts: u64) {
+        self.counts.failed += 1;
+        self.records.push(Record::Mark {
+            name: "failed",
+            track: Track::Queue,
+            serial: None,
+            ts,
+            detail: Detail::Error(format!("{origin}: {message}").into_boxed_str()),
+        });
+    }
+
+    /// A reused socket was found closed: the job is resent at once.
+    fn on_stale_resend(&mut self, job: JobId, url: &dyn fmt::Display, ts: u64) {
+        self.counts.stale_resends += 1;
+        self.learn_url(job, url, WhichUrl::Current);
+        self.mark("stale-resend", job, ts, Detail::None);
+    }
+
+    /// A retryable failure: the job backs off; `detail` from [`Detail::retry`].
+    fn on_retry(&mut self, job: JobId, url: &dyn fmt::Display, detail: Detail, ts: u64) {
+        self.counts.retries += 1;
+        self.learn_url(job, url, WhichUrl::Current);
+        self.mark("retry", job, ts, detail);
+    }
+
+    /// A redirect was followed, to `to`.
+    fn on_redirect(&mut self, job: JobId, to: &dyn fmt::Display, ts: u64) {
+        self.counts.redirects += 1;
+        let to = to.to_string().into_boxed_str();
+        self.mark("redirect", job, ts, Detail::Redirect { to });
+    }
+
+    /// A file is saved: the job is over.
+    fn on_saved(&mut self, job: JobId, url: &dyn fmt::Display) {
+        self.counts.saved += 1;
+        self.learn_url(job, url, WhichUrl::Original);
+        self.forget(job);
+    }
+
+    /// A job failed for good: a mark, and the job is over.
+    fn on_failed(&mut self, job: JobId, url: &dyn fmt::Display, error: Detail, ts: u64) {
+        self.counts.failed += 1;
+        self.learn_url(job, url, WhichUrl::Original);
+        self.mark("failed", job, ts, error);
+        self.forget(job);
+    }
+
+    /// A job in flight was stopped: marked as failed, not counted as one.
+    fn on_stopped(&mut self, job: JobId, ts: u64) {
+        self.mark("failed", job, ts, Detail::Error("interrupted".into()));
+        self.forget(job);
+    }
+
+    /// The job is over: it is no longer live (its spans are closed).
+    fn forget(&mut self, job: JobId) {
+        self.live.remove(&job);
+    }
+}
+
 impl Observer for TraceRecorder {
     fn on_event(&mut self, event: &Event<'_>, now: Instant) {
-        let ts = self.micros(now);
+        let ts = self.event_time_us(now);
         match *event {
             Event::Phase {
                 job,
@@ -346,75 +521,27 @@ impl Observer for TraceRecorder {
             } => {
                 self.on_phase(job, is_page, from, to, slot, ts);
                 // Known from the job's first phase on (page requests included).
-                self.learn_url(job, url, false);
+                self.learn_url(job, url, WhichUrl::Current);
             }
-            Event::ConnectionOpened { .. } => {
-                self.counts.sockets_opened += 1;
-                self.counts.sockets_open += 1;
-                self.count(Counter::Sockets, ts, self.counts.sockets_open, 0);
-            }
-            Event::ConnectionClosed { .. } => {
-                self.counts.sockets_open = self.counts.sockets_open.saturating_sub(1);
-                self.count(Counter::Sockets, ts, self.counts.sockets_open, 0);
-            }
+            Event::ConnectionOpened { .. } => self.on_socket_opened(ts),
+            Event::ConnectionClosed { .. } => self.on_socket_closed(ts),
             Event::RequestSent { .. } => self.counts.requests += 1,
-            Event::StaleResend { job, url } => {
-                self.counts.stale_resends += 1;
-                self.learn_url(job, url, false);
-                self.mark("stale-resend", job, ts, Detail::None);
-            }
+            Event::StaleResend { job, url } => self.on_stale_resend(job, url, ts),
             Event::Retry {
                 job,
                 url,
                 attempt,
                 delay,
                 error,
-            } => {
-                self.counts.retries += 1;
-                self.learn_url(job, url, false);
-                let detail = Detail::Retry {
-                    attempt,
-                    delay_ms: delay.as_millis() as u64,
-                    error: error.to_string().into_boxed_str(),
-                };
-                self.mark("retry", job, ts, detail);
-            }
-            Event::Redirect { job, to } => {
-                self.counts.redirects += 1;
-                let to = to.to_string().into_boxed_str();
-                self.mark("redirect", job, ts, Detail::Redirect { to });
-            }
-            Event::FileSaved { job, url, .. } => {
-                self.counts.saved += 1;
-                self.learn_url(job, url, true);
-                self.live.remove(&job);
-            }
-            Event::PageRead { job, .. } => {
-                self.live.remove(&job);
-            }
+            } => self.on_retry(job, url, Detail::retry(attempt, delay, error), ts),
+            Event::Redirect { job, to } => self.on_redirect(job, to, ts),
+            Event::FileSaved { job, url, .. } => self.on_saved(job, url),
+            Event::PageRead { job, .. } => self.forget(job),
             Event::Failed {
                 job, url, error, ..
-            } => {
-                self.counts.failed += 1;
-                self.learn_url(job, url, true);
-                let error = Detail::Error(error.to_string().into_boxed_str());
-                self.mark("failed", job, ts, error);
-                self.live.remove(&job);
-            }
-            Event::BadInput { origin, message } => {
-                self.counts.failed += 1;
-                self.records.push(Record::Mark {
-                    name: "failed",
-                    track: Track::Queue,
-                    serial: None,
-                    ts,
-                    detail: Detail::Error(format!("{origin}: {message}").into_boxed_str()),
-                });
-            }
-            Event::Stopped { job } => {
-                self.mark("failed", job, ts, Detail::Error("interrupted".into()));
-                self.live.remove(&job);
-            }
+            } => self.on_failed(job, url, Detail::error(error), ts),
+            Event::BadInput { origin, message } => self.on_bad_input(origin, message, ts),
+            Event::Stopped { job } => self.on_stopped(job, ts),
             Event::ConnectionReused { .. }
             | Event::TlsHandshake { .. }
             | Event::ResponseHead { .. }

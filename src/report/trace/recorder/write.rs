@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{Counter, Detail, Record, TraceRecorder};
+use super::{Detail, Record, Sample, TraceRecorder};
 use crate::report::trace::{socket_track_name, PAGER_TID, PID, QUEUE_TID, SOCKET_TID_BASE};
 
 impl TraceRecorder {
@@ -15,7 +15,7 @@ impl TraceRecorder {
     pub(super) fn write(&self, out: &mut impl Write) -> io::Result<()> {
         out.write_all(b"{\"traceEvents\": [\n")?;
         let mut first = true;
-        let mut line = |out: &mut dyn Write, value: Value| -> io::Result<()> {
+        let mut write_event = |out: &mut dyn Write, value: Value| -> io::Result<()> {
             if !first {
                 out.write_all(b",\n")?;
             }
@@ -24,40 +24,40 @@ impl TraceRecorder {
             Ok(())
         };
         for value in self.metadata() {
-            line(out, value)?;
+            write_event(out, value)?;
         }
         for record in &self.records {
             match record {
                 Record::Wait { .. } => {
                     let (begin, end) = self.wait_pair(record);
-                    line(out, begin)?;
-                    line(out, end)?;
+                    write_event(out, begin)?;
+                    write_event(out, end)?;
                 }
-                _ => line(out, self.event(record))?,
+                _ => write_event(out, self.trace_event(record))?,
             }
         }
-        let c = &self.counts;
-        let other = json!({
+        let counts = &self.counts;
+        let other_data = json!({
             "tool": "miodl",
             "version": env!("CARGO_PKG_VERSION"),
             "wall_us": self.last_us,
-            "requests": c.requests,
-            "sockets_opened": c.sockets_opened,
-            "saved": c.saved,
-            "failed": c.failed,
-            "retries": c.retries,
-            "stale_resends": c.stale_resends,
-            "redirects": c.redirects,
+            "requests": counts.requests,
+            "sockets_opened": counts.sockets_opened,
+            "saved": counts.saved,
+            "failed": counts.failed,
+            "retries": counts.retries,
+            "stale_resends": counts.stale_resends,
+            "redirects": counts.redirects,
         });
         write!(
             out,
-            "\n],\n\"displayTimeUnit\": \"ms\",\n\"otherData\": {other}}}\n"
+            "\n],\n\"displayTimeUnit\": \"ms\",\n\"otherData\": {other_data}}}\n"
         )
     }
 
     /// Track names and order: queue, pager, then the sockets by number.
     fn metadata(&self) -> Vec<Value> {
-        let thread = |tid: u64, name: String, order: u64| {
+        let thread_metadata = |tid: u64, name: String, order: u64| {
             [
                 json!({"name": "thread_name", "ph": "M", "pid": PID, "tid": tid,
                        "args": {"name": name}}),
@@ -69,7 +69,7 @@ impl TraceRecorder {
             json!({"name": "process_name", "ph": "M", "pid": PID, "tid": 0,
                                   "args": {"name": "miodl"}}),
         ];
-        let on = |tid: u64| {
+        let has_events_on = |tid: u64| {
             self.records.iter().any(|r| match r {
                 Record::Wait { serial, .. } => {
                     (self.jobs[*serial as usize].is_page) == (tid == PAGER_TID)
@@ -78,14 +78,14 @@ impl TraceRecorder {
                 _ => false,
             })
         };
-        if on(QUEUE_TID) {
-            out.extend(thread(QUEUE_TID, "queue".to_string(), 0));
+        if has_events_on(QUEUE_TID) {
+            out.extend(thread_metadata(QUEUE_TID, "queue".to_string(), 0));
         }
-        if on(PAGER_TID) {
-            out.extend(thread(PAGER_TID, "pager".to_string(), 1));
+        if has_events_on(PAGER_TID) {
+            out.extend(thread_metadata(PAGER_TID, "pager".to_string(), 1));
         }
         for &n in &self.slots {
-            out.extend(thread(
+            out.extend(thread_metadata(
                 SOCKET_TID_BASE + n as u64,
                 socket_track_name(n),
                 2 + n as u64,
@@ -109,6 +109,7 @@ impl TraceRecorder {
         args
     }
 
+    /// A wait as its async pair: the `b` event (with the job's args) and the `e`.
     fn wait_pair(&self, record: &Record) -> (Value, Value) {
         let Record::Wait {
             phase,
@@ -132,7 +133,8 @@ impl TraceRecorder {
         (begin, end)
     }
 
-    fn event(&self, record: &Record) -> Value {
+    /// The trace event of any record but a wait (see [`Self::wait_pair`]).
+    fn trace_event(&self, record: &Record) -> Value {
         match record {
             Record::Span {
                 slot,
@@ -157,36 +159,43 @@ impl TraceRecorder {
                 detail,
             } => {
                 let mut args = serial.map(|s| self.job_args(s)).unwrap_or_default();
-                match detail {
-                    Detail::Retry {
-                        attempt,
-                        delay_ms,
-                        error,
-                    } => {
-                        args.insert("attempt".into(), (*attempt).into());
-                        args.insert("delay_ms".into(), (*delay_ms).into());
-                        args.insert("error".into(), error.as_ref().into());
-                    }
-                    Detail::Redirect { to } => {
-                        args.insert("to".into(), to.as_ref().into());
-                    }
-                    Detail::Error(error) => {
-                        args.insert("error".into(), error.as_ref().into());
-                    }
-                    Detail::None => {}
-                }
+                add_detail_args(&mut args, detail);
                 json!({"name": name, "ph": "i", "s": "t", "ts": ts, "pid": PID,
                        "tid": track.tid(), "args": args})
             }
-            Record::Count { counter, ts, a, b } => {
-                let (name, args) = match counter {
-                    Counter::Sockets => ("sockets", json!({"open": a})),
-                    Counter::InFlight => ("requests", json!({"in flight": a})),
-                    Counter::Queued => ("jobs", json!({"queued": a, "retry-wait": b})),
+            Record::Count { ts, sample } => {
+                let (name, args) = match *sample {
+                    Sample::Sockets { open } => ("sockets", json!({"open": open})),
+                    Sample::InFlight { requests } => ("requests", json!({"in flight": requests})),
+                    Sample::Jobs { queued, retry_wait } => {
+                        ("jobs", json!({"queued": queued, "retry-wait": retry_wait}))
+                    }
                 };
                 json!({"name": name, "ph": "C", "ts": ts, "pid": PID, "tid": 0, "args": args})
             }
             Record::Wait { .. } => unreachable!("waits are written as pairs"),
         }
+    }
+}
+
+/// A mark's detail as args: `{attempt, delay_ms, error}`, `{to}`, `{error}` or none.
+fn add_detail_args(args: &mut serde_json::Map<String, Value>, detail: &Detail) {
+    match detail {
+        Detail::Retry {
+            attempt,
+            delay_ms,
+            error,
+        } => {
+            args.insert("attempt".into(), (*attempt).into());
+            args.insert("delay_ms".into(), (*delay_ms).into());
+            args.insert("error".into(), error.as_ref().into());
+        }
+        Detail::Redirect { to } => {
+            args.insert("to".into(), to.as_ref().into());
+        }
+        Detail::Error(error) => {
+            args.insert("error".into(), error.as_ref().into());
+        }
+        Detail::None => {}
     }
 }
