@@ -31,6 +31,7 @@ use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
 use crate::policy::pool::{HostId, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
+use crate::protocol::http::Method;
 use crate::protocol::url::{Scheme, Url};
 use crate::transport::{Opener, Transport};
 
@@ -89,15 +90,15 @@ impl<'a> Shared<'a> {
 
     /// May a worker whose socket goes to `kept` take a job for `url`? If it will need a
     /// new socket under `--per-host`, the socket is counted now, under the same lock as
-    /// the check, so two workers cannot both take the last place: `Some(true)`.
-    /// `Some(false)`: nothing was counted (no limit, or it keeps using its own socket).
+    /// the check, so two workers cannot both take the last place: [`Claim::Counted`].
+    /// [`Claim::None`]: nothing was counted (no limit, or it keeps using its own socket).
     /// `None`: the host is full.
-    fn claim(&self, url: &Url, kept: Option<&HostKey>) -> Option<bool> {
+    fn claim(&self, url: &Url, kept: Option<&HostKey>) -> Option<Claim> {
         let Some(per_host) = &self.per_host else {
-            return Some(false);
+            return Some(Claim::None);
         };
         if kept.is_some_and(|key| is_host(key, url)) {
-            return Some(false);
+            return Some(Claim::None);
         }
         let mut pool = per_host.pool();
         let host = pool.intern(url.scheme(), url.host(), url.port());
@@ -105,12 +106,12 @@ impl<'a> Shared<'a> {
             return None;
         }
         pool.opened(host);
-        Some(true)
+        Some(Claim::Counted)
     }
 
-    /// A socket to `host` was opened; `claimed` if [`Shared::claim`] counted it already.
-    fn socket_opened(&self, host: &HostKey, slot: ConnId, claimed: bool) {
-        if let Some(per_host) = self.per_host.as_ref().filter(|_| !claimed) {
+    /// A socket to `host` was opened (counted already if [`Shared::claim`] did).
+    fn socket_opened(&self, host: &HostKey, slot: ConnId, claim: Claim) {
+        if let Some(per_host) = self.per_host.as_ref().filter(|_| claim == Claim::None) {
             let mut pool = per_host.pool();
             let id = host_id(&mut pool, host);
             pool.opened(id);
@@ -193,21 +194,25 @@ fn worker(
     options: &TransferOptions,
     stop: &Stop,
 ) {
-    let slot = ConnId(index);
+    let worker = Worker {
+        slot: ConnId(index),
+        shared,
+        options,
+        stop,
+    };
     let mut belongings = Belongings {
         kept: None,
         buf: vec![0u8; READ_BUFFER],
         out: Vec::new(),
         landing: Landing::new(output),
     };
-    while let Some((job, claimed)) =
-        next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host))
+    while let Some((job, claim)) = next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host))
     {
-        perform(job, claimed, slot, shared, options, stop, &mut belongings);
+        worker.perform(job, claim, &mut belongings);
         shared.changed.notify_all();
     }
     if let Some(socket) = belongings.kept.take() {
-        shared.socket_closed(&socket.host, slot);
+        shared.socket_closed(&socket.host, worker.slot);
     }
     shared.changed.notify_all();
 }
@@ -220,10 +225,19 @@ struct Belongings<'o> {
     landing: Landing<'o>,
 }
 
+/// Whether taking a job counted a new socket to its host under `--per-host` already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// A place was counted: a new socket must be opened, or the place given back.
+    Counted,
+    /// Nothing was counted (no limit, or the worker keeps using its own socket).
+    None,
+}
+
 /// Waits for a job this worker may take, and whether a socket place was claimed for it
 /// ([`Shared::claim`]); `None` when the run is over. `kept` is the host of the worker's
 /// open socket, which `--per-host` lets it keep using.
-fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<(JobId, bool)> {
+fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<(JobId, Claim)> {
     let mut scheduler = shared.lock();
     loop {
         if let Some(signal) = stop.requested() {
@@ -231,8 +245,8 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         }
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
-            if let Some(claimed) = shared.claim(scheduler.url(job), kept) {
-                return Some((job, claimed));
+            if let Some(claim) = shared.claim(scheduler.url(job), kept) {
+                return Some((job, claim));
             }
             // Its host is at --per-host: leave it to a worker with a socket there.
             scheduler.put_back(job);
@@ -250,190 +264,219 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
     }
 }
 
-/// Does one attempt of `job` and reports its outcome to the scheduler.
-fn perform(
-    job: JobId,
-    claimed: bool,
+/// One worker: its slot (its track in traces), and what every worker shares.
+struct Worker<'w, 'a> {
     slot: ConnId,
-    shared: &Shared<'_>,
-    options: &TransferOptions,
-    stop: &Stop,
-    belongings: &mut Belongings<'_>,
-) {
-    let Belongings {
-        kept,
-        buf,
-        out,
-        landing,
-    } = belongings;
-    let (reusable, method) = {
-        let mut scheduler = shared.lock();
+    shared: &'w Shared<'a>,
+    options: &'w TransferOptions,
+    stop: &'w Stop,
+}
+
+impl Worker<'_, '_> {
+    /// Does one attempt of `job` and reports its outcome to the scheduler.
+    fn perform(&self, job: JobId, claim: Claim, belongings: &mut Belongings<'_>) {
+        let Some((method, reuse)) = self.encode(job, claim, &mut belongings.out, &belongings.kept)
+        else {
+            return;
+        };
+        let kept = belongings.kept.take();
+        let kept = match kept {
+            Some(old) if !reuse => {
+                self.shared.socket_closed(&old.host, self.slot);
+                None
+            }
+            kept => kept,
+        };
+        let Some(mut socket) = self.socket_for(job, claim, kept) else {
+            return;
+        };
+        let result = self.exchange(job, method, &mut socket, belongings);
+        if let Some(handshake) = socket.stream.take_handshake() {
+            let (slot, resumed) = (self.slot, handshake.resumed);
+            let event = Event::TlsHandshake { slot, resumed };
+            self.shared.lock().emit(event, Instant::now());
+        }
+        self.finish(job, socket, result, &mut belongings.kept);
+    }
+
+    /// Writes `job`'s request into `out`: its method, and whether the kept socket may
+    /// carry it. `None` if it could not be encoded (reported).
+    fn encode(
+        &self,
+        job: JobId,
+        claim: Claim,
+        out: &mut Vec<u8>,
+        kept: &Option<KeptSocket>,
+    ) -> Option<(Method, bool)> {
+        let mut scheduler = self.shared.lock();
         let url = scheduler.url(job);
         let fresh = scheduler.needs_fresh_socket(job);
-        let reusable = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
+        let reuse = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
         out.clear();
-        (reusable, scheduler.encode_request(job, out))
-    };
-    let method = match method {
-        Ok(method) => method,
-        Err(e) => {
-            let mut scheduler = shared.lock();
-            if claimed {
-                shared.unclaim(&host_of(scheduler.url(job)), slot);
+        match scheduler.encode_request(job, out) {
+            Ok(method) => Some((method, reuse)),
+            Err(e) => {
+                if claim == Claim::Counted {
+                    self.shared.unclaim(&host_of(scheduler.url(job)), self.slot);
+                }
+                scheduler.on_error(job, e, Instant::now());
+                None
             }
-            return scheduler.on_error(job, e, Instant::now());
-        }
-    };
-    if !reusable {
-        if let Some(old) = kept.take() {
-            shared.socket_closed(&old.host, slot);
         }
     }
-    let mut socket = match kept.take() {
-        Some(socket) => {
+
+    /// The socket `job` goes on: the kept one, or a new one (`None` if the connect
+    /// failed: reported).
+    fn socket_for(&self, job: JobId, claim: Claim, kept: Option<KeptSocket>) -> Option<KeptSocket> {
+        let (shared, slot) = (self.shared, self.slot);
+        if let Some(socket) = kept {
             let mut scheduler = shared.lock();
             let now = Instant::now();
             scheduler.emit(Event::ConnectionReused { slot }, now);
             scheduler.set_phase(job, Phase::Sending, Some(slot), now);
-            socket
+            return Some(socket);
         }
-        None => {
-            let host = host_of(shared.lock().url(job));
-            shared.socket_opened(&host, slot, claimed);
-            shared
-                .lock()
-                .set_phase(job, Phase::Connecting, Some(slot), Instant::now());
-            let connected = connect(&host, options.connect_timeout)
-                .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
-            match connected {
-                Ok(stream) => {
-                    let mut scheduler = shared.lock();
-                    scheduler.set_phase(job, Phase::Sending, Some(slot), Instant::now());
-                    KeptSocket {
-                        stream,
-                        host,
-                        served: 0,
-                    }
-                }
-                Err(e) => {
-                    shared.socket_closed(&host, slot);
-                    return shared.lock().on_error(job, e, Instant::now());
-                }
-            }
-        }
-    };
-    let result = exchange(
-        job,
-        method,
-        &mut socket,
-        shared,
-        stop,
-        options,
-        buf,
-        out,
-        landing,
-    );
-    if let Some(handshake) = socket.stream.take_handshake() {
-        let resumed = handshake.resumed;
-        let event = Event::TlsHandshake { slot, resumed };
-        shared.lock().emit(event, Instant::now());
-    }
-    if let Ok(true) = result {
-        socket.served += 1;
-        *kept = Some(socket);
-        return;
-    }
-    shared.socket_closed(&socket.host, slot);
-    let mut scheduler = shared.lock();
-    let now = Instant::now();
-    match result {
-        Ok(_) => {}
-        Err(Broken::Stale) => scheduler.on_stale(job, now),
-        Err(Broken::Failed(e)) => scheduler.on_error(job, e, now),
-    }
-}
-
-/// Writes the request and reads the answer. `Ok(reusable)` once the scheduler has been
-/// told the answer ended.
-#[allow(clippy::too_many_arguments)]
-fn exchange(
-    job: JobId,
-    method: crate::protocol::http::Method,
-    socket: &mut KeptSocket,
-    shared: &Shared<'_>,
-    stop: &Stop,
-    options: &TransferOptions,
-    buf: &mut [u8],
-    out: &[u8],
-    landing: &mut Landing<'_>,
-) -> Result<bool, Broken> {
-    let reused = socket.served > 0;
-    let mut answer = Answer::new(job, method, options.keep_alive);
-    let mut unread = Unread::default();
-    let stream = &mut socket.stream;
-    if let Err(e) = stream.write_all(out).and_then(|()| stream.flush()) {
-        return Err(answer.broken(reused, &unread, e, Phase::Sending));
-    }
-    {
-        let mut scheduler = shared.lock();
+        let host = host_of(shared.lock().url(job));
+        shared.socket_opened(&host, slot, claim);
         let now = Instant::now();
-        scheduler.emit(Event::RequestSent { job }, now);
-        scheduler.set_phase(job, Phase::AwaitingHead, None, now);
-    }
-    let mut policy = Locked(shared);
-    let mut last_byte = Instant::now();
-    loop {
-        let n = match socket.stream.read(buf) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if stop.requested().is_some() {
-                    return Err(Broken::Failed(JobError::Interrupted));
-                }
-                if last_byte.elapsed() >= options.timeout {
-                    let error = JobError::IdleTimeout(options.timeout, answer.phase());
-                    return Err(Broken::Failed(error));
-                }
-                continue;
+        shared
+            .lock()
+            .set_phase(job, Phase::Connecting, Some(slot), now);
+        let connected = connect(&host, self.options.connect_timeout)
+            .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
+        match connected {
+            Ok(stream) => {
+                let now = Instant::now();
+                shared
+                    .lock()
+                    .set_phase(job, Phase::Sending, Some(slot), now);
+                Some(KeptSocket {
+                    stream,
+                    host,
+                    served: 0,
+                })
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(answer.broken(reused, &unread, e, Phase::AwaitingHead)),
-        };
-        last_byte = Instant::now();
-        if n == 0 {
-            if answer.is_stale(reused, &unread) {
-                return Err(Broken::Stale);
+            Err(e) => {
+                shared.socket_closed(&host, slot);
+                shared.lock().on_error(job, e, Instant::now());
+                None
             }
-            answer
-                .feed_eof(&mut policy, landing, last_byte)
-                .map_err(Broken::Failed)?;
-            return Ok(false);
         }
-        let read = &buf[..n];
-        unread.arrived(read);
-        let mut start = 0;
-        match unread
-            .feed(
+    }
+
+    /// After the attempt: keep a reusable socket, or close it and report the failure.
+    fn finish(
+        &self,
+        job: JobId,
+        mut socket: KeptSocket,
+        result: Result<bool, Broken>,
+        kept: &mut Option<KeptSocket>,
+    ) {
+        if let Ok(true) = result {
+            socket.served += 1;
+            *kept = Some(socket);
+            return;
+        }
+        self.shared.socket_closed(&socket.host, self.slot);
+        let mut scheduler = self.shared.lock();
+        let now = Instant::now();
+        match result {
+            Ok(_) => {}
+            Err(Broken::Stale) => scheduler.on_stale(job, now),
+            Err(Broken::Failed(e)) => scheduler.on_error(job, e, now),
+        }
+    }
+
+    /// Writes the request and reads the answer. `Ok(reusable)` once the scheduler has
+    /// been told the answer ended.
+    fn exchange(
+        &self,
+        job: JobId,
+        method: Method,
+        socket: &mut KeptSocket,
+        belongings: &mut Belongings<'_>,
+    ) -> Result<bool, Broken> {
+        let reused = socket.served > 0;
+        let mut answer = Answer::new(job, method, self.options.keep_alive);
+        let mut unread = Unread::default();
+        let stream = &mut socket.stream;
+        if let Err(e) = stream
+            .write_all(&belongings.out)
+            .and_then(|()| stream.flush())
+        {
+            return Err(answer.broken(reused, &unread, e, Phase::Sending));
+        }
+        {
+            let mut scheduler = self.shared.lock();
+            let now = Instant::now();
+            scheduler.emit(Event::RequestSent { job }, now);
+            scheduler.set_phase(job, Phase::AwaitingHead, None, now);
+        }
+        let mut last_byte = Instant::now();
+        loop {
+            let n = match socket.stream.read(&mut belongings.buf) {
+                Ok(n) => n,
+                Err(e) if is_tick(&e) => {
+                    self.between_bytes(last_byte, &answer)?;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(answer.broken(reused, &unread, e, Phase::AwaitingHead)),
+            };
+            last_byte = Instant::now();
+            let read = &belongings.buf[..n];
+            let landing = &mut belongings.landing;
+            let mut policy = Locked(self.shared);
+            if n == 0 {
+                if answer.is_stale(reused, &unread) {
+                    return Err(Broken::Stale);
+                }
+                let ended = answer.feed_eof(&mut policy, landing, last_byte);
+                return ended.map(|()| false).map_err(Broken::Failed);
+            }
+            unread.arrived(read);
+            let mut start = 0;
+            let fed = unread.feed(
                 &mut answer,
                 read,
                 &mut start,
                 &mut policy,
                 landing,
                 last_byte,
-            )
-            .map_err(Broken::Failed)?
-        {
-            Progress::NeedMore => {}
-            Progress::Ended {
-                reusable,
-                left_over,
-            } => return Ok(reusable && !left_over),
+            );
+            match fed.map_err(Broken::Failed)? {
+                Progress::NeedMore => {}
+                Progress::Ended {
+                    reusable,
+                    left_over,
+                } => return Ok(reusable && !left_over),
+            }
         }
     }
+
+    /// A read timed out on a tick: fail the attempt if the run is stopping or no byte
+    /// came for `--timeout`.
+    fn between_bytes(&self, last_byte: Instant, answer: &Answer) -> Result<(), Broken> {
+        if self.stop.requested().is_some() {
+            return Err(Broken::Failed(JobError::Interrupted));
+        }
+        let timeout = self.options.timeout;
+        if last_byte.elapsed() >= timeout {
+            return Err(Broken::Failed(JobError::IdleTimeout(
+                timeout,
+                answer.phase(),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A read that returned because a tick passed, not because of the socket.
+fn is_tick(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Connects with a timeout to the first address of `host`; reads tick every [`TICK`].
