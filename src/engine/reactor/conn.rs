@@ -547,30 +547,49 @@ impl Conn {
                     };
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return match &self.state {
-                        State::Exchanging { answer } => {
-                            let job = answer.job();
-                            self.fail(job, e, Phase::AwaitingHead, scheduler, now)
-                        }
-                        _ => Action::Close,
-                    }
-                }
+                Err(e) => return self.on_read_error(e, scheduler, now),
             };
-            let State::Exchanging { .. } = self.state else {
-                // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
-                return Action::Close;
-            };
-            self.deadline = Some(now + scheduler.options().timeout);
-            if n == 0 {
-                self.on_eof(landing, scheduler, now);
-                return Action::Close;
-            }
-            match self.feed(&buf[..n], landing, scheduler, now) {
+            match self.on_read(&buf[..n], landing, scheduler, now) {
                 ReadOutcome::NeedMore => {}
                 ReadOutcome::Completed => completed = true,
                 ReadOutcome::Close => return Action::Close,
             }
+        }
+    }
+
+    /// What one read's bytes did (none: the peer closed the socket).
+    fn on_read(
+        &mut self,
+        read: &[u8],
+        landing: &mut Landing<'_>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> ReadOutcome {
+        let State::Exchanging { .. } = self.state else {
+            // Idle: the server closed the socket (n == 0) or sent bytes nobody asked for.
+            return ReadOutcome::Close;
+        };
+        self.deadline = Some(now + scheduler.options().timeout);
+        if read.is_empty() {
+            self.on_eof(landing, scheduler, now);
+            return ReadOutcome::Close;
+        }
+        self.feed(read, landing, scheduler, now)
+    }
+
+    /// A read failed: the answer being read (if any) fails, or goes again if stale.
+    fn on_read_error(
+        &mut self,
+        error: io::Error,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Action {
+        match &self.state {
+            State::Exchanging { answer } => {
+                let job = answer.job();
+                self.fail(job, error, Phase::AwaitingHead, scheduler, now)
+            }
+            _ => Action::Close,
         }
     }
 
@@ -710,9 +729,22 @@ impl Conn {
             // Lent or not, the socket has nothing more now.
             return Some(Spliced::Blocked);
         }
+        self.splice_until_blocked(pipe, landing, scheduler, now)
+    }
+
+    /// Moves the body through the reactor's pipe into the file until the socket has
+    /// nothing more, the body is complete, or it fails.
+    fn splice_until_blocked(
+        &mut self,
+        pipe: &mut Pipe,
+        landing: &mut Landing<'_>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Option<Spliced> {
         let State::Exchanging { answer } = &mut self.state else {
             unreachable!("lend() keeps the socket exchanging when it does not lend")
         };
+        let job = answer.job();
         loop {
             let left = answer.body_remaining()?;
             if left == 0 {
@@ -747,13 +779,8 @@ impl Conn {
                     return Some(Spliced::Blocked)
                 }
                 Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(SpliceError::Socket(e)) => {
-                    let error = JobError::Io(e, Phase::ReceivingBody);
-                    scheduler.on_error(job, error, now);
-                    return Some(Spliced::Close);
-                }
-                Err(SpliceError::File(e)) => {
-                    scheduler.on_error(job, JobError::Output(e), now);
+                Err(error) => {
+                    scheduler.on_error(job, splice_failure(error), now);
                     return Some(Spliced::Close);
                 }
             };
@@ -921,6 +948,14 @@ impl Conn {
             Broken::Failed(e) => scheduler.on_error(job, e, now),
         }
         Action::Close
+    }
+}
+
+/// What a failed splice means for the job: the socket failed mid-body, or the file.
+fn splice_failure(error: SpliceError) -> JobError {
+    match error {
+        SpliceError::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
+        SpliceError::File(e) => JobError::Output(e),
     }
 }
 

@@ -61,8 +61,31 @@ impl Scheduler {
             },
             now,
         );
+        let verdict = self.verdict_for(job, head, now)?;
+        if let Verdict::Redirect(_) = verdict {
+            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
+            let entry = &mut self.jobs[job.0];
+            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
+                entry.method = Method::Get;
+            }
+        }
+        let accept = match verdict {
+            Verdict::SaveFile => Accept::File,
+            _ => Accept::Bytes,
+        };
+        self.on_socket[job.0].verdict = Some(verdict);
+        Ok(accept)
+    }
+
+    /// What `head` decides for the body of `job`'s answer.
+    fn verdict_for(
+        &self,
+        job: JobId,
+        head: &ResponseHead,
+        now: Instant,
+    ) -> Result<Verdict, JobError> {
         let entry = &self.jobs[job.0];
-        let verdict = match head.status {
+        Ok(match head.status {
             200..=299 => match &entry.kind {
                 JobKind::File { .. } => {
                     // The length is looked up only when there is a limit to hold it to.
@@ -97,20 +120,7 @@ impl Scheduler {
                     .header("retry-after")
                     .and_then(|v| parse_retry_after(v, self.wall_at(now))),
             },
-        };
-        if let Verdict::Redirect(_) = verdict {
-            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
-            let entry = &mut self.jobs[job.0];
-            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
-                entry.method = Method::Get;
-            }
-        }
-        let accept = match verdict {
-            Verdict::SaveFile => Accept::File,
-            _ => Accept::Bytes,
-        };
-        self.on_socket[job.0].verdict = Some(verdict);
-        Ok(accept)
+        })
     }
 
     /// Body bytes arrived of an answer accepted as [`Accept::Bytes`].

@@ -107,15 +107,7 @@ impl ResponseHead {
         let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HttpError::TooManyHeaders {
-                    limit: limits.max_headers,
-                })
-            }
-            Err(httparse::Error::Version) if skip_empty_lines(buf).starts_with(b"HTTP/") => {
-                return Err(HttpError::UnsupportedVersion)
-            }
-            Err(e) => return Err(HttpError::Malformed(e)),
+            Err(e) => return Err(head_error(e, buf, limits)),
         };
         // A complete parse fills all three; anything else would be an httparse bug.
         let (Some(version), Some(status), Some(reason)) = (resp.version, resp.code, resp.reason)
@@ -136,38 +128,14 @@ impl ResponseHead {
                 limit: u32::MAX as usize,
             });
         }
-        // Where a part httparse handed back lies in `buf`. Empty parts (httparse answers a
-        // missing reason phrase with a static "") become an empty span.
-        let base = buf.as_ptr() as usize;
-        let span = |part: &[u8]| match (part.as_ptr() as usize).checked_sub(base) {
-            Some(start) if !part.is_empty() && start + part.len() <= len => {
-                start..start + part.len()
-            }
-            _ => 0..0,
-        };
-        let mut raw = Vec::with_capacity(len + resp.headers.len() * ENTRY);
-        raw.extend_from_slice(&buf[..len]);
-        let mut framing = Framing::default();
-        for h in resp.headers.iter() {
-            framing.note(h.name.as_bytes(), h.value);
-            let (name, value) = (span(h.name.as_bytes()), span(h.value));
-            let mut entry = [0; ENTRY];
-            for (word, offset) in
-                entry
-                    .chunks_exact_mut(4)
-                    .zip([name.start, name.end, value.start, value.end])
-            {
-                // Lossless: every offset is at most `len`, checked above to fit a u32.
-                word.copy_from_slice(&(offset as u32).to_le_bytes());
-            }
-            raw.extend_from_slice(&entry);
-        }
+        let head = &buf[..len];
+        let (raw, framing) = own_head(head, resp.headers);
         let head = ResponseHead {
             status,
             version,
             raw,
             head_len: len,
-            reason: span(reason.as_bytes()),
+            reason: span_in(head, reason.as_bytes()),
             framing,
         };
         Ok(Some((head, len)))
@@ -259,4 +227,52 @@ pub(crate) fn skip_empty_lines(buf: &[u8]) -> &[u8] {
             _ => return rest,
         }
     }
+}
+
+/// What a failed `httparse` parse of `buf` means, in the exchange's terms.
+fn head_error(error: httparse::Error, buf: &[u8], limits: &Limits) -> HttpError {
+    match error {
+        httparse::Error::TooManyHeaders => HttpError::TooManyHeaders {
+            limit: limits.max_headers,
+        },
+        httparse::Error::Version if skip_empty_lines(buf).starts_with(b"HTTP/") => {
+            HttpError::UnsupportedVersion
+        }
+        e => HttpError::Malformed(e),
+    }
+}
+
+/// Where a part httparse handed back lies in `head`. Empty parts (httparse answers a
+/// missing reason phrase with a static "") become an empty span.
+fn span_in(head: &[u8], part: &[u8]) -> Range<usize> {
+    let base = head.as_ptr() as usize;
+    match (part.as_ptr() as usize).checked_sub(base) {
+        Some(start) if !part.is_empty() && start + part.len() <= head.len() => {
+            start..start + part.len()
+        }
+        _ => 0..0,
+    }
+}
+
+/// The owned copy of a parsed head: its bytes, then one entry of offsets per header
+/// (see the module doc), and the framing headers noted on the way.
+fn own_head(head: &[u8], headers: &[httparse::Header<'_>]) -> (Vec<u8>, Framing) {
+    let mut raw = Vec::with_capacity(head.len() + headers.len() * ENTRY);
+    raw.extend_from_slice(head);
+    let mut framing = Framing::default();
+    for h in headers {
+        framing.note(h.name.as_bytes(), h.value);
+        let (name, value) = (span_in(head, h.name.as_bytes()), span_in(head, h.value));
+        let mut entry = [0; ENTRY];
+        for (word, offset) in
+            entry
+                .chunks_exact_mut(4)
+                .zip([name.start, name.end, value.start, value.end])
+        {
+            // Lossless: every offset is at most the head's length, checked to fit a u32.
+            word.copy_from_slice(&(offset as u32).to_le_bytes());
+        }
+        raw.extend_from_slice(&entry);
+    }
+    (raw, framing)
 }
