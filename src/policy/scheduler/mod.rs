@@ -38,6 +38,8 @@ use permit::{Permit, Semaphore};
 use verdict::Verdict;
 
 pub mod permit;
+#[cfg(test)]
+mod tests;
 pub mod verdict;
 
 /// Queued files below which more URLs are read from the input.

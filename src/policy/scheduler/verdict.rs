@@ -37,8 +37,10 @@ pub(super) enum Verdict {
     SaveFile,
     /// A list page: bytes are kept for the pager.
     KeepPage { body: Vec<u8>, more: Option<bool> },
-    /// Dropped; then the job goes to `location`.
-    Redirect(Url),
+    /// Dropped; then the job goes to `to`, with `method` (the redirect is followed only
+    /// once its answer is read whole: a retry after a broken one repeats the original
+    /// request).
+    Redirect { to: Url, method: Method },
     /// Dropped; then the job fails or retries with this error.
     Reject {
         error: JobError,
@@ -62,13 +64,6 @@ impl Scheduler {
             now,
         );
         let verdict = self.verdict_for(job, head, now)?;
-        if let Verdict::Redirect(_) = verdict {
-            // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
-            let entry = &mut self.jobs[job.0];
-            if head.status == 303 || (entry.method == Method::Post && head.status <= 302) {
-                entry.method = Method::Get;
-            }
-        }
         let accept = match verdict {
             Verdict::SaveFile => Accept::File,
             _ => Accept::Bytes,
@@ -107,7 +102,13 @@ impl Scheduler {
                     retry_after: None,
                 },
                 Some(location) => match entry.url().join(location) {
-                    Ok(url) => Verdict::Redirect(url),
+                    Ok(to) => {
+                        // 303, and 301/302 after a POST, become GET (RFC 9110 §15.4).
+                        let to_get = head.status == 303
+                            || (entry.method == Method::Post && head.status <= 302);
+                        let method = if to_get { Method::Get } else { entry.method };
+                        Verdict::Redirect { to, method }
+                    }
                     Err(e) => Verdict::Reject {
                         error: JobError::RedirectTarget(e),
                         retry_after: None,
@@ -173,7 +174,7 @@ impl Scheduler {
                 unreachable!("a file answer ends with on_saved or on_error")
             }
             Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
-            Some(Verdict::Redirect(to)) => {
+            Some(Verdict::Redirect { to, method }) => {
                 let entry = &mut self.jobs[job.0];
                 entry.redirects += 1;
                 if entry.redirects > self.options.max_redirects {
@@ -181,7 +182,9 @@ impl Scheduler {
                     return self.give_up(job, JobError::TooManyRedirects(limit), now);
                 }
                 self.emit(Event::Redirect { job, to: &to }, now);
-                self.jobs[job.0].redirected = Some(to);
+                let entry = &mut self.jobs[job.0];
+                entry.redirected = Some(to);
+                entry.method = method;
                 self.set_phase(job, Phase::Queued, None, now);
                 self.queue_for(job).push_front(job);
             }
