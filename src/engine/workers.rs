@@ -479,7 +479,8 @@ fn is_tick(e: &io::Error) -> bool {
     )
 }
 
-/// Connects with a timeout to the first address of `host`; reads tick every [`TICK`].
+/// Connects with a timeout to each address of `host` in turn until one answers; reads
+/// tick every [`TICK`].
 fn connect(host: &HostKey, timeout: Duration) -> Result<TcpStream, JobError> {
     let addrs = (host.1.as_str(), host.2)
         .to_socket_addrs()

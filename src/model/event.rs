@@ -35,7 +35,8 @@ pub enum Event<'a> {
         /// The slot.
         slot: ConnId,
     },
-    /// An idle keep-alive socket was given a new request.
+    /// An open keep-alive socket was given a new request (an idle one, or with
+    /// `--pipeline` a busy one it is queued on).
     ConnectionReused {
         /// The slot.
         slot: ConnId,

@@ -21,18 +21,10 @@ pub struct Jitter {
 }
 
 impl Jitter {
-    /// A source seeded with `seed` (tests use a fixed seed; runs use the clock).
+    /// A source seeded with `seed` (tests use a fixed seed; a run, the seed its
+    /// `crate::policy::scheduler::Start` was given).
     pub fn new(seed: u64) -> Jitter {
         Jitter { state: seed }
-    }
-
-    /// A source seeded from the clock and the process id.
-    pub fn from_clock() -> Jitter {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Jitter::new(nanos ^ (u64::from(std::process::id()) << 32))
     }
 
     /// The next 64 random bits.
