@@ -28,8 +28,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::app::cli::{CrawlArgs, GetArgs};
-use crate::app::run::{self, Report};
+use crate::app::run::{self, CrawlTask, GetTask, Report};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::options::{CrawlOptions, Credentials, Engine, TransferOptions};
@@ -218,7 +217,7 @@ impl Downloader {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let args = GetArgs {
+        let args = GetTask {
             urls: urls.into_iter().map(Into::into).collect(),
             input_files: Vec::new(),
             transfer: self.options,
@@ -229,7 +228,7 @@ impl Downloader {
 
     /// Pages through the list API at `list_url` and downloads every id it hands out.
     pub fn crawl(self, crawl: CrawlOptions) -> Result<Report, StartError> {
-        let args = CrawlArgs {
+        let args = CrawlTask {
             crawl,
             transfer: self.options,
         };

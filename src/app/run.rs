@@ -1,4 +1,8 @@
-//! From parsed arguments to a finished run: `miodl get` and `miodl crawl`.
+//! From what to fetch to a finished run: `miodl get` and `miodl crawl`, and the library.
+//!
+//! A run starts as plain data: a [`GetTask`] (URLs and URL lists) or a [`CrawlTask`]
+//! (a list API), each with its [`TransferOptions`]. The command line parses into these,
+//! and [`crate::Downloader`] builds them; nothing here knows about `argv`.
 //!
 //! [`prepare_get`] and [`prepare_crawl`] check everything that can be checked before a
 //! byte is sent (URLs, input files), so a usage error downloads nothing. [`execute`]
@@ -12,9 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::app::cli::{CrawlArgs, GetArgs};
 use crate::model::event::Observers;
-use crate::model::options::TransferOptions;
+use crate::model::options::{CrawlOptions, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
@@ -25,6 +28,27 @@ use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
 use crate::report::trace::TraceRecorder;
+
+/// What `get` fetches, and how: URLs and URL lists, with the transfer options.
+#[derive(Debug, Clone)]
+pub struct GetTask {
+    /// URLs, in order, unchecked ([`prepare_get`] checks them).
+    pub urls: Vec<String>,
+    /// Files of URLs, one per line (`-i FILE`, repeatable), read after `urls`; `-`
+    /// means stdin. Blank lines and `#` comments are skipped.
+    pub input_files: Vec<PathBuf>,
+    /// Limits, retries, timeouts, output and reporting.
+    pub transfer: TransferOptions,
+}
+
+/// What `crawl` fetches, and how: a list API to page through, with the transfer options.
+#[derive(Debug, Clone)]
+pub struct CrawlTask {
+    /// The list URL (unchecked; [`prepare_crawl`] checks it) and the paging options.
+    pub crawl: CrawlOptions,
+    /// Limits, retries, timeouts, output and reporting.
+    pub transfer: TransferOptions,
+}
 
 /// A run ready to start.
 pub struct Plan {
@@ -51,7 +75,7 @@ fn check_tls_options(options: &TransferOptions) -> Result<(), String> {
 }
 
 /// Checks `get`'s URLs and input files; the error is a one-line usage error.
-pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
+pub fn prepare_get(args: GetTask) -> Result<Plan, String> {
     check_tls_options(&args.transfer)?;
     // Credentials go only to the hosts named here: collect them (few) only if needed.
     let wants_hosts = args.transfer.credentials.is_some();
@@ -105,7 +129,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
 }
 
 /// Checks `crawl`'s list URL and item template.
-pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
+pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, String> {
     check_tls_options(&args.transfer)?;
     let crawl = args.crawl;
     let shard = args.transfer.shard;

@@ -13,14 +13,14 @@ fn run(args: &[&str]) -> Result<Command, UsageError> {
     )
 }
 
-fn get(args: &[&str]) -> GetArgs {
+fn get(args: &[&str]) -> GetTask {
     match run(&[&["get"], args].concat()) {
         Ok(Command::Get(get)) => get,
         other => panic!("{args:?}: {other:?}"),
     }
 }
 
-fn crawl(args: &[&str]) -> CrawlArgs {
+fn crawl(args: &[&str]) -> CrawlTask {
     match run(&[&["crawl"], args].concat()) {
         Ok(Command::Crawl(crawl)) => crawl,
         other => panic!("{args:?}: {other:?}"),
@@ -346,7 +346,7 @@ fn verify_demo_timeline() {
         run(&["verify", "out/dir"]),
         Ok(Command::Verify(v)) if v.dir == Path::new("out/dir")
     ));
-    let defaults = DemoArgs {
+    let defaults = DemoOptions {
         files: 25,
         lag: Duration::from_millis(300),
         quiet: false,
@@ -354,7 +354,7 @@ fn verify_demo_timeline() {
         tls: false,
     };
     assert!(matches!(run(&["demo"]), Ok(Command::Demo(d)) if d == defaults));
-    let expected = DemoArgs {
+    let expected = DemoOptions {
         files: 100,
         lag: Duration::ZERO,
         quiet: true,
