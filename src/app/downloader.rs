@@ -28,7 +28,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::app::run::{self, CrawlTask, GetTask, Report};
+use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::options::{CrawlOptions, Credentials, Engine, TransferOptions};
@@ -81,19 +81,6 @@ impl<H: FileHandler> Observer for HandlerObserver<H> {
         }
     }
 }
-
-/// Why a run could not start: a URL miodl cannot fetch, or an output directory it cannot
-/// create. (Failures of single files are in the [`Report`], not here.)
-#[derive(Debug)]
-pub struct StartError(pub String);
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartError {}
 
 /// Downloads files or crawls a list, with the command line's options as methods.
 pub struct Downloader {
@@ -222,8 +209,8 @@ impl Downloader {
             input_files: Vec::new(),
             transfer: self.options,
         };
-        let plan = run::prepare_get(args).map_err(StartError)?;
-        run::execute_with(plan, &self.stop, false, self.observers).map_err(|e| StartError(e.0))
+        let plan = run::prepare_get(args)?;
+        run::execute_with(plan, &self.stop, false, self.observers)
     }
 
     /// Pages through the list API at `list_url` and downloads every id it hands out.
@@ -232,7 +219,7 @@ impl Downloader {
             crawl,
             transfer: self.options,
         };
-        let plan = run::prepare_crawl(args).map_err(StartError)?;
-        run::execute_with(plan, &self.stop, false, self.observers).map_err(|e| StartError(e.0))
+        let plan = run::prepare_crawl(args)?;
+        run::execute_with(plan, &self.stop, false, self.observers)
     }
 }

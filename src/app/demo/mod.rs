@@ -218,7 +218,7 @@ fn run_row(
     crawl.lookahead = row.lookahead;
     let per_page = u64::from(crawl.per_page).min(SERVER_PAGE_CAP);
     let plan = prepare_crawl(CrawlTask { crawl, transfer }).map_err(io::Error::other)?;
-    let report = execute(plan, stop, !args.quiet).map_err(|e| io::Error::other(e.0))?;
+    let report = execute(plan, stop, !args.quiet).map_err(io::Error::other)?;
     let (verified, verified_ok) = match crate::app::verify::verify(&dir) {
         Ok(v) if v.is_ok() => (v.to_string(), true),
         Ok(v) => (
