@@ -1,14 +1,18 @@
-//! The library's face, seen from another crate: a run that cannot start says why as a
-//! [`StartError`] an embedder can match on, and nothing is downloaded or created.
+//! The library's face, seen from another crate, through the crate root alone: a run
+//! that cannot start says why as a [`StartError`] an embedder can match on (and nothing
+//! is downloaded or created), and a run that does hands each file to the handler.
 
 use std::fs;
 use std::io;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use miodl::app::downloader::Downloader;
-use miodl::app::run::{prepare_crawl, prepare_get, CrawlTask, GetTask, StartError};
-use miodl::model::options::{CrawlOptions, TransferOptions};
-use miodl::protocol::url::UrlError;
+use miodl::app::run::{prepare_crawl, prepare_get, CrawlTask, GetTask};
+use miodl::serve::{self, ServeConfig};
+use miodl::{
+    CrawlOptions, Downloader, Ending, FileHandler, JobError, SavedFile, StartError,
+    TransferOptions, Url, UrlError,
+};
 
 fn get_task(urls: &[&str], input_files: Vec<PathBuf>) -> GetTask {
     GetTask {
@@ -126,7 +130,7 @@ fn an_output_directory_that_cannot_be_made_is_an_output_dir_error() {
 #[cfg(feature = "tls")]
 #[test]
 fn a_cacert_that_is_not_there_is_a_tls_error_before_any_byte() {
-    use miodl::protocol::tls::TlsError;
+    use miodl::TlsError;
     let scratch = tempfile::tempdir().unwrap();
     let mut task = get_task(&["https://127.0.0.1:9/a"], Vec::new());
     task.transfer.cacert = Some(scratch.path().join("missing.pem"));
@@ -138,4 +142,61 @@ fn a_cacert_that_is_not_there_is_a_tls_error_before_any_byte() {
         "{err:?}"
     );
     assert!(err.to_string().starts_with("cannot use --cacert "), "{err}");
+}
+
+/// What a handler saw: `(url, bytes)` saved, `(url, error)` failed.
+#[derive(Default)]
+struct Seen {
+    saved: Vec<(String, u64)>,
+    failed: Vec<(String, String)>,
+}
+
+struct Recorder(Arc<Mutex<Seen>>);
+
+impl FileHandler for Recorder {
+    fn saved(&mut self, file: &SavedFile<'_>) {
+        assert!(
+            file.path.is_file(),
+            "{} is not there yet",
+            file.path.display()
+        );
+        let mut seen = self.0.lock().unwrap();
+        seen.saved.push((file.url.to_string(), file.bytes));
+    }
+
+    fn failed(&mut self, url: &Url, error: &JobError) {
+        // The enum is non-exhaustive: outside the crate a match needs its `_` arm.
+        let cause = match error {
+            JobError::TooLarge(limit) => format!("too large: {limit}"),
+            other => other.to_string(),
+        };
+        self.0.lock().unwrap().failed.push((url.to_string(), cause));
+    }
+}
+
+#[test]
+fn the_builder_runs_with_the_command_lines_options_and_the_handler_sees_each_file() {
+    let server = serve::spawn(ServeConfig {
+        port: 0,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let small = format!("{}/bytes/10", server.base_url());
+    let large = format!("{}/bytes/5000", server.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let report = Downloader::new(dir.path())
+        .connections(1)
+        .retries(0)
+        .max_filesize(1000)
+        .max_redirects(0)
+        .on_file(Recorder(Arc::clone(&seen)))
+        .get([small.as_str(), large.as_str()])
+        .expect("the run starts");
+    assert_eq!(report.ending, Ending::Finished);
+    assert_eq!((report.summary.ok, report.summary.failed), (1, 1));
+    assert_eq!(report.exit_code(), 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.saved, [(small, 10)]);
+    assert_eq!(seen.failed, [(large, "too large: 1000".to_string())]);
 }
