@@ -303,7 +303,7 @@ pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartEr
 }
 
 /// [`execute`], with more observers of the run (the library's file handlers).
-pub fn execute_with(
+pub(crate) fn execute_with(
     plan: Plan,
     stop: &Stop,
     console: bool,

@@ -30,7 +30,7 @@ use values::{
 
 mod help;
 mod values;
-pub use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
+use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
 
 /// What `miodl --version` prints.
 pub const VERSION: &str = concat!("miodl ", env!("CARGO_PKG_VERSION"));
@@ -99,11 +99,6 @@ pub struct UsageError(String);
 impl UsageError {
     fn new(message: impl Into<String>) -> Self {
         UsageError(message.into())
-    }
-
-    /// The message, as `Display` prints it.
-    pub fn message(&self) -> &str {
-        &self.0
     }
 }
 

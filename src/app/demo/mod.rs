@@ -3,10 +3,10 @@
 //! The demo starts the reference server in this process, on a free loopback port, and
 //! crawls it once per row: each engine, and the reactor under each way of limiting
 //! concurrency. Every run is verified, and printed next to the lower bound a perfect
-//! client could reach with the same limits ([`bound`]), so the table answers the seed's
+//! client could reach with the same limits (`bound`), so the table answers the seed's
 //! question in one look: what each strategy costs in time, requests and sockets.
 
-pub mod bound;
+mod bound;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -40,23 +40,23 @@ pub struct DemoOptions {
 
 /// One configuration of the comparison.
 #[derive(Debug, Clone)]
-pub struct Row {
+struct Row {
     /// The engine.
-    pub engine: Engine,
+    engine: Engine,
     /// What the row shows, for the table.
-    pub strategy: &'static str,
+    strategy: &'static str,
     /// `-c`.
-    pub connections: Option<usize>,
+    connections: Option<usize>,
     /// `--max-in-flight`.
-    pub max_in_flight: Option<usize>,
+    max_in_flight: Option<usize>,
     /// Keep-alive on.
-    pub keep_alive: bool,
+    keep_alive: bool,
     /// `--lookahead`.
-    pub lookahead: u32,
+    lookahead: u32,
 }
 
 /// The rows of the demo, in the order they run.
-pub fn rows() -> Vec<Row> {
+fn rows() -> Vec<Row> {
     let row = |engine, strategy, connections, max_in_flight, keep_alive, lookahead| Row {
         engine,
         strategy,
