@@ -32,9 +32,24 @@
 //!   read and write through [`transport`]: plain TCP, or TLS (`tls` feature).
 //! - [`model::event`] is the one stream every report in [`report`] reads.
 //!
-//! For a program that embeds miodl, the face is [`Downloader`] and [`FileHandler`]
-//! (see [`app::downloader`]); [`serve`] is the reference server the tests, examples and
-//! the demo run against, not part of the client API.
+//! # The client API
+//!
+//! For a program that embeds miodl, the face is re-exported here, at the crate root:
+//!
+//! - [`Downloader`], the builder with a method for every transfer option of the command
+//!   line, and [`FileHandler`], called with a [`SavedFile`] (or a [`Url`] and a
+//!   [`JobError`]) as each file finishes (see [`app::downloader`]);
+//! - the options as plain data: [`TransferOptions`], [`CrawlOptions`], [`Credentials`],
+//!   [`Engine`], [`Shard`];
+//! - what a run returns: a [`Report`] (its [`Summary`] and [`Ending`]), or a
+//!   [`StartError`] when it could not start; a [`Stop`] ends it from another thread;
+//! - the errors inside those, to match on: [`UrlError`], [`HttpError`], [`PageError`],
+//!   `TlsError` (feature `tls`), and the [`Phase`] a socket error happened in. Every
+//!   error enum is `#[non_exhaustive]`: a `match` needs a `_` arm.
+//!
+//! [`app::run`] is the same run one step lower (check, then execute, as the command line
+//! does). [`serve`] is the reference server the tests, examples and the demo run
+//! against, not part of the client API.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -48,5 +63,16 @@ pub mod serve;
 pub mod transport;
 
 pub use app::downloader::{Downloader, FileHandler, SavedFile};
+pub use app::run::{Report, StartError};
 pub use model::error::JobError;
+pub use model::job::Phase;
 pub use model::options::{CrawlOptions, Credentials, Engine, TransferOptions};
+pub use model::shard::Shard;
+pub use model::stop::Stop;
+pub use model::summary::Summary;
+pub use policy::scheduler::Ending;
+pub use protocol::http::HttpError;
+pub use protocol::pager::PageError;
+#[cfg(feature = "tls")]
+pub use protocol::tls::TlsError;
+pub use protocol::url::{Url, UrlError};

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use miodl::app::cli::{self, Command};
-use miodl::app::run::{self, Plan};
+use miodl::app::run::{self, Plan, StartError};
 use miodl::model::stop::Stop;
 use miodl::serve::{FaultPlan, ServeConfig};
 
@@ -39,10 +39,10 @@ fn run_command(command: Command) -> i32 {
 }
 
 /// `get` and `crawl`: run the plan, print the summary, exit with the run's status.
-fn transfer(plan: Result<Plan, String>) -> i32 {
+fn transfer(plan: Result<Plan, StartError>) -> i32 {
     let plan = match plan {
         Ok(plan) => plan,
-        Err(message) => return usage_error(&message),
+        Err(e) => return usage_error(&e.to_string()),
     };
     let stop = Stop::new();
     if let Err(e) = stop.install_signal_handlers() {
@@ -57,7 +57,7 @@ fn transfer(plan: Result<Plan, String>) -> i32 {
             report.exit_code()
         }
         Err(e) => {
-            eprintln!("miodl: {}", e.0);
+            eprintln!("miodl: {e}");
             3
         }
     }

@@ -121,11 +121,11 @@ fn start_10_saves_exactly_the_ids_from_10_on() {
 
 #[test]
 fn the_library_reports_the_same_crawl_in_process() {
-    use miodl::app::cli::CrawlArgs;
+    use miodl::app::run::CrawlTask;
     use miodl::model::options::{CrawlOptions, TransferOptions};
     let server = reference().files(FILES).seed(7).start();
     let dir = tempfile::tempdir().unwrap();
-    let plan = miodl::app::run::prepare_crawl(CrawlArgs {
+    let plan = miodl::app::run::prepare_crawl(CrawlTask {
         crawl: CrawlOptions::new(list_url(&server)),
         transfer: TransferOptions {
             output_dir: Some(dir.path().to_path_buf()),

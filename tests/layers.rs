@@ -142,3 +142,50 @@ fn the_scan_sees_code_and_skips_comments() {
     let text = "use crate::engine::pump;\n/// [`crate::app::run`]\nlet x = crate::model::job::JobId(1); // crate::app\n";
     assert_eq!(layers_used(text), vec![(1, "engine"), (3, "model")]);
 }
+
+/// The identifier `cli` on the code lines of `text` (comments skipped): the line numbers.
+fn names_of_cli(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or("");
+            code.trim() != "pub mod cli;"
+                && code
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == "cli")
+        })
+        .map(|(number, _)| number + 1)
+        .collect()
+}
+
+/// The library takes its own types (`app::run::GetTask`, `app::demo::DemoOptions`, the
+/// options of `model::options`); only the binary and the parser itself name `app::cli`.
+#[test]
+fn only_the_binary_names_the_command_line() {
+    let mut files = Vec::new();
+    source_files(&src(), &mut files);
+    files.sort();
+    let cli = src().join("app").join("cli");
+    let mut found = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| !f.starts_with(&cli) && !f.ends_with("main.rs"))
+    {
+        let text = fs::read_to_string(file).unwrap();
+        for line in names_of_cli(&text) {
+            let shown = file.strip_prefix(src()).unwrap().display();
+            found.push(format!("src/{shown}:{line}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the library names the command line:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_cli_scan_sees_paths_and_imports() {
+    let text = "use crate::app::cli::GetArgs;\nuse crate::app::{cli, run};\n/// [`cli`]\npub mod cli;\nserve::run_cli(config);\n";
+    assert_eq!(names_of_cli(text), vec![1, 2]);
+}

@@ -7,8 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use miodl::app::cli::GetArgs;
-use miodl::app::run::{execute, prepare_get};
+use miodl::app::run::{execute, prepare_get, GetTask};
 use miodl::model::options::TransferOptions;
 use miodl::model::stop::Stop;
 use miodl::report::timeline::render_svg;
@@ -65,7 +64,7 @@ fn a_traced_run_draws_one_row_per_socket() {
     let urls = (0..12)
         .map(|i| format!("http://127.0.0.1:{port}/files/{i}"))
         .collect();
-    let args = GetArgs {
+    let args = GetTask {
         urls,
         input_files: Vec::new(),
         transfer: TransferOptions {

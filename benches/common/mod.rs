@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use miodl::app::cli::GetArgs;
+use miodl::app::run::GetTask;
 use miodl::model::options::TransferOptions;
 use slab::Slab;
 
@@ -79,8 +79,8 @@ impl Drop for BenchServer {
 }
 
 /// `miodl get -q -c CONNECTIONS -o DIR URL...` as the library takes it.
-pub fn get_args(urls: Vec<String>, dir: PathBuf, connections: usize) -> GetArgs {
-    GetArgs {
+pub fn get_args(urls: Vec<String>, dir: PathBuf, connections: usize) -> GetTask {
+    GetTask {
         urls,
         input_files: Vec::new(),
         transfer: TransferOptions {

@@ -8,11 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use miodl::app::downloader::{Downloader, FileHandler, SavedFile};
-use miodl::model::error::JobError;
-use miodl::model::options::CrawlOptions;
-use miodl::protocol::url::Url;
+// The client API is the crate root; `serve` (the reference server) is only the example's
+// stand-in for a real list API.
 use miodl::serve::{self, ServeConfig};
+use miodl::{CrawlOptions, Downloader, FileHandler, JobError, SavedFile, Url};
 
 /// Prints each file with the moment it arrived, and keeps a running total.
 struct Printer {

@@ -1,12 +1,13 @@
 //! The library face: embed miodl in a program and handle each file as it lands.
 //!
-//! [`Downloader`] is a builder over the same options as the command line, and
-//! [`FileHandler`] is the seed's "data handler": it is called the moment each file is
-//! complete under its final name (or has failed for good), while the other downloads go
-//! on, so a program can start working on results before the last one arrives.
+//! [`Downloader`] is a builder with a method for every transfer option of the command
+//! line (`miodl get --help`), and [`FileHandler`] is the seed's "data handler": it is
+//! called the moment each file is complete under its final name (or has failed for
+//! good), while the other downloads go on, so a program can start working on results
+//! before the last one arrives. Everything here is re-exported at the crate root.
 //!
 //! ```no_run
-//! use miodl::app::downloader::{Downloader, FileHandler, SavedFile};
+//! use miodl::{Downloader, FileHandler, SavedFile};
 //!
 //! struct Count(u64);
 //! impl FileHandler for Count {
@@ -24,15 +25,20 @@
 //!     .expect("the run could not start");
 //! assert_eq!(report.exit_code(), 0);
 //! ```
+//!
+//! A run that cannot start returns a [`StartError`] before anything is sent (a URL miodl
+//! cannot fetch, an unreadable list or `--cacert`) or before anything is saved (an output
+//! directory it cannot create); failures of single files are in the [`Report`] and are
+//! handed to [`FileHandler::failed`] as they happen.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::app::cli::{CrawlArgs, GetArgs};
-use crate::app::run::{self, Report};
+use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::options::{CrawlOptions, Credentials, Engine, TransferOptions};
+use crate::model::shard::Shard;
 use crate::model::stop::Stop;
 use crate::protocol::url::Url;
 
@@ -83,35 +89,37 @@ impl<H: FileHandler> Observer for HandlerObserver<H> {
     }
 }
 
-/// Why a run could not start: a URL miodl cannot fetch, or an output directory it cannot
-/// create. (Failures of single files are in the [`Report`], not here.)
-#[derive(Debug)]
-pub struct StartError(pub String);
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartError {}
-
 /// Downloads files or crawls a list, with the command line's options as methods.
+///
+/// Each method names the option of `miodl get` / `miodl crawl` it stands for; the
+/// defaults are the command line's (docs/reference.md §3). A downloader prints nothing
+/// unless asked: [`Downloader::console`], [`Downloader::events`], [`Downloader::json`].
 pub struct Downloader {
     options: TransferOptions,
+    /// `-i FILE`s, read after the URLs given to [`Downloader::get`].
+    input_files: Vec<PathBuf>,
+    /// Failures and the status line on stderr, as the command line shows them.
+    console: bool,
     observers: Observers,
     stop: Stop,
 }
 
 impl Downloader {
-    /// A downloader with the documented defaults, saving into `output_dir`, quiet.
+    /// A downloader with the documented defaults, saving into `output_dir` (`-o`).
     pub fn new(output_dir: impl Into<PathBuf>) -> Downloader {
+        Downloader::with_options(TransferOptions {
+            output_dir: Some(output_dir.into()),
+            ..TransferOptions::default()
+        })
+    }
+
+    /// A downloader with these options, all at once (for a program that keeps its own
+    /// [`TransferOptions`]); `output_dir: None` saves into `results/<unix-seconds>`.
+    pub fn with_options(options: TransferOptions) -> Downloader {
         Downloader {
-            options: TransferOptions {
-                output_dir: Some(output_dir.into()),
-                quiet: true,
-                ..TransferOptions::default()
-            },
+            options,
+            input_files: Vec::new(),
+            console: false,
             observers: Observers::default(),
             stop: Stop::new(),
         }
@@ -123,26 +131,27 @@ impl Downloader {
         self
     }
 
-    /// At most `n` sockets to one host (`--per-host`).
+    /// At most `n` sockets to one host (`--per-host`); 0 = no extra limit.
     pub fn per_host(mut self, n: usize) -> Self {
         self.options.per_host = (n > 0).then_some(n);
         self
     }
 
-    /// The semaphore (`--max-in-flight`): at most `n` requests in flight.
+    /// The semaphore (`--max-in-flight`): at most `n` requests in flight; 0 = no limit.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.options.max_in_flight = (n > 0).then_some(n);
         self
     }
 
-    /// Keep-alive on (the default) or off (`--no-keepalive`).
+    /// Keep-alive on (the default) or off (`--no-keepalive`: every request carries
+    /// `Connection: close`).
     pub fn keep_alive(mut self, on: bool) -> Self {
         self.options.keep_alive = on;
         self
     }
 
     /// Up to `n` GET requests on one socket before their answers (`--pipeline`; HTTP/1.1
-    /// pipelining, off at 1, the default). The reactor engine only.
+    /// pipelining, off at 1, the default; 0 counts as 1). The reactor engine only.
     pub fn pipeline(mut self, n: usize) -> Self {
         self.options.pipeline = n.max(1);
         self
@@ -161,7 +170,7 @@ impl Downloader {
         self
     }
 
-    /// The first backoff (`--retry-delay`).
+    /// The first backoff (`--retry-delay`); it doubles each try, with jitter.
     pub fn retry_delay(mut self, delay: Duration) -> Self {
         self.options.retry_delay = delay;
         self
@@ -179,8 +188,20 @@ impl Downloader {
         self
     }
 
-    /// HTTP Basic credentials, sent only to the hosts of the URLs given to
-    /// [`Downloader::get`] (or the list URL of [`Downloader::crawl`]).
+    /// Follows up to `n` redirects (`--max-redirects`); 0 makes every redirect a failure.
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.options.max_redirects = n;
+        self
+    }
+
+    /// Fails a body larger than `bytes` (`--max-filesize`), announced or counted.
+    pub fn max_filesize(mut self, bytes: u64) -> Self {
+        self.options.max_filesize = Some(bytes);
+        self
+    }
+
+    /// HTTP Basic credentials (`-u USER:PASS`), sent only to the scheme, host and port of
+    /// the URLs given to [`Downloader::get`] (or the list URL of [`Downloader::crawl`]).
     pub fn credentials(mut self, user: &str, password: &str) -> Self {
         self.options.credentials = Some(Credentials {
             user: user.to_string(),
@@ -195,9 +216,72 @@ impl Downloader {
         self
     }
 
-    /// Writes a Chrome trace-event file of the run (`--trace`).
+    /// Fetches only part `index` of `count` (`--shard I/N`, `index` from 0): a stable
+    /// split by URL (get) or id (crawl), so `count` machines share one job.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below `count`.
+    pub fn shard(mut self, index: u64, count: u64) -> Self {
+        assert!(
+            index < count,
+            "shard {index}/{count}: the index must be below the count"
+        );
+        self.options.shard = Some(Shard { index, count });
+        self
+    }
+
+    /// Also trusts the certificates in `path` (PEM) for `https://` (`--cacert`). A file
+    /// that is missing or holds none is a [`StartError`] before anything is sent.
+    pub fn cacert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.cacert = Some(path.into());
+        self
+    }
+
+    /// Does not verify TLS certificates (`--insecure`; says so on stderr).
+    pub fn insecure(mut self, on: bool) -> Self {
+        self.options.insecure = on;
+        self
+    }
+
+    /// Writes a Chrome trace-event file of the run (`--trace`; `miodl timeline` draws it).
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Self {
         self.options.trace = Some(path.into());
+        self
+    }
+
+    /// Prints one JSON line on stdout per finished file (`--events`).
+    pub fn events(mut self, on: bool) -> Self {
+        self.options.events = on;
+        self
+    }
+
+    /// Prints the summary as one JSON object on stdout when the run ends (`--json`); the
+    /// same text is [`Report::json`].
+    pub fn json(mut self, on: bool) -> Self {
+        self.options.json = on;
+        self
+    }
+
+    /// Shows what the command line shows on stderr: a line per failure and, when stderr
+    /// is a terminal, the live status line (off by default).
+    pub fn console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+
+    /// No live status line even with [`Downloader::console`] on (`-q`): the failures are
+    /// still printed.
+    pub fn quiet(mut self, on: bool) -> Self {
+        self.options.quiet = on;
+        self
+    }
+
+    /// Also downloads the URLs of `path`, one per line (`-i FILE`, repeatable; `-` reads
+    /// stdin), after those given to [`Downloader::get`]. Blank lines and `#` comments are
+    /// skipped; a bad line is a [`StartError`] before anything is sent.
+    pub fn input_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.input_files.push(path.into());
         self
     }
 
@@ -212,28 +296,51 @@ impl Downloader {
         self.stop.clone()
     }
 
-    /// Downloads every URL into the output directory, each under its last path segment.
+    /// Downloads every URL (then those of the [`Downloader::input_file`]s) into the
+    /// output directory, each under its last path segment.
     pub fn get<I, S>(self, urls: I) -> Result<Report, StartError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let args = GetArgs {
+        let task = GetTask {
             urls: urls.into_iter().map(Into::into).collect(),
-            input_files: Vec::new(),
+            input_files: self.input_files,
             transfer: self.options,
         };
-        let plan = run::prepare_get(args).map_err(StartError)?;
-        run::execute_with(plan, &self.stop, false, self.observers).map_err(|e| StartError(e.0))
+        let plan = run::prepare_get(task)?;
+        finish(plan, &self.stop, self.console, self.observers)
     }
 
-    /// Pages through the list API at `list_url` and downloads every id it hands out.
+    /// Pages through the list API at `crawl.list_url` and downloads every id it hands
+    /// out, each as `<output-dir>/<id>` (the paging options are `crawl`'s fields).
     pub fn crawl(self, crawl: CrawlOptions) -> Result<Report, StartError> {
-        let args = CrawlArgs {
+        let task = CrawlTask {
             crawl,
             transfer: self.options,
         };
-        let plan = run::prepare_crawl(args).map_err(StartError)?;
-        run::execute_with(plan, &self.stop, false, self.observers).map_err(|e| StartError(e.0))
+        let plan = run::prepare_crawl(task)?;
+        finish(plan, &self.stop, self.console, self.observers)
     }
+
+    /// The options and input files a run would take, for the command line's tests.
+    #[cfg(test)]
+    pub(crate) fn planned(&self) -> (&TransferOptions, &[PathBuf]) {
+        (&self.options, &self.input_files)
+    }
+}
+
+/// Runs a prepared plan, and prints the `--json` summary if it was asked for.
+fn finish(
+    plan: run::Plan,
+    stop: &Stop,
+    console: bool,
+    observers: Observers,
+) -> Result<Report, StartError> {
+    let json = plan.options().json;
+    let report = run::execute_with(plan, stop, console, observers)?;
+    if json {
+        println!("{}", report.json());
+    }
+    Ok(report)
 }

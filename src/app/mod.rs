@@ -1,8 +1,12 @@
 //! The application: the commands of the `miodl` binary and the library's builder.
 //!
-//! - [`cli`]: argv to one plain struct per command.
-//! - [`run`]: `get` and `crawl` from checked arguments to a finished run.
-//! - [`downloader`]: the library face, a builder and a file handler.
+//! - [`cli`]: argv to one plain struct per command: for `get`, `crawl` and `demo` the
+//!   library's own ([`run::GetTask`], [`run::CrawlTask`], [`demo::DemoOptions`]), for the
+//!   other commands structs of its own. In `src/`, only `main.rs` names it.
+//! - [`run`]: `get` and `crawl` from what to fetch ([`run::GetTask`], [`run::CrawlTask`])
+//!   to a finished run.
+//! - [`downloader`]: the library face, a builder and a file handler (re-exported at the
+//!   crate root).
 //! - [`verify`]: `miodl verify`; [`demo`]: `miodl demo`.
 //!
 //! May use: every layer below, and [`crate::serve`] (the demo's server).

@@ -1,4 +1,8 @@
-//! From parsed arguments to a finished run: `miodl get` and `miodl crawl`.
+//! From what to fetch to a finished run: `miodl get` and `miodl crawl`, and the library.
+//!
+//! A run starts as plain data: a [`GetTask`] (URLs and URL lists) or a [`CrawlTask`]
+//! (a list API), each with its [`TransferOptions`]. The command line parses into these,
+//! and [`crate::Downloader`] builds them; nothing here knows about `argv`.
 //!
 //! [`prepare_get`] and [`prepare_crawl`] check everything that can be checked before a
 //! byte is sent (URLs, input files), so a usage error downloads nothing. [`execute`]
@@ -6,25 +10,46 @@
 //! runs the engine and returns a [`Report`] whose [`Report::exit_code`] tells the truth:
 //! 0 all saved, 1 something failed, 3 output could not be written, 130/143 interrupted.
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::app::cli::{CrawlArgs, GetArgs};
 use crate::model::event::Observers;
-use crate::model::options::TransferOptions;
+use crate::model::options::{CrawlOptions, Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
-use crate::policy::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
+use crate::policy::feed::{CrawlFeed, Feed, Origin, UrlFeed, UrlLines, UrlSources};
 use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::pager::Pager;
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
 use crate::report::trace::TraceRecorder;
+
+/// What `get` fetches, and how: URLs and URL lists, with the transfer options.
+#[derive(Debug, Clone)]
+pub struct GetTask {
+    /// URLs, in order, unchecked ([`prepare_get`] checks them).
+    pub urls: Vec<String>,
+    /// Files of URLs, one per line (`-i FILE`, repeatable), read after `urls`; `-`
+    /// means stdin. Blank lines and `#` comments are skipped.
+    pub input_files: Vec<PathBuf>,
+    /// Limits, retries, timeouts, output and reporting.
+    pub transfer: TransferOptions,
+}
+
+/// What `crawl` fetches, and how: a list API to page through, with the transfer options.
+#[derive(Debug, Clone)]
+pub struct CrawlTask {
+    /// The list URL (unchecked; [`prepare_crawl`] checks it) and the paging options.
+    pub crawl: CrawlOptions,
+    /// Limits, retries, timeouts, output and reporting.
+    pub transfer: TransferOptions,
+}
 
 /// A run ready to start.
 pub struct Plan {
@@ -44,14 +69,19 @@ impl Plan {
 
 /// Checks `--cacert` before anything is sent: a file that is missing or holds no
 /// certificate is a usage error, not a failure of every `https://` file.
-fn check_tls_options(options: &TransferOptions) -> Result<(), String> {
-    crate::transport::Opener::new(options)
-        .map(drop)
-        .map_err(|e| e.to_string())
+fn check_tls_options(options: &TransferOptions) -> Result<(), StartError> {
+    #[cfg(feature = "tls")]
+    crate::transport::tls::Connector::new(options.cacert.as_deref(), options.insecure)
+        .map_err(StartError::Tls)?;
+    #[cfg(not(feature = "tls"))]
+    let _ = options;
+    Ok(())
 }
 
-/// Checks `get`'s URLs and input files; the error is a one-line usage error.
-pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
+/// Checks `get`'s URLs and input files. Every error is the caller's to fix (a usage
+/// error, exit status 2): [`StartError::Url`], [`StartError::InputFile`],
+/// [`StartError::InputLine`], or a `--cacert` that holds no certificate.
+pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     check_tls_options(&args.transfer)?;
     // Credentials go only to the hosts named here: collect them (few) only if needed.
     let wants_hosts = args.transfer.credentials.is_some();
@@ -68,7 +98,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
         Ok(())
     };
     for text in &args.urls {
-        check(text).map_err(|e| e.to_string())?;
+        check(text).map_err(StartError::Url)?;
     }
     // Input files are read twice: once here, so a bad line is a usage error before
     // anything is downloaded, and once as the run goes, so no list is held whole.
@@ -77,11 +107,16 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
             continue;
         }
         let name: Arc<str> = path.display().to_string().into();
-        let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let file = File::open(path).map_err(|error| StartError::input_file(path, error))?;
         let mut lines = UrlLines::new(name, BufReader::new(file));
         while let Some(text) = lines.next_line() {
-            if let Err(e) = check(text) {
-                return Err(format!("{}: {e}", lines.origin()));
+            if let Err(error) = check(text) {
+                let (Origin::Line(_, line) | Origin::Argument(line)) = lines.origin();
+                return Err(StartError::InputLine {
+                    file: path.clone(),
+                    line,
+                    error,
+                });
             }
         }
     }
@@ -91,7 +126,7 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
             ("stdin".into(), Box::new(BufReader::new(io::stdin())))
         } else {
             let name: Arc<str> = path.display().to_string().into();
-            let file = File::open(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
+            let file = File::open(&path).map_err(|error| StartError::input_file(&path, error))?;
             (name, Box::new(BufReader::new(file)))
         };
         sources.push_list(UrlLines::new(name, reader));
@@ -104,12 +139,13 @@ pub fn prepare_get(args: GetArgs) -> Result<Plan, String> {
     })
 }
 
-/// Checks `crawl`'s list URL and item template.
-pub fn prepare_crawl(args: CrawlArgs) -> Result<Plan, String> {
+/// Checks `crawl`'s list URL (and `--cacert`); the errors are usage errors, as for
+/// [`prepare_get`].
+pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
     check_tls_options(&args.transfer)?;
     let crawl = args.crawl;
     let shard = args.transfer.shard;
-    let list_url = Url::parse(&crawl.list_url).map_err(|e| e.to_string())?;
+    let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
     let pager = Pager::new(crawl.start, crawl.per_page, crawl.lookahead);
     Ok(Plan {
         options: args.transfer,
@@ -163,9 +199,103 @@ impl Report {
     }
 }
 
-/// Why a run could not start.
+/// Why a run could not start: nothing was downloaded. (Failures of single files are in
+/// the [`Report`], not here.)
+///
+/// [`prepare_get`] and [`prepare_crawl`] return the caller's mistakes (the command line
+/// exits with status 2 on them): [`StartError::Url`], [`StartError::InputFile`],
+/// [`StartError::InputLine`] and `StartError::Tls`. [`execute`] returns what the
+/// machine refused (exit status 3): [`StartError::OutputDir`] and
+/// [`StartError::Engine`]. `Display` is the one line the command line prints after
+/// `miodl: `.
 #[derive(Debug)]
-pub struct StartError(pub String);
+#[non_exhaustive]
+pub enum StartError {
+    /// A URL to fetch, or the list URL of a crawl, is not one miodl can fetch.
+    Url(UrlError),
+    /// An input file (`-i FILE`) could not be opened.
+    InputFile {
+        /// The file as given.
+        path: PathBuf,
+        /// Why it could not be opened.
+        error: io::Error,
+    },
+    /// A line of an input file is not a URL miodl can fetch.
+    InputLine {
+        /// The file as given.
+        file: PathBuf,
+        /// The line's number, from 1 (blank and `#` lines count).
+        line: usize,
+        /// What is wrong with the URL.
+        error: UrlError,
+    },
+    /// `--cacert FILE` could not be read or holds no certificate
+    /// ([`TlsError::CaFile`](crate::protocol::tls::TlsError::CaFile)).
+    #[cfg(feature = "tls")]
+    Tls(crate::protocol::tls::TlsError),
+    /// The output directory could not be created.
+    OutputDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why it could not be created.
+        error: io::Error,
+    },
+    /// The engine could not run (its poller, its sockets or its threads failed).
+    Engine {
+        /// Which engine.
+        engine: Engine,
+        /// What failed.
+        error: io::Error,
+    },
+}
+
+impl StartError {
+    fn input_file(path: &Path, error: io::Error) -> StartError {
+        StartError::InputFile {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Url(error) => write!(f, "{error}"),
+            StartError::InputFile { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            StartError::InputLine { file, line, error } => {
+                write!(f, "{}:{line}: {error}", file.display())
+            }
+            #[cfg(feature = "tls")]
+            StartError::Tls(error) => write!(f, "{error}"),
+            StartError::OutputDir { path, error } => {
+                write!(
+                    f,
+                    "cannot create output directory {}: {error}",
+                    path.display()
+                )
+            }
+            StartError::Engine { engine, error } => {
+                write!(f, "the {} engine failed: {error}", engine.name())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Url(error) | StartError::InputLine { error, .. } => Some(error),
+            StartError::InputFile { error, .. }
+            | StartError::OutputDir { error, .. }
+            | StartError::Engine { error, .. } => Some(error),
+            #[cfg(feature = "tls")]
+            StartError::Tls(error) => Some(error),
+        }
+    }
+}
 
 /// Runs a plan to the end (or to a stop). `console` shows errors and progress on stderr.
 pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartError> {
@@ -173,7 +303,7 @@ pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartEr
 }
 
 /// [`execute`], with more observers of the run (the library's file handlers).
-pub fn execute_with(
+pub(crate) fn execute_with(
     plan: Plan,
     stop: &Stop,
     console: bool,
@@ -188,11 +318,9 @@ pub fn execute_with(
         .output_dir
         .clone()
         .unwrap_or_else(default_output_dir);
-    let output = OutputDir::create(&dir).map_err(|e| {
-        StartError(format!(
-            "cannot create output directory {}: {e}",
-            dir.display()
-        ))
+    let output = OutputDir::create(&dir).map_err(|error| StartError::OutputDir {
+        path: dir.clone(),
+        error,
     })?;
     let start = Start::now();
     let started = start.instant;
@@ -208,10 +336,10 @@ pub fn execute_with(
     if let Some(path) = &options.trace {
         observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
     }
-    let engine = options.engine.name();
+    let engine = options.engine;
     let mut scheduler = Scheduler::new(options, feed, trusted, observers, start);
     crate::engine::run(&mut scheduler, &output, stop)
-        .map_err(|e| StartError(format!("the {engine} engine failed: {e}")))?;
+        .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();
     scheduler.finish_observers();
     let (extra_pages, listing_complete) = match scheduler.feed() {
@@ -229,7 +357,7 @@ pub fn execute_with(
         extra_pages,
         listing_complete,
         output_dir: dir,
-        engine,
+        engine: engine.name(),
     })
 }
 

@@ -16,7 +16,11 @@ use crate::protocol::pager::PageError;
 use crate::protocol::url::UrlError;
 
 /// Why one attempt of a job failed.
+///
+/// `#[non_exhaustive]`: a later version may add causes, so a `match` outside miodl
+/// needs a `_` arm (or asks [`JobError::is_retryable`] and [`JobError::is_output_error`]).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JobError {
     /// The host name did not resolve to an address.
     Resolve(io::Error),

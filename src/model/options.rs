@@ -1,8 +1,9 @@
 //! The knobs of a transfer, as plain data.
 //!
-//! The command line (`cli`) fills these structs and everything after parsing takes
-//! them, never raw strings. Each field mirrors one option of `miodl get` / `miodl crawl`
-//! (docs/reference.md §3); the defaults here are the documented defaults.
+//! The command line parses into these structs, the library's
+//! [`Downloader`](crate::Downloader) sets them one method at a time, and everything after
+//! takes them, never raw strings. Each field mirrors one option of `miodl get` /
+//! `miodl crawl` (docs/reference.md §3); the defaults here are the documented defaults.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,9 +78,11 @@ pub struct TransferOptions {
     pub max_filesize: Option<u64>,
     /// `--engine`.
     pub engine: Engine,
-    /// `-q`: no progress display.
+    /// `-q`: no live status line; failures are still printed. Read only by a run that
+    /// shows a console (the command line, [`Downloader::console`](crate::Downloader::console)).
     pub quiet: bool,
-    /// `--json`: one summary object on stdout at the end.
+    /// `--json`: one summary object on stdout at the end, printed by whoever ran the plan
+    /// (the command line, the [`Downloader`](crate::Downloader)), not by `run::execute`.
     pub json: bool,
     /// `--events`: one JSON line on stdout per finished file.
     pub events: bool,

@@ -11,8 +11,10 @@ use std::io;
 
 use rustls::{CertificateError, Error};
 
-/// Why a TLS connection failed.
+/// Why a TLS connection failed. `#[non_exhaustive]`: a later version may sort more
+/// causes out of [`TlsError::Protocol`], so a `match` outside miodl needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TlsError {
     /// The server's certificate chains to no trusted root (pass `--cacert FILE`).
     NotTrusted,

@@ -2,8 +2,10 @@
 //!
 //! Parsing follows lexopt's idiom: a `while let Some(arg) = parser.next()?` loop per
 //! command, defaults as plain locals, `Value(v)` for positionals and `arg.unexpected()`
-//! for anything else. Everything after parsing takes the structs defined here (and the
-//! shared [`TransferOptions`] / [`CrawlOptions`]), never raw strings.
+//! for anything else. `get` and `crawl` parse into the library's own [`GetTask`] /
+//! [`CrawlTask`] (with the shared [`TransferOptions`] / [`CrawlOptions`]) and `demo`
+//! into [`DemoOptions`]: the library takes those, never this module's types or raw
+//! strings. The other commands' structs are defined here, for `main.rs` alone.
 //!
 //! Every mistake becomes a [`UsageError`]: one line naming the option or argument that
 //! was wrong, for the caller to print before exiting with status 2 (docs/reference.md §2).
@@ -18,6 +20,8 @@ use std::time::Duration;
 use lexopt::prelude::*;
 use lexopt::{Arg, Parser};
 
+use crate::app::demo::DemoOptions;
+use crate::app::run::{CrawlTask, GetTask};
 use crate::model::options::{CrawlOptions, TransferOptions};
 use values::{
     credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,
@@ -26,7 +30,7 @@ use values::{
 
 mod help;
 mod values;
-pub use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
+use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
 
 /// What `miodl --version` prints.
 pub const VERSION: &str = concat!("miodl ", env!("CARGO_PKG_VERSION"));
@@ -34,42 +38,22 @@ pub const VERSION: &str = concat!("miodl ", env!("CARGO_PKG_VERSION"));
 /// One parsed command line.
 #[derive(Debug)]
 pub enum Command {
-    /// `miodl get`.
-    Get(GetArgs),
-    /// `miodl crawl`.
-    Crawl(CrawlArgs),
+    /// `miodl get`: the URLs, the `-i` files and the transfer options.
+    Get(GetTask),
+    /// `miodl crawl`: the list URL, the paging and the transfer options.
+    Crawl(CrawlTask),
     /// `miodl serve`.
     Serve(ServeArgs),
     /// `miodl verify`.
     Verify(VerifyArgs),
     /// `miodl demo`.
-    Demo(DemoArgs),
+    Demo(DemoOptions),
     /// `miodl timeline`.
     Timeline(TimelineArgs),
     /// `--help` somewhere: print this text to stdout and exit 0.
     Help(&'static str),
     /// `--version`: print [`VERSION`] and exit 0.
     Version,
-}
-
-/// `miodl get [URL...] [-i FILE]`.
-#[derive(Debug)]
-pub struct GetArgs {
-    /// URLs from the command line, in order, unchecked (see [`crate::protocol::url::Url::parse`]).
-    pub urls: Vec<String>,
-    /// `-i FILE` (repeatable), in order; `-` means stdin.
-    pub input_files: Vec<PathBuf>,
-    /// The shared transfer options.
-    pub transfer: TransferOptions,
-}
-
-/// `miodl crawl LIST_URL`.
-#[derive(Debug)]
-pub struct CrawlArgs {
-    /// The list URL (unchecked) and the paging options.
-    pub crawl: CrawlOptions,
-    /// The shared transfer options.
-    pub transfer: TransferOptions,
 }
 
 /// `miodl serve`.
@@ -98,21 +82,6 @@ pub struct VerifyArgs {
     pub dir: PathBuf,
 }
 
-/// `miodl demo`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DemoArgs {
-    /// `--files`, default 25 (at least 1).
-    pub files: usize,
-    /// `--lag`, default 0.3 s.
-    pub lag: Duration,
-    /// `-q`.
-    pub quiet: bool,
-    /// `--json`.
-    pub json: bool,
-    /// `--tls`: the same comparison over HTTPS, with a handshakes column.
-    pub tls: bool,
-}
-
 /// `miodl timeline TRACE [-o FILE.svg]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineArgs {
@@ -130,11 +99,6 @@ pub struct UsageError(String);
 impl UsageError {
     fn new(message: impl Into<String>) -> Self {
         UsageError(message.into())
-    }
-
-    /// The message, as `Display` prints it.
-    pub fn message(&self) -> &str {
-        &self.0
     }
 }
 
@@ -236,7 +200,7 @@ fn parse_get(parser: &mut Parser) -> Result<Command, UsageError> {
             "missing URL: give at least one URL or -i FILE",
         ));
     }
-    Ok(Command::Get(GetArgs {
+    Ok(Command::Get(GetTask {
         urls,
         input_files,
         transfer,
@@ -263,7 +227,7 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
         }
     }
     crawl.list_url = list_url.ok_or_else(|| UsageError::new("missing LIST_URL"))?;
-    Ok(Command::Crawl(CrawlArgs { crawl, transfer }))
+    Ok(Command::Crawl(CrawlTask { crawl, transfer }))
 }
 
 fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
@@ -307,7 +271,7 @@ fn parse_verify(parser: &mut Parser) -> Result<Command, UsageError> {
 }
 
 fn parse_demo(parser: &mut Parser) -> Result<Command, UsageError> {
-    let mut demo = DemoArgs {
+    let mut demo = DemoOptions {
         files: 25,
         lag: Duration::from_millis(300),
         quiet: false,

@@ -13,14 +13,14 @@ fn run(args: &[&str]) -> Result<Command, UsageError> {
     )
 }
 
-fn get(args: &[&str]) -> GetArgs {
+fn get(args: &[&str]) -> GetTask {
     match run(&[&["get"], args].concat()) {
         Ok(Command::Get(get)) => get,
         other => panic!("{args:?}: {other:?}"),
     }
 }
 
-fn crawl(args: &[&str]) -> CrawlArgs {
+fn crawl(args: &[&str]) -> CrawlTask {
     match run(&[&["crawl"], args].concat()) {
         Ok(Command::Crawl(crawl)) => crawl,
         other => panic!("{args:?}: {other:?}"),
@@ -346,7 +346,7 @@ fn verify_demo_timeline() {
         run(&["verify", "out/dir"]),
         Ok(Command::Verify(v)) if v.dir == Path::new("out/dir")
     ));
-    let defaults = DemoArgs {
+    let defaults = DemoOptions {
         files: 25,
         lag: Duration::from_millis(300),
         quiet: false,
@@ -354,7 +354,7 @@ fn verify_demo_timeline() {
         tls: false,
     };
     assert!(matches!(run(&["demo"]), Ok(Command::Demo(d)) if d == defaults));
-    let expected = DemoArgs {
+    let expected = DemoOptions {
         files: 100,
         lag: Duration::ZERO,
         quiet: true,
@@ -639,4 +639,96 @@ fn non_utf8_arguments() {
     );
     let got = parse_with(vec!["verify".into(), bad()]);
     assert!(matches!(got, Ok(Command::Verify(v)) if v.dir.as_os_str() == bad()));
+}
+
+/// The library's builder has a method for every transfer option `get` and `crawl` parse,
+/// and each one sets the same field to the same value the option does.
+#[test]
+fn the_downloader_has_a_method_for_every_transfer_option() {
+    use crate::app::downloader::Downloader;
+    let argv = [
+        "http://h/a",
+        "--output-dir",
+        "out",
+        "--connections",
+        "7",
+        "--per-host",
+        "2",
+        "--max-in-flight",
+        "5",
+        "--no-keepalive",
+        "--retries",
+        "0",
+        "--retry-delay",
+        "50",
+        "--connect-timeout",
+        "0.5",
+        "--timeout",
+        "2.25",
+        "--user",
+        "alice:pa:ss",
+        "--max-redirects",
+        "0",
+        "--max-filesize",
+        "1048576",
+        "--engine",
+        "threads",
+        "--quiet",
+        "--json",
+        "--events",
+        "--trace",
+        "t.json",
+        "--shard",
+        "1/4",
+        "--cacert",
+        "ca.pem",
+        "--insecure",
+        "--disk-threads",
+        "3",
+        "--pipeline",
+        "8",
+        "--input-file",
+        "urls.txt",
+    ];
+    for (_, long) in TRANSFER_OPTIONS {
+        let option = format!("--{long}");
+        assert!(
+            argv.contains(&option.as_str()),
+            "{option}: not in this test"
+        );
+    }
+    let parsed = get(&argv);
+    let built = Downloader::new("out")
+        .connections(7)
+        .per_host(2)
+        .max_in_flight(5)
+        .keep_alive(false)
+        .retries(0)
+        .retry_delay(Duration::from_millis(50))
+        .connect_timeout(Duration::from_millis(500))
+        .timeout(Duration::from_millis(2250))
+        .credentials("alice", "pa:ss")
+        .max_redirects(0)
+        .max_filesize(1_048_576)
+        .engine(Engine::Threads)
+        .quiet(true)
+        .json(true)
+        .events(true)
+        .trace("t.json")
+        .shard(1, 4)
+        .cacert("ca.pem")
+        .insecure(true)
+        .disk_threads(3)
+        .pipeline(8)
+        .input_file("urls.txt");
+    let (options, input_files) = built.planned();
+    assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));
+    assert_eq!(options.credentials, parsed.transfer.credentials);
+    assert_eq!(input_files, parsed.input_files);
+    // And the defaults are the command line's, but for the output directory.
+    let plain = Downloader::new("out");
+    let (options, input_files) = plain.planned();
+    let defaults = get(&["x", "-o", "out"]);
+    assert_eq!(format!("{options:?}"), format!("{:?}", defaults.transfer));
+    assert!(input_files.is_empty());
 }

@@ -3,10 +3,10 @@
 //! The demo starts the reference server in this process, on a free loopback port, and
 //! crawls it once per row: each engine, and the reactor under each way of limiting
 //! concurrency. Every run is verified, and printed next to the lower bound a perfect
-//! client could reach with the same limits ([`bound`]), so the table answers the seed's
+//! client could reach with the same limits (`bound`), so the table answers the seed's
 //! question in one look: what each strategy costs in time, requests and sockets.
 
-pub mod bound;
+mod bound;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::cli::{CrawlArgs, DemoArgs};
-use crate::app::run::{execute, prepare_crawl, Report};
+use crate::app::run::{execute, prepare_crawl, CrawlTask, Report};
 use crate::model::options::{CrawlOptions, Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::serve::{self, ServeConfig};
@@ -24,25 +23,40 @@ use bound::{lower_bound, Shape};
 /// The reference server caps pages at this many ids.
 const SERVER_PAGE_CAP: u64 = 5;
 
+/// How `miodl demo` runs: the size of the list, the server's lag, and what it prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoOptions {
+    /// Ids the reference server lists (at least 1; `--files`).
+    pub files: usize,
+    /// The server's answer time for every request (`--lag`).
+    pub lag: Duration,
+    /// No progress display for the rows' runs (`-q`).
+    pub quiet: bool,
+    /// One JSON array on stdout instead of the table (`--json`).
+    pub json: bool,
+    /// The same comparison over HTTPS, with a handshakes column (`--tls`).
+    pub tls: bool,
+}
+
 /// One configuration of the comparison.
 #[derive(Debug, Clone)]
-pub struct Row {
+struct Row {
     /// The engine.
-    pub engine: Engine,
+    engine: Engine,
     /// What the row shows, for the table.
-    pub strategy: &'static str,
+    strategy: &'static str,
     /// `-c`.
-    pub connections: Option<usize>,
+    connections: Option<usize>,
     /// `--max-in-flight`.
-    pub max_in_flight: Option<usize>,
+    max_in_flight: Option<usize>,
     /// Keep-alive on.
-    pub keep_alive: bool,
+    keep_alive: bool,
     /// `--lookahead`.
-    pub lookahead: u32,
+    lookahead: u32,
 }
 
 /// The rows of the demo, in the order they run.
-pub fn rows() -> Vec<Row> {
+fn rows() -> Vec<Row> {
     let row = |engine, strategy, connections, max_in_flight, keep_alive, lookahead| Row {
         engine,
         strategy,
@@ -115,7 +129,7 @@ struct Outcome {
 }
 
 /// Runs the demo; the exit status is 0 when every run verified.
-pub fn run_command(args: &DemoArgs) -> i32 {
+pub fn run_command(args: &DemoOptions) -> i32 {
     match run_demo(args) {
         Ok(true) => 0,
         Ok(false) => 1,
@@ -126,7 +140,7 @@ pub fn run_command(args: &DemoArgs) -> i32 {
     }
 }
 
-fn run_demo(args: &DemoArgs) -> io::Result<bool> {
+fn run_demo(args: &DemoOptions) -> io::Result<bool> {
     let scratch = std::env::temp_dir().join(format!("miodl-demo-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     #[allow(unused_mut)]
@@ -187,7 +201,7 @@ fn run_row(
     list_url: &str,
     dir: PathBuf,
     cacert: Option<PathBuf>,
-    args: &DemoArgs,
+    args: &DemoOptions,
     stop: &Stop,
 ) -> io::Result<Outcome> {
     let transfer = TransferOptions {
@@ -203,8 +217,8 @@ fn run_row(
     let mut crawl = CrawlOptions::new(list_url);
     crawl.lookahead = row.lookahead;
     let per_page = u64::from(crawl.per_page).min(SERVER_PAGE_CAP);
-    let plan = prepare_crawl(CrawlArgs { crawl, transfer }).map_err(io::Error::other)?;
-    let report = execute(plan, stop, !args.quiet).map_err(|e| io::Error::other(e.0))?;
+    let plan = prepare_crawl(CrawlTask { crawl, transfer }).map_err(io::Error::other)?;
+    let report = execute(plan, stop, !args.quiet).map_err(io::Error::other)?;
     let (verified, verified_ok) = match crate::app::verify::verify(&dir) {
         Ok(v) if v.is_ok() => (v.to_string(), true),
         Ok(v) => (

@@ -14,8 +14,10 @@ use std::fmt;
 /// Everything that can go wrong while encoding a request or reading a response.
 ///
 /// The type is `Copy`: an [`crate::protocol::http::Exchange`] that failed keeps its error and returns
-/// it again if it is fed more.
+/// it again if it is fed more. `#[non_exhaustive]`: a later version may add causes, so a
+/// `match` outside miodl needs a `_` arm (or asks [`HttpError::is_retryable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HttpError {
     /// The response head is not HTTP/1.x: a bad status line, a bad header name or value,
     /// or bytes that are not HTTP at all (e.g. a TLS record, an SSH banner, `garbage`).
@@ -89,8 +91,10 @@ pub enum RequestField {
     Authorization,
 }
 
-/// What was wrong in a chunked body (RFC 9112 §7.1).
+/// What was wrong in a chunked body (RFC 9112 §7.1). `#[non_exhaustive]`, as
+/// [`HttpError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChunkError {
     /// A chunk-size line does not start with a hexadecimal digit, or has a stray byte
     /// after the size.

@@ -125,7 +125,9 @@ pub struct PagerStats {
 }
 
 /// Why a page answer could not be used. The engine treats it as a failed page, not retried.
+/// `#[non_exhaustive]`: a later version may add causes.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PageError {
     /// The body is not JSON at all: often a wrong list URL (an HTML page, a 404 body).
     NotJson(serde_json::Error),

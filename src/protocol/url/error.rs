@@ -7,8 +7,10 @@ use std::fmt;
 
 /// Why a string is not a URL miodl can fetch. Each variant keeps the offending URL
 /// (user info redacted); `Display` is one lowercase line with control characters
-/// escaped, fit for a report.
+/// escaped, fit for a report. `#[non_exhaustive]`: a later version may add causes, so a
+/// `match` outside miodl needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UrlError {
     /// There is no `scheme:` at the start (`example.com/x`, `localhost:8080/`).
     MissingScheme {
