@@ -1,0 +1,34 @@
+//! Tests of the demo's lower bounds: what a perfect client could reach with the same limits.
+
+use super::*;
+
+fn shape(slots: u64, lookahead: u64) -> Shape {
+    Shape {
+        files: 25,
+        per_page: 5,
+        lookahead,
+        slots,
+        lag: Duration::from_millis(300),
+    }
+}
+
+#[test]
+fn the_seeds_bounds() {
+    // One page at a time: 5 pages, then the last round of downloads.
+    assert_eq!(
+        lower_bound(shape(100, 0)),
+        (Duration::from_millis(1800), 30)
+    );
+    // Sequential: every request waits for the one before.
+    assert_eq!(lower_bound(shape(1, 0)), (Duration::from_millis(9000), 30));
+    // Lookahead 8: all pages at once, then all downloads at once; 4 pages wasted.
+    assert_eq!(lower_bound(shape(100, 8)), (Duration::from_millis(600), 34));
+}
+
+#[test]
+fn a_small_pool_makes_pages_wait_for_downloads() {
+    // With 5 slots the second page waits for a slot the first page's 5 downloads hold.
+    let (time, requests) = lower_bound(shape(5, 0));
+    assert_eq!(requests, 30);
+    assert!(time > Duration::from_millis(1800), "{time:?}");
+}
