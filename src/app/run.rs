@@ -24,7 +24,7 @@ use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
 use crate::policy::feed::{CrawlFeed, Feed, Origin, UrlFeed, UrlLines, UrlSources};
 use crate::policy::scheduler::{Ending, Scheduler, Start};
-use crate::protocol::pager::Pager;
+use crate::protocol::pager::MorePager;
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
@@ -146,7 +146,8 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
     let crawl = args.crawl;
     let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
-    let pager = Pager::new(crawl.start, crawl.per_page, crawl.lookahead);
+    // The paging style: `more` (the seed's list API) is the one there is.
+    let pager = Box::new(MorePager::new(crawl.start, crawl.per_page, crawl.lookahead));
     Ok(Plan {
         options: args.transfer,
         feed: Feed::Crawl(Box::new(CrawlFeed::new(

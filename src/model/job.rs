@@ -21,7 +21,7 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::protocol::http::Method;
-use crate::protocol::pager::PageRequest;
+use crate::protocol::pager::PageId;
 use crate::protocol::url::Url;
 
 /// The identity of a job: its key in the scheduler's slab.
@@ -37,9 +37,14 @@ pub struct ConnId(pub usize);
 /// What a job fetches, and so where its body goes.
 #[derive(Debug, Clone)]
 pub enum JobKind {
-    /// A page of the list API (`POST`, form body); the body is kept in memory and fed to
-    /// the pager.
-    Page(PageRequest),
+    /// A page of the list API, as its paging style asked for it; the answer is kept in
+    /// memory and fed back to the pager.
+    Page {
+        /// The page's identity, the pager's own.
+        page: PageId,
+        /// The request body the style asked for (a form), if any.
+        body: Option<Vec<u8>>,
+    },
     /// A file, saved under `name` in the output directory.
     File {
         /// The final file name, already unique within the run and safe.

@@ -25,7 +25,7 @@ use miodl::protocol::http::{
     Awaiting, BodyMode, Dechunker, Exchange, HttpError, Limits, Method, Part,
 };
 use miodl::protocol::http::{ChunkError, ResponseHead};
-use miodl::protocol::pager::{check_id, PageError, Pager};
+use miodl::protocol::pager::{check_id, MorePager, PageError};
 
 // ---------------------------------------------------------------------------------------
 // Cutting input into pieces.
@@ -482,7 +482,7 @@ pub fn fuzz_pager(data: &[u8]) -> PagerRun {
     let (head, rest) = data.split_at(data.len().min(3));
     let byte = |i: usize| head.get(i).copied().unwrap_or(0);
     let lookahead = u32::from(byte(1) % 4);
-    let mut pager = Pager::new(u64::from(byte(2)), u32::from(byte(0) % 12), lookahead);
+    let mut pager = MorePager::new(u64::from(byte(2)), u32::from(byte(0) % 12), lookahead);
     let mut run = PagerRun::default();
     let mut seen = HashSet::new();
     let mut outstanding = Vec::new();

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use crate::model::job::JobKind;
 use crate::model::shard::Shard;
 use crate::policy::names::{file_name_for_url, safe_id_file_name, NameRegistry};
-use crate::protocol::pager::{PageError, PageRequest, Pager};
+use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::pager::{PageError, PageId, Paging};
 use crate::protocol::url::{percent_encode_segment, Url};
 
 mod lines;
@@ -26,6 +27,8 @@ pub struct NewJob {
     pub kind: JobKind,
     /// What to fetch.
     pub url: Url,
+    /// How (a page's style decides; files are `GET`).
+    pub method: Method,
 }
 
 /// What reading one page produced, besides new jobs.
@@ -139,6 +142,7 @@ impl UrlFeed {
                     out.push(NewJob {
                         kind: JobKind::File { name },
                         url,
+                        method: Method::Get,
                     });
                     added += 1;
                 }
@@ -194,18 +198,19 @@ impl UrlSources {
     }
 }
 
-/// `miodl crawl`'s pager, with the URL it posts to and the template of item URLs.
+/// `miodl crawl`'s pager (its paging style), the list URL, and the template of item URLs.
 pub struct CrawlFeed {
-    pager: Pager,
+    pager: Box<dyn Paging>,
     shard: Option<Shard>,
     list_url: Url,
     item_template: String,
 }
 
 impl CrawlFeed {
-    /// A crawl of `list_url`, items at `item_template` (`{origin}`, `{id}` replaced).
+    /// A crawl of `list_url` paged by `pager`, items at `item_template` (`{origin}`,
+    /// `{id}` replaced).
     pub fn new(
-        pager: Pager,
+        pager: Box<dyn Paging>,
         list_url: Url,
         item_template: String,
         shard: Option<Shard>,
@@ -219,15 +224,19 @@ impl CrawlFeed {
     }
 
     /// The pager (for its statistics).
-    pub fn pager(&self) -> &Pager {
-        &self.pager
+    pub fn pager(&self) -> &dyn Paging {
+        &*self.pager
     }
 
     fn refill(&mut self, out: &mut Vec<NewJob>) {
-        while let Some(request) = self.pager.next_request() {
+        while let Some(ask) = self.pager.next_page() {
             out.push(NewJob {
-                kind: JobKind::Page(request),
-                url: self.list_url.clone(),
+                kind: JobKind::Page {
+                    page: ask.id,
+                    body: ask.body,
+                },
+                url: ask.url.unwrap_or_else(|| self.list_url.clone()),
+                method: ask.method,
             });
         }
     }
@@ -235,12 +244,12 @@ impl CrawlFeed {
     /// Hands an answered page to the pager; its new ids become file jobs in `out`.
     pub fn on_page(
         &mut self,
-        request: PageRequest,
+        page: PageId,
+        head: &ResponseHead,
         body: &[u8],
-        more: Option<bool>,
         out: &mut Vec<NewJob>,
     ) -> Result<PageReport, PageError> {
-        let outcome = self.pager.on_page(request, body, more)?;
+        let outcome = self.pager.on_answer(page, head, body)?;
         let mut report = PageReport {
             new_ids: 0,
             rejected: outcome
@@ -272,6 +281,7 @@ impl CrawlFeed {
                     out.push(NewJob {
                         kind: JobKind::File { name: id },
                         url,
+                        method: Method::Get,
                     });
                 }
                 Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),
@@ -284,7 +294,7 @@ impl CrawlFeed {
     }
 
     /// A page failed for good: the pager stops.
-    pub fn on_page_failed(&mut self, request: PageRequest) {
-        self.pager.on_page_failed(request);
+    pub fn on_page_failed(&mut self, page: PageId) {
+        self.pager.on_failed(page);
     }
 }

@@ -320,7 +320,7 @@ impl Scheduler {
     pub fn file_name(&self, job: JobId) -> &str {
         match &self.jobs[job.0].kind {
             JobKind::File { name } => name,
-            JobKind::Page(_) => unreachable!("only file jobs are accepted as files"),
+            JobKind::Page { .. } => unreachable!("only file jobs are accepted as files"),
         }
     }
 
@@ -353,12 +353,11 @@ impl Scheduler {
         self.host_scratch.clear();
         url.write_host_header(&mut self.host_scratch);
         let host = self.host_scratch.as_str();
-        let form;
+        // A page's body goes with its POST; a redirect that made it a GET drops it.
         let (method, form_body) = match &job.kind {
-            JobKind::Page(request) if job.method == Method::Post => {
-                form = request.form_body();
-                (Method::Post, Some(form.as_bytes()))
-            }
+            JobKind::Page {
+                body: Some(body), ..
+            } if job.method == Method::Post => (Method::Post, Some(body.as_slice())),
             _ => (job.method, None),
         };
         let request = Request {
@@ -381,7 +380,7 @@ impl Scheduler {
     pub fn set_phase(&mut self, job: JobId, to: Phase, slot: Option<ConnId>, now: Instant) {
         let entry = &mut self.jobs[job.0];
         let from = std::mem::replace(&mut entry.phase, to);
-        let is_page = matches!(entry.kind, JobKind::Page(_));
+        let is_page = matches!(entry.kind, JobKind::Page { .. });
         let event = Event::Phase {
             job,
             url: entry.url(),
@@ -411,11 +410,7 @@ impl Scheduler {
     }
 
     fn add_jobs(&mut self, new_jobs: &mut Vec<NewJob>, now: Instant) {
-        for NewJob { kind, url } in new_jobs.drain(..) {
-            let method = match kind {
-                JobKind::Page(_) => Method::Post,
-                JobKind::File { .. } => Method::Get,
-            };
+        for NewJob { kind, url, method } in new_jobs.drain(..) {
             let key = self.jobs.insert(Job {
                 kind,
                 original_url: url,
@@ -443,7 +438,7 @@ impl Scheduler {
 
     fn queue_for(&mut self, job: JobId) -> &mut VecDeque<JobId> {
         match self.jobs[job.0].kind {
-            JobKind::Page(_) => &mut self.ready_pages,
+            JobKind::Page { .. } => &mut self.ready_pages,
             JobKind::File { .. } => &mut self.ready_files,
         }
     }

@@ -21,7 +21,7 @@ use crate::model::options::{Credentials, TransferOptions};
 use crate::policy::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
 use crate::policy::retry::{format_http_date, MAX_RETRY_AFTER};
 use crate::protocol::http::{self, Exchange, Limits, Method};
-use crate::protocol::pager::Pager;
+use crate::protocol::pager::MorePager;
 use crate::protocol::url::{Authority, Url};
 
 // ----------------------------------------------------------------------------------
@@ -297,7 +297,7 @@ impl Run {
     fn crawl(options: TransferOptions, per_page: u32, lookahead: u32) -> Run {
         let list_url = Url::parse(LIST_URL).unwrap();
         let trusted = vec![list_url.authority_key()];
-        let pager = Pager::new(0, per_page, lookahead);
+        let pager = Box::new(MorePager::new(0, per_page, lookahead));
         let feed = CrawlFeed::new(pager, list_url, ITEM_URL.to_string(), None);
         Run::new(options, Feed::Crawl(Box::new(feed)), trusted, SEED)
     }

@@ -21,7 +21,6 @@ use crate::model::job::{JobId, JobKind, Phase};
 use crate::policy::feed::Feed;
 use crate::policy::retry::{backoff, parse_retry_after};
 use crate::protocol::http::{Method, ResponseHead};
-use crate::protocol::pager::parse_more;
 use crate::protocol::url::Url;
 
 /// The largest list page kept in memory.
@@ -36,7 +35,7 @@ pub(super) enum Verdict {
     /// A file: the engine stages and commits it ([`Accept::File`]).
     SaveFile,
     /// A list page: bytes are kept for the pager.
-    KeepPage { body: Vec<u8>, more: Option<bool> },
+    KeepPage { head: ResponseHead, body: Vec<u8> },
     /// Dropped; then the job goes to `to`, with `method` (the redirect is followed only
     /// once its answer is read whole: a retry after a broken one repeats the original
     /// request).
@@ -91,9 +90,10 @@ impl Scheduler {
                     }
                     Verdict::SaveFile
                 }
-                JobKind::Page(_) => Verdict::KeepPage {
+                // The head goes with the body to the paging style, which reads it.
+                JobKind::Page { .. } => Verdict::KeepPage {
+                    head: head.clone(),
                     body: Vec::new(),
-                    more: parse_more(head.header("more")),
                 },
             },
             301 | 302 | 303 | 307 | 308 => match head.header("location") {
@@ -173,7 +173,7 @@ impl Scheduler {
             Some(Verdict::SaveFile) => {
                 unreachable!("a file answer ends with on_saved or on_error")
             }
-            Some(Verdict::KeepPage { body, more }) => self.page_read(job, &body, more, now),
+            Some(Verdict::KeepPage { head, body }) => self.page_read(job, &head, &body, now),
             Some(Verdict::Redirect { to, method }) => {
                 let entry = &mut self.jobs[job.0];
                 entry.redirects += 1;
@@ -258,7 +258,7 @@ impl Scheduler {
         self.set_phase(job, Phase::Failed, None, now);
         let entry = self.remove(job);
         let page = match entry.kind {
-            JobKind::Page(request) => Some(request),
+            JobKind::Page { page, .. } => Some(page),
             JobKind::File { .. } => None,
         };
         if let (Some(request), Feed::Crawl(feed)) = (page, &mut self.feed) {
@@ -280,15 +280,15 @@ impl Scheduler {
         );
     }
 
-    fn page_read(&mut self, job: JobId, body: &[u8], more: Option<bool>, now: Instant) {
-        let JobKind::Page(request) = self.jobs[job.0].kind else {
+    fn page_read(&mut self, job: JobId, head: &ResponseHead, body: &[u8], now: Instant) {
+        let JobKind::Page { page, .. } = self.jobs[job.0].kind else {
             unreachable!("only page jobs keep their body in memory")
         };
         let Feed::Crawl(feed) = &mut self.feed else {
             unreachable!("page jobs exist only in a crawl")
         };
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        match feed.on_page(request, body, more, &mut new_jobs) {
+        match feed.on_page(page, head, body, &mut new_jobs) {
             Ok(report) => {
                 self.set_phase(job, Phase::Saved, None, now);
                 self.emit(

@@ -2,6 +2,7 @@
 //! loop over list sizes, page sizes, server caps, lookahead and answer orders.
 
 use super::*;
+use crate::protocol::pager::check_id;
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -110,7 +111,7 @@ struct Run {
 
 /// Drives `pager` against `server` until it is done, answering in `order`; checks the
 /// outstanding limit at every step and that the loop terminates.
-fn drive(pager: &mut Pager, server: &mut Server, lookahead: u32, order: Order) -> Run {
+fn drive(pager: &mut MorePager, server: &mut Server, lookahead: u32, order: Order) -> Run {
     let mut run = Run::default();
     let mut pending: Vec<PageRequest> = Vec::new();
     let mut rng = match order {
@@ -161,7 +162,7 @@ fn drive(pager: &mut Pager, server: &mut Server, lookahead: u32, order: Order) -
 /// Runs a clean list of `n` ids with the given knobs, FIFO.
 fn crawl(n: u64, per_page: u32, cap: u32, lookahead: u32, more: MoreMode) -> Run {
     let mut server = Server::new(&clean_list(n), cap, more);
-    let mut pager = Pager::new(0, per_page, lookahead);
+    let mut pager = MorePager::new(0, per_page, lookahead);
     drive(&mut pager, &mut server, lookahead, Order::Fifo)
 }
 
@@ -222,7 +223,7 @@ fn an_empty_list_takes_one_request() {
 #[test]
 fn without_lookahead_the_next_page_starts_where_the_ids_ended() {
     // Asked for 10, the server caps at 5: continue at 5, and ask for 5 from then on.
-    let mut pager = Pager::new(0, 10, 0);
+    let mut pager = MorePager::new(0, 10, 0);
     let first = pager.next_request().unwrap();
     assert_eq!(pager.next_request(), None, "one page at a time");
     let ids: Vec<String> = (0..5).map(id).collect();
@@ -248,7 +249,7 @@ fn without_lookahead_the_next_page_starts_where_the_ids_ended() {
 
 #[test]
 fn with_lookahead_a_capped_page_leaves_a_gap_that_is_asked_again() {
-    let mut pager = Pager::new(0, 4, 2);
+    let mut pager = MorePager::new(0, 4, 2);
     let reqs: Vec<_> = std::iter::from_fn(|| pager.next_request()).collect();
     assert_eq!(
         starts(&Run {
@@ -313,7 +314,7 @@ fn with_lookahead_a_capped_page_leaves_a_gap_that_is_asked_again() {
 
 #[test]
 fn an_empty_page_ends_the_list_even_if_more_says_true() {
-    let mut pager = Pager::new(0, 2, 3);
+    let mut pager = MorePager::new(0, 2, 3);
     let reqs: Vec<_> = std::iter::from_fn(|| pager.next_request()).collect();
     assert_eq!(reqs.len(), 4);
     pager.on_page(reqs[1], &page(&[]), Some(true)).unwrap();
@@ -378,7 +379,7 @@ fn bad_entries_are_rejected_with_a_reason_and_good_ones_kept() {
         "a\nb", "a\u{7f}b", "a\u{85}b", long, "x".repeat(255), "good2",
     ]}))
     .unwrap();
-    let mut pager = Pager::new(0, 17, 0);
+    let mut pager = MorePager::new(0, 17, 0);
     let req = pager.next_request().unwrap();
     let outcome = pager.on_page(req, &body, Some(false)).unwrap();
     assert_eq!(
@@ -419,7 +420,7 @@ fn rejected_entries_print_escaped_and_short() {
         "a\nb\u{0}/", 3.5, "\u{202e}evil/", "/".repeat(300), {"k": "\u{1b}[31m"},
     ]}))
     .unwrap();
-    let mut pager = Pager::new(0, 5, 0);
+    let mut pager = MorePager::new(0, 5, 0);
     let req = pager.next_request().unwrap();
     let rejected = pager.on_page(req, &body, None).unwrap().rejected;
     let raws: Vec<&str> = rejected.iter().map(|r| r.raw.as_str()).collect();
@@ -436,7 +437,7 @@ fn rejected_entries_print_escaped_and_short() {
 
 #[test]
 fn duplicates_within_and_across_pages_are_dropped_and_counted() {
-    let mut pager = Pager::new(0, 3, 1);
+    let mut pager = MorePager::new(0, 3, 1);
     let a = pager.next_request().unwrap();
     let b = pager.next_request().unwrap();
     let first = pager
@@ -462,7 +463,7 @@ fn a_malformed_page_is_an_error_and_fails_the_listing() {
         (&b"{\"urls\": \"a\"}"[..], "list page has no \"urls\" array"),
         (&b"[\"a\"]"[..], "list page has no \"urls\" array"),
     ] {
-        let mut pager = Pager::new(0, 5, 1);
+        let mut pager = MorePager::new(0, 5, 1);
         let a = pager.next_request().unwrap();
         let b = pager.next_request().unwrap();
         let err = pager.on_page(a, body, Some(true)).unwrap_err();
@@ -498,7 +499,7 @@ fn a_malformed_page_is_an_error_and_fails_the_listing() {
 
 #[test]
 fn a_page_that_failed_for_good_stops_the_pager_incomplete() {
-    let mut pager = Pager::new(0, 5, 0);
+    let mut pager = MorePager::new(0, 5, 0);
     let a = pager.next_request().unwrap();
     pager
         .on_page(a, &page(&["a", "b", "c", "d", "e"]), Some(true))
@@ -515,7 +516,7 @@ fn a_page_that_failed_for_good_stops_the_pager_incomplete() {
 
 #[test]
 fn an_answer_to_a_page_not_asked_for_is_refused_and_changes_nothing() {
-    let mut pager = Pager::new(0, 5, 0);
+    let mut pager = MorePager::new(0, 5, 0);
     let a = pager.next_request().unwrap();
     let stranger = PageRequest {
         start: 5,
@@ -543,7 +544,7 @@ fn an_answer_to_a_page_not_asked_for_is_refused_and_changes_nothing() {
 
 #[test]
 fn a_zero_page_size_is_taken_as_one() {
-    let mut pager = Pager::new(7, 0, 0);
+    let mut pager = MorePager::new(7, 0, 0);
     assert_eq!(
         pager.next_request(),
         Some(PageRequest {
@@ -556,7 +557,7 @@ fn a_zero_page_size_is_taken_as_one() {
 #[test]
 fn lookahead_lays_consecutive_pages_up_to_the_limit() {
     for k in [0u32, 1, 3, 8] {
-        let mut pager = Pager::new(10, 5, k);
+        let mut pager = MorePager::new(10, 5, k);
         let reqs: Vec<_> = std::iter::from_fn(|| pager.next_request()).collect();
         let want: Vec<_> = (0..=u64::from(k))
             .map(|i| PageRequest {
@@ -671,7 +672,7 @@ fn check_one(c: Case) {
     if twist == Twist::EarlyEmptyPage {
         server.glitch_at = Some(n / 2);
     }
-    let mut pager = Pager::new(start, per_page, lookahead);
+    let mut pager = MorePager::new(start, per_page, lookahead);
     let run = drive(&mut pager, &mut server, lookahead, order);
     let stats = run.stats;
 
@@ -769,4 +770,72 @@ fn check_one(c: Case) {
             starts(&run)
         );
     }
+}
+
+/// A response head with these extra header lines, parsed as the exchange would.
+fn head_with(lines: &str) -> ResponseHead {
+    let text = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{lines}\r\n");
+    let limits = crate::protocol::http::Limits::default();
+    ResponseHead::parse(text.as_bytes(), &limits)
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[test]
+fn as_a_paging_style_it_posts_its_form_and_reads_more_from_the_head() {
+    let mut pager = MorePager::new(0, 2, 0);
+    let style: &mut dyn Paging = &mut pager;
+    let first = style.next_page().expect("a first page");
+    assert_eq!(first.method, Method::Post);
+    assert_eq!(first.url, None, "the list URL itself");
+    assert_eq!(first.body.as_deref(), Some(&b"start=0&per_page=2"[..]));
+    assert!(
+        style.next_page().is_none(),
+        "one page at a time without lookahead"
+    );
+
+    let body = json!({"urls": ["a", "b"]}).to_string();
+    let outcome = style
+        .on_answer(first.id, &head_with("More: True\r\n"), body.as_bytes())
+        .unwrap();
+    assert_eq!(outcome.new_ids, ["a", "b"]);
+    let second = style.next_page().expect("More: True asks on");
+    assert_ne!(second.id, first.id, "every page has its own id");
+    assert_eq!(second.body.as_deref(), Some(&b"start=2&per_page=2"[..]));
+
+    let body = json!({"urls": ["c"]}).to_string();
+    style
+        .on_answer(second.id, &head_with("more: false\r\n"), body.as_bytes())
+        .unwrap();
+    assert!(style.next_page().is_none());
+    assert!(style.is_done());
+    assert!(style.stats().complete);
+}
+
+#[test]
+fn as_a_paging_style_it_refuses_an_unknown_page_and_stops_on_a_failed_one() {
+    let mut pager = MorePager::new(0, 5, 1);
+    let style: &mut dyn Paging = &mut pager;
+    let first = style.next_page().unwrap();
+    let _second = style.next_page().unwrap();
+    let body = json!({"urls": []}).to_string();
+    let stranger = PageId(first.id.0 + 100);
+    let err = style
+        .on_answer(stranger, &head_with(""), body.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, PageError::UnknownPage(p) if p == stranger));
+    assert!(err.to_string().contains("not outstanding"), "{err}");
+    style.on_failed(first.id);
+    assert!(
+        style.next_page().is_none(),
+        "a failed page stops the listing"
+    );
+    // The same page reported again is ignored, and cannot be answered any more.
+    style.on_failed(first.id);
+    let err = style
+        .on_answer(first.id, &head_with(""), body.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, PageError::UnknownPage(_)));
+    assert!(!style.stats().complete);
 }
