@@ -19,7 +19,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use miodl::app::run::{execute, prepare_get};
+use miodl::app::run::{execute, prepare_get, Stderr};
 use miodl::model::stop::Stop;
 use miodl::protocol::http::{encode, Exchange, Limits, Method, Part, Request};
 
@@ -104,7 +104,7 @@ fn get_run(server: &BenchServer, files: usize) -> Counts {
     let stop = Stop::new();
     let (report, counts) = counted(|| {
         let plan = prepare_get(args).expect("plan");
-        execute(plan, &stop, false).expect("run")
+        execute(plan, &stop, Stderr::Silent).expect("run")
     });
     assert_eq!(report.exit_code(), 0, "the run failed");
     assert_eq!(report.summary.ok as usize, files);

@@ -15,7 +15,7 @@ mod common;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use miodl::app::run::{execute, prepare_get};
+use miodl::app::run::{execute, prepare_get, Stderr};
 use miodl::model::stop::Stop;
 
 use common::{get_args, scratch_dir, BenchServer, BODY_BYTES};
@@ -37,7 +37,7 @@ fn loopback_get(c: &mut Criterion) {
         dir.path().to_path_buf(),
         CONNECTIONS,
     ));
-    let report = execute(plan.expect("plan"), &stop, false).expect("run");
+    let report = execute(plan.expect("plan"), &stop, Stderr::Silent).expect("run");
     assert_eq!(report.exit_code(), 0, "the checked run failed");
     assert_eq!(report.summary.ok as usize, FILES);
     let sizes: Vec<u64> = std::fs::read_dir(dir.path())
@@ -62,7 +62,7 @@ fn loopback_get(c: &mut Criterion) {
             },
             |(dir, args)| {
                 let plan = prepare_get(args).expect("plan");
-                let report = execute(plan, &stop, false).expect("run");
+                let report = execute(plan, &stop, Stderr::Silent).expect("run");
                 assert_eq!(report.summary.ok as usize, FILES);
                 // Returned, so the directory is removed after the clock stops.
                 (dir, report)

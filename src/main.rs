@@ -49,7 +49,7 @@ fn transfer(plan: Result<Plan, StartError>) -> i32 {
         eprintln!("miodl: cannot install signal handlers: {e}");
     }
     let json = plan.options().json;
-    match run::execute(plan, &stop, true) {
+    match run::execute(plan, &stop, run::Stderr::Console) {
         Ok(report) => {
             if json {
                 println!("{}", report.json());

@@ -134,8 +134,12 @@ fn the_library_reports_the_same_crawl_in_process() {
         },
     })
     .expect("a valid plan");
-    let report =
-        miodl::app::run::execute(plan, &miodl::model::stop::Stop::new(), false).expect("run");
+    let report = miodl::app::run::execute(
+        plan,
+        &miodl::model::stop::Stop::new(),
+        miodl::app::run::Stderr::Silent,
+    )
+    .expect("run");
     assert_eq!(report.exit_code(), 0, "{report:?}");
     assert!(report.listing_complete, "{report:?}");
     assert_eq!(report.extra_pages, Some(0), "{report:?}");

@@ -45,7 +45,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use miodl::app::cli::{parse, Command};
-use miodl::app::run::{execute, prepare_crawl};
+use miodl::app::run::{execute, prepare_crawl, Stderr};
 use miodl::app::verify::verify;
 use miodl::model::stop::Stop;
 use support::reference;
@@ -154,7 +154,7 @@ fn a_long_faulty_crawl_loses_nothing_doubles_nothing_and_stays_flat() {
     };
 
     let started = Instant::now();
-    let report = execute(plan, &Stop::new(), false).expect("the crawl runs");
+    let report = execute(plan, &Stop::new(), Stderr::Silent).expect("the crawl runs");
     let wall = started.elapsed();
     let rss_end = status_kib("VmRSS:");
     done.store(true, Ordering::Relaxed);

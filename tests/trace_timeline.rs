@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use miodl::app::run::{execute, prepare_get, GetTask};
+use miodl::app::run::{execute, prepare_get, GetTask, Stderr};
 use miodl::model::options::TransferOptions;
 use miodl::model::stop::Stop;
 use miodl::report::timeline::render_svg;
@@ -76,7 +76,7 @@ fn a_traced_run_draws_one_row_per_socket() {
         },
     };
     let plan = prepare_get(args).unwrap();
-    let report = execute(plan, &Stop::new(), false).unwrap();
+    let report = execute(plan, &Stop::new(), Stderr::Silent).unwrap();
     assert_eq!(report.exit_code(), 0);
     assert_eq!(report.summary.ok, 12);
 

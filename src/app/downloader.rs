@@ -98,8 +98,8 @@ pub struct Downloader {
     options: TransferOptions,
     /// `-i FILE`s, read after the URLs given to [`Downloader::get`].
     input_files: Vec<PathBuf>,
-    /// Failures and the status line on stderr, as the command line shows them.
-    console: bool,
+    /// Failures and the status line on stderr, as the command line shows them, or not.
+    stderr: run::Stderr,
     observers: Observers,
     stop: Stop,
 }
@@ -119,7 +119,7 @@ impl Downloader {
         Downloader {
             options,
             input_files: Vec::new(),
-            console: false,
+            stderr: run::Stderr::Silent,
             observers: Observers::default(),
             stop: Stop::new(),
         }
@@ -266,7 +266,11 @@ impl Downloader {
     /// Shows what the command line shows on stderr: a line per failure and, when stderr
     /// is a terminal, the live status line (off by default).
     pub fn console(mut self, on: bool) -> Self {
-        self.console = on;
+        self.stderr = if on {
+            run::Stderr::Console
+        } else {
+            run::Stderr::Silent
+        };
         self
     }
 
@@ -309,7 +313,7 @@ impl Downloader {
             transfer: self.options,
         };
         let plan = run::prepare_get(task)?;
-        finish(plan, &self.stop, self.console, self.observers)
+        finish(plan, &self.stop, self.stderr, self.observers)
     }
 
     /// Pages through the list API at `crawl.list_url` and downloads every id it hands
@@ -320,7 +324,7 @@ impl Downloader {
             transfer: self.options,
         };
         let plan = run::prepare_crawl(task)?;
-        finish(plan, &self.stop, self.console, self.observers)
+        finish(plan, &self.stop, self.stderr, self.observers)
     }
 
     /// The options and input files a run would take, for the command line's tests.
@@ -334,11 +338,11 @@ impl Downloader {
 fn finish(
     plan: run::Plan,
     stop: &Stop,
-    console: bool,
+    stderr: run::Stderr,
     observers: Observers,
 ) -> Result<Report, StartError> {
     let json = plan.options().json;
-    let report = run::execute_with(plan, stop, console, observers)?;
+    let report = run::execute_with(plan, stop, stderr, observers)?;
     if json {
         println!("{}", report.json());
     }

@@ -298,16 +298,25 @@ impl std::error::Error for StartError {
     }
 }
 
-/// Runs a plan to the end (or to a stop). `console` shows errors and progress on stderr.
-pub fn execute(plan: Plan, stop: &Stop, console: bool) -> Result<Report, StartError> {
-    execute_with(plan, stop, console, Observers::default())
+/// Whether a run talks to a person on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stderr {
+    /// Failures, one line each, and on a terminal (without `-q`) the status line.
+    Console,
+    /// Nothing: a library call, a benchmark, a test that reads the summary.
+    Silent,
+}
+
+/// Runs a plan to the end (or to a stop), talking on stderr as `stderr` says.
+pub fn execute(plan: Plan, stop: &Stop, stderr: Stderr) -> Result<Report, StartError> {
+    execute_with(plan, stop, stderr, Observers::default())
 }
 
 /// [`execute`], with more observers of the run (the library's file handlers).
 pub(crate) fn execute_with(
     plan: Plan,
     stop: &Stop,
-    console: bool,
+    stderr: Stderr,
     mut observers: Observers,
 ) -> Result<Report, StartError> {
     let Plan {
@@ -328,7 +337,7 @@ pub(crate) fn execute_with(
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
     }
-    if console {
+    if stderr == Stderr::Console {
         observers.push(Box::new(Console::new(options.quiet)));
     }
     if options.events {

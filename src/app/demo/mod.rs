@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::run::{execute, prepare_crawl, CrawlTask, Report};
+use crate::app::run::{execute, prepare_crawl, CrawlTask, Report, Stderr};
 use crate::model::options::{CrawlOptions, Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::serve::{self, ServeConfig};
@@ -218,7 +218,16 @@ fn run_row(
     crawl.lookahead = row.lookahead;
     let per_page = u64::from(crawl.per_page).min(SERVER_PAGE_CAP);
     let plan = prepare_crawl(CrawlTask { crawl, transfer }).map_err(io::Error::other)?;
-    let report = execute(plan, stop, !args.quiet).map_err(io::Error::other)?;
+    let report = execute(
+        plan,
+        stop,
+        if args.quiet {
+            Stderr::Silent
+        } else {
+            Stderr::Console
+        },
+    )
+    .map_err(io::Error::other)?;
     let (verified, verified_ok) = match crate::app::verify::verify(&dir) {
         Ok(v) if v.is_ok() => (v.to_string(), true),
         Ok(v) => (

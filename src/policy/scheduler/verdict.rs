@@ -35,7 +35,10 @@ pub(super) enum Verdict {
     /// A file: the engine stages and commits it ([`Accept::File`]).
     SaveFile,
     /// A list page: bytes are kept for the pager.
-    KeepPage { head: ResponseHead, body: Vec<u8> },
+    KeepPage {
+        head: Box<ResponseHead>,
+        body: Vec<u8>,
+    },
     /// Dropped; then the job goes to `to`, with `method` (the redirect is followed only
     /// once its answer is read whole: a retry after a broken one repeats the original
     /// request).
@@ -92,7 +95,7 @@ impl Scheduler {
                 }
                 // The head goes with the body to the paging style, which reads it.
                 JobKind::Page { .. } => Verdict::KeepPage {
-                    head: head.clone(),
+                    head: Box::new(head.clone()),
                     body: Vec::new(),
                 },
             },
