@@ -218,7 +218,7 @@ impl Conn {
             self.unanswered += 1;
             parsed += 1;
             self.queue.push_back(Queued {
-                due: now + ctx.lag,
+                due: now + ctx.config.lag,
                 response,
             });
         }

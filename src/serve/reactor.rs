@@ -28,11 +28,11 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::conn::{Conn, Next};
-use super::faults::FaultPlan;
 use super::request::Request;
 use super::response::{render, Outgoing};
 use super::routes::{route, Catalog};
 use super::stats::ServerStats;
+use super::ServeConfig;
 use crate::transport::Transport;
 
 /// The server side of TLS, when serving HTTPS.
@@ -50,27 +50,18 @@ pub(super) const WAKER: Token = Token(usize::MAX - 2);
 /// What every connection's pump needs to answer requests.
 pub(crate) struct Context {
     pub catalog: Catalog,
-    pub lag: Duration,
-    pub faults: FaultPlan,
-    pub seed: u64,
+    /// The options the server was started with: `--lag`, `--fault`, `--seed`, ...
+    pub config: ServeConfig,
     pub stats: Arc<ServerStats>,
     /// How many times each request identity was seen, for deterministic faults.
     seen: HashMap<String, u64>,
 }
 
 impl Context {
-    pub(super) fn new(
-        catalog: Catalog,
-        lag: Duration,
-        faults: FaultPlan,
-        seed: u64,
-        stats: Arc<ServerStats>,
-    ) -> Context {
+    pub(super) fn new(catalog: Catalog, config: ServeConfig, stats: Arc<ServerStats>) -> Context {
         Context {
             catalog,
-            lag,
-            faults,
-            seed,
+            config,
             stats,
             seen: HashMap::new(),
         }
@@ -83,7 +74,8 @@ impl Context {
             .split_once('?')
             .map_or(req.target.as_str(), |(p, _)| p);
         self.stats.request_started(path);
-        let fault = if self.faults.is_empty() {
+        let faults = &self.config.faults;
+        let fault = if faults.is_empty() {
             None
         } else {
             let mut identity = format!("{} {}", req.method, req.target);
@@ -92,7 +84,7 @@ impl Context {
                 identity.push_str(&String::from_utf8_lossy(&req.body));
             }
             let nth = self.seen.entry(identity.clone()).or_insert(0);
-            let fault = self.faults.decide(self.seed, &identity, *nth);
+            let fault = faults.decide(self.config.seed, &identity, *nth);
             *nth += 1;
             fault
         };
