@@ -26,6 +26,10 @@
 //! wait inside rustls as records: every pump first flushes them, a response counts as
 //! answered only once its records are on the socket, and a close sends `close_notify`
 //! before the FIN.
+//!
+//! A connection keeps one [`Deadline`], set by every pump, whose [`Purpose`] says what it
+//! is for: a response's lag, the pace of a long response's writes, or the end of a
+//! lingering close. The loop keeps it in the reactor's lazy heap.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -55,9 +59,10 @@ const MAX_ROUNDS: usize = 64;
 enum State {
     /// Reading requests and answering them.
     Serving,
-    /// FIN sent after a closing response; input is read and dropped until the peer's FIN,
-    /// so unread requests do not turn our close into a reset that destroys the response.
-    Lingering { until: Instant },
+    /// FIN sent after a closing response; input is read and dropped until the peer's FIN
+    /// (or the [`Purpose::Linger`] deadline), so unread requests do not turn our close
+    /// into a reset that destroys the response.
+    Lingering,
     /// A `stall` fault: nothing more is sent; the socket waits for the peer to give up.
     Stalled,
 }
@@ -73,11 +78,39 @@ enum Input {
     PeerClosed,
 }
 
+/// What a connection's deadline is for: the one timer each connection keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// The lag of the response at the front of the queue is over: write it.
+    Lag,
+    /// More of the response being written is due: its write budget ran out, so it goes on
+    /// next turn, after the other sockets had theirs. (A fault that paces its bytes
+    /// would set this later than now.)
+    Pace,
+    /// A closing connection stops waiting for the client's FIN and closes.
+    Linger,
+}
+
+/// When a connection wants to be woken, and what for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Deadline {
+    /// The instant.
+    pub at: Instant,
+    /// What is due then.
+    pub purpose: Purpose,
+}
+
+impl Deadline {
+    fn new(purpose: Purpose, at: Instant) -> Deadline {
+        Deadline { at, purpose }
+    }
+}
+
 /// What the loop should do with the connection after a pump.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Next {
-    /// Keep it; wake it at this instant if given (lag over, budget refreshed, linger over).
-    Keep(Option<Instant>),
+    /// Keep it; wake it at [`Conn::deadline`], if it has one.
+    Keep,
     /// Close it (FIN if not yet sent).
     Close,
     /// Abort it with RST.
@@ -96,7 +129,10 @@ pub(super) struct Conn {
     pub transport: Transport<TcpStream>,
     /// Tells this connection's timers from those of an earlier one in the same slab slot.
     pub generation: u64,
-    /// The earliest timer already scheduled for this connection, to avoid duplicates.
+    /// When the connection next wants to be woken, and why; set by every pump.
+    pub deadline: Option<Deadline>,
+    /// The earliest timer already scheduled for this connection, to avoid duplicates
+    /// (the heap is lazy: see `crate::engine::reactor::timers`).
     pub armed: Option<Instant>,
     state: State,
     input: Input,
@@ -111,6 +147,7 @@ impl Conn {
         Conn {
             transport,
             generation,
+            deadline: None,
             armed: None,
             state: State::Serving,
             input: Input::Open,
@@ -127,17 +164,26 @@ impl Conn {
             return Next::Close;
         }
         match self.state {
-            State::Lingering { until } => match self.discard_input() {
+            State::Lingering => match self.discard_input() {
                 Ok(true) | Err(_) => Next::Close,
-                Ok(false) if now >= until => Next::Close,
-                Ok(false) => Next::Keep(Some(until)),
+                Ok(false) if self.is_due(Purpose::Linger, now) => Next::Close,
+                Ok(false) => Next::Keep,
             },
             State::Stalled => match self.discard_input() {
                 Ok(true) | Err(_) => Next::Close,
-                Ok(false) => Next::Keep(None),
+                Ok(false) => {
+                    self.deadline = None;
+                    Next::Keep
+                }
             },
             State::Serving => self.serve(now, ctx),
         }
+    }
+
+    /// True when the deadline for `purpose` has come.
+    fn is_due(&self, purpose: Purpose, now: Instant) -> bool {
+        self.deadline
+            .is_some_and(|d| d.purpose == purpose && d.at <= now)
     }
 
     fn serve(&mut self, now: Instant, ctx: &mut Context) -> Next {
@@ -158,7 +204,8 @@ impl Conn {
                 Err(_) => return Next::Close,
             };
             if budget == 0 {
-                return Next::Keep(Some(now));
+                self.deadline = Some(Deadline::new(Purpose::Pace, now));
+                return Next::Keep;
             }
             if parsed == 0 && answered == 0 {
                 break;
@@ -169,7 +216,11 @@ impl Conn {
             Input::LastRequestParsed if self.queue.is_empty() => return self.start_lingering(now),
             _ => {}
         }
-        Next::Keep(self.queue.front().map(|q| q.due.max(now)))
+        self.deadline = self
+            .queue
+            .front()
+            .map(|q| Deadline::new(Purpose::Lag, q.due.max(now)));
+        Next::Keep
     }
 
     /// Reads until `WouldBlock`, EOF or the input cap.
@@ -290,12 +341,11 @@ impl Conn {
         if self.transport.socket().shutdown(Shutdown::Write).is_err() {
             return Next::Close;
         }
-        self.state = State::Lingering {
-            until: now + LINGER,
-        };
+        self.state = State::Lingering;
+        self.deadline = Some(Deadline::new(Purpose::Linger, now + LINGER));
         match self.discard_input() {
             Ok(true) | Err(_) => Next::Close,
-            Ok(false) => Next::Keep(Some(now + LINGER)),
+            Ok(false) => Next::Keep,
         }
     }
 
@@ -328,4 +378,71 @@ fn would_block(err: &io::Error) -> bool {
 
 fn interrupted(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::Interrupted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::catalog::catalog;
+    use crate::serve::routes::Catalog;
+    use crate::serve::{ServeConfig, ServerStats};
+    use std::sync::Arc;
+
+    /// A server-side `Conn` and the client's end of its socket, over loopback.
+    fn pair() -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let conn = Conn::new(Transport::Plain(TcpStream::from_std(server)), 1);
+        (conn, client)
+    }
+
+    /// Pumps until the connection has read and queued a request (loopback is quick).
+    fn pump_until_queued(conn: &mut Conn, ctx: &mut Context) {
+        for _ in 0..1000 {
+            assert_eq!(conn.pump(Instant::now(), ctx), Next::Keep);
+            if !conn.queue.is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("the request never arrived");
+    }
+
+    #[test]
+    fn each_deadline_says_what_it_is_for() {
+        let lag = Duration::from_secs(10);
+        let config = ServeConfig {
+            lag,
+            ..ServeConfig::default()
+        };
+        let stats = Arc::new(ServerStats::default());
+        let mut ctx = Context::new(Catalog::new(catalog(3, 0)), config, stats);
+        let (mut conn, mut client) = pair();
+        assert_eq!(conn.deadline, None);
+        client
+            .write_all(b"GET /bytes/10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let sent = Instant::now();
+        pump_until_queued(&mut conn, &mut ctx);
+        let lagged = conn.deadline.expect("a deadline");
+        assert_eq!(lagged.purpose, Purpose::Lag);
+        assert!(lagged.at >= sent + lag && lagged.at <= Instant::now() + lag);
+
+        // At the lag's end the answer goes out, and its Connection: close starts the linger.
+        let later = lagged.at + Duration::from_millis(1);
+        assert_eq!(conn.pump(later, &mut ctx), Next::Keep);
+        assert_eq!(
+            conn.deadline,
+            Some(Deadline::new(Purpose::Linger, later + LINGER))
+        );
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"), "{answer:?}");
+
+        // The client never closes: the linger's end closes.
+        assert_eq!(conn.pump(later + LINGER / 2, &mut ctx), Next::Keep);
+        assert_eq!(conn.pump(later + LINGER, &mut ctx), Next::Close);
+    }
 }
