@@ -29,7 +29,8 @@
 //!
 //! A connection keeps one [`Deadline`], set by every pump, whose [`Purpose`] says what it
 //! is for: a response's lag, the pace of a long response's writes, or the end of a
-//! lingering close. The loop keeps it in the reactor's lazy heap.
+//! lingering close. The loop keeps it in the reactor's lazy heap. A due answer that the
+//! socket cannot take yet has none: the socket's writable event wakes it.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -83,9 +84,9 @@ enum Input {
 pub(super) enum Purpose {
     /// The lag of the response at the front of the queue is over: write it.
     Lag,
-    /// More of the response being written is due: its write budget ran out, so it goes on
-    /// next turn, after the other sockets had theirs. (A fault that paces its bytes
-    /// would set this later than now.)
+    /// More work is ready now but this pump's share is used up (its write budget or its
+    /// rounds): it goes on next turn, after the other sockets had theirs. (A fault that
+    /// paces its bytes would set this later than now.)
     Pace,
     /// A closing connection stops waiting for the client's FIN and closes.
     Linger,
@@ -188,6 +189,7 @@ impl Conn {
 
     fn serve(&mut self, now: Instant, ctx: &mut Context) -> Next {
         let mut budget = WRITE_BUDGET;
+        let mut settled = false;
         for _ in 0..MAX_ROUNDS {
             if self.input == Input::Open && self.fill().is_err() {
                 return Next::Close;
@@ -208,6 +210,7 @@ impl Conn {
                 return Next::Keep;
             }
             if parsed == 0 && answered == 0 {
+                settled = true;
                 break;
             }
         }
@@ -216,10 +219,13 @@ impl Conn {
             Input::LastRequestParsed if self.queue.is_empty() => return self.start_lingering(now),
             _ => {}
         }
-        self.deadline = self
-            .queue
-            .front()
-            .map(|q| Deadline::new(Purpose::Lag, q.due.max(now)));
+        self.deadline = match self.queue.front() {
+            // Out of rounds with work left: go on next turn.
+            _ if !settled => Some(Deadline::new(Purpose::Pace, now)),
+            Some(front) if front.due > now => Some(Deadline::new(Purpose::Lag, front.due)),
+            // Due, and the socket took no more (WouldBlock): its writable event wakes us.
+            _ => None,
+        };
         Next::Keep
     }
 
@@ -444,5 +450,29 @@ mod tests {
         // The client never closes: the linger's end closes.
         assert_eq!(conn.pump(later + LINGER / 2, &mut ctx), Next::Keep);
         assert_eq!(conn.pump(later + LINGER, &mut ctx), Next::Close);
+    }
+
+    #[test]
+    fn a_due_answer_the_socket_will_not_take_waits_for_writable_not_a_timer() {
+        let stats = Arc::new(ServerStats::default());
+        let mut ctx = Context::new(Catalog::new(catalog(3, 0)), ServeConfig::default(), stats);
+        let (mut conn, mut client) = pair();
+        // Far more than loopback's buffers hold, and the client reads none of it.
+        client
+            .write_all(b"GET /bytes/1000000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        pump_until_queued(&mut conn, &mut ctx);
+        for _ in 0..1000 {
+            assert_eq!(conn.pump(Instant::now(), &mut ctx), Next::Keep);
+            match conn.deadline {
+                None => {
+                    assert_eq!(conn.queue.len(), 1, "still being written");
+                    return;
+                }
+                // The write budget ran out (1 MiB a pump) before the socket was full.
+                Some(d) => assert!(matches!(d.purpose, Purpose::Pace | Purpose::Lag), "{d:?}"),
+            }
+        }
+        panic!("the socket never filled");
     }
 }
