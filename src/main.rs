@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use miodl::app::cli::{self, Command};
 use miodl::app::run::{self, Plan, StartError};
 use miodl::model::stop::Stop;
-use miodl::serve::{FaultPlan, ServeConfig};
 
 fn main() -> ExitCode {
     let status = match cli::parse(std::env::args_os()) {
@@ -31,7 +30,7 @@ fn run_command(command: Command) -> i32 {
         }
         Command::Get(args) => transfer(run::prepare_get(args)),
         Command::Crawl(args) => transfer(run::prepare_crawl(args)),
-        Command::Serve(args) => serve(&args),
+        Command::Serve(args) => serve(args),
         Command::Verify(args) => verify(&args.dir),
         Command::Demo(args) => miodl::app::demo::run_command(&args),
         Command::Timeline(args) => miodl::report::timeline::run_command(&args.trace, &args.output),
@@ -64,24 +63,12 @@ fn transfer(plan: Result<Plan, StartError>) -> i32 {
 }
 
 /// `serve`: the reference server until SIGINT/SIGTERM.
-fn serve(args: &cli::ServeArgs) -> i32 {
-    let mut faults = FaultPlan::none();
-    for spec in &args.faults {
-        match FaultPlan::parse(spec) {
-            Ok(plan) => faults.rules.extend(plan.rules),
-            Err(e) => return usage_error(&format!("invalid value for --fault: {e}")),
-        }
-    }
-    let mut config = ServeConfig::default();
-    config.host.clone_from(&args.host);
-    config.port = args.port;
-    config.files = args.files;
-    config.lag = args.lag;
-    config.seed = args.seed;
-    config.faults = faults;
+fn serve(args: cli::ServeArgs) -> i32 {
+    #[allow(unused_mut)]
+    let mut config = args.config;
     #[cfg(feature = "tls")]
     if args.tls {
-        let names = [args.host.as_str(), "localhost", "127.0.0.1", "::1"];
+        let names = [config.host.as_str(), "localhost", "127.0.0.1", "::1"];
         match miodl::transport::tls::SelfSigned::generate(&names) {
             Ok(certificate) => config.tls = Some(certificate),
             Err(e) => {
@@ -90,10 +77,11 @@ fn serve(args: &cli::ServeArgs) -> i32 {
             }
         }
     }
+    let (host, port) = (config.host.clone(), config.port);
     match miodl::serve::run_cli(config) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("miodl: cannot serve on {}:{}: {e}", args.host, args.port);
+            eprintln!("miodl: cannot serve on {host}:{port}: {e}");
             1
         }
     }

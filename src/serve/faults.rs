@@ -15,17 +15,47 @@
 //! ```
 //!
 //! The syntax is in [`FAULT_HELP`]; `miodl serve --help` prints it.
+//!
+//! A kind is one row of the `fault_kinds!` table below: its doc, its variant, its SPEC
+//! name and its help line(s). The table makes [`FaultKind`], [`FaultKind::ALL`],
+//! [`FaultKind::name`] and the Kinds part of [`FAULT_HELP`]; what the kind does is its
+//! arm in `response::misbehave`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::catalog::mix64;
 
-/// The `--fault` syntax as one literal, so `miodl serve --help` can splice it with
-/// `concat!` (the command line's help texts) and [`FAULT_HELP`] can name it.
-macro_rules! fault_help {
-    () => {
-        "\
+/// Makes the kinds from one table. Each row is `/// doc`, `Variant = "name"`, then its
+/// help lines (each a whole line, indented as printed), or none when an earlier row's
+/// line names it too (`503, 429`). The help text is a macro, `fault_help!`, so the
+/// command line can splice it into its own literals with `concat!`.
+macro_rules! fault_kinds {
+    ($( $(#[$doc:meta])* $kind:ident = $name:literal $(, $help:literal)* ; )*) => {
+        /// One way for the server to misbehave. Each variant's doc says what the client sees.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum FaultKind {
+            $( $(#[$doc])* $kind, )*
+        }
+
+        impl FaultKind {
+            /// Every kind, in the order [`FAULT_HELP`] lists them.
+            pub const ALL: [FaultKind; [$($name),*].len()] = [$(FaultKind::$kind),*];
+
+            /// The name used in a fault SPEC.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( FaultKind::$kind => $name, )*
+                }
+            }
+        }
+
+        /// The `--fault` syntax as one literal, so `miodl serve --help` can splice it
+        /// with `concat!` (the command line's help texts) and [`FAULT_HELP`] can name it.
+        macro_rules! fault_help {
+            () => {
+                concat!(
+                    "\
 Faults (--fault SPEC): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   KIND    what goes wrong (below)
   RATE    the chance, 0..1 or a percentage like 25%, that a matching request
@@ -37,139 +67,85 @@ Faults (--fault SPEC): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   page and every download counts its own attempts. The first entry that fires
   wins. The dice are seeded by --seed: the same seed and requests give the
   same faults, whatever the timing. Every fault comes after the lag.
-Kinds:
-  reset-head         RST before any response byte (SO_LINGER 0, close)
-  reset-mid-head     half the response head, then RST
-  eof-head           half the response head, then FIN
-  reset-body         head and half the body, then RST
-  eof-body           head and half the body, then FIN
-  close-idle         a whole response advertising keep-alive, then close at
-                     once: the next request on that socket finds it dead
-  503, 429           that status with 'Retry-After: 1'
-  503-date, 429-date that status with Retry-After as an HTTP-date 1 s ahead
-  500, 502, 504      that status, no Retry-After
-  stall              send nothing, ever (until the client gives up)
-  stall-body         head and half the body, then nothing
-  truncated-chunked  chunked body cut before the last chunk, then FIN
-  garbage            bytes that are not a status line, then FIN
-  huge-head          the right response behind a 2 MiB header, then FIN
-  short-body         Content-Length larger than the body, then FIN
-  long-body          more bytes than Content-Length, then FIN
-  endless-chunked    chunks forever, as fast as the client reads
-  redirect-loop      302 to the same target"
+Kinds:"
+                    $($(, "\n", $help)*)*
+                )
+            };
+        }
     };
+}
+
+fault_kinds! {
+    /// `reset-head`: the connection is reset (RST) before any response byte.
+    ResetHead = "reset-head",
+        "  reset-head         RST before any response byte (SO_LINGER 0, close)";
+    /// `reset-mid-head`: half the response head arrives, then a reset.
+    ResetMidHead = "reset-mid-head",
+        "  reset-mid-head     half the response head, then RST";
+    /// `eof-head`: half the response head arrives, then an orderly close (FIN).
+    EofHead = "eof-head",
+        "  eof-head           half the response head, then FIN";
+    /// `reset-body`: the head and half the body arrive, then a reset.
+    ResetBody = "reset-body",
+        "  reset-body         head and half the body, then RST";
+    /// `eof-body`: the head and half the body arrive, then an orderly close (FIN).
+    EofBody = "eof-body",
+        "  eof-body           head and half the body, then FIN";
+    /// `close-idle`: a complete response that advertises keep-alive, then the server
+    /// closes the socket at once, so the client's next request on it meets a dead socket.
+    CloseIdle = "close-idle",
+        "  close-idle         a whole response advertising keep-alive, then close at",
+        "                     once: the next request on that socket finds it dead";
+    /// `503`: `503 Service Unavailable` with `Retry-After: 1`.
+    Status503 = "503",
+        "  503, 429           that status with 'Retry-After: 1'";
+    /// `503-date`: `503` with `Retry-After` as an HTTP-date one second in the future.
+    Status503Date = "503-date",
+        "  503-date, 429-date that status with Retry-After as an HTTP-date 1 s ahead";
+    /// `429`: `429 Too Many Requests` with `Retry-After: 1`.
+    Status429 = "429";
+    /// `429-date`: `429` with `Retry-After` as an HTTP-date one second in the future.
+    Status429Date = "429-date";
+    /// `500`: `500 Internal Server Error`.
+    Status500 = "500",
+        "  500, 502, 504      that status, no Retry-After";
+    /// `502`: `502 Bad Gateway`.
+    Status502 = "502";
+    /// `504`: `504 Gateway Timeout`.
+    Status504 = "504";
+    /// `stall`: nothing at all is sent; the socket stays open until the client closes it.
+    Stall = "stall",
+        "  stall              send nothing, ever (until the client gives up)";
+    /// `stall-body`: the head and half the body, then nothing, until the client closes.
+    StallBody = "stall-body",
+        "  stall-body         head and half the body, then nothing";
+    /// `truncated-chunked`: a chunked body missing its last chunk, then FIN.
+    TruncatedChunked = "truncated-chunked",
+        "  truncated-chunked  chunked body cut before the last chunk, then FIN";
+    /// `garbage`: bytes that are not an HTTP status line, then FIN.
+    Garbage = "garbage",
+        "  garbage            bytes that are not a status line, then FIN";
+    /// `huge-head`: a 2 MiB header line before the normal body, then FIN.
+    HugeHead = "huge-head",
+        "  huge-head          the right response behind a 2 MiB header, then FIN";
+    /// `short-body`: `Content-Length` promises more bytes than are sent, then FIN.
+    ShortBody = "short-body",
+        "  short-body         Content-Length larger than the body, then FIN";
+    /// `long-body`: more bytes than `Content-Length` announced, then FIN.
+    LongBody = "long-body",
+        "  long-body          more bytes than Content-Length, then FIN";
+    /// `endless-chunked`: a chunked body that never ends; the server writes as fast as
+    /// the client reads (paced by the socket's send buffer).
+    EndlessChunked = "endless-chunked",
+        "  endless-chunked    chunks forever, as fast as the client reads";
+    /// `redirect-loop`: `302 Found` whose `Location` is the request's own target.
+    RedirectLoop = "redirect-loop",
+        "  redirect-loop      302 to the same target";
 }
 pub(crate) use fault_help;
 
 /// The `--fault` syntax, printed by `miodl serve --help`.
 pub const FAULT_HELP: &str = fault_help!();
-
-/// One way for the server to misbehave. Each variant's doc says what the client sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultKind {
-    /// `reset-head`: the connection is reset (RST) before any response byte.
-    ResetHead,
-    /// `reset-mid-head`: half the response head arrives, then a reset.
-    ResetMidHead,
-    /// `eof-head`: half the response head arrives, then an orderly close (FIN).
-    EofHead,
-    /// `reset-body`: the head and half the body arrive, then a reset.
-    ResetBody,
-    /// `eof-body`: the head and half the body arrive, then an orderly close (FIN).
-    EofBody,
-    /// `close-idle`: a complete response that advertises keep-alive, then the server
-    /// closes the socket at once, so the client's next request on it meets a dead socket.
-    CloseIdle,
-    /// `503`: `503 Service Unavailable` with `Retry-After: 1`.
-    Status503,
-    /// `503-date`: `503` with `Retry-After` as an HTTP-date one second in the future.
-    Status503Date,
-    /// `429`: `429 Too Many Requests` with `Retry-After: 1`.
-    Status429,
-    /// `429-date`: `429` with `Retry-After` as an HTTP-date one second in the future.
-    Status429Date,
-    /// `500`: `500 Internal Server Error`.
-    Status500,
-    /// `502`: `502 Bad Gateway`.
-    Status502,
-    /// `504`: `504 Gateway Timeout`.
-    Status504,
-    /// `stall`: nothing at all is sent; the socket stays open until the client closes it.
-    Stall,
-    /// `stall-body`: the head and half the body, then nothing, until the client closes.
-    StallBody,
-    /// `truncated-chunked`: a chunked body missing its last chunk, then FIN.
-    TruncatedChunked,
-    /// `garbage`: bytes that are not an HTTP status line, then FIN.
-    Garbage,
-    /// `huge-head`: a 2 MiB header line before the normal body, then FIN.
-    HugeHead,
-    /// `short-body`: `Content-Length` promises more bytes than are sent, then FIN.
-    ShortBody,
-    /// `long-body`: more bytes than `Content-Length` announced, then FIN.
-    LongBody,
-    /// `endless-chunked`: a chunked body that never ends; the server writes as fast as
-    /// the client reads (paced by the socket's send buffer).
-    EndlessChunked,
-    /// `redirect-loop`: `302 Found` whose `Location` is the request's own target.
-    RedirectLoop,
-}
-
-impl FaultKind {
-    /// Every kind, in the order [`FAULT_HELP`] lists them.
-    pub const ALL: [FaultKind; 22] = [
-        FaultKind::ResetHead,
-        FaultKind::ResetMidHead,
-        FaultKind::EofHead,
-        FaultKind::ResetBody,
-        FaultKind::EofBody,
-        FaultKind::CloseIdle,
-        FaultKind::Status503,
-        FaultKind::Status503Date,
-        FaultKind::Status429,
-        FaultKind::Status429Date,
-        FaultKind::Status500,
-        FaultKind::Status502,
-        FaultKind::Status504,
-        FaultKind::Stall,
-        FaultKind::StallBody,
-        FaultKind::TruncatedChunked,
-        FaultKind::Garbage,
-        FaultKind::HugeHead,
-        FaultKind::ShortBody,
-        FaultKind::LongBody,
-        FaultKind::EndlessChunked,
-        FaultKind::RedirectLoop,
-    ];
-
-    /// The name used in a fault SPEC.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::ResetHead => "reset-head",
-            FaultKind::ResetMidHead => "reset-mid-head",
-            FaultKind::EofHead => "eof-head",
-            FaultKind::ResetBody => "reset-body",
-            FaultKind::EofBody => "eof-body",
-            FaultKind::CloseIdle => "close-idle",
-            FaultKind::Status503 => "503",
-            FaultKind::Status503Date => "503-date",
-            FaultKind::Status429 => "429",
-            FaultKind::Status429Date => "429-date",
-            FaultKind::Status500 => "500",
-            FaultKind::Status502 => "502",
-            FaultKind::Status504 => "504",
-            FaultKind::Stall => "stall",
-            FaultKind::StallBody => "stall-body",
-            FaultKind::TruncatedChunked => "truncated-chunked",
-            FaultKind::Garbage => "garbage",
-            FaultKind::HugeHead => "huge-head",
-            FaultKind::ShortBody => "short-body",
-            FaultKind::LongBody => "long-body",
-            FaultKind::EndlessChunked => "endless-chunked",
-            FaultKind::RedirectLoop => "redirect-loop",
-        }
-    }
-}
 
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

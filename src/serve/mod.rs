@@ -48,7 +48,9 @@ use mio::{Interest, Poll, Waker};
 use reactor::{Context, Reactor, LISTENER, WAKER};
 use routes::Catalog;
 
-/// How to run the reference server; the fields mirror `miodl serve`'s options.
+/// How to run the reference server. `miodl serve` parses its options straight into it,
+/// so an option is a field here with its default in [`ServeConfig::default`], an arm of
+/// the command line's serve parser, and a line of its help.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     /// Address to listen on (`--host`).
@@ -182,16 +184,10 @@ impl Server {
     /// Serves until a [`StopHandle`] is used, on the calling thread.
     pub fn run(self) -> io::Result<()> {
         #[cfg(feature = "tls")]
-        let tls = self.cfg.tls.map(|t| t.config);
+        let tls = self.cfg.tls.as_ref().map(|t| Arc::clone(&t.config));
         #[cfg(not(feature = "tls"))]
         let tls = None;
-        let ctx = Context::new(
-            Catalog::new(self.ids),
-            self.cfg.lag,
-            self.cfg.faults,
-            self.cfg.seed,
-            self.stats,
-        );
+        let ctx = Context::new(Catalog::new(self.ids), self.cfg, self.stats);
         Reactor::new(self.poll, self.listener, self.stop.flag, ctx, tls).run()
     }
 }

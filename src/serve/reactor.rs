@@ -13,11 +13,13 @@
 //!                                                never counted holding both
 //! ```
 //!
-//! Slab keys are the mio tokens. A timer is `(deadline, key, generation)`: when a key is
-//! reused, the stale timers of its previous connection no longer match and are skipped.
+//! Slab keys are the mio tokens. The timers are the client reactor's lazy heap
+//! ([`Timers`]) of `(deadline, key, generation)`: when a key is reused, the stale timers
+//! of its previous connection no longer match and are skipped. A connection keeps its
+//! true [`Deadline`](super::conn::Deadline) itself; an entry that comes due before it
+//! is pushed again at the true one, so each connection has about one entry.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,11 +30,12 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::conn::{Conn, Next};
-use super::faults::FaultPlan;
 use super::request::Request;
 use super::response::{render, Outgoing};
 use super::routes::{route, Catalog};
 use super::stats::ServerStats;
+use super::ServeConfig;
+use crate::engine::reactor::timers::Timers;
 use crate::transport::Transport;
 
 /// The server side of TLS, when serving HTTPS.
@@ -50,27 +53,18 @@ pub(super) const WAKER: Token = Token(usize::MAX - 2);
 /// What every connection's pump needs to answer requests.
 pub(crate) struct Context {
     pub catalog: Catalog,
-    pub lag: Duration,
-    pub faults: FaultPlan,
-    pub seed: u64,
+    /// The options the server was started with: `--lag`, `--fault`, `--seed`, ...
+    pub config: ServeConfig,
     pub stats: Arc<ServerStats>,
     /// How many times each request identity was seen, for deterministic faults.
     seen: HashMap<String, u64>,
 }
 
 impl Context {
-    pub(super) fn new(
-        catalog: Catalog,
-        lag: Duration,
-        faults: FaultPlan,
-        seed: u64,
-        stats: Arc<ServerStats>,
-    ) -> Context {
+    pub(super) fn new(catalog: Catalog, config: ServeConfig, stats: Arc<ServerStats>) -> Context {
         Context {
             catalog,
-            lag,
-            faults,
-            seed,
+            config,
             stats,
             seen: HashMap::new(),
         }
@@ -83,7 +77,8 @@ impl Context {
             .split_once('?')
             .map_or(req.target.as_str(), |(p, _)| p);
         self.stats.request_started(path);
-        let fault = if self.faults.is_empty() {
+        let faults = &self.config.faults;
+        let fault = if faults.is_empty() {
             None
         } else {
             let mut identity = format!("{} {}", req.method, req.target);
@@ -92,7 +87,7 @@ impl Context {
                 identity.push_str(&String::from_utf8_lossy(&req.body));
             }
             let nth = self.seen.entry(identity.clone()).or_insert(0);
-            let fault = self.faults.decide(self.seed, &identity, *nth);
+            let fault = faults.decide(self.config.seed, &identity, *nth);
             *nth += 1;
             fault
         };
@@ -111,7 +106,9 @@ pub(super) struct Reactor {
     pub stop: Arc<AtomicBool>,
     pub ctx: Context,
     conns: Slab<Conn>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    timers: Timers,
+    /// The `(key, generation)` of the timers due this turn (kept for its capacity).
+    due: Vec<(usize, u64)>,
     generations: u64,
     /// Every accepted socket speaks TLS with this configuration, if any.
     tls: TlsConfig,
@@ -131,7 +128,8 @@ impl Reactor {
             stop,
             ctx,
             conns: Slab::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
+            due: Vec::new(),
             generations: 0,
             tls,
         }
@@ -143,8 +141,8 @@ impl Reactor {
         while !self.stop.load(Ordering::SeqCst) {
             let timeout = self
                 .timers
-                .peek()
-                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+                .next()
+                .map(|at| at.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -159,28 +157,7 @@ impl Reactor {
                     Token(key) => self.pump(key, now),
                 }
             }
-            // Take the due timers first: a pump may ask to be woken "now" again (its write
-            // budget ran out), and that must wait for the next turn, after other sockets.
-            let mut due = Vec::new();
-            while let Some(&Reverse((at, key, generation))) = self.timers.peek() {
-                if at > now {
-                    break;
-                }
-                self.timers.pop();
-                due.push((at, key, generation));
-            }
-            for (at, key, generation) in due {
-                if let Some(conn) = self
-                    .conns
-                    .get_mut(key)
-                    .filter(|c| c.generation == generation)
-                {
-                    if conn.armed == Some(at) {
-                        conn.armed = None;
-                    }
-                    self.pump(key, now);
-                }
-            }
+            self.expire(now);
             if accept {
                 self.accept(now)?;
             }
@@ -189,6 +166,34 @@ impl Reactor {
             self.close(key, Next::Close);
         }
         Ok(())
+    }
+
+    /// Pumps the connections whose deadline has come, and re-arms those whose deadline
+    /// moved past the entry that came due.
+    fn expire(&mut self, now: Instant) {
+        // Take the due timers first: a pump may ask to be woken "now" again (its write
+        // budget ran out), and that must wait for the next turn, after other sockets.
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        while let Some(entry) = self.timers.pop_due(now) {
+            due.push(entry);
+        }
+        for &(key, generation) in &due {
+            let Some(conn) = self
+                .conns
+                .get_mut(key)
+                .filter(|c| c.generation == generation)
+            else {
+                continue;
+            };
+            conn.armed = None;
+            if conn.deadline.is_some_and(|d| d.at <= now) {
+                self.pump(key, now);
+            } else {
+                self.arm(key);
+            }
+        }
+        self.due = due;
     }
 
     /// Accepts until `WouldBlock`. Errors such as EMFILE leave the rest in the backlog.
@@ -224,14 +229,19 @@ impl Reactor {
             return;
         };
         match conn.pump(now, &mut self.ctx) {
-            Next::Keep(None) => {}
-            Next::Keep(Some(at)) => {
-                if conn.armed.is_none_or(|armed| at < armed) {
-                    conn.armed = Some(at);
-                    self.timers.push(Reverse((at, key, conn.generation)));
-                }
-            }
+            Next::Keep => self.arm(key),
             next => self.close(key, next),
+        }
+    }
+
+    /// Makes sure the heap wakes connection `key` by its deadline.
+    fn arm(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if let Some(deadline) = conn.deadline {
+            if conn.armed.is_none_or(|armed| deadline.at < armed) {
+                conn.armed = Some(deadline.at);
+                self.timers.schedule(deadline.at, key, conn.generation);
+            }
         }
     }
 

@@ -3,7 +3,9 @@
 //! [`render`] turns a reply, the client's keep-alive wish and an optional [`FaultKind`]
 //! into an [`Outgoing`]: a small byte buffer plus a [`Source`] that refills it on demand,
 //! so `/bytes/<n>` of any size is streamed from a few kilobytes of memory, and a [`Then`]
-//! saying what happens to the socket once the last byte is out.
+//! saying what happens to the socket once the last byte is out. A fault acts in one
+//! place, its arm of `misbehave`, which turns it into a `Shape` (how much of the head
+//! and body go out, framed how, and what then); `head_bytes` and `body` carry it out.
 //!
 //! ```text
 //!   Reply ──render(fault)──► Outgoing { buf ◄─refill── Source, then: Then }
@@ -182,6 +184,7 @@ impl std::fmt::Write for Hex<'_> {
     }
 }
 
+/// Appends pattern bytes `start..start + n` to `buf`.
 fn push_pattern(buf: &mut Vec<u8>, start: u64, n: u64) {
     let old = buf.len();
     buf.resize(old + n as usize, 0);
@@ -189,9 +192,100 @@ fn push_pattern(buf: &mut Vec<u8>, start: u64, n: u64) {
 }
 
 /// How the head announces the body's end.
+#[derive(Debug, Clone, Copy)]
 enum Framing {
     Length(u64),
     Chunked,
+}
+
+/// How much of the head goes out, and in what form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadPart {
+    /// The whole head, then the body.
+    Whole,
+    /// The whole head with `huge-head`'s padding header before its blank line.
+    Padded,
+    /// The first half of the head, and nothing after it.
+    Half,
+    /// [`GARBAGE`] instead of a head, and nothing after it.
+    Garbage,
+    /// Not a byte.
+    Nothing,
+}
+
+/// How a response goes out: what [`misbehave`] decides and [`render`] carries out.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    head: HeadPart,
+    /// What the head says about the body's end.
+    framing: Framing,
+    /// Body bytes to send; past a static body's end come [`EXTRA`]'s bytes.
+    upto: u64,
+    /// Send the last chunk of a chunked body.
+    terminate: bool,
+    /// Pattern chunks forever instead of the body.
+    endless: bool,
+    /// What happens to the socket after the last byte.
+    then: Then,
+}
+
+impl Shape {
+    /// The honest shape of `reply` for a client that asked for `keep_alive`.
+    fn honest(reply: &Reply, keep_alive: bool) -> Shape {
+        let len = reply.body.len();
+        Shape {
+            head: HeadPart::Whole,
+            framing: if reply.chunked {
+                Framing::Chunked
+            } else {
+                Framing::Length(len)
+            },
+            upto: len,
+            terminate: true,
+            endless: false,
+            then: if keep_alive {
+                Then::KeepAlive
+            } else {
+                Then::Close
+            },
+        }
+    }
+
+    /// Only `head` goes out, then `then`.
+    fn cut(self, head: HeadPart, then: Then) -> Shape {
+        Shape {
+            head,
+            upto: 0,
+            ..self.unterminated(then)
+        }
+    }
+
+    /// The head and the first half of the body, then `then`.
+    fn half_body(self, then: Then) -> Shape {
+        Shape {
+            upto: self.upto / 2,
+            ..self.unterminated(then)
+        }
+    }
+
+    /// No last chunk (a chunked body stays open), then `then`.
+    fn unterminated(self, then: Then) -> Shape {
+        Shape {
+            terminate: false,
+            then,
+            ..self
+        }
+    }
+
+    /// What the head says about the body's end, whatever the body is.
+    fn framed(self, framing: Framing) -> Shape {
+        Shape { framing, ..self }
+    }
+
+    /// The whole response, then `then`.
+    fn ending(self, then: Then) -> Shape {
+        Shape { then, ..self }
+    }
 }
 
 /// Frames `reply` for a client that asked for `keep_alive` (HTTP/1.0 if `http10`),
@@ -203,85 +297,120 @@ pub(super) fn render(
     http10: bool,
     path: &str,
 ) -> Outgoing {
+    let (reply, shape) = match fault {
+        Some(fault) => misbehave(fault, reply, keep_alive, path),
+        None => honestly(reply, keep_alive),
+    };
+    let mut buf = head_bytes(&reply, &shape, keep_alive, http10);
+    let source = match shape.head {
+        HeadPart::Whole | HeadPart::Padded => body(&reply, &shape, &mut buf),
+        HeadPart::Half | HeadPart::Garbage | HeadPart::Nothing => Source::Done,
+    };
+    Outgoing {
+        buf,
+        pos: 0,
+        source,
+        then: shape.then,
+    }
+}
+
+/// `reply` with its honest shape.
+fn honestly(reply: Reply, keep_alive: bool) -> (Reply, Shape) {
+    let shape = Shape::honest(&reply, keep_alive);
+    (reply, shape)
+}
+
+/// What `fault` does to a response: the one match on [`FaultKind`]. The status faults and
+/// `redirect-loop` replace the route's reply and frame theirs honestly; the others keep
+/// the reply and bend its framing.
+fn misbehave(fault: FaultKind, reply: Reply, keep_alive: bool, path: &str) -> (Reply, Shape) {
     use FaultKind::*;
-    let reply = match fault {
-        Some(Status503) => status_reply(503, Some(RetryAfter::Seconds)),
-        Some(Status503Date) => status_reply(503, Some(RetryAfter::Date)),
-        Some(Status429) => status_reply(429, Some(RetryAfter::Seconds)),
-        Some(Status429Date) => status_reply(429, Some(RetryAfter::Date)),
-        Some(Status500) => status_reply(500, None),
-        Some(Status502) => status_reply(502, None),
-        Some(Status504) => status_reply(504, None),
-        Some(RedirectLoop) => {
+    let replaced = |reply: Reply| honestly(reply, keep_alive);
+    let len = reply.body.len();
+    let honest = Shape::honest(&reply, keep_alive);
+    let shape = match fault {
+        Status503 => return replaced(status_reply(503, Some(RetryAfter::Seconds))),
+        Status503Date => return replaced(status_reply(503, Some(RetryAfter::Date))),
+        Status429 => return replaced(status_reply(429, Some(RetryAfter::Seconds))),
+        Status429Date => return replaced(status_reply(429, Some(RetryAfter::Date))),
+        Status500 => return replaced(status_reply(500, None)),
+        Status502 => return replaced(status_reply(502, None)),
+        Status504 => return replaced(status_reply(504, None)),
+        RedirectLoop => {
             let mut r = Reply::text(302, "redirecting to myself\n");
             r.header("Location", path);
-            r
+            return replaced(r);
         }
-        _ => reply,
+        ResetHead => honest.cut(HeadPart::Nothing, Then::Reset),
+        ResetMidHead => honest.cut(HeadPart::Half, Then::Reset),
+        EofHead => honest.cut(HeadPart::Half, Then::Close),
+        Stall => honest.cut(HeadPart::Nothing, Then::Stall),
+        Garbage => honest.cut(HeadPart::Garbage, Then::Close),
+        ResetBody => honest.half_body(Then::Reset),
+        EofBody => honest.half_body(Then::Close),
+        StallBody => honest.half_body(Then::Stall),
+        TruncatedChunked => honest.half_body(Then::Close).framed(Framing::Chunked),
+        ShortBody => (honest.unterminated(Then::Close)).framed(Framing::Length(2 * len + 10)),
+        LongBody => Shape {
+            upto: len + EXTRA.len() as u64,
+            ..honest
+                .unterminated(Then::Close)
+                .framed(Framing::Length(len))
+        },
+        HugeHead => Shape {
+            head: HeadPart::Padded,
+            ..honest.ending(Then::Close)
+        },
+        CloseIdle => honest.ending(Then::Close),
+        EndlessChunked => Shape {
+            endless: true,
+            ..honest
+                .unterminated(Then::KeepAlive)
+                .framed(Framing::Chunked)
+        },
     };
-    let len = reply.body.len();
-    let half = len / 2;
-    let normal_framing = if reply.chunked {
-        Framing::Chunked
-    } else {
-        Framing::Length(len)
-    };
-    let then_normal = if keep_alive {
-        Then::KeepAlive
-    } else {
-        Then::Close
-    };
-    // (framing, body bytes to send, send the last chunk?, what happens after)
-    let (framing, upto, terminate, then) = match fault {
-        Some(ResetHead) => return bare(Vec::new(), Then::Reset),
-        Some(ResetMidHead | EofHead) => {
-            let mut partial = head(&reply, &normal_framing, keep_alive, http10);
+    (reply, shape)
+}
+
+/// The bytes before the body as `shape.head` says. The head says what the client asked
+/// for: the abrupt faults look like healthy keep-alive answers until they break.
+fn head_bytes(reply: &Reply, shape: &Shape, keep_alive: bool, http10: bool) -> Vec<u8> {
+    match shape.head {
+        HeadPart::Nothing => Vec::new(),
+        HeadPart::Garbage => GARBAGE.to_vec(),
+        HeadPart::Half => {
+            let mut partial = head(reply, &shape.framing, keep_alive, http10);
             partial.truncate(partial.len() / 2);
-            let then = if fault == Some(EofHead) {
-                Then::Close
-            } else {
-                Then::Reset
-            };
-            return bare(partial, then);
+            partial
         }
-        Some(Stall) => return bare(Vec::new(), Then::Stall),
-        Some(Garbage) => return bare(GARBAGE.to_vec(), Then::Close),
-        Some(ResetBody) => (normal_framing, half, false, Then::Reset),
-        Some(EofBody) => (normal_framing, half, false, Then::Close),
-        Some(StallBody) => (normal_framing, half, false, Then::Stall),
-        Some(TruncatedChunked) => (Framing::Chunked, half, false, Then::Close),
-        Some(ShortBody) => (Framing::Length(2 * len + 10), len, false, Then::Close),
-        Some(LongBody) => (
-            Framing::Length(len),
-            len + EXTRA.len() as u64,
-            false,
-            Then::Close,
-        ),
-        Some(HugeHead | CloseIdle) => (normal_framing, len, true, Then::Close),
-        Some(EndlessChunked) => (Framing::Chunked, len, false, Then::KeepAlive),
-        _ => (normal_framing, len, true, then_normal),
-    };
-    // The head says what the client asked for: the abrupt faults look like healthy
-    // keep-alive answers until the moment they break.
-    let mut buf = head(&reply, &framing, keep_alive, http10);
-    if fault == Some(HugeHead) {
-        // Insert the padding before the blank line that ends the head.
-        buf.truncate(buf.len() - 2);
-        buf.extend_from_slice(b"X-Padding: ");
-        buf.resize(buf.len() + HUGE_HEAD, b'a');
-        buf.extend_from_slice(b"\r\n\r\n");
+        HeadPart::Whole => head(reply, &shape.framing, keep_alive, http10),
+        HeadPart::Padded => {
+            let mut buf = head(reply, &shape.framing, keep_alive, http10);
+            // Insert the padding before the blank line that ends the head.
+            buf.truncate(buf.len() - 2);
+            buf.extend_from_slice(b"X-Padding: ");
+            buf.resize(buf.len() + HUGE_HEAD, b'a');
+            buf.extend_from_slice(b"\r\n\r\n");
+            buf
+        }
     }
-    let source = match (&reply.body, &framing) {
-        _ if fault == Some(EndlessChunked) => Source::Endless { next: 0 },
+}
+
+/// Appends what fits in memory of the body to `buf` and returns where the rest comes from.
+fn body(reply: &Reply, shape: &Shape, buf: &mut Vec<u8>) -> Source {
+    let (upto, terminate) = (shape.upto, shape.terminate);
+    match (&reply.body, shape.framing) {
+        _ if shape.endless => Source::Endless { next: 0 },
         (Body::Static(bytes), Framing::Length(_)) => {
             // Past the body's end (`long-body` only) come the EXTRA bytes.
+            let len = bytes.len() as u64;
             buf.extend_from_slice(&bytes[..upto.min(len) as usize]);
             buf.extend_from_slice(&EXTRA[..upto.saturating_sub(len) as usize]);
             Source::Done
         }
         (Body::Static(bytes), Framing::Chunked) => {
             if upto > 0 {
-                let _ = write!(Hex(&mut buf), "{upto:x}\r\n");
+                let _ = write!(Hex(buf), "{upto:x}\r\n");
                 buf.extend_from_slice(&bytes[..upto as usize]);
                 buf.extend_from_slice(b"\r\n");
             }
@@ -296,12 +425,6 @@ pub(super) fn render(
             end: upto,
             terminate,
         },
-    };
-    Outgoing {
-        buf,
-        pos: 0,
-        source,
-        then,
     }
 }
 
@@ -311,15 +434,6 @@ const GARBAGE: &[u8] = b"SSH-2.0-miodl_garbage\r\nthis is not an HTTP response\r
 const EXTRA: &[u8] = b"EXTRA BYTES BEYOND CONTENT-LENGTH\n";
 /// The size of `huge-head`'s padding header.
 const HUGE_HEAD: usize = 2 * 1024 * 1024;
-
-fn bare(buf: Vec<u8>, then: Then) -> Outgoing {
-    Outgoing {
-        buf,
-        pos: 0,
-        source: Source::Done,
-        then,
-    }
-}
 
 enum RetryAfter {
     Seconds,
@@ -342,6 +456,7 @@ fn status_reply(status: u16, retry_after: Option<RetryAfter>) -> Reply {
     reply
 }
 
+/// The head of `reply` framed as `framing` says.
 fn head(reply: &Reply, framing: &Framing, keep_alive: bool, http10: bool) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nServer: miodl-serve\r\n",

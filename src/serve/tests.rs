@@ -1,8 +1,9 @@
-//! Unit tests of the server's sans-IO parts: catalog, request framing, forms, faults.
+//! Unit tests of the server's sans-IO parts: catalog, request framing, forms, faults, responses.
 
 use super::catalog::*;
 use super::faults::*;
 use super::request::{parse, Parsed};
+use super::response::{render, Body, Outgoing, Reply};
 use super::routes::{parse_form, url_decode};
 #[test]
 fn ids_are_uuid4_shaped_distinct_and_reproducible() {
@@ -179,4 +180,41 @@ fn http_dates_are_imf_fixdate() {
     assert_eq!(super::http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
     let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
     assert_eq!(super::http_date(leap), "Tue, 29 Feb 2000 00:00:00 GMT");
+}
+
+/// Every byte of `out` (at most `cap`), and what happens after.
+fn drain(mut out: Outgoing, cap: usize) -> (Vec<u8>, String) {
+    let mut bytes = Vec::new();
+    while bytes.len() < cap {
+        let n = out.pending().len();
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(out.pending());
+        out.consume(n);
+    }
+    (bytes, format!("{:?}", out.then))
+}
+
+#[test]
+fn every_fault_kind_changes_the_bytes_or_the_ending() {
+    let bodies: [fn() -> Body; 2] = [
+        || Body::Static(b"hello, world".to_vec()),
+        || Body::Pattern(40_000),
+    ];
+    for chunked in [false, true] {
+        for body in bodies {
+            let reply = || Reply {
+                chunked,
+                ..Reply::new(200, body())
+            };
+            let expected = drain(render(reply(), None, true, false, "/x"), 1 << 20);
+            assert!(expected.0.starts_with(b"HTTP/1.1 200 OK\r\n"));
+            assert_eq!(expected.1, "KeepAlive");
+            for kind in FaultKind::ALL {
+                let got = drain(render(reply(), Some(kind), true, false, "/x"), 1 << 22);
+                assert_ne!(got, expected, "{kind} (chunked: {chunked}) changes nothing");
+            }
+        }
+    }
 }

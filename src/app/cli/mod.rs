@@ -23,6 +23,7 @@ use lexopt::{Arg, Parser};
 use crate::app::demo::DemoOptions;
 use crate::app::run::{CrawlTask, GetTask};
 use crate::model::options::{CrawlOptions, TransferOptions};
+use crate::serve::{FaultPlan, ServeConfig};
 use values::{
     credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,
     timeout, utf8, whole,
@@ -56,22 +57,13 @@ pub enum Command {
     Version,
 }
 
-/// `miodl serve`.
-#[derive(Debug, Clone, PartialEq)]
+/// `miodl serve`: the options parse straight into the server's own [`ServeConfig`], over
+/// its defaults.
+#[derive(Debug, Clone)]
 pub struct ServeArgs {
-    /// `--host`, default `127.0.0.1`.
-    pub host: String,
-    /// `--port`, default 5000; 0 picks a free port.
-    pub port: u16,
-    /// `--files`, default 25.
-    pub files: usize,
-    /// `--lag`, default 0.
-    pub lag: Duration,
-    /// `--seed`, default 0.
-    pub seed: u64,
-    /// Raw `--fault` values, in order; the server module parses them.
-    pub faults: Vec<String>,
-    /// `--tls`: serve HTTPS with a self-signed certificate made at start.
+    /// Every option but `--tls`; `--fault` values (repeatable) are parsed and joined.
+    pub config: ServeConfig,
+    /// `--tls`: serve HTTPS with a self-signed certificate made at start (`config.tls`).
     pub tls: bool,
 }
 
@@ -232,22 +224,18 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
 
 fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
     let mut serve = ServeArgs {
-        host: "127.0.0.1".to_string(),
-        port: 5000,
-        files: 25,
-        lag: Duration::ZERO,
-        seed: 0,
-        faults: Vec::new(),
+        config: ServeConfig::default(),
         tls: false,
     };
+    let config = &mut serve.config;
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("host") => serve.host = non_empty(parser, "--host")?,
-            Long("port") => serve.port = whole(parser, "--port")?,
-            Long("files") => serve.files = whole(parser, "--files")?,
-            Long("lag") => serve.lag = seconds(parser, "--lag")?,
-            Long("seed") => serve.seed = whole(parser, "--seed")?,
-            Long("fault") => serve.faults.push(non_empty(parser, "--fault")?),
+            Long("host") => config.host = non_empty(parser, "--host")?,
+            Long("port") => config.port = whole(parser, "--port")?,
+            Long("files") => config.files = whole(parser, "--files")?,
+            Long("lag") => config.lag = seconds(parser, "--lag")?,
+            Long("seed") => config.seed = whole(parser, "--seed")?,
+            Long("fault") => config.faults.rules.extend(fault_plan(parser)?.rules),
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
@@ -255,6 +243,12 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
         }
     }
     Ok(Command::Serve(serve))
+}
+
+/// One `--fault SPEC`: its rules, which the caller adds after those of earlier ones.
+fn fault_plan(parser: &mut Parser) -> Result<FaultPlan, UsageError> {
+    let spec = non_empty(parser, "--fault")?;
+    FaultPlan::parse(&spec).map_err(|e| UsageError(format!("invalid value for --fault: {e}")))
 }
 
 fn parse_verify(parser: &mut Parser) -> Result<Command, UsageError> {

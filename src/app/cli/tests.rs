@@ -299,20 +299,40 @@ fn crawl_defaults_and_options() {
     assert_eq!(args.transfer.engine, Engine::Blocking);
 }
 
+fn serve(args: &[&str]) -> ServeArgs {
+    match run(&[&["serve"], args].concat()) {
+        Ok(Command::Serve(serve)) => serve,
+        other => panic!("{args:?}: {other:?}"),
+    }
+}
+
+/// Equal configurations: `ServeConfig` has no `PartialEq` (a certificate has none), and
+/// its `Debug` shows every field.
+fn same(a: &ServeArgs, b: &ServeArgs) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
 #[test]
 fn serve_defaults_and_options() {
     let defaults = ServeArgs {
-        host: "127.0.0.1".into(),
-        port: 5000,
-        files: 25,
-        lag: Duration::ZERO,
-        seed: 0,
-        faults: vec![],
+        config: ServeConfig::default(),
         tls: false,
     };
-    assert!(matches!(run(&["serve"]), Ok(Command::Serve(s)) if s == defaults));
-    let got = run(&[
-        "serve",
+    let d = &defaults.config;
+    assert_eq!(
+        (
+            d.host.as_str(),
+            d.port,
+            d.files,
+            d.lag,
+            d.seed,
+            d.faults.is_empty()
+        ),
+        ("127.0.0.1", 5000, 25, Duration::ZERO, 0, true),
+        "docs/reference.md's defaults"
+    );
+    assert!(same(&serve(&[]), &defaults));
+    let got = serve(&[
         "--host",
         "::1",
         "--port",
@@ -328,16 +348,23 @@ fn serve_defaults_and_options() {
         "--fault",
         "reset-body",
     ]);
+    // Without the tls feature these are all of the fields.
+    #[allow(clippy::needless_update)]
     let expected = ServeArgs {
-        host: "::1".into(),
-        port: 0,
-        files: 0,
-        lag: Duration::from_millis(300),
-        seed: 42,
-        faults: vec!["503:0.5".into(), "reset-body".into()],
+        config: ServeConfig {
+            host: "::1".into(),
+            port: 0,
+            files: 0,
+            lag: Duration::from_millis(300),
+            seed: 42,
+            faults: FaultPlan::parse("503:0.5,reset-body").unwrap(),
+            ..Default::default()
+        },
         tls: false,
     };
-    assert!(matches!(got, Ok(Command::Serve(s)) if s == expected));
+    assert!(same(&got, &expected), "{got:?}");
+    #[cfg(feature = "tls")]
+    assert!(serve(&["--tls"]).tls);
 }
 
 #[test]
@@ -541,6 +568,11 @@ fn usage_errors_name_what_was_wrong() {
         (&["serve", "--host", ""], "--host: it is empty"),
         (&["serve", "--fault"], "missing value for --fault"),
         (&["serve", "--fault", ""], "--fault: it is empty"),
+        (
+            &["serve", "--fault", "503,bogus"],
+            "invalid value for --fault: unknown fault kind 'bogus'",
+        ),
+        (&["serve", "--fault", "503:2"], "bad fault rate '2'"),
         (&["serve", "-c", "3"], "unknown option '-c'"),
         (&["verify"], "missing DIR"),
         (&["verify", "a", "b"], "unexpected argument 'b'"),

@@ -1,4 +1,5 @@
-//! Deadlines of the reactor's sockets: connect timeouts and idle timeouts.
+//! Deadlines of the reactor's sockets (connect timeouts and idle timeouts), and of the
+//! reference server's connections (`crate::serve`'s lag, pacing and lingering close).
 //!
 //! A binary heap of `(deadline, slot, serial)`, where the serial tells a socket apart from
 //! a later one that reuses its slab slot. Pushing on every read would grow the heap with

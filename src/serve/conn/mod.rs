@@ -26,6 +26,11 @@
 //! wait inside rustls as records: every pump first flushes them, a response counts as
 //! answered only once its records are on the socket, and a close sends `close_notify`
 //! before the FIN.
+//!
+//! A connection keeps one [`Deadline`], set by every pump, whose [`Purpose`] says what it
+//! is for: a response's lag, the pace of a long response's writes, or the end of a
+//! lingering close. The loop keeps it in the reactor's lazy heap. A due answer that the
+//! socket cannot take yet has none: the socket's writable event wakes it.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -55,9 +60,10 @@ const MAX_ROUNDS: usize = 64;
 enum State {
     /// Reading requests and answering them.
     Serving,
-    /// FIN sent after a closing response; input is read and dropped until the peer's FIN,
-    /// so unread requests do not turn our close into a reset that destroys the response.
-    Lingering { until: Instant },
+    /// FIN sent after a closing response; input is read and dropped until the peer's FIN
+    /// (or the [`Purpose::Linger`] deadline), so unread requests do not turn our close
+    /// into a reset that destroys the response.
+    Lingering,
     /// A `stall` fault: nothing more is sent; the socket waits for the peer to give up.
     Stalled,
 }
@@ -73,11 +79,39 @@ enum Input {
     PeerClosed,
 }
 
+/// What a connection's deadline is for: the one timer each connection keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// The lag of the response at the front of the queue is over: write it.
+    Lag,
+    /// More work is ready now but this pump's share is used up (its write budget or its
+    /// rounds): it goes on next turn, after the other sockets had theirs. (A fault that
+    /// paces its bytes would set this later than now.)
+    Pace,
+    /// A closing connection stops waiting for the client's FIN and closes.
+    Linger,
+}
+
+/// When a connection wants to be woken, and what for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Deadline {
+    /// The instant.
+    pub at: Instant,
+    /// What is due then.
+    pub purpose: Purpose,
+}
+
+impl Deadline {
+    fn new(purpose: Purpose, at: Instant) -> Deadline {
+        Deadline { at, purpose }
+    }
+}
+
 /// What the loop should do with the connection after a pump.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Next {
-    /// Keep it; wake it at this instant if given (lag over, budget refreshed, linger over).
-    Keep(Option<Instant>),
+    /// Keep it; wake it at [`Conn::deadline`], if it has one.
+    Keep,
     /// Close it (FIN if not yet sent).
     Close,
     /// Abort it with RST.
@@ -96,7 +130,10 @@ pub(super) struct Conn {
     pub transport: Transport<TcpStream>,
     /// Tells this connection's timers from those of an earlier one in the same slab slot.
     pub generation: u64,
-    /// The earliest timer already scheduled for this connection, to avoid duplicates.
+    /// When the connection next wants to be woken, and why; set by every pump.
+    pub deadline: Option<Deadline>,
+    /// The earliest timer already scheduled for this connection, to avoid duplicates
+    /// (the heap is lazy: see `crate::engine::reactor::timers`).
     pub armed: Option<Instant>,
     state: State,
     input: Input,
@@ -111,6 +148,7 @@ impl Conn {
         Conn {
             transport,
             generation,
+            deadline: None,
             armed: None,
             state: State::Serving,
             input: Input::Open,
@@ -127,21 +165,31 @@ impl Conn {
             return Next::Close;
         }
         match self.state {
-            State::Lingering { until } => match self.discard_input() {
+            State::Lingering => match self.discard_input() {
                 Ok(true) | Err(_) => Next::Close,
-                Ok(false) if now >= until => Next::Close,
-                Ok(false) => Next::Keep(Some(until)),
+                Ok(false) if self.is_due(Purpose::Linger, now) => Next::Close,
+                Ok(false) => Next::Keep,
             },
             State::Stalled => match self.discard_input() {
                 Ok(true) | Err(_) => Next::Close,
-                Ok(false) => Next::Keep(None),
+                Ok(false) => {
+                    self.deadline = None;
+                    Next::Keep
+                }
             },
             State::Serving => self.serve(now, ctx),
         }
     }
 
+    /// True when the deadline for `purpose` has come.
+    fn is_due(&self, purpose: Purpose, now: Instant) -> bool {
+        self.deadline
+            .is_some_and(|d| d.purpose == purpose && d.at <= now)
+    }
+
     fn serve(&mut self, now: Instant, ctx: &mut Context) -> Next {
         let mut budget = WRITE_BUDGET;
+        let mut settled = false;
         for _ in 0..MAX_ROUNDS {
             if self.input == Input::Open && self.fill().is_err() {
                 return Next::Close;
@@ -158,9 +206,11 @@ impl Conn {
                 Err(_) => return Next::Close,
             };
             if budget == 0 {
-                return Next::Keep(Some(now));
+                self.deadline = Some(Deadline::new(Purpose::Pace, now));
+                return Next::Keep;
             }
             if parsed == 0 && answered == 0 {
+                settled = true;
                 break;
             }
         }
@@ -169,7 +219,14 @@ impl Conn {
             Input::LastRequestParsed if self.queue.is_empty() => return self.start_lingering(now),
             _ => {}
         }
-        Next::Keep(self.queue.front().map(|q| q.due.max(now)))
+        self.deadline = match self.queue.front() {
+            // Out of rounds with work left: go on next turn.
+            _ if !settled => Some(Deadline::new(Purpose::Pace, now)),
+            Some(front) if front.due > now => Some(Deadline::new(Purpose::Lag, front.due)),
+            // Due, and the socket took no more (WouldBlock): its writable event wakes us.
+            _ => None,
+        };
+        Next::Keep
     }
 
     /// Reads until `WouldBlock`, EOF or the input cap.
@@ -218,7 +275,7 @@ impl Conn {
             self.unanswered += 1;
             parsed += 1;
             self.queue.push_back(Queued {
-                due: now + ctx.lag,
+                due: now + ctx.config.lag,
                 response,
             });
         }
@@ -290,12 +347,11 @@ impl Conn {
         if self.transport.socket().shutdown(Shutdown::Write).is_err() {
             return Next::Close;
         }
-        self.state = State::Lingering {
-            until: now + LINGER,
-        };
+        self.state = State::Lingering;
+        self.deadline = Some(Deadline::new(Purpose::Linger, now + LINGER));
         match self.discard_input() {
             Ok(true) | Err(_) => Next::Close,
-            Ok(false) => Next::Keep(Some(now + LINGER)),
+            Ok(false) => Next::Keep,
         }
     }
 
@@ -329,3 +385,6 @@ fn would_block(err: &io::Error) -> bool {
 fn interrupted(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::Interrupted
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! The connection's deadlines, pumped by hand over a loopback socket: what each is for.
+
+use super::*;
+use crate::serve::catalog::catalog;
+use crate::serve::routes::Catalog;
+use crate::serve::{ServeConfig, ServerStats};
+use std::sync::Arc;
+
+/// A server-side `Conn` and the client's end of its socket, over loopback.
+fn pair() -> (Conn, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    server.set_nonblocking(true).unwrap();
+    let conn = Conn::new(Transport::Plain(TcpStream::from_std(server)), 1);
+    (conn, client)
+}
+
+/// Pumps until the connection has read and queued a request (loopback is quick).
+fn pump_until_queued(conn: &mut Conn, ctx: &mut Context) {
+    for _ in 0..1000 {
+        assert_eq!(conn.pump(Instant::now(), ctx), Next::Keep);
+        if !conn.queue.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("the request never arrived");
+}
+
+#[test]
+fn each_deadline_says_what_it_is_for() {
+    let lag = Duration::from_secs(10);
+    let config = ServeConfig {
+        lag,
+        ..ServeConfig::default()
+    };
+    let stats = Arc::new(ServerStats::default());
+    let mut ctx = Context::new(Catalog::new(catalog(3, 0)), config, stats);
+    let (mut conn, mut client) = pair();
+    assert_eq!(conn.deadline, None);
+    client
+        .write_all(b"GET /bytes/10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let sent = Instant::now();
+    pump_until_queued(&mut conn, &mut ctx);
+    let lagged = conn.deadline.expect("a deadline");
+    assert_eq!(lagged.purpose, Purpose::Lag);
+    assert!(lagged.at >= sent + lag && lagged.at <= Instant::now() + lag);
+
+    // At the lag's end the answer goes out, and its Connection: close starts the linger.
+    let later = lagged.at + Duration::from_millis(1);
+    assert_eq!(conn.pump(later, &mut ctx), Next::Keep);
+    assert_eq!(
+        conn.deadline,
+        Some(Deadline::new(Purpose::Linger, later + LINGER))
+    );
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"), "{answer:?}");
+
+    // The client never closes: the linger's end closes.
+    assert_eq!(conn.pump(later + LINGER / 2, &mut ctx), Next::Keep);
+    assert_eq!(conn.pump(later + LINGER, &mut ctx), Next::Close);
+}
+
+#[test]
+fn a_due_answer_the_socket_will_not_take_waits_for_writable_not_a_timer() {
+    let stats = Arc::new(ServerStats::default());
+    let mut ctx = Context::new(Catalog::new(catalog(3, 0)), ServeConfig::default(), stats);
+    let (mut conn, mut client) = pair();
+    // Far more than loopback's buffers hold, and the client reads none of it.
+    client
+        .write_all(b"GET /bytes/1000000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    pump_until_queued(&mut conn, &mut ctx);
+    for _ in 0..1000 {
+        assert_eq!(conn.pump(Instant::now(), &mut ctx), Next::Keep);
+        match conn.deadline {
+            None => {
+                assert_eq!(conn.queue.len(), 1, "still being written");
+                return;
+            }
+            // The write budget ran out (1 MiB a pump) before the socket was full.
+            Some(d) => assert!(matches!(d.purpose, Purpose::Pace | Purpose::Lag), "{d:?}"),
+        }
+    }
+    panic!("the socket never filled");
+}
