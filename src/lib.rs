@@ -7,7 +7,7 @@
 //!  app/        the commands, the library builder      cli, run, downloader, verify, demo
 //!  serve/      the reference server (tests, demo)     on the protocol and the transport
 //!  report/     what a run tells                       console, --events, --trace, timeline
-//!  engine/     who waits, and how                     reactor (mio), blocking workers, pump
+//!  engine/     who waits, and how                     reactor (mio), blocking workers, answer
 //!  transport/  one socket's bytes, plain or TLS       Transport, Opener, tls
 //!  output/     bodies become whole files              sink
 //!  policy/     who goes, what an answer means         scheduler, pool, retry, feed, names
@@ -22,7 +22,7 @@
 //!                          policy: who goes,    engine: sockets,       protocol: bytes
 //!                          retries, limits      readiness, timers      in, events out
 //!                                 ▲                                        │
-//!                                 └──────────── pump: head, body, end ◄────┘ ──► sink
+//!                                 └───────── answer: head, body, end ◄─────┘ ──► sink
 //! ```
 //!
 //! - [`protocol`] knows HTTP/1.1, URLs and the list API, and no socket.

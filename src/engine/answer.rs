@@ -353,6 +353,7 @@ impl Unread {
     /// Feeds the next bytes of the read (`read[*start..]`, after the kept ones) to
     /// `answer`, and keeps what it could not use yet. After an `Ended`, call again with
     /// the next answer while `left_over`: the rest of the read is its.
+    #[inline]
     pub fn feed(
         &mut self,
         answer: &mut Answer,

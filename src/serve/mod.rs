@@ -45,7 +45,7 @@ use std::time::Duration;
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 
-use reactor::{Context, Reactor, LISTENER, WAKER};
+use reactor::{Context, ServerLoop, LISTENER, WAKER};
 use routes::Catalog;
 
 /// How to run the reference server. `miodl serve` parses its options straight into it,
@@ -188,7 +188,7 @@ impl Server {
         #[cfg(not(feature = "tls"))]
         let tls = None;
         let ctx = Context::new(Catalog::new(self.ids), self.cfg, self.stats);
-        Reactor::new(self.poll, self.listener, self.stop.flag, ctx, tls).run()
+        ServerLoop::new(self.poll, self.listener, self.stop.flag, ctx, tls).run()
     }
 }
 

@@ -6,15 +6,15 @@
 //! ```text
 //!   loop {
 //!     poll(timeout = earliest timer)          ── readiness events are hints
-//!     pump every connection with an event     ── read/parse/write until WouldBlock
-//!     pump every connection whose timer is due
+//!     progress every connection with an event     ── read/parse/write until WouldBlock
+//!     progress every connection whose timer is due
 //!     accept new connections                  ── after the old ones, so a client that
 //!   }                                            closes one socket and opens another is
 //!                                                never counted holding both
 //! ```
 //!
 //! Slab keys are the mio tokens. The timers are the client reactor's lazy heap
-//! ([`Timers`]) of `(deadline, key, generation)`: when a key is reused, the stale timers
+//! ([`Timers`]) of `(deadline, key, serial)`: when a key is reused, the stale timers
 //! of its previous connection no longer match and are skipped. A connection keeps its
 //! true [`Deadline`](super::conn::Deadline) itself; an entry that comes due before it
 //! is pushed again at the true one, so each connection has about one entry.
@@ -29,7 +29,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use super::conn::{Conn, Next};
+use super::conn::{Next, ServerConn};
 use super::request::Request;
 use super::response::{render, Outgoing};
 use super::routes::{route, Catalog};
@@ -50,7 +50,7 @@ pub(super) const LISTENER: Token = Token(usize::MAX - 1);
 /// The waker's token: a stop request.
 pub(super) const WAKER: Token = Token(usize::MAX - 2);
 
-/// What every connection's pump needs to answer requests.
+/// What every connection needs to answer requests.
 pub(crate) struct Context {
     pub catalog: Catalog,
     /// The options the server was started with: `--lag`, `--fault`, `--seed`, ...
@@ -100,29 +100,29 @@ impl Context {
 }
 
 /// The loop's state: everything the server thread owns.
-pub(super) struct Reactor {
+pub(super) struct ServerLoop {
     pub poll: Poll,
     pub listener: TcpListener,
     pub stop: Arc<AtomicBool>,
     pub ctx: Context,
-    conns: Slab<Conn>,
+    conns: Slab<ServerConn>,
     timers: Timers,
-    /// The `(key, generation)` of the timers due this turn (kept for its capacity).
+    /// The `(key, serial)` of the timers due this turn (kept for its capacity).
     due: Vec<(usize, u64)>,
-    generations: u64,
+    next_serial: u64,
     /// Every accepted socket speaks TLS with this configuration, if any.
     tls: TlsConfig,
 }
 
-impl Reactor {
+impl ServerLoop {
     pub(super) fn new(
         poll: Poll,
         listener: TcpListener,
         stop: Arc<AtomicBool>,
         ctx: Context,
         tls: TlsConfig,
-    ) -> Reactor {
-        Reactor {
+    ) -> ServerLoop {
+        ServerLoop {
             poll,
             listener,
             stop,
@@ -130,7 +130,7 @@ impl Reactor {
             conns: Slab::new(),
             timers: Timers::default(),
             due: Vec::new(),
-            generations: 0,
+            next_serial: 0,
             tls,
         }
     }
@@ -154,7 +154,7 @@ impl Reactor {
                 match event.token() {
                     LISTENER => accept = true,
                     WAKER => {} // the loop condition reads the stop flag
-                    Token(key) => self.pump(key, now),
+                    Token(key) => self.progress(key, now),
                 }
             }
             self.expire(now);
@@ -171,24 +171,20 @@ impl Reactor {
     /// Pumps the connections whose deadline has come, and re-arms those whose deadline
     /// moved past the entry that came due.
     fn expire(&mut self, now: Instant) {
-        // Take the due timers first: a pump may ask to be woken "now" again (its write
+        // Take the due timers first: a connection may ask to be woken "now" again (its write
         // budget ran out), and that must wait for the next turn, after other sockets.
         let mut due = std::mem::take(&mut self.due);
         due.clear();
         while let Some(entry) = self.timers.pop_due(now) {
             due.push(entry);
         }
-        for &(key, generation) in &due {
-            let Some(conn) = self
-                .conns
-                .get_mut(key)
-                .filter(|c| c.generation == generation)
-            else {
+        for &(key, serial) in &due {
+            let Some(conn) = self.conns.get_mut(key).filter(|c| c.serial == serial) else {
                 continue;
             };
             conn.armed = None;
             if conn.deadline.is_some_and(|d| d.at <= now) {
-                self.pump(key, now);
+                self.progress(key, now);
             } else {
                 self.arm(key);
             }
@@ -216,19 +212,19 @@ impl Reactor {
             let Some(transport) = wrap(&self.tls, stream) else {
                 continue; // rustls refused to start: drop the socket, keep serving
             };
-            self.generations += 1;
-            entry.insert(Conn::new(transport, self.generations));
+            self.next_serial += 1;
+            entry.insert(ServerConn::new(transport, self.next_serial));
             self.ctx.stats.connection_opened();
-            self.pump(key, now);
+            self.progress(key, now);
         }
     }
 
     /// Lets one connection make progress, then files its wish: a timer, or a close.
-    fn pump(&mut self, key: usize, now: Instant) {
+    fn progress(&mut self, key: usize, now: Instant) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        match conn.pump(now, &mut self.ctx) {
+        match conn.progress(now, &mut self.ctx) {
             Next::Keep => self.arm(key),
             next => self.close(key, next),
         }
@@ -240,7 +236,7 @@ impl Reactor {
         if let Some(deadline) = conn.deadline {
             if conn.armed.is_none_or(|armed| deadline.at < armed) {
                 conn.armed = Some(deadline.at);
-                self.timers.schedule(deadline.at, key, conn.generation);
+                self.timers.schedule(deadline.at, key, conn.serial);
             }
         }
     }

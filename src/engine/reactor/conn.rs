@@ -666,6 +666,7 @@ impl Conn {
 
     /// The answer being read is complete: the next pipelined request's answer is read
     /// next (true), or the socket goes idle (false).
+    #[inline]
     fn next_exchange(&mut self, scheduler: &Scheduler) -> bool {
         let Some(Queued { job, method }) = self.pipelined.pop_front() else {
             self.state = State::Idle;

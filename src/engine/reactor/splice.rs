@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   socket ──splice──► pipe ──splice──► staged file           (Linux, plain HTTP,
-//!   socket ──read────► shared buffer ──► pump ──► write ──►    Content-Length ≥ 256 KiB)
+//!   socket ──read────► shared buffer ──► answer ──► write ──►    Content-Length ≥ 256 KiB)
 //!                                                  (everything else: the portable path)
 //! ```
 //!

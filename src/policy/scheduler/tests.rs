@@ -357,7 +357,7 @@ impl Run {
     }
 
     /// The answer to `job`'s request arrives, as `response` bytes, then the socket closes:
-    /// the engine's pump (`crate::engine::answer`) without the files. A response cut
+    /// the engines' answer reader (`crate::engine::answer`) without the files. A response cut
     /// short thus ends in the protocol's error, reported through `on_error`.
     fn answer(&mut self, job: JobId, response: &str) {
         let method = self

@@ -153,8 +153,8 @@ impl Scheduler {
     /// The engine committed the body of an [`Accept::File`] answer: `bytes` bytes are
     /// now at `path`, under the job's final name.
     pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
+        // Its permit back; its record (the SaveFile verdict with it) goes with `remove`.
         self.release(job);
-        self.on_socket[job.0].verdict = None;
         self.set_phase(job, Phase::Saved, None, now);
         let entry = self.remove(job);
         let url = &entry.original_url;

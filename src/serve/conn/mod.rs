@@ -1,7 +1,7 @@
 //! One server-side connection: read requests, wait out the lag, write the answers in order.
 //!
-//! The loop calls [`Conn::pump`] whenever the socket might have changed (a readiness
-//! event, which is only a hint) or a timer this connection asked for is due. `pump` does
+//! The loop calls [`ServerConn::progress`] whenever the socket might have changed (a readiness
+//! event, which is only a hint) or a timer this connection asked for is due. `progress` does
 //! all the work that is possible *now* without blocking and reports when it next wants
 //! to be woken. Reads and writes go until `WouldBlock`, because mio's readiness is
 //! edge-triggered: an event that is not drained will not be repeated.
@@ -23,11 +23,11 @@
 //!
 //! All bytes pass through a `Transport`, plain or TLS: the state machine reads and
 //! writes plaintext and never knows which. What TLS adds is that written plaintext may
-//! wait inside rustls as records: every pump first flushes them, a response counts as
+//! wait inside rustls as records: every call first flushes them, a response counts as
 //! answered only once its records are on the socket, and a close sends `close_notify`
 //! before the FIN.
 //!
-//! A connection keeps one [`Deadline`], set by every pump, whose [`Purpose`] says what it
+//! A connection keeps one [`Deadline`], set by every call, whose [`Purpose`] says what it
 //! is for: a response's lag, the pace of a long response's writes, or the end of a
 //! lingering close. The loop keeps it in the reactor's lazy heap. A due answer that the
 //! socket cannot take yet has none: the socket's writable event wakes it.
@@ -48,11 +48,11 @@ use crate::transport::Transport;
 const MAX_QUEUED: usize = 256;
 /// Unparsed input we hold at most (a whole head and body fit).
 const MAX_INPUT: usize = MAX_HEAD + MAX_BODY;
-/// Bytes written to one connection per pump, so one fast reader cannot starve the rest.
+/// Bytes written to one connection per call of `progress`, so one fast reader cannot starve the rest.
 const WRITE_BUDGET: usize = 1024 * 1024;
 /// How long a closing connection waits for the client's FIN before it gives up.
 const LINGER: Duration = Duration::from_secs(2);
-/// Read/parse/write rounds per pump, for the same fairness reason.
+/// Read/parse/write rounds per call of `progress`, for the same fairness reason.
 const MAX_ROUNDS: usize = 64;
 
 /// Where the connection is in its life.
@@ -84,7 +84,7 @@ enum Input {
 pub(super) enum Purpose {
     /// The lag of the response at the front of the queue is over: write it.
     Lag,
-    /// More work is ready now but this pump's share is used up (its write budget or its
+    /// More work is ready now but this call.s share is used up (its write budget or its
     /// rounds): it goes on next turn, after the other sockets had theirs. (A fault that
     /// paces its bytes would set this later than now.)
     Pace,
@@ -107,10 +107,10 @@ impl Deadline {
     }
 }
 
-/// What the loop should do with the connection after a pump.
+/// What the loop should do with the connection after it progressed.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Next {
-    /// Keep it; wake it at [`Conn::deadline`], if it has one.
+    /// Keep it; wake it at [`ServerConn::deadline`], if it has one.
     Keep,
     /// Close it (FIN if not yet sent).
     Close,
@@ -125,12 +125,12 @@ struct Queued {
 }
 
 /// The server's side of one TCP connection.
-pub(super) struct Conn {
+pub(super) struct ServerConn {
     /// The socket, plain or TLS.
     pub transport: Transport<TcpStream>,
     /// Tells this connection's timers from those of an earlier one in the same slab slot.
-    pub generation: u64,
-    /// When the connection next wants to be woken, and why; set by every pump.
+    pub serial: u64,
+    /// When the connection next wants to be woken, and why; set by every call.
     pub deadline: Option<Deadline>,
     /// The earliest timer already scheduled for this connection, to avoid duplicates
     /// (the heap is lazy: see `crate::engine::reactor::timers`).
@@ -143,11 +143,11 @@ pub(super) struct Conn {
     pub unanswered: u64,
 }
 
-impl Conn {
-    pub(super) fn new(transport: Transport<TcpStream>, generation: u64) -> Conn {
-        Conn {
+impl ServerConn {
+    pub(super) fn new(transport: Transport<TcpStream>, serial: u64) -> ServerConn {
+        ServerConn {
             transport,
-            generation,
+            serial,
             deadline: None,
             armed: None,
             state: State::Serving,
@@ -159,8 +159,8 @@ impl Conn {
     }
 
     /// Does everything possible now; see the module docs.
-    pub(super) fn pump(&mut self, now: Instant, ctx: &mut Context) -> Next {
-        // TLS records left from the last pump (a handshake flight, a response's tail).
+    pub(super) fn progress(&mut self, now: Instant, ctx: &mut Context) -> Next {
+        // TLS records left from the last call (a handshake flight, a response's tail).
         if self.transport.flush().is_err() {
             return Next::Close;
         }
@@ -201,7 +201,7 @@ impl Conn {
                 Ok(Written::Then(Then::Reset)) => return Next::Reset,
                 Ok(Written::Then(_)) => {
                     self.state = State::Stalled;
-                    return self.pump(now, ctx);
+                    return self.progress(now, ctx);
                 }
                 Err(_) => return Next::Close,
             };

@@ -1,4 +1,4 @@
-//! The connection's deadlines, pumped by hand over a loopback socket: what each is for.
+//! The connection's deadlines, driven by hand over a loopback socket: what each is for.
 
 use super::*;
 use crate::serve::catalog::catalog;
@@ -6,20 +6,20 @@ use crate::serve::routes::Catalog;
 use crate::serve::{ServeConfig, ServerStats};
 use std::sync::Arc;
 
-/// A server-side `Conn` and the client's end of its socket, over loopback.
-fn pair() -> (Conn, std::net::TcpStream) {
+/// A server-side `ServerConn` and the client's end of its socket, over loopback.
+fn pair() -> (ServerConn, std::net::TcpStream) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
     server.set_nonblocking(true).unwrap();
-    let conn = Conn::new(Transport::Plain(TcpStream::from_std(server)), 1);
+    let conn = ServerConn::new(Transport::Plain(TcpStream::from_std(server)), 1);
     (conn, client)
 }
 
 /// Pumps until the connection has read and queued a request (loopback is quick).
-fn pump_until_queued(conn: &mut Conn, ctx: &mut Context) {
+fn progress_until_queued(conn: &mut ServerConn, ctx: &mut Context) {
     for _ in 0..1000 {
-        assert_eq!(conn.pump(Instant::now(), ctx), Next::Keep);
+        assert_eq!(conn.progress(Instant::now(), ctx), Next::Keep);
         if !conn.queue.is_empty() {
             return;
         }
@@ -43,14 +43,14 @@ fn each_deadline_says_what_it_is_for() {
         .write_all(b"GET /bytes/10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
     let sent = Instant::now();
-    pump_until_queued(&mut conn, &mut ctx);
+    progress_until_queued(&mut conn, &mut ctx);
     let lagged = conn.deadline.expect("a deadline");
     assert_eq!(lagged.purpose, Purpose::Lag);
     assert!(lagged.at >= sent + lag && lagged.at <= Instant::now() + lag);
 
     // At the lag's end the answer goes out, and its Connection: close starts the linger.
     let later = lagged.at + Duration::from_millis(1);
-    assert_eq!(conn.pump(later, &mut ctx), Next::Keep);
+    assert_eq!(conn.progress(later, &mut ctx), Next::Keep);
     assert_eq!(
         conn.deadline,
         Some(Deadline::new(Purpose::Linger, later + LINGER))
@@ -60,8 +60,8 @@ fn each_deadline_says_what_it_is_for() {
     assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"), "{answer:?}");
 
     // The client never closes: the linger's end closes.
-    assert_eq!(conn.pump(later + LINGER / 2, &mut ctx), Next::Keep);
-    assert_eq!(conn.pump(later + LINGER, &mut ctx), Next::Close);
+    assert_eq!(conn.progress(later + LINGER / 2, &mut ctx), Next::Keep);
+    assert_eq!(conn.progress(later + LINGER, &mut ctx), Next::Close);
 }
 
 #[test]
@@ -73,15 +73,15 @@ fn a_due_answer_the_socket_will_not_take_waits_for_writable_not_a_timer() {
     client
         .write_all(b"GET /bytes/1000000000 HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
-    pump_until_queued(&mut conn, &mut ctx);
+    progress_until_queued(&mut conn, &mut ctx);
     for _ in 0..1000 {
-        assert_eq!(conn.pump(Instant::now(), &mut ctx), Next::Keep);
+        assert_eq!(conn.progress(Instant::now(), &mut ctx), Next::Keep);
         match conn.deadline {
             None => {
                 assert_eq!(conn.queue.len(), 1, "still being written");
                 return;
             }
-            // The write budget ran out (1 MiB a pump) before the socket was full.
+            // The write budget ran out (1 MiB a call of `progress`) before the socket was full.
             Some(d) => assert!(matches!(d.purpose, Purpose::Pace | Purpose::Lag), "{d:?}"),
         }
     }

@@ -6,7 +6,7 @@
 //!                                                 ⇄ serve::request/response (server)
 //! ```
 //!
-//! The byte pumping lives in [`crate::transport`]; this module decides *what* TLS is
+//! The moving of bytes lives in [`crate::transport`]; this module decides *what* TLS is
 //! spoken: [`Connector`] builds the one `ClientConfig` of a run (webpki roots plus
 //! `--cacert`, or no verification with `--insecure`; ALPN `http/1.1`; TLS 1.2 and 1.3)
 //! and opens connections with it, so that every socket to a host shares rustls's

@@ -1,7 +1,7 @@
 //! The exchange as a story of bytes: every fixture is fed whole, split at every position,
 //! and one byte at a time, and must give the same head, body and end each time.
 
-use super::harness::{pump, run, run_all_splits, Outcome};
+use super::harness::{feed_buffered, run, run_all_splits, Outcome};
 use crate::protocol::http::{
     Awaiting, BodyMode, ChunkError, EofPhase, Exchange, HttpError, Limits, Method, Part,
 };
@@ -277,7 +277,9 @@ fn two_pipelined_responses_parse_as_two_exchanges() {
         let mut current = 0;
         for piece in pieces {
             buf.extend_from_slice(piece);
-            while current < 2 && pump(&mut exchanges[current], &mut buf, &mut outs[current]) {
+            while current < 2
+                && feed_buffered(&mut exchanges[current], &mut buf, &mut outs[current])
+            {
                 current += 1;
             }
         }

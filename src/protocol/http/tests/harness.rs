@@ -18,7 +18,7 @@ pub(super) struct Outcome {
 }
 
 /// Runs the caller's loop until the exchange wants more bytes; true once it has ended.
-pub(super) fn pump(ex: &mut Exchange, buf: &mut Vec<u8>, out: &mut Outcome) -> bool {
+pub(super) fn feed_buffered(ex: &mut Exchange, buf: &mut Vec<u8>, out: &mut Outcome) -> bool {
     for _ in 0..10_000 {
         let (used, event) = match ex.feed(buf) {
             Ok(r) => r,
@@ -85,7 +85,7 @@ pub(super) fn run<'p>(
     for piece in pieces {
         buf.extend_from_slice(piece);
         if !stopped {
-            stopped = pump(&mut ex, &mut buf, &mut out);
+            stopped = feed_buffered(&mut ex, &mut buf, &mut out);
         }
     }
     if !stopped && eof {
