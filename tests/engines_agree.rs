@@ -43,7 +43,7 @@ const IDLE: &str = "5";
 /// What a row fetches from.
 #[derive(Clone, Copy, Debug)]
 enum Target {
-    /// The reference server with this `--fault` SPEC.
+    /// The reference server with this `--fault` plan.
     Fault(&'static str),
     /// A port on 127.0.0.1 nobody listens on.
     Refused,

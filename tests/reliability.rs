@@ -35,7 +35,7 @@ struct Case {
 
 /// What a row fetches.
 enum Target {
-    /// `/bytes/SIZE` from a reference server with this `--fault` SPEC.
+    /// `/bytes/SIZE` from a reference server with this `--fault` plan.
     Served(&'static str),
     /// The same with files of `LARGE` bytes, which the reactor moves from socket to file
     /// with `splice(2)` on Linux (bodies of known length over 256 KiB).

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::model::event::Observers;
 use crate::model::options::{CrawlOptions, Engine, TransferOptions};
@@ -298,6 +298,20 @@ impl std::error::Error for StartError {
     }
 }
 
+/// The run's start on both clocks, with a jitter seed from the wall clock and the process
+/// id: the one place a run reads the clocks for the policy.
+fn start_now() -> Start {
+    let wall = SystemTime::now();
+    let nanos = wall
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    Start {
+        instant: Instant::now(),
+        wall,
+        jitter_seed: nanos ^ (u64::from(std::process::id()) << 32),
+    }
+}
+
 /// Whether a run talks to a person on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stderr {
@@ -332,7 +346,7 @@ pub(crate) fn execute_with(
         path: dir.clone(),
         error,
     })?;
-    let start = Start::now();
+    let start = start_now();
     let started = start.instant;
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");

@@ -1,7 +1,7 @@
 //! Fault injection: the reference server misbehaving on purpose, reproducibly.
 //!
 //! A downloader's retry logic is only as good as the failures it has met. `miodl serve
-//! --fault SPEC` makes the server fail in the ways real servers and networks do, and makes
+//! --fault PLAN` makes the server fail in the ways real servers and networks do, and makes
 //! it fail *the same way every run*: whether request number `nth` of a given target gets a
 //! fault is a pure function of `(seed, entry, kind, target, nth)`, never of timing or of
 //! how requests from different connections interleave.
@@ -16,7 +16,7 @@
 //!
 //! The syntax is in [`FAULT_HELP`]; `miodl serve --help` prints it.
 //!
-//! A kind is one row of the `fault_kinds!` table below: its doc, its variant, its SPEC
+//! A kind is one row of the `fault_kinds!` table below: its doc, its variant, its
 //! name and its help line(s). The table makes [`FaultKind`], [`FaultKind::ALL`],
 //! [`FaultKind::name`] and the Kinds part of [`FAULT_HELP`]; what the kind does is its
 //! arm in `response::misbehave`.
@@ -42,7 +42,7 @@ macro_rules! fault_kinds {
             /// Every kind, in the order [`FAULT_HELP`] lists them.
             pub const ALL: [FaultKind; [$($name),*].len()] = [$(FaultKind::$kind),*];
 
-            /// The name used in a fault SPEC.
+            /// The name used in a fault plan.
             pub fn name(self) -> &'static str {
                 match self {
                     $( FaultKind::$kind => $name, )*
@@ -56,7 +56,7 @@ macro_rules! fault_kinds {
             () => {
                 concat!(
                     "\
-Faults (--fault SPEC): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
+Faults (--fault PLAN): a comma-separated list of KIND[:RATE][@FIRST][=PREFIX]
   KIND    what goes wrong (below)
   RATE    the chance, 0..1 or a percentage like 25%, that a matching request
           gets the fault [default: 1]
@@ -166,7 +166,7 @@ impl FromStr for FaultKind {
     }
 }
 
-/// Why a fault SPEC did not parse. Each variant keeps the offending token.
+/// Why a fault plan did not parse. Each variant keeps the offending token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultParseError {
     /// An entry between commas was empty (`503,,stall`).
@@ -201,7 +201,7 @@ impl fmt::Display for FaultParseError {
 
 impl std::error::Error for FaultParseError {}
 
-/// One `KIND[:RATE][@FIRST][=PREFIX]` entry of a fault SPEC.
+/// One `KIND[:RATE][@FIRST][=PREFIX]` entry of a fault plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultRule {
     /// What goes wrong.
@@ -214,7 +214,7 @@ pub struct FaultRule {
     pub prefix: Option<String>,
 }
 
-/// A parsed fault SPEC: rules tried in order. The default plan injects nothing.
+/// A parsed fault plan: rules tried in order. The default plan injects nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultPlan {
     /// The rules, in the order given; the first that fires wins.

@@ -181,7 +181,7 @@ Options:
       --lag SECS          delay before every response, decimals allowed
                           [default: 0]
       --seed N            makes the ids and the faults reproducible [default: 0]
-      --fault SPEC        misbehave on purpose; repeatable (see below)
+      --fault PLAN        misbehave on purpose; repeatable (see below)
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

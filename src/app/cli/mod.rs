@@ -245,7 +245,7 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
     Ok(Command::Serve(serve))
 }
 
-/// One `--fault SPEC`: its rules, which the caller adds after those of earlier ones.
+/// One `--fault PLAN`: its rules, which the caller adds after those of earlier ones.
 fn fault_plan(parser: &mut Parser) -> Result<FaultPlan, UsageError> {
     let spec = non_empty(parser, "--fault")?;
     FaultPlan::parse(&spec).map_err(|e| UsageError(format!("invalid value for --fault: {e}")))

@@ -105,7 +105,7 @@ fn help_mentions_every_option_by_its_spec_name() {
         "--files",
         "--lag",
         "--seed",
-        "--fault SPEC",
+        "--fault PLAN",
     ] {
         assert!(SERVE_HELP.contains(option), "serve: {option}");
     }

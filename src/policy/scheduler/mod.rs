@@ -21,7 +21,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use slab::Slab;
 
@@ -67,7 +67,8 @@ pub enum Accept {
 }
 
 /// What the scheduler is given once, at its start, instead of reading clocks: the
-/// moment the run starts on both clocks, and the seed of the retry jitter.
+/// moment the run starts on both clocks, and the seed of the retry jitter (the
+/// application reads the clocks: `crate::app::run`; tests make one up).
 #[derive(Debug, Clone, Copy)]
 pub struct Start {
     /// The run's start on the monotonic clock (the `now` of the first call).
@@ -79,20 +80,6 @@ pub struct Start {
 }
 
 impl Start {
-    /// Now, on both clocks, with a seed from the wall clock and the process id (the one
-    /// place a run reads the clocks for the policy).
-    pub fn now() -> Start {
-        let wall = SystemTime::now();
-        let nanos = wall
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        Start {
-            instant: Instant::now(),
-            wall,
-            jitter_seed: nanos ^ (u64::from(std::process::id()) << 32),
-        }
-    }
-
     /// The wall-clock time at `now`.
     pub fn wall_at(&self, now: Instant) -> SystemTime {
         self.wall + now.saturating_duration_since(self.instant)
