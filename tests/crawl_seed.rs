@@ -121,8 +121,9 @@ fn start_10_saves_exactly_the_ids_from_10_on() {
 
 #[test]
 fn the_library_reports_the_same_crawl_in_process() {
+    use miodl::app::run::CrawlOptions;
     use miodl::app::run::CrawlTask;
-    use miodl::model::options::{CrawlOptions, TransferOptions};
+    use miodl::model::options::TransferOptions;
     let server = reference().files(FILES).seed(7).start();
     let dir = tempfile::tempdir().unwrap();
     let plan = miodl::app::run::prepare_crawl(CrawlTask {

@@ -34,10 +34,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::app::run::CrawlOptions;
 use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
-use crate::model::options::{CrawlOptions, Credentials, Engine, TransferOptions};
+use crate::model::options::{Credentials, Engine, TransferOptions};
 use crate::model::shard::Shard;
 use crate::model::stop::Stop;
 use crate::protocol::url::Url;

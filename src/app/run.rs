@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::model::event::Observers;
-use crate::model::options::{CrawlOptions, Engine, TransferOptions};
+use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
@@ -40,6 +40,36 @@ pub struct GetTask {
     pub input_files: Vec<PathBuf>,
     /// Limits, retries, timeouts, output and reporting.
     pub transfer: TransferOptions,
+}
+
+/// What `miodl crawl` adds: where the list is and how to page through it. Its fields
+/// are read where the crawl's pager and feed are built ([`prepare_crawl`]), so a new
+/// crawl option is a field here, its default, and its use beside it.
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    /// The list API, e.g. `http://127.0.0.1:5000/api/list_files`.
+    pub list_url: String,
+    /// `--per-page`: ids asked for per page (the reference server caps it at 5).
+    pub per_page: u32,
+    /// `--start`: the first index asked for.
+    pub start: u64,
+    /// `--lookahead K`: pages asked for ahead of the answers (0 = one page at a time).
+    pub lookahead: u32,
+    /// `--item-url`: the download URL of an id; `{origin}` and `{id}` are replaced.
+    pub item_url: String,
+}
+
+impl CrawlOptions {
+    /// The documented defaults for a list URL.
+    pub fn new(list_url: impl Into<String>) -> Self {
+        CrawlOptions {
+            list_url: list_url.into(),
+            per_page: 5,
+            start: 0,
+            lookahead: 0,
+            item_url: "{origin}/api/download/{id}".to_string(),
+        }
+    }
 }
 
 /// What `crawl` fetches, and how: a list API to page through, with the transfer options.

@@ -135,31 +135,3 @@ impl Default for TransferOptions {
 pub fn default_disk_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
-
-/// What `miodl crawl` adds: where the list is and how to page through it.
-#[derive(Debug, Clone)]
-pub struct CrawlOptions {
-    /// The list API, e.g. `http://127.0.0.1:5000/api/list_files`.
-    pub list_url: String,
-    /// `--per-page`: ids asked for per page (the reference server caps it at 5).
-    pub per_page: u32,
-    /// `--start`: the first index asked for.
-    pub start: u64,
-    /// `--lookahead K`: pages asked for ahead of the answers (0 = one page at a time).
-    pub lookahead: u32,
-    /// `--item-url`: the download URL of an id; `{origin}` and `{id}` are replaced.
-    pub item_url: String,
-}
-
-impl CrawlOptions {
-    /// The documented defaults for a list URL.
-    pub fn new(list_url: impl Into<String>) -> Self {
-        CrawlOptions {
-            list_url: list_url.into(),
-            per_page: 5,
-            start: 0,
-            lookahead: 0,
-            item_url: "{origin}/api/download/{id}".to_string(),
-        }
-    }
-}

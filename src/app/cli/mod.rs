@@ -21,8 +21,9 @@ use lexopt::prelude::*;
 use lexopt::{Arg, Parser};
 
 use crate::app::demo::DemoOptions;
+use crate::app::run::CrawlOptions;
 use crate::app::run::{CrawlTask, GetTask};
-use crate::model::options::{CrawlOptions, TransferOptions};
+use crate::model::options::TransferOptions;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
     credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,

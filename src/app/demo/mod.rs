@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::app::run::CrawlOptions;
 use crate::app::run::{execute, prepare_crawl, CrawlTask, Report, Stderr};
-use crate::model::options::{CrawlOptions, Engine, TransferOptions};
+use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::serve::{self, ServeConfig};
 use bound::{lower_bound, Shape};
