@@ -54,12 +54,6 @@ impl Policy for Scheduler {
     }
 }
 
-impl Policy for &mut Scheduler {
-    fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
-        f(self)
-    }
-}
-
 /// Where file bodies land: the output directory, and the one path buffer the final
 /// names are built in (reused: no allocation per file).
 #[derive(Debug)]
@@ -92,6 +86,23 @@ pub enum Progress {
         /// Bytes of the read are left over: they belong to the answer after this one
         /// (a pipelined request's), or, when none was asked for, to nobody.
         left_over: bool,
+    },
+}
+
+/// What [`Answer::feed`] did with its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used {
+    /// `used` bytes went into the answer; the rest is an incomplete piece: read more.
+    Partly {
+        /// Bytes used.
+        used: usize,
+    },
+    /// The answer ended after `used` bytes (and the scheduler was told).
+    Ended {
+        /// Bytes used; any after them are not this answer's.
+        used: usize,
+        /// The protocol allows another request on this socket.
+        reusable: bool,
     },
 }
 
@@ -183,16 +194,16 @@ impl Answer {
         self.exchange.body_remaining()
     }
 
-    /// Feeds `input` through the exchange and acts on what it yields. Returns the bytes
-    /// used and whether the answer is complete. On error the scheduler has not been told:
-    /// the caller reports it (a failure, or a failed pipeline).
+    /// Feeds `input` through the exchange and acts on what it yields: the bytes used,
+    /// and whether the answer is complete. On error the scheduler has not been told: the
+    /// caller reports it (a failure, or a failed pipeline).
     pub fn feed(
         &mut self,
         input: &[u8],
         policy: &mut impl Policy,
         landing: &mut Landing<'_>,
         now: Instant,
-    ) -> Result<(usize, Option<bool>), JobError> {
+    ) -> Result<Used, JobError> {
         let mut consumed = 0;
         loop {
             let (used, event) = self
@@ -202,7 +213,7 @@ impl Answer {
             consumed += used;
             match event {
                 // Nothing consumed: the rest is an incomplete piece; read more.
-                None if used == 0 => return Ok((consumed, None)),
+                None if used == 0 => return Ok(Used::Partly { used: consumed }),
                 // Framing consumed (an interim 1xx head, a chunk-size line): go on.
                 None => {}
                 Some(http::Part::Head(head)) => self.on_head(&head, policy, landing, now)?,
@@ -212,12 +223,16 @@ impl Answer {
                     // reusable.
                     Flow::Enough => {
                         self.end(policy, landing, now);
-                        return Ok((consumed, Some(false)));
+                        let (used, reusable) = (consumed, false);
+                        return Ok(Used::Ended { used, reusable });
                     }
                 },
                 Some(http::Part::End { reusable }) => {
                     self.end(policy, landing, now);
-                    return Ok((consumed, Some(reusable)));
+                    return Ok(Used::Ended {
+                        used: consumed,
+                        reusable,
+                    });
                 }
             }
         }
@@ -370,22 +385,22 @@ impl Unread {
             &read[*start..]
         };
         let total = input.len();
-        let (consumed, ended) = answer.feed(input, policy, landing, now)?;
-        if from_kept {
-            self.kept.drain(..consumed);
-        }
-        match ended {
-            None => {
-                if !from_kept {
-                    self.kept.extend_from_slice(&read[*start + consumed..]);
+        match answer.feed(input, policy, landing, now)? {
+            Used::Partly { used } => {
+                if from_kept {
+                    self.kept.drain(..used);
+                } else {
+                    self.kept.extend_from_slice(&read[*start + used..]);
                 }
                 Ok(Progress::NeedMore)
             }
-            Some(reusable) => {
-                if !from_kept {
-                    *start += consumed;
+            Used::Ended { used, reusable } => {
+                if from_kept {
+                    self.kept.drain(..used);
+                } else {
+                    *start += used;
                 }
-                let left_over = total > consumed;
+                let left_over = total > used;
                 Ok(Progress::Ended {
                     reusable,
                     left_over,

@@ -44,7 +44,7 @@ use mio::Registry;
 
 use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
-use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread};
+use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread, Used};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -751,7 +751,7 @@ impl Conn {
             if left == 0 {
                 // All moved: the exchange reports the end (and whether to reuse).
                 return Some(match answer.feed(&[], scheduler, landing, now) {
-                    Ok((_, Some(true))) => Spliced::Completed,
+                    Ok(Used::Ended { reusable: true, .. }) => Spliced::Completed,
                     Ok(_) => Spliced::Close,
                     Err(e) => {
                         scheduler.on_error(job, e, now);
@@ -902,7 +902,7 @@ impl Conn {
         let options = scheduler.options();
         let error = match outcome {
             Outcome::Complete => match answer.feed(&[], scheduler, landing, now) {
-                Ok((_, Some(true))) => {
+                Ok(Used::Ended { reusable: true, .. }) => {
                     self.served += 1;
                     // Out of the poll while lent: bytes or a FIN that came meanwhile are
                     // seen here, before it goes back to the pool.
