@@ -11,11 +11,11 @@
 //!   `PORT`, since every run has its own server;
 //! - the `ok` and `failed` counts of the `--json` summary.
 //!
-//! A mismatch fails the row and prints each engine's side of what differs. Known today:
-//! a reset after some answer bytes (`reset_mid_head`, `reset_mid_body`,
-//! `reset_mid_body_large`) is "while reading the body" for the reactor and "while
-//! waiting for the response" for the blocking workers; those rows fail until the engines
-//! share one answer reader.
+//! A mismatch fails the row and prints each engine's side of what differs. Before the
+//! engines shared one answer reader (`src/engine/answer.rs`), a reset after some answer
+//! bytes (`reset_mid_head`, `reset_mid_body`, `reset_mid_body_large`) was "while reading
+//! the body" for the reactor and "while waiting for the response" for the blocking
+//! workers; both now name the phase the answer's framing is in.
 //!
 //! Every run is bounded by `--timeout` (a short one where the server stalls, so a stall
 //! costs [`STALL`] per row and no more) and by the runner's watchdog; the three engines of

@@ -46,11 +46,19 @@ use crate::protocol::http::{self, Exchange, Limits, Method};
 pub trait Policy {
     /// Runs `f` on the scheduler.
     fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R;
+
+    /// Runs `f` with the final name of `job`'s file, outside the scheduler's lock where
+    /// there is one (the threads engine copies the name out first).
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R;
 }
 
 impl Policy for Scheduler {
     fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
         f(self)
+    }
+
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R {
+        f(self.file_name(job))
     }
 }
 
@@ -327,14 +335,16 @@ impl Answer {
     fn end(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
         let job = self.job;
         match std::mem::replace(&mut self.body, Body::Undecided) {
-            Body::File { part, .. } => policy.with(|s| {
-                let name = s.file_name(job);
-                landing.output.final_path_into(name, &mut landing.path);
-                match part.commit(name) {
+            Body::File { part, .. } => {
+                let committed = policy.with_file_name(job, |name| {
+                    landing.output.final_path_into(name, &mut landing.path);
+                    part.commit(name)
+                });
+                policy.with(|s| match committed {
                     Ok(bytes) => s.on_saved(job, &landing.path, bytes, now),
                     Err(e) => s.on_error(job, JobError::Output(e), now),
-                }
-            }),
+                });
+            }
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
         }
     }

@@ -129,6 +129,13 @@ impl<'a> Shared<'a> {
         }
     }
 
+    /// A socket closed to make way for a new one to the same host, which keeps its
+    /// place under `--per-host`.
+    fn socket_replaced(&self, slot: ConnId) {
+        self.lock()
+            .emit(Event::ConnectionClosed { slot }, Instant::now());
+    }
+
     fn socket_closed(&self, host: &HostKey, slot: ConnId) {
         self.unclaim(host, slot);
         self.lock()
@@ -142,6 +149,13 @@ struct Locked<'s, 'a>(&'s Shared<'a>);
 impl Policy for Locked<'_, '_> {
     fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
         f(&mut self.0.lock())
+    }
+
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R {
+        // Copied out, so the file is committed without the lock (one allocation per
+        // file, in this engine only).
+        let name = self.0.lock().file_name(job).to_string();
+        f(&name)
     }
 }
 
@@ -279,13 +293,20 @@ impl Worker<'_, '_> {
         else {
             return;
         };
-        let kept = belongings.kept.take();
-        let kept = match kept {
+        let (kept, claim) = match belongings.kept.take() {
+            // Under --per-host, a kept socket to the job's own host (the only reason the
+            // claim counted nothing) that cannot carry it (a resend after a stale socket
+            // wants a fresh one) hands its place to the new socket: closing it first would
+            // free the place for another worker in between.
+            Some(_replaced) if !reuse && claim == Claim::None && self.shared.per_host.is_some() => {
+                self.shared.socket_replaced(self.slot);
+                (None, Claim::Counted)
+            }
             Some(old) if !reuse => {
                 self.shared.socket_closed(&old.host, self.slot);
-                None
+                (None, claim)
             }
-            kept => kept,
+            kept => (kept, claim),
         };
         let Some(mut socket) = self.socket_for(job, claim, kept) else {
             return;
