@@ -5,14 +5,15 @@
 //!
 //! ```text
 //!  app/        the commands, the library builder      cli, run, downloader, verify, demo
-//!  serve/      the reference server (tests, demo)     on the protocol and the transport
+//!  serve/      the reference server (tests, demo)     its own mio loop, faults, routes
 //!  report/     what a run tells                       console, --events, --trace, timeline
 //!  engine/     who waits, and how                     reactor (mio), blocking workers, answer
 //!  transport/  one socket's bytes, plain or TLS       Transport, Opener, tls
 //!  output/     bodies become whole files              sink
 //!  policy/     who goes, what an answer means         scheduler, pool, retry, feed, names
-//!  model/      the words every layer shares           job, phase, event, error, options, stop
-//!  protocol/   what bytes mean (sans-IO)              http, url, pager
+//!  model/      the words every layer shares           job and phase, event, error, options,
+//!                                                     shard, stop, summary
+//!  protocol/   what bytes mean (sans-IO)              http, url, pager (paging styles), tls
 //! ```
 //!
 //! The bytes flow through them in this order:

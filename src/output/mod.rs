@@ -2,7 +2,7 @@
 //!
 //! - [`sink`]: the output directory, staged files and their commit under a final name.
 //!
-//! May use: [`crate::model`] (errors), the standard library and rustix/libc for the
-//! file system calls.
+//! May use: [`crate::protocol`] (`http::decimal` for a temporary's digits), the standard
+//! library and libc for the file system calls (`O_TMPFILE`, `linkat`, `renameat`).
 
 pub mod sink;
