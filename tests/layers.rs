@@ -137,6 +137,36 @@ fn every_file_opens_with_a_module_doc() {
     assert!(missing.is_empty(), "no module doc: {missing:?}");
 }
 
+/// The leading `//!` lines of a file: its module doc.
+fn module_doc(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.starts_with("//!"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_module_doc_says_what_it_may_use() {
+    let mut files = Vec::new();
+    source_files(&src(), &mut files);
+    let mut silent = Vec::new();
+    for file in &files {
+        let Some(layer) = layer_of(file) else {
+            continue;
+        };
+        let doc = module_doc(&fs::read_to_string(file).unwrap());
+        let named = doc.contains("May use:") || doc.contains(&format!("Layer: `{layer}`"));
+        if !named {
+            silent.push(file.strip_prefix(src()).unwrap().display().to_string());
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "module docs that do not say what the file may use (a `May use:` line, or \
+         `Layer: `NAME`; may use ...`): {silent:?}"
+    );
+}
+
 #[test]
 fn the_scan_sees_code_and_skips_comments() {
     let text = "use crate::engine::pump;\n/// [`crate::app::run`]\nlet x = crate::model::job::JobId(1); // crate::app\n";

@@ -30,6 +30,8 @@
 //! cannot fetch, an unreadable list or `--cacert`) or before anything is saved (an output
 //! directory it cannot create); failures of single files are in the [`Report`] and are
 //! handed to [`FileHandler::failed`] as they happen.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -9,6 +9,8 @@
 //! creates the output directory, wires the observers (console, `--events`, `--trace`),
 //! runs the engine and returns a [`Report`] whose [`Report::exit_code`] tells the truth:
 //! 0 all saved, 1 something failed, 3 output could not be written, 130/143 interrupted.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::fmt;
 use std::fs::File;

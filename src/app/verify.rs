@@ -14,6 +14,8 @@
 //!   the most common N ──► files with another N ──► MixedTotal
 //!   x in 1..=N seen once? ──► Duplicate (all names) / Missing / OutOfRange
 //! ```
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -16,6 +16,8 @@
 //! timeout (`--timeout`) is counted across those ticks. Sockets are a
 //! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
 //! reactor's (the handshake runs inside the first write and read).
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -5,6 +5,8 @@
 //! ([`JobError::is_retryable`]) and whether the run must end with exit status 3
 //! ([`JobError::is_output_error`]). `Display` is the lowercase phrase a user reads after
 //! the URL: `error: http://host/file: connection reset by peer while reading the body`.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::fmt;
 use std::io;

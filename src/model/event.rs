@@ -4,6 +4,8 @@
 //! (`--json`), the progress display, the `--events` lines and the `--trace` file are all
 //! [`Observer`]s of that one stream, so they can never disagree. This is quinn's habit:
 //! results leave the core as an enum that every consumer reads.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

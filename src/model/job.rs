@@ -16,6 +16,8 @@
 //! ```
 //!
 //! A redirect sends the job back to `Queued` with its new URL.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::fmt;
 use std::time::Instant;

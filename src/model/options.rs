@@ -4,6 +4,8 @@
 //! [`Downloader`](crate::Downloader) sets them one method at a time, and everything after
 //! takes them, never raw strings. Each field mirrors one option of `miodl get` /
 //! `miodl crawl` (docs/reference.md §3); the defaults here are the documented defaults.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;

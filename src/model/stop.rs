@@ -5,6 +5,8 @@
 //! after each `poll`, which a signal interrupts; the blocking engines between reads) and
 //! then close their sockets, remove temporary files and let the summary print. The exit
 //! status is 128 + the signal: 130 for SIGINT, 143 for SIGTERM.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -3,6 +3,8 @@
 //! [`Summary`] is an [`Observer`] like the others; it only counts. `requests` counts every
 //! request written to a socket (pages, retries and stale resends included), so a reader
 //! can compare it with the number of files and see the cost of the strategy.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::time::{Duration, Instant};
 

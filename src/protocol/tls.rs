@@ -5,6 +5,8 @@
 //! lowercase one-line `Display` and a verdict on whether another try may help. It
 //! travels inside an `io::Error` (the transport speaks `Read`/`Write`) and is taken out
 //! again by [`TlsError::from_io`] when the job's error is built.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::fmt;
 use std::io;

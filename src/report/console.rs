@@ -4,6 +4,8 @@
 //! cause. The status line (the two bars of the seed's question, requests sent and
 //! answered, plus bytes, rate, sockets and retries) is drawn only when stderr is a
 //! terminal and `-q` was not given, redrawn at most ten times a second.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};

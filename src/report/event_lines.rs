@@ -2,6 +2,8 @@
 //!
 //! This is the seed's "data handler" made into a stream another program can read while
 //! the run goes on (`miodl get --events … | jq`). Each line is flushed at once.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::io::{self, Write};
 use std::time::Instant;

@@ -7,6 +7,8 @@
 //! The `/bytes/<n>` and `/chunked/<n>` routes serve a byte pattern that is a pure function
 //! of the offset ([`pattern_byte`]). The server streams it without ever holding the whole
 //! body, and a client test checks a download byte by byte without a copy of the original.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 /// One step of splitmix64 (Steele, Lea and Flood, 2014): advances `state` and returns the
 /// next well-mixed 64-bit output. Small, fast and good enough for ids and fault dice.

@@ -20,6 +20,8 @@
 //! name and its help line(s). The table makes [`FaultKind`], [`FaultKind::ALL`],
 //! [`FaultKind::name`] and the Kinds part of [`FAULT_HELP`]; what the kind does is its
 //! arm in `response::misbehave`.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::fmt;
 use std::str::FromStr;

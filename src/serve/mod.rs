@@ -17,6 +17,9 @@
 //!
 //! With `--tls` ([`ServeConfig::tls`]) every accepted socket is wrapped in the server
 //! side of rustls (`crate::transport`); `conn` reads and writes plaintext as before.
+//!
+//! May use: every layer below it (protocol, model, policy, output, transport, engine:
+//! the reactor's timer heap), mio, socket2; not the reports or the app.
 
 mod catalog;
 mod conn;

@@ -18,6 +18,8 @@
 //! of its previous connection no longer match and are skipped. A connection keeps its
 //! true [`Deadline`](super::conn::Deadline) itself; an entry that comes due before it
 //! is pushed again at the true one, so each connection has about one entry.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::collections::HashMap;
 use std::io;

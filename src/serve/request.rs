@@ -18,6 +18,8 @@
 //!               ▼ yes
 //!            Request { consumed, ... }
 //! ```
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 /// The largest request head accepted, in bytes.
 pub(super) const MAX_HEAD: usize = 16 * 1024;

@@ -14,6 +14,8 @@
 //!        Then::KeepAlive  next response  │ Then::Close  FIN (lingering close)
 //!        Then::Reset      RST            │ Then::Stall  keep the socket, send nothing
 //! ```
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};

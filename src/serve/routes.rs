@@ -12,6 +12,8 @@
 //!   GET  /bytes/<n>                            → n pattern bytes, Content-Length
 //!   GET  /chunked/<n>                          → n pattern bytes, chunked
 //! ```
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::collections::HashMap;
 

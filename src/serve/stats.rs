@@ -18,6 +18,8 @@
 //!
 //! Everything is an atomic (or one small mutex for per-path counts) so a test thread can
 //! read the numbers while the server thread runs.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,6 @@
 //! Unit tests of the server's sans-IO parts: catalog, request framing, forms, faults, responses.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use super::catalog::*;
 use super::faults::*;

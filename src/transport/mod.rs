@@ -25,6 +25,9 @@
 //!
 //! A short read says the socket is drained only on a plain socket ([`Transport::is_plain`]):
 //! through TLS, the plaintext length says nothing about what is left in the kernel.
+//!
+//! May use: [`crate::protocol`], [`crate::model`] (the options, the job's errors),
+//! rustls; not the policy's decisions: it only moves bytes.
 
 #[cfg(feature = "tls")]
 pub mod tls;

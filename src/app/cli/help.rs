@@ -4,6 +4,8 @@
 //! line, every option with its default, and an example or two, in 80 columns.
 //! They live apart from the parser so each reads as a page; keep them in step
 //! with `cli.rs` and docs/reference.md §3.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 /// The options `get` and `crawl` share, one literal that `concat!` can splice.
 macro_rules! transfer_options {

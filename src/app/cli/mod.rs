@@ -11,6 +11,8 @@
 //! was wrong, for the caller to print before exiting with status 2 (docs/reference.md §2).
 //! URLs are not checked here beyond being UTF-8; the caller runs them through
 //! [`crate::protocol::url::Url::parse`] so both command-line and `-i` URLs get the same errors.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::ffi::OsString;
 use std::fmt;

@@ -1,5 +1,7 @@
 //! Command lines in, structs or one-line errors out: every option, every default, and
 //! each kind of mistake.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use super::*;
 use crate::model::options::Engine;

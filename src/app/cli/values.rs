@@ -4,6 +4,8 @@
 //! builds the one-line [`UsageError`] that names the option and quotes the value
 //! (escaped, shortened; never the `--user` value). Kept apart from the per-command
 //! loops in `cli.rs` so those read as a list of options.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;

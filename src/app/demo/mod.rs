@@ -5,6 +5,8 @@
 //! concurrency. Every run is verified, and printed next to the lower bound a perfect
 //! client could reach with the same limits (`bound`), so the table answers the seed's
 //! question in one look: what each strategy costs in time, requests and sockets.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 mod bound;
 

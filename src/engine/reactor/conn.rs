@@ -33,6 +33,8 @@
 //! whose answer is read, and the others queued behind it (`pipelined`) in the order sent. When an
 //! answer ends, `next_exchange` starts the next one and the bytes left over go to it.
 //! A socket that closes gives its queued requests back as stale (`give_back_queued`).
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};

@@ -23,6 +23,8 @@
 //! reactor's own stay valid whatever happens; the body's bytes never enter user space.
 //! Small bodies, TLS, chunked bodies and pages never leave the reactor thread: a
 //! run of small files stays one thread. `--disk-threads 0` keeps everything there.
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::collections::VecDeque;
 use std::fs::File;

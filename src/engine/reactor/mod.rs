@@ -23,6 +23,8 @@
 //! Bytes pass through `crate::transport`, which adds TLS for `https://` hosts; a TLS
 //! handshake needs no state of its own here: its records ride on the same
 //! readable/writable edges as the HTTP bytes.
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 pub mod conn;
 pub mod disk;

@@ -17,6 +17,8 @@
 //! each transfer empties its pipe before the next begins.
 //! If writing to the file fails (a full disk) the bytes left in the pipe are thrown away
 //! with the pipe, and a new one is made.
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::io;
 

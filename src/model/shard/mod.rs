@@ -5,6 +5,8 @@
 //! modulo N. Run `miodl get --shard 0/4 -i list`, `--shard 1/4`, … on four machines (or
 //! from any batch system) and together they fetch every URL exactly once. A crawl's
 //! shards each read every page of the list (pages are cheap) and keep their own ids.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use std::fmt;
 

@@ -1,4 +1,6 @@
 //! Tests of `--shard I/N`: every item in exactly one shard, by the published FNV-1a hash.
+//!
+//! Layer: `model`; may use `protocol` (see `src/model/mod.rs`).
 
 use super::*;
 

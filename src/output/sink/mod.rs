@@ -19,6 +19,8 @@
 //! one name per call, not the whole path. On tmpfs, `O_TMPFILE` + `linkat` costs about
 //! 3 µs less per file than a named temporary and an absolute `rename`
 //! (`cargo bench --bench staging`; docs/performance.md, section 2).
+//!
+//! Layer: `output`; may use `protocol`, `model` and `policy` (see `src/output/mod.rs`).
 
 use std::ffi::CStr;
 use std::fs::{self, File, OpenOptions};

@@ -1,4 +1,6 @@
 //! Tests of staging bodies: whole files or nothing, on real directories.
+//!
+//! Layer: `output`; may use `protocol`, `model` and `policy` (see `src/output/mod.rs`).
 
 use super::*;
 

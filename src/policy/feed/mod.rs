@@ -4,6 +4,8 @@
 //! million URLs is read a little at a time and never held whole. The crawl feed turns
 //! the pager's page requests into page jobs and the ids of each answered page into file
 //! jobs, through `--item-url`.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -13,6 +13,8 @@
 //!
 //! [`NameRegistry`] then makes names unique within one run, wget style, so two URLs that
 //! map to one name both survive.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,6 @@
 //! Tests of output names: unsafe names repaired or refused, collisions numbered.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use super::*;
 

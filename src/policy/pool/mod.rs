@@ -34,6 +34,8 @@
 //! Hosts are interned once ([`HostId`]), with their resolved addresses, so a checkout
 //! neither allocates nor resolves. A host is a scheme, a name and a port: `http://h:443`
 //! and `https://h:443` are two hosts, and never share a socket.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::HashMap;
 use std::io;

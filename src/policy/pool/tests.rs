@@ -1,4 +1,6 @@
 //! Tests of the connector's decisions: limits, reuse, eviction, pipelining.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use super::*;
 

@@ -5,6 +5,8 @@
 //! back together. A server's `Retry-After` (RFC 9110 §10.2.3: seconds, or an HTTP-date)
 //! wins over the computed delay, capped at [`MAX_RETRY_AFTER`] so a hostile header cannot
 //! park a download for a day.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

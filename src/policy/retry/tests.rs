@@ -1,4 +1,6 @@
 //! Tests of backoff with jitter and of `Retry-After` (seconds and HTTP dates).
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use super::*;
 

@@ -18,6 +18,8 @@
 //!
 //! Every engine (reactor, blocking, threads) drives the same scheduler, which is why they
 //! produce the same files and the same summary.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

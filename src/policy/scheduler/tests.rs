@@ -6,6 +6,8 @@
 //! `on_error` or `on_stale`. There is no socket, no file and no sleep: time is one fixed
 //! `Instant` plus durations, the wall clock and the jitter's seed are a fixed [`Start`],
 //! and what the scheduler decided is read back from the events a [`Recorder`] keeps.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, Cursor};

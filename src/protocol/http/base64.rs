@@ -9,6 +9,8 @@
 //!  bits    011001 100110 111101 101111
 //!  output     Z      m      9      v
 //! ```
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -18,6 +18,8 @@
 //! coding, the content length or its error, the `close` and `keep-alive` tokens), noted by
 //! [`ResponseHead::parse`] as it walks the headers once. Asking is then a few field reads,
 //! not a scan of every header per question.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::error::HttpError;
 use super::request::Method;

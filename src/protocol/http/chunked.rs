@@ -22,6 +22,8 @@
 //! The decoder follows httparse's contract: it consumes what it can, hands back chunk data
 //! as slices borrowed from the input (zero copies), and never allocates. Its only memory
 //! is the state below, so a line longer than [`MAX_LINE`] is an error rather than a buffer.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::error::ChunkError;
 

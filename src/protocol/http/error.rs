@@ -8,6 +8,8 @@
 //! Read with: RFC 9112 §6.3 (message body length) for the framing errors, §7.1 (chunked
 //! transfer coding) for [`ChunkError`], and docs/reference.md §5 for which failures
 //! are retryable.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::fmt;
 

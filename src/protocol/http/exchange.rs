@@ -28,6 +28,8 @@
 //!      }
 //!  }
 //! ```
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::body::{body_mode, is_reusable, BodyMode};
 use super::chunked::Dechunker;

@@ -19,6 +19,8 @@
 //! (how its end is found, and whether the connection lives on), [`chunked`], and
 //! [`exchange`] which ties them into one state machine per request. [`error`] names every
 //! way it can fail. The RFC is 9112 (HTTP/1.1 message syntax), with 9110 for semantics.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 mod base64;
 pub mod body;

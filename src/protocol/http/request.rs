@@ -19,6 +19,8 @@
 //! Every field is checked before a single byte is written: a CR or LF smuggled into the
 //! target, host or credentials would let a URL inject headers (response splitting's twin),
 //! so such a request is refused with [`HttpError::InvalidRequest`] and `out` is untouched.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::error::{HttpError, RequestField};
 

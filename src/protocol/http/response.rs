@@ -26,6 +26,8 @@
 //!
 //! While walking the headers, the parse also hands each one to `body::Framing::note`, so
 //! [`crate::protocol::http::body_mode`] and [`crate::protocol::http::is_reusable`] never scan them again.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::mem::MaybeUninit;
 use std::ops::Range;

@@ -10,6 +10,8 @@
 //!
 //! Percent-encoding an id for the URL (a space, `?`, `#`) is the engine's job: such ids
 //! are valid file names, so they are not rejected here.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use serde_json::Value;
 

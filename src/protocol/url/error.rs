@@ -2,6 +2,8 @@
 //!
 //! Kept apart from the parser so the list of failure causes reads on one screen. Every
 //! variant keeps the URL it is about; user info is redacted before it gets here.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::fmt;
 

@@ -23,6 +23,8 @@
 //!   server will actually serve.
 //! - The host is lowercased (DNS names are case-insensitive) and an IPv6 literal is kept
 //!   in its canonical form, so one server has one [`Authority`] in the connection pool.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::fmt;
 use std::net::Ipv6Addr;

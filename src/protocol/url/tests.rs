@@ -1,4 +1,6 @@
 //! Table-driven tests of URL parsing, resolution and encoding, hostile inputs included.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::*;
 

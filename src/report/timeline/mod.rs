@@ -14,6 +14,8 @@
 //!  socket 1 │ ▮▮▮▮▮▮▮▮▮▮▮▮▮▮▮
 //!           └────┬────┬────┬──── 0 ms … wall
 //! ```
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::fmt::Write as _;
 use std::fs;

@@ -1,5 +1,7 @@
 //! Timelines drawn from made-up traces, checked as XML and counted: a label per row, a
 //! bar per span, readable sizes from one row to a hundred.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::path::PathBuf;
 

@@ -32,6 +32,8 @@
 //! URLs in the trace never carry credentials: miodl keeps `--user` apart from the URL.
 //! A page's URL appears only when a later event names it (a retry or failure), since a
 //! phase change does not carry the URL.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 mod parse;
 mod recorder;

@@ -3,6 +3,8 @@
 //! It reads what [`super::TraceRecorder`] writes and skips what it does not know (other
 //! event kinds, extra fields, unknown phase names), so a trace touched by another tool
 //! still draws.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

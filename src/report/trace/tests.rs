@@ -1,5 +1,7 @@
 //! The recorder fed a made-up run on a virtual clock, its file read back two ways: as
 //! plain JSON (what Perfetto sees) and through [`parse_trace`] (what the timeline sees).
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::collections::HashMap;
 use std::io;

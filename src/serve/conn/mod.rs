@@ -31,6 +31,8 @@
 //! is for: a response's lag, the pace of a long response's writes, or the end of a
 //! lingering close. The loop keeps it in the reactor's lazy heap. A due answer that the
 //! socket cannot take yet has none: the socket's writable event wakes it.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};

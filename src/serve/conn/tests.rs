@@ -1,4 +1,6 @@
 //! The connection's deadlines, driven by hand over a loopback socket: what each is for.
+//!
+//! Layer: `serve`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine` and `report` (see `src/serve/mod.rs`).
 
 use super::*;
 use crate::serve::catalog::catalog;

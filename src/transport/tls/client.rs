@@ -9,6 +9,8 @@
 //! in-memory store keeps the tickets of one handshake for the next socket to the same
 //! host name. SNI is sent for DNS names only; rustls leaves it out for IP literals, as
 //! RFC 6066 section 3 asks.
+//!
+//! Layer: `transport`; may use `protocol`, `model`, `policy` and `output` (see `src/transport/mod.rs`).
 
 use std::fmt;
 use std::path::Path;

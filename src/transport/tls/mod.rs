@@ -15,6 +15,8 @@
 //! a handshake or a TLS stream failed.
 //!
 //! Read RFC 8446 (TLS 1.3) section 2 for the handshake and 6.1 for `close_notify`.
+//!
+//! Layer: `transport`; may use `protocol`, `model`, `policy` and `output` (see `src/transport/mod.rs`).
 
 mod client;
 mod server;

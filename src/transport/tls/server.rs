@@ -7,6 +7,8 @@
 //!
 //! A certificate made at start with rcgen: nothing to install, nothing to expire
 //! between runs. The client trusts it by `--cacert` on the PEM file `serve` writes.
+//!
+//! Layer: `transport`; may use `protocol`, `model`, `policy` and `output` (see `src/transport/mod.rs`).
 
 use std::sync::Arc;
 

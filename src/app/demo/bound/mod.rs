@@ -7,6 +7,8 @@
 //! `1 + lookahead` pages are asked for ahead of their answers. This module plays that
 //! client on a virtual clock (no sockets, no sleeping) and returns its finishing time, so
 //! the demo can print, next to each measured row, how close the real run came.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::time::Duration;
 

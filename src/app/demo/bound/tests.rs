@@ -1,4 +1,6 @@
 //! Tests of the demo's lower bounds: what a perfect client could reach with the same limits.
+//!
+//! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use super::*;
 

@@ -7,6 +7,8 @@
 //! entry comes due before it, the caller pushes it again at the true deadline.
 //! Each socket then has about one entry in the heap, whatever its traffic. The earliest
 //! entry bounds the wait of `Poll::poll` (quinn's `poll_timeout`).
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,4 +1,6 @@
 //! Tests of the lazy timer heap: entries come out in deadline order, and only when due.
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use super::*;
 use std::time::Duration;

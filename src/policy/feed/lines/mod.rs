@@ -11,6 +11,8 @@
 //! sequence replaced by U+FFFD, and a line that cannot be read at all as
 //! `<unreadable: ERROR>`, so that either fails as a URL, with a message naming the line,
 //! rather than vanishing.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::io::BufRead;
 use std::sync::Arc;

@@ -1,4 +1,6 @@
 //! Tests of reading `-i` lists: blank lines and comments skipped, lines trimmed, bad bytes repaired.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use super::*;
 

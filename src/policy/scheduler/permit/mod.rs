@@ -5,6 +5,8 @@
 //! sockets gives it back by moving it into [`Semaphore::release`]. A permit is not
 //! `Copy` or `Clone`, and the job holds it in an `Option` that giving back empties, so a
 //! job reported twice cannot give back twice and the count can never wrap.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 /// The right of one request to be in flight; given back by [`Semaphore::release`].
 #[derive(Debug)]

@@ -1,4 +1,6 @@
 //! Tests of the semaphore: permits are handed out up to the limit and each frees one place.
+//!
+//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use super::*;
 

@@ -1,4 +1,6 @@
 //! The framing decision (RFC 9112 §6.3) and the keep-alive decision (§9.3), as tables.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use crate::protocol::http::{
     body_mode, is_reusable, BodyMode, HttpError, Limits, Method, ResponseHead,

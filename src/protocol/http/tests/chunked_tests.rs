@@ -1,4 +1,6 @@
 //! The dechunker on its own: what it consumes, what it hands back, where it stops.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use crate::protocol::http::chunked::MAX_LINE;
 use crate::protocol::http::{ChunkError, Dechunker};

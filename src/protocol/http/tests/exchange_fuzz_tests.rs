@@ -1,6 +1,8 @@
 //! Property tests without a framework: a deterministic generator mutates the fixtures and
 //! makes up noise; whatever the bytes, the exchange must not panic, and cutting them into
 //! random pieces must not change the outcome.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::exchange_tests::fixtures;
 use super::harness::{random_pieces, run, Rng};

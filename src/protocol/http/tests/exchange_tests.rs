@@ -1,5 +1,7 @@
 //! The exchange as a story of bytes: every fixture is fed whole, split at every position,
 //! and one byte at a time, and must give the same head, body and end each time.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::harness::{feed_buffered, run, run_all_splits, Outcome};
 use crate::protocol::http::{

@@ -1,5 +1,7 @@
 //! The caller's side of an exchange, for tests: the buffer discipline the reactor uses
 //! (keep the unconsumed bytes, append the next piece), and ways to cut bytes into pieces.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use crate::protocol::http::{
     Awaiting, BodyMode, Exchange, HttpError, Limits, Method, Part, ResponseHead,

@@ -1,4 +1,6 @@
 //! Request encoding, byte for byte, and base64 against RFC 4648's test vectors.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use crate::protocol::http::base64::encode_into;
 use crate::protocol::http::{

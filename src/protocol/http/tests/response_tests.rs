@@ -1,4 +1,6 @@
 //! Response heads: what is kept, how headers are found, and how errors read.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use std::error::Error as _;
 

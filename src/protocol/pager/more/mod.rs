@@ -60,6 +60,8 @@
 //! needs it. A million ids cost on the order of 100 MB. Beside it the pager keeps the
 //! start of every answered page (8 bytes a page, to count extra pages) and at most a few
 //! gaps per outstanding page; bodies are not kept.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! The pager against a simulated list server: stories for each rule, then an exhaustive
 //! loop over list sizes, page sizes, server caps, lookahead and answer orders.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::*;
 use crate::protocol::pager::check_id;

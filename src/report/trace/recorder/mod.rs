@@ -4,6 +4,8 @@
 //! the phase it is in, since when, and the last socket it was on (a `Phase` event names
 //! the slot only when the phase starts on a socket). Records stay small (numbers and an
 //! occasional error text, no JSON values) until `finish()` writes them out.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

@@ -2,6 +2,8 @@
 //!
 //! Kept apart from the recording so each half reads on its own: the recorder decides
 //! what a span is, this file only spells it in the Trace Event Format.
+//!
+//! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
 use std::io::{self, Write};
 
