@@ -97,7 +97,7 @@ impl Context {
             self.stats.fault_injected();
         }
         let reply = route(&self.catalog, &req.method, &req.target, &req.body);
-        render(reply, fault, req.keep_alive, req.http10, &req.target)
+        render(reply, fault, req.persistence(), &req.target)
     }
 }
 

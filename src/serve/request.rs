@@ -39,6 +39,25 @@ pub(super) enum Parsed {
     Invalid(u16, &'static str),
 }
 
+/// What a request asked of its connection (RFC 9112 §9.3), which decides whether the
+/// server keeps it open and what its `Connection` header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Persistence {
+    /// HTTP/1.1, open by default: no `Connection` header needed.
+    KeepOpen,
+    /// HTTP/1.0 that asked for `Connection: keep-alive`: the answer says so too.
+    KeepOpen10,
+    /// `Connection: close`, or HTTP/1.0 that did not ask: the answer says `close`.
+    Close,
+}
+
+impl Persistence {
+    /// Does the connection stay open after the answer?
+    pub(super) fn keeps_open(self) -> bool {
+        self != Persistence::Close
+    }
+}
+
 /// The owned facts of one request, copied out of the borrowed parse at once.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Request {
@@ -54,6 +73,17 @@ pub(super) struct Request {
     pub keep_alive: bool,
     /// The body, `Content-Length` bytes.
     pub body: Vec<u8>,
+}
+
+impl Request {
+    /// What the request asked of its connection.
+    pub(super) fn persistence(&self) -> Persistence {
+        match (self.keep_alive, self.http10) {
+            (false, _) => Persistence::Close,
+            (true, true) => Persistence::KeepOpen10,
+            (true, false) => Persistence::KeepOpen,
+        }
+    }
 }
 
 /// Looks for one whole request at the start of `input`.

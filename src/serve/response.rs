@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use super::catalog::fill_pattern;
 use super::faults::FaultKind;
+use super::request::Persistence;
 use crate::policy::retry::format_http_date as http_date;
 
 /// What a route answers with, before framing.
@@ -290,20 +291,20 @@ impl Shape {
     }
 }
 
-/// Frames `reply` for a client that asked for `keep_alive` (HTTP/1.0 if `http10`),
-/// misbehaving as `fault` says. `path` is the request target, for `redirect-loop`.
+/// Frames `reply` for a client that asked `persistence` of its connection, misbehaving
+/// as `fault` says. `path` is the request target, for `redirect-loop`.
 pub(super) fn render(
     reply: Reply,
     fault: Option<FaultKind>,
-    keep_alive: bool,
-    http10: bool,
+    persistence: Persistence,
     path: &str,
 ) -> Outgoing {
+    let keep_alive = persistence.keeps_open();
     let (reply, shape) = match fault {
         Some(fault) => misbehave(fault, reply, keep_alive, path),
         None => honestly(reply, keep_alive),
     };
-    let mut buf = head_bytes(&reply, &shape, keep_alive, http10);
+    let mut buf = head_bytes(&reply, &shape, persistence);
     let source = match shape.head {
         HeadPart::Whole | HeadPart::Padded => body(&reply, &shape, &mut buf),
         HeadPart::Half | HeadPart::Garbage | HeadPart::Nothing => Source::Done,
@@ -376,18 +377,18 @@ fn misbehave(fault: FaultKind, reply: Reply, keep_alive: bool, path: &str) -> (R
 
 /// The bytes before the body as `shape.head` says. The head says what the client asked
 /// for: the abrupt faults look like healthy keep-alive answers until they break.
-fn head_bytes(reply: &Reply, shape: &Shape, keep_alive: bool, http10: bool) -> Vec<u8> {
+fn head_bytes(reply: &Reply, shape: &Shape, persistence: Persistence) -> Vec<u8> {
     match shape.head {
         HeadPart::Nothing => Vec::new(),
         HeadPart::Garbage => GARBAGE.to_vec(),
         HeadPart::Half => {
-            let mut partial = head(reply, &shape.framing, keep_alive, http10);
+            let mut partial = head(reply, &shape.framing, persistence);
             partial.truncate(partial.len() / 2);
             partial
         }
-        HeadPart::Whole => head(reply, &shape.framing, keep_alive, http10),
+        HeadPart::Whole => head(reply, &shape.framing, persistence),
         HeadPart::Padded => {
-            let mut buf = head(reply, &shape.framing, keep_alive, http10);
+            let mut buf = head(reply, &shape.framing, persistence);
             // Insert the padding before the blank line that ends the head.
             buf.truncate(buf.len() - 2);
             buf.extend_from_slice(b"X-Padding: ");
@@ -459,7 +460,7 @@ fn status_reply(status: u16, retry_after: Option<RetryAfter>) -> Reply {
 }
 
 /// The head of `reply` framed as `framing` says.
-fn head(reply: &Reply, framing: &Framing, keep_alive: bool, http10: bool) -> Vec<u8> {
+fn head(reply: &Reply, framing: &Framing, persistence: Persistence) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nServer: miodl-serve\r\n",
         reply.status,
@@ -472,10 +473,10 @@ fn head(reply: &Reply, framing: &Framing, keep_alive: bool, http10: bool) -> Vec
         Framing::Length(n) => write!(head, "Content-Length: {n}\r\n"),
         Framing::Chunked => write!(head, "Transfer-Encoding: chunked\r\n"),
     };
-    if !keep_alive {
-        head.push_str("Connection: close\r\n");
-    } else if http10 {
-        head.push_str("Connection: keep-alive\r\n");
+    match persistence {
+        Persistence::Close => head.push_str("Connection: close\r\n"),
+        Persistence::KeepOpen10 => head.push_str("Connection: keep-alive\r\n"),
+        Persistence::KeepOpen => {}
     }
     head.push_str("\r\n");
     head.into_bytes()

@@ -4,7 +4,7 @@
 
 use super::catalog::*;
 use super::faults::*;
-use super::request::{parse, Parsed};
+use super::request::{parse, Parsed, Persistence};
 use super::response::{render, Body, Outgoing, Reply};
 use super::routes::{parse_form, url_decode};
 #[test]
@@ -210,13 +210,30 @@ fn every_fault_kind_changes_the_bytes_or_the_ending() {
                 chunked,
                 ..Reply::new(200, body())
             };
-            let expected = drain(render(reply(), None, true, false, "/x"), 1 << 20);
+            let expected = drain(render(reply(), None, Persistence::KeepOpen, "/x"), 1 << 20);
             assert!(expected.0.starts_with(b"HTTP/1.1 200 OK\r\n"));
             assert_eq!(expected.1, "KeepAlive");
             for kind in FaultKind::ALL {
-                let got = drain(render(reply(), Some(kind), true, false, "/x"), 1 << 22);
+                let got = drain(
+                    render(reply(), Some(kind), Persistence::KeepOpen, "/x"),
+                    1 << 22,
+                );
                 assert_ne!(got, expected, "{kind} (chunked: {chunked}) changes nothing");
             }
         }
     }
+}
+
+#[test]
+fn the_connection_header_follows_what_the_request_asked() {
+    let head_of = |persistence| {
+        let reply = Reply::new(200, Body::Static(b"hello".to_vec()));
+        let (bytes, _) = drain(render(reply, None, persistence, "/x"), 1 << 20);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        text.split("\r\n\r\n").next().unwrap().to_string()
+    };
+    assert!(head_of(Persistence::Close).contains("\r\nConnection: close"));
+    assert!(head_of(Persistence::KeepOpen10).contains("\r\nConnection: keep-alive"));
+    assert!(!head_of(Persistence::KeepOpen).contains("Connection:"));
+    assert!(Persistence::KeepOpen10.keeps_open() && !Persistence::Close.keeps_open());
 }

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 
 use super::reactor::Context;
-use super::request::{self, Parsed, MAX_BODY, MAX_HEAD};
+use super::request::{self, Parsed, Persistence, MAX_BODY, MAX_HEAD};
 use super::response::{render, Outgoing, Reply, Then};
 use crate::transport::Transport;
 
@@ -271,7 +271,7 @@ impl ServerConn {
                     self.input = Input::LastRequestParsed;
                     ctx.stats.request_started("(invalid)");
                     let reply = Reply::text(status, "malformed request\n");
-                    render(reply, None, false, false, "/")
+                    render(reply, None, Persistence::Close, "/")
                 }
             };
             self.unanswered += 1;
