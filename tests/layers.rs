@@ -219,3 +219,19 @@ fn the_cli_scan_sees_paths_and_imports() {
     let text = "use crate::app::cli::GetArgs;\nuse crate::app::{cli, run};\n/// [`cli`]\npub mod cli;\nserve::run_cli(config);\n";
     assert_eq!(names_of_cli(text), vec![1, 2]);
 }
+
+#[test]
+fn the_architecture_doc_draws_the_same_layers() {
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .unwrap();
+    let missing: Vec<&str> = LAYERS
+        .iter()
+        .copied()
+        .filter(|layer| !doc.contains(&format!("src/{layer}/")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names no src/LAYER/ folder for {missing:?}"
+    );
+}
