@@ -27,6 +27,8 @@
 //!   holding the scheduler's lock: see [`Policy`]).
 //!
 //! May use: [`crate::protocol`], [`crate::model`], [`crate::policy`], [`crate::output`].
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::fs::File;
 use std::io;
@@ -419,3 +421,6 @@ impl Unread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! Tests of the answer reader: an answer split at every position lands whole in its file,
+//! and a broken socket is told apart as the keep-alive race or a failure in its phase.
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
+
+use std::io;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::*;
+use crate::model::event::Observers;
+use crate::model::options::TransferOptions;
+use crate::policy::feed::{Feed, UrlFeed, UrlSources};
+use crate::policy::scheduler::Start;
+
+const BODY: &[u8] = b"one file's body";
+
+/// A scheduler with one job, `http://127.0.0.1:1/a.txt`, handed out as an engine would.
+fn one_job() -> (Scheduler, JobId) {
+    let urls = UrlSources::new(vec!["http://127.0.0.1:1/a.txt".to_string()]);
+    let feed = Feed::Urls(UrlFeed::new(urls, None));
+    let start = Start {
+        instant: Instant::now(),
+        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        jitter_seed: 1,
+    };
+    let options = TransferOptions::default();
+    let mut scheduler = Scheduler::new(options, feed, Vec::new(), Observers::default(), start);
+    let job = scheduler.next_ready(start.instant).expect("the job");
+    scheduler.encode_request(job, &mut Vec::new()).unwrap();
+    (scheduler, job)
+}
+
+fn answer_bytes() -> Vec<u8> {
+    let mut bytes =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", BODY.len()).into_bytes();
+    bytes.extend_from_slice(BODY);
+    bytes
+}
+
+#[test]
+fn an_answer_split_at_every_position_lands_whole_in_its_file() {
+    let bytes = answer_bytes();
+    for split in 0..=bytes.len() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = OutputDir::create(dir.path()).unwrap();
+        let mut landing = Landing::new(&output);
+        let (mut scheduler, job) = one_job();
+        let mut answer = Answer::new(job, Method::Get, true);
+        let mut unread = Unread::default();
+        let now = Instant::now();
+        let mut last = None;
+        for read in [&bytes[..split], &bytes[split..]] {
+            if read.is_empty() {
+                continue;
+            }
+            unread.arrived(read);
+            let mut start = 0;
+            let progress = unread
+                .feed(
+                    &mut answer,
+                    read,
+                    &mut start,
+                    &mut scheduler,
+                    &mut landing,
+                    now,
+                )
+                .unwrap();
+            last = Some(progress);
+        }
+        assert_eq!(
+            last,
+            Some(Progress::Ended {
+                reusable: true,
+                left_over: false
+            }),
+            "split at {split}"
+        );
+        assert!(unread.is_empty(), "split at {split}: nothing kept");
+        let saved = std::fs::read(dir.path().join("a.txt")).unwrap();
+        assert_eq!(saved, BODY, "split at {split}");
+        assert_eq!(landing.path, dir.path().join("a.txt"));
+        assert_eq!(scheduler.summary().ok, 1);
+        assert!(
+            scheduler.is_finished(),
+            "split at {split}: the permit is back"
+        );
+    }
+}
+
+#[test]
+fn bytes_after_the_answer_are_left_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = OutputDir::create(dir.path()).unwrap();
+    let mut landing = Landing::new(&output);
+    let (mut scheduler, job) = one_job();
+    let mut answer = Answer::new(job, Method::Get, true);
+    let mut unread = Unread::default();
+    let mut read = answer_bytes();
+    read.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    unread.arrived(&read);
+    let mut start = 0;
+    let progress = unread
+        .feed(
+            &mut answer,
+            &read,
+            &mut start,
+            &mut scheduler,
+            &mut landing,
+            Instant::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        progress,
+        Progress::Ended {
+            reusable: true,
+            left_over: true
+        }
+    );
+    assert_eq!(
+        &read[start..],
+        b"HTTP/1.1 200 OK\r\n",
+        "the next answer's bytes"
+    );
+}
+
+fn reset() -> io::Error {
+    io::ErrorKind::ConnectionReset.into()
+}
+
+#[test]
+fn a_reused_socket_that_breaks_before_any_answer_byte_is_stale() {
+    let (_scheduler, job) = one_job();
+    let answer = Answer::new(job, Method::Get, true);
+    let unread = Unread::default();
+    assert!(answer.is_stale(true, &unread));
+    assert!(matches!(
+        answer.broken(true, &unread, reset(), Phase::AwaitingHead),
+        Broken::Stale
+    ));
+    // A new socket has no race to lose: the failure is the attempt's.
+    assert!(!answer.is_stale(false, &unread));
+    match answer.broken(false, &unread, reset(), Phase::Sending) {
+        Broken::Failed(JobError::Io(_, Phase::Sending)) => {}
+        other => panic!("a write that failed: {other:?}"),
+    }
+}
+
+#[test]
+fn a_break_after_answer_bytes_is_reported_in_the_phase_of_the_framing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = OutputDir::create(dir.path()).unwrap();
+    let mut landing = Landing::new(&output);
+    let bytes = answer_bytes();
+    let head_len = bytes.len() - BODY.len();
+    // Half a head: bytes have arrived (kept), so not stale, and still awaiting the head.
+    let (mut scheduler, job) = one_job();
+    let mut answer = Answer::new(job, Method::Get, true);
+    let mut unread = Unread::default();
+    let half = &bytes[..head_len / 2];
+    unread.arrived(half);
+    let mut start = 0;
+    let now = Instant::now();
+    let progress = unread.feed(
+        &mut answer,
+        half,
+        &mut start,
+        &mut scheduler,
+        &mut landing,
+        now,
+    );
+    assert_eq!(progress.unwrap(), Progress::NeedMore);
+    assert!(!answer.is_stale(true, &unread), "answer bytes arrived");
+    match answer.broken(true, &unread, reset(), Phase::AwaitingHead) {
+        Broken::Failed(JobError::Io(_, Phase::AwaitingHead)) => {}
+        other => panic!("half a head: {other:?}"),
+    }
+    // The whole head and part of the body: the failure is in the body.
+    let (mut scheduler, job) = one_job();
+    let mut answer = Answer::new(job, Method::Get, true);
+    let mut unread = Unread::default();
+    let part = &bytes[..head_len + 3];
+    unread.arrived(part);
+    let mut start = 0;
+    let progress = unread.feed(
+        &mut answer,
+        part,
+        &mut start,
+        &mut scheduler,
+        &mut landing,
+        now,
+    );
+    assert_eq!(progress.unwrap(), Progress::NeedMore);
+    assert_eq!(answer.phase(), Phase::ReceivingBody);
+    match answer.broken(true, &unread, reset(), Phase::AwaitingHead) {
+        Broken::Failed(JobError::Io(_, Phase::ReceivingBody)) => {}
+        other => panic!("part of the body: {other:?}"),
+    }
+    // And nothing is left under the final name.
+    drop(answer);
+    assert!(!dir.path().join("a.txt").exists());
+}
