@@ -27,8 +27,6 @@
 //!   holding the scheduler's lock: see [`Policy`]).
 //!
 //! May use: [`crate::protocol`], [`crate::model`], [`crate::policy`], [`crate::output`].
-//!
-//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::fs::File;
 use std::io;

@@ -9,8 +9,6 @@
 //! permits (`--max-in-flight`) are given back here, each exactly once.
 //!
 //! May use: what the scheduler may use; it reads no clock and writes no file.
-//!
-//! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::cmp::Reverse;
 use std::path::Path;

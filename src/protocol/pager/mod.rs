@@ -22,8 +22,6 @@
 //! its pager (`crate::app::run`) and its tests.
 //!
 //! May use: [`crate::protocol::http`] (methods, response heads), [`crate::protocol::url`].
-//!
-//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 mod ids;
 pub mod more;
