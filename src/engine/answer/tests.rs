@@ -30,6 +30,43 @@ fn one_job() -> (Scheduler, JobId) {
     (scheduler, job)
 }
 
+/// One answer being read for the job of [`one_job`], as an engine reads it.
+struct Reading {
+    scheduler: Scheduler,
+    answer: Answer,
+    unread: Unread,
+}
+
+impl Reading {
+    fn new() -> Reading {
+        let (scheduler, job) = one_job();
+        Reading {
+            scheduler,
+            answer: Answer::new(job, Method::Get, true),
+            unread: Unread::default(),
+        }
+    }
+
+    /// Hands one read to the answer: what it amounted to, and where its unused bytes start.
+    fn read(&mut self, read: &[u8], landing: &mut Landing<'_>) -> (Progress, usize) {
+        self.unread.arrived(read);
+        let mut start = 0;
+        let (answer, policy) = (&mut self.answer, &mut self.scheduler);
+        let progress = self
+            .unread
+            .feed(answer, read, &mut start, policy, landing, Instant::now())
+            .unwrap();
+        (progress, start)
+    }
+}
+
+/// An output directory for the test, removed with the first value.
+fn out_dir() -> (tempfile::TempDir, OutputDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = OutputDir::create(dir.path()).unwrap();
+    (dir, output)
+}
+
 fn answer_bytes() -> Vec<u8> {
     let mut bytes =
         format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", BODY.len()).into_bytes();
@@ -41,81 +78,43 @@ fn answer_bytes() -> Vec<u8> {
 fn an_answer_split_at_every_position_lands_whole_in_its_file() {
     let bytes = answer_bytes();
     for split in 0..=bytes.len() {
-        let dir = tempfile::tempdir().unwrap();
-        let output = OutputDir::create(dir.path()).unwrap();
+        let (dir, output) = out_dir();
         let mut landing = Landing::new(&output);
-        let (mut scheduler, job) = one_job();
-        let mut answer = Answer::new(job, Method::Get, true);
-        let mut unread = Unread::default();
-        let now = Instant::now();
+        let mut reading = Reading::new();
         let mut last = None;
         for read in [&bytes[..split], &bytes[split..]] {
-            if read.is_empty() {
-                continue;
+            if !read.is_empty() {
+                last = Some(reading.read(read, &mut landing).0);
             }
-            unread.arrived(read);
-            let mut start = 0;
-            let progress = unread
-                .feed(
-                    &mut answer,
-                    read,
-                    &mut start,
-                    &mut scheduler,
-                    &mut landing,
-                    now,
-                )
-                .unwrap();
-            last = Some(progress);
         }
-        assert_eq!(
-            last,
-            Some(Progress::Ended {
-                reusable: true,
-                left_over: false
-            }),
-            "split at {split}"
-        );
-        assert!(unread.is_empty(), "split at {split}: nothing kept");
+        let ended = Progress::Ended {
+            reusable: true,
+            left_over: false,
+        };
+        assert_eq!(last, Some(ended), "split at {split}");
+        assert!(reading.unread.is_empty(), "split at {split}: nothing kept");
         let saved = std::fs::read(dir.path().join("a.txt")).unwrap();
         assert_eq!(saved, BODY, "split at {split}");
         assert_eq!(landing.path, dir.path().join("a.txt"));
-        assert_eq!(scheduler.summary().ok, 1);
-        assert!(
-            scheduler.is_finished(),
-            "split at {split}: the permit is back"
-        );
+        assert_eq!(reading.scheduler.summary().ok, 1);
+        let finished = reading.scheduler.is_finished();
+        assert!(finished, "split at {split}: the permit is back");
     }
 }
 
 #[test]
 fn bytes_after_the_answer_are_left_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = OutputDir::create(dir.path()).unwrap();
+    let (_dir, output) = out_dir();
     let mut landing = Landing::new(&output);
-    let (mut scheduler, job) = one_job();
-    let mut answer = Answer::new(job, Method::Get, true);
-    let mut unread = Unread::default();
+    let mut reading = Reading::new();
     let mut read = answer_bytes();
     read.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-    unread.arrived(&read);
-    let mut start = 0;
-    let progress = unread
-        .feed(
-            &mut answer,
-            &read,
-            &mut start,
-            &mut scheduler,
-            &mut landing,
-            Instant::now(),
-        )
-        .unwrap();
-    assert_eq!(
-        progress,
-        Progress::Ended {
-            reusable: true,
-            left_over: true
-        }
-    );
+    let (progress, start) = reading.read(&read, &mut landing);
+    let ended = Progress::Ended {
+        reusable: true,
+        left_over: true,
+    };
+    assert_eq!(progress, ended);
     assert_eq!(
         &read[start..],
         b"HTTP/1.1 200 OK\r\n",
@@ -129,17 +128,16 @@ fn reset() -> io::Error {
 
 #[test]
 fn a_reused_socket_that_breaks_before_any_answer_byte_is_stale() {
-    let (_scheduler, job) = one_job();
-    let answer = Answer::new(job, Method::Get, true);
-    let unread = Unread::default();
-    assert!(answer.is_stale(true, &unread));
+    let reading = Reading::new();
+    let (answer, unread) = (&reading.answer, &reading.unread);
+    assert!(answer.is_stale(true, unread));
     assert!(matches!(
-        answer.broken(true, &unread, reset(), Phase::AwaitingHead),
+        answer.broken(true, unread, reset(), Phase::AwaitingHead),
         Broken::Stale
     ));
     // A new socket has no race to lose: the failure is the attempt's.
-    assert!(!answer.is_stale(false, &unread));
-    match answer.broken(false, &unread, reset(), Phase::Sending) {
+    assert!(!answer.is_stale(false, unread));
+    match answer.broken(false, unread, reset(), Phase::Sending) {
         Broken::Failed(JobError::Io(_, Phase::Sending)) => {}
         other => panic!("a write that failed: {other:?}"),
     }
@@ -147,55 +145,31 @@ fn a_reused_socket_that_breaks_before_any_answer_byte_is_stale() {
 
 #[test]
 fn a_break_after_answer_bytes_is_reported_in_the_phase_of_the_framing() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = OutputDir::create(dir.path()).unwrap();
+    let (dir, output) = out_dir();
     let mut landing = Landing::new(&output);
     let bytes = answer_bytes();
     let head_len = bytes.len() - BODY.len();
     // Half a head: bytes have arrived (kept), so not stale, and still awaiting the head.
-    let (mut scheduler, job) = one_job();
-    let mut answer = Answer::new(job, Method::Get, true);
-    let mut unread = Unread::default();
-    let half = &bytes[..head_len / 2];
-    unread.arrived(half);
-    let mut start = 0;
-    let now = Instant::now();
-    let progress = unread.feed(
-        &mut answer,
-        half,
-        &mut start,
-        &mut scheduler,
-        &mut landing,
-        now,
-    );
-    assert_eq!(progress.unwrap(), Progress::NeedMore);
-    assert!(!answer.is_stale(true, &unread), "answer bytes arrived");
-    match answer.broken(true, &unread, reset(), Phase::AwaitingHead) {
+    let mut reading = Reading::new();
+    let (progress, _) = reading.read(&bytes[..head_len / 2], &mut landing);
+    assert_eq!(progress, Progress::NeedMore);
+    let (answer, unread) = (&reading.answer, &reading.unread);
+    assert!(!answer.is_stale(true, unread), "answer bytes arrived");
+    match answer.broken(true, unread, reset(), Phase::AwaitingHead) {
         Broken::Failed(JobError::Io(_, Phase::AwaitingHead)) => {}
         other => panic!("half a head: {other:?}"),
     }
     // The whole head and part of the body: the failure is in the body.
-    let (mut scheduler, job) = one_job();
-    let mut answer = Answer::new(job, Method::Get, true);
-    let mut unread = Unread::default();
-    let part = &bytes[..head_len + 3];
-    unread.arrived(part);
-    let mut start = 0;
-    let progress = unread.feed(
-        &mut answer,
-        part,
-        &mut start,
-        &mut scheduler,
-        &mut landing,
-        now,
-    );
-    assert_eq!(progress.unwrap(), Progress::NeedMore);
+    let mut reading = Reading::new();
+    let (progress, _) = reading.read(&bytes[..head_len + 3], &mut landing);
+    assert_eq!(progress, Progress::NeedMore);
+    let (answer, unread) = (&reading.answer, &reading.unread);
     assert_eq!(answer.phase(), Phase::ReceivingBody);
-    match answer.broken(true, &unread, reset(), Phase::AwaitingHead) {
+    match answer.broken(true, unread, reset(), Phase::AwaitingHead) {
         Broken::Failed(JobError::Io(_, Phase::ReceivingBody)) => {}
         other => panic!("part of the body: {other:?}"),
     }
     // And nothing is left under the final name.
-    drop(answer);
+    drop(reading);
     assert!(!dir.path().join("a.txt").exists());
 }
