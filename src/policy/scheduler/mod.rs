@@ -243,6 +243,7 @@ impl Scheduler {
 
     /// Gives back the job's permit: a job that holds none (reported twice) gives back
     /// nothing.
+    #[inline]
     fn release(&mut self, job: JobId) {
         let permit = self.on_socket[job.0].permit.take();
         debug_assert!(permit.is_some(), "job {} released twice", job.0);

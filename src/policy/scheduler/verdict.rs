@@ -32,7 +32,7 @@ const MAX_DISCARD_BYTES: u64 = 1 << 20;
 /// What happens to the body of the answer being read, decided by its head.
 #[derive(Debug)]
 pub(super) enum Verdict {
-    /// A file: the engine stages and commits it ([`Accept::File`]).
+    /// A file: the engine stages and commits it ([`Accept::File`]); never kept.
     SaveFile,
     /// A list page: bytes are kept for the pager.
     KeepPage {
@@ -65,13 +65,14 @@ impl Scheduler {
             },
             now,
         );
-        let verdict = self.verdict_for(job, head, now)?;
-        let accept = match verdict {
-            Verdict::SaveFile => Accept::File,
-            _ => Accept::Bytes,
-        };
-        self.on_socket[job.0].verdict = Some(verdict);
-        Ok(accept)
+        match self.verdict_for(job, head, now)? {
+            // The engine's from here: nothing to keep until `on_saved`.
+            Verdict::SaveFile => Ok(Accept::File),
+            verdict => {
+                self.on_socket[job.0].verdict = Some(verdict);
+                Ok(Accept::Bytes)
+            }
+        }
     }
 
     /// What `head` decides for the body of `job`'s answer.
@@ -153,7 +154,6 @@ impl Scheduler {
     /// The engine committed the body of an [`Accept::File`] answer: `bytes` bytes are
     /// now at `path`, under the job's final name.
     pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
-        // Its permit back; its record (the SaveFile verdict with it) goes with `remove`.
         self.release(job);
         self.set_phase(job, Phase::Saved, None, now);
         let entry = self.remove(job);
@@ -173,9 +173,7 @@ impl Scheduler {
         self.release(job);
         self.jobs[job.0].discarded = 0;
         match self.on_socket[job.0].verdict.take() {
-            Some(Verdict::SaveFile) => {
-                unreachable!("a file answer ends with on_saved or on_error")
-            }
+            Some(Verdict::SaveFile) => unreachable!("a file's verdict is never kept"),
             Some(Verdict::KeepPage { head, body }) => self.page_read(job, &head, &body, now),
             Some(Verdict::Redirect { to, method }) => {
                 let entry = &mut self.jobs[job.0];
