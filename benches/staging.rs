@@ -5,7 +5,7 @@
 //! timed in CPU time of this process (`CLOCK_PROCESS_CPUTIME_ID`), per file:
 //!
 //! - `absolute temp + rename`: `open(dir/.name.part, O_CREAT|O_EXCL)`, `write`, `close`,
-//!   `rename(dir/.name.part, dir/name)`: what miodl did before `src/sink.rs` used a
+//!   `rename(dir/.name.part, dir/name)`: what miodl did before `src/output/sink/` used a
 //!   directory descriptor;
 //! - `relative temp + renameat`: the same, each path relative to a descriptor of the
 //!   directory (`openat`, `renameat`): miodl's fallback where the next one is refused;

@@ -12,7 +12,7 @@
 //! - the `ok` and `failed` counts of the `--json` summary.
 //!
 //! A mismatch fails the row and prints each engine's side of what differs. Before the
-//! engines shared one answer reader (`src/engine/answer.rs`), a reset after some answer
+//! engines shared one answer reader (`src/engine/answer/`), a reset after some answer
 //! bytes (`reset_mid_head`, `reset_mid_body`, `reset_mid_body_large`) was "while reading
 //! the body" for the reactor and "while waiting for the response" for the blocking
 //! workers; both now name the phase the answer's framing is in.
