@@ -235,3 +235,41 @@ fn the_architecture_doc_draws_the_same_layers() {
         "docs/architecture.md names no src/LAYER/ folder for {missing:?}"
     );
 }
+
+#[test]
+fn every_source_path_the_docs_name_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    for entry in fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.push(path);
+        }
+    }
+    let mut missing = Vec::new();
+    for doc in &docs {
+        let text = fs::read_to_string(doc).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("src/") {
+            rest = &rest[at..];
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_/.".contains(*c))
+                .collect();
+            rest = &rest["src/".len()..];
+            let Some(end) = path.find(".rs") else {
+                continue;
+            };
+            let path = &path[..end + ".rs".len()];
+            if !root.join(path).exists() {
+                let name = doc.file_name().unwrap().to_string_lossy();
+                missing.push(format!("{name}: {path}"));
+            }
+        }
+    }
+    assert!(docs.len() > 5, "read only {} docs", docs.len());
+    assert!(
+        missing.is_empty(),
+        "the docs name files that do not exist: {missing:?}"
+    );
+}
