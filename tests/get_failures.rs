@@ -134,6 +134,30 @@ fn conflicting_content_length() {
     assert_requests(&runs, 1, "not retried");
 }
 
+/// `100 Continue` without end (1 MiB of them, then silence, the socket open): refused
+/// at the cap on all heads of one answer, not read forever nor until a timeout.
+#[test]
+fn endless_interim_answers() {
+    let gate = Gate::new();
+    let make = || {
+        let held = gate.clone();
+        Server::start(move |_| {
+            Script::new()
+                .write(b"HTTP/1.1 100 Continue\r\n\r\n".repeat(40_000))
+                .wait(&held)
+        })
+    };
+    let runs = expect_failure(
+        &make,
+        "/continue.txt",
+        "continue.txt",
+        &QUICK_RETRY,
+        "bad response: response heads, interim 1xx answers included, larger than 307200 bytes",
+    );
+    gate.open();
+    assert_requests(&runs, 1, "not retried");
+}
+
 #[test]
 fn not_found() {
     let make = || Server::start(|_| Script::not_found());

@@ -248,6 +248,7 @@ pub fn fuzz_response(data: &[u8]) -> Outcome {
             Limits {
                 max_head_bytes: 16 + usize::from(*a) * 4,
                 max_headers: usize::from(*b % 16),
+                ..Limits::default()
             },
             rest,
         ),

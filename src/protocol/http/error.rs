@@ -30,6 +30,12 @@ pub enum HttpError {
         /// The configured [`crate::protocol::http::Limits::max_head_bytes`].
         limit: usize,
     },
+    /// The heads of one response, interim 1xx answers included, add up to more than
+    /// `limit` bytes: a server that sends `100 Continue` (or any 1xx) without end.
+    HeadsTooLarge {
+        /// The configured [`crate::protocol::http::Limits::max_total_head_bytes`].
+        limit: usize,
+    },
     /// The response head has more header lines than we accept.
     TooManyHeaders {
         /// The configured [`crate::protocol::http::Limits::max_headers`].
@@ -122,6 +128,7 @@ impl HttpError {
             HttpError::UnexpectedEof { .. } => true,
             HttpError::Malformed(_)
             | HttpError::HeadTooLarge { .. }
+            | HttpError::HeadsTooLarge { .. }
             | HttpError::TooManyHeaders { .. }
             | HttpError::UnsupportedVersion
             | HttpError::ConflictingContentLength
@@ -140,6 +147,10 @@ impl fmt::Display for HttpError {
             HttpError::HeadTooLarge { limit } => {
                 write!(f, "response head larger than {limit} bytes")
             }
+            HttpError::HeadsTooLarge { limit } => write!(
+                f,
+                "response heads, interim 1xx answers included, larger than {limit} bytes in total"
+            ),
             HttpError::TooManyHeaders { limit } => {
                 write!(f, "response head has more than {limit} header fields")
             }

@@ -91,11 +91,12 @@ enum Decoder {
 enum State {
     /// Waiting for a complete final head. The caller keeps the unconsumed bytes: `seen` is
     /// how many it last showed us, `scanned` how far we looked for line ends (we only run
-    /// the parser again when a new line is complete). `interim`: a 1xx was consumed.
+    /// the parser again when a new line is complete). `interim`: the bytes of the 1xx
+    /// heads consumed so far (0: none), counted against [`Limits::max_total_head_bytes`].
     AwaitingHead {
         seen: usize,
         scanned: usize,
-        interim: bool,
+        interim: usize,
     },
     /// Reading the body; `got` counts body bytes delivered.
     Body {
@@ -131,7 +132,7 @@ impl Exchange {
             state: State::AwaitingHead {
                 seen: 0,
                 scanned: 0,
-                interim: false,
+                interim: 0,
             },
         }
     }
@@ -152,7 +153,9 @@ impl Exchange {
     /// After [`Part::Head`], call again even with no new bytes: a response without body
     /// reports [`Part::End`] at once. After [`Part::End`], nothing is consumed.
     /// While the head is incomplete, an `input` longer than
-    /// [`Limits::max_head_bytes`] fails with [`HttpError::HeadTooLarge`].
+    /// [`Limits::max_head_bytes`] fails with [`HttpError::HeadTooLarge`]; heads (interim
+    /// 1xx answers included) adding up to more than [`Limits::max_total_head_bytes`]
+    /// fail with [`HttpError::HeadsTooLarge`].
     pub fn feed<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let result = match self.state {
             State::AwaitingHead { .. } => self.feed_head(input),
@@ -180,7 +183,7 @@ impl Exchange {
         let result = match &self.state {
             State::AwaitingHead {
                 seen: 0,
-                interim: false,
+                interim: 0,
                 ..
             } => Err(error(EofPhase::BeforeResponse, 0, None)),
             State::AwaitingHead { seen, .. } => Err(error(EofPhase::Head, *seen as u64, None)),
@@ -224,7 +227,7 @@ impl Exchange {
             self.state,
             State::AwaitingHead {
                 seen: 0,
-                interim: false,
+                interim: 0,
                 ..
             }
         )
@@ -333,6 +336,17 @@ impl Exchange {
         head: ResponseHead,
         len: usize,
     ) -> Result<(usize, Option<Part<'a>>), HttpError> {
+        let State::AwaitingHead { interim, .. } = self.state else {
+            unreachable!("a head is only parsed while awaiting it");
+        };
+        // Judged when a head is complete: the total is then the same however the bytes
+        // were split, and at most one head (`max_head_bytes`) past the limit was read.
+        let total = interim.saturating_add(len);
+        if total > self.limits.max_total_head_bytes {
+            return Err(HttpError::HeadsTooLarge {
+                limit: self.limits.max_total_head_bytes,
+            });
+        }
         match head.status {
             101 => return Err(HttpError::UnexpectedUpgrade),
             100..=199 => {
@@ -340,7 +354,7 @@ impl Exchange {
                 self.state = State::AwaitingHead {
                     seen: 0,
                     scanned: 0,
-                    interim: true,
+                    interim: total,
                 };
                 return Ok((len, None));
             }

@@ -43,6 +43,10 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Most header fields accepted in one head. Default 100.
     pub max_headers: usize,
+    /// Largest total of all the heads of one response: the interim 1xx answers (`100
+    /// Continue`, `103 Early Hints`, ...) and the final head. Without it a server could
+    /// send interim answers forever. Default 300 KiB (curl's bound).
+    pub max_total_head_bytes: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +54,7 @@ impl Default for Limits {
         Limits {
             max_head_bytes: 64 * 1024,
             max_headers: 100,
+            max_total_head_bytes: 300 * 1024,
         }
     }
 }

@@ -31,6 +31,7 @@ fn mutated_fixtures_never_panic_and_still_parse_the_same_however_split() {
         let limits = Limits {
             max_head_bytes: 40 + rng.below(200),
             max_headers: 1 + rng.below(8),
+            max_total_head_bytes: 40 + rng.below(400),
         };
         let whole = run(f.method, f.keep_alive, limits, [&bytes[..]], eof);
         let split = run(

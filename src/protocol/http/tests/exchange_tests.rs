@@ -339,3 +339,62 @@ fn eof_with_an_end_still_pending_ends_the_response_but_not_the_connection() {
     assert_eq!(ex.feed_eof(), Ok(Some(Part::End { reusable: false })));
     assert!(ex.is_done());
 }
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+#[test]
+fn endless_interim_answers_fail_after_a_bounded_number_of_bytes() {
+    let limits = Limits::default();
+    let too_large = Err(HttpError::HeadsTooLarge {
+        limit: limits.max_total_head_bytes,
+    });
+    let mut ex = Exchange::new(GET, true, limits);
+    let mut out = Outcome {
+        head: None,
+        mode: None,
+        body: vec![],
+        end: Ok(None),
+        leftover: vec![],
+    };
+    let mut buf = Vec::new();
+    let mut sent = 0;
+    // A server sending `100 Continue` forever, a few heads per read.
+    while !feed_buffered(&mut ex, &mut buf, &mut out) {
+        buf.extend_from_slice(&CONTINUE.repeat(7));
+        sent += 7 * CONTINUE.len();
+        assert!(
+            sent <= limits.max_total_head_bytes + limits.max_head_bytes,
+            "kept reading interim answers past the limit"
+        );
+    }
+    assert_eq!(out.end, too_large);
+    assert!(sent > limits.max_total_head_bytes - 7 * CONTINUE.len());
+}
+
+#[test]
+fn the_total_of_heads_counts_interim_and_final_heads() {
+    let fin: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let heads_len = 3 * CONTINUE.len() + fin.len() - 2;
+    let bytes = [CONTINUE, CONTINUE, CONTINUE, fin].concat();
+    let limits = |max_total_head_bytes| Limits {
+        max_total_head_bytes,
+        ..Limits::default()
+    };
+    let at_limit = run_all_splits(GET, true, limits(heads_len), &bytes, false);
+    assert_eq!(
+        (at_limit.end, at_limit.body),
+        (Ok(Some(true)), b"ok".to_vec())
+    );
+    // One byte less: the final head passes it.
+    let out = run_all_splits(GET, true, limits(heads_len - 1), &bytes, false);
+    let too_large = Err(HttpError::HeadsTooLarge {
+        limit: heads_len - 1,
+    });
+    assert_eq!((out.head, out.end), (None, too_large));
+    // Interim answers alone pass it: the third is refused, the final head never read.
+    let out = run_all_splits(GET, true, limits(2 * CONTINUE.len() + 1), &bytes, false);
+    let too_large = Err(HttpError::HeadsTooLarge {
+        limit: 2 * CONTINUE.len() + 1,
+    });
+    assert_eq!((out.head, out.end), (None, too_large));
+}

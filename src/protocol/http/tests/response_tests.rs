@@ -130,6 +130,10 @@ fn errors_read_as_phrases_a_user_can_act_on() {
             HttpError::ConflictingContentLength,
             "response has conflicting content-length values",
         ),
+        (
+            HttpError::HeadsTooLarge { limit: 307200 },
+            "response heads, interim 1xx answers included, larger than 307200 bytes in total",
+        ),
     ];
     for (error, text) in cases {
         assert_eq!(error.to_string(), text);
@@ -155,6 +159,7 @@ fn only_truncation_is_retryable() {
     for error in [
         HttpError::Malformed(httparse::Error::Version),
         HttpError::HeadTooLarge { limit: 1 },
+        HttpError::HeadsTooLarge { limit: 1 },
         HttpError::TooManyHeaders { limit: 1 },
         HttpError::UnsupportedVersion,
         HttpError::ConflictingContentLength,
