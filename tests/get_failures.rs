@@ -158,6 +158,31 @@ fn endless_interim_answers() {
     assert_requests(&runs, 1, "not retried");
 }
 
+/// A chunked body, then trailer fields without end (1 MiB of them, then silence):
+/// refused at the trailer limit, and the body already received is not kept.
+#[test]
+fn endless_trailers() {
+    let gate = Gate::new();
+    let make = || {
+        let held = gate.clone();
+        Server::start(move |_| {
+            Script::new()
+                .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n")
+                .write(b"X-Trailer: more\r\n".repeat(60_000))
+                .wait(&held)
+        })
+    };
+    let runs = expect_failure(
+        &make,
+        "/trailers.txt",
+        "trailers.txt",
+        &QUICK_RETRY,
+        "bad response: bad chunked body: trailer fields after the last chunk longer than 65536 bytes",
+    );
+    gate.open();
+    assert_requests(&runs, 1, "not retried");
+}
+
 #[test]
 fn not_found() {
     let make = || Server::start(|_| Script::not_found());

@@ -21,7 +21,10 @@
 //!
 //! The decoder follows httparse's contract: it consumes what it can, hands back chunk data
 //! as slices borrowed from the input (zero copies), and never allocates. Its only memory
-//! is the state below, so a line longer than [`MAX_LINE`] is an error rather than a buffer.
+//! is the state below, so a line longer than [`MAX_LINE`] is an error rather than a buffer,
+//! and so is a trailer section longer than [`MAX_TRAILER_BYTES`]: the trailer states count
+//! its bytes (a counter past the last chunk, nothing on the data path). The exchange sets
+//! that bound from [`crate::protocol::http::Limits::max_trailer_bytes`].
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
@@ -29,6 +32,11 @@ use super::error::ChunkError;
 
 /// Longest chunk-size line (size and extensions) or trailer line accepted, in bytes.
 pub const MAX_LINE: usize = 4096;
+
+/// Largest trailer section accepted by default (every trailer line, line ends included,
+/// the final empty line not), in bytes. Trailers are discarded, so this only bounds how
+/// long a server can keep the exchange reading after the last chunk.
+pub const MAX_TRAILER_BYTES: usize = 64 * 1024;
 
 /// Where the decoder stands, named for what it expects next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +55,13 @@ enum State {
     DataCr,
     /// The LF after chunk data.
     DataLf,
-    /// The first byte of a trailer line, or of the final empty line.
-    TrailerStart,
+    /// The first byte of a trailer line, or of the final empty line; `total` trailer
+    /// bytes so far.
+    TrailerStart { total: usize },
     /// Inside a trailer field line, `line` bytes long so far.
-    Trailer { line: usize },
+    Trailer { line: usize, total: usize },
     /// The LF that ends a trailer line.
-    TrailerLf,
+    TrailerLf { total: usize },
     /// The LF of the final empty line.
     EndLf,
     /// The body is complete; later bytes belong to someone else.
@@ -63,6 +72,7 @@ enum State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dechunker {
     state: State,
+    max_trailer_bytes: usize,
 }
 
 impl Default for Dechunker {
@@ -72,10 +82,18 @@ impl Default for Dechunker {
 }
 
 impl Dechunker {
-    /// A decoder at the start of a chunked body.
+    /// A decoder at the start of a chunked body, accepting [`MAX_TRAILER_BYTES`] of
+    /// trailers.
     pub fn new() -> Dechunker {
+        Dechunker::with_max_trailer_bytes(MAX_TRAILER_BYTES)
+    }
+
+    /// A decoder at the start of a chunked body, accepting a trailer section of at most
+    /// `limit` bytes ([`ChunkError::TrailersTooLong`] beyond).
+    pub fn with_max_trailer_bytes(limit: usize) -> Dechunker {
         Dechunker {
             state: State::Size { size: 0, digits: 0 },
+            max_trailer_bytes: limit,
         }
     }
 
@@ -108,7 +126,7 @@ impl Dechunker {
             if self.state == State::Ended {
                 break;
             }
-            self.state = step(self.state, input[pos])?;
+            self.state = step(self.state, input[pos], self.max_trailer_bytes)?;
             pos += 1;
         }
         Ok((pos, None))
@@ -116,7 +134,8 @@ impl Dechunker {
 }
 
 /// One framing byte: the transition table of the diagram above.
-fn step(state: State, byte: u8) -> Result<State, ChunkError> {
+/// `max_trailer_bytes` bounds the trailer section.
+fn step(state: State, byte: u8, max_trailer_bytes: usize) -> Result<State, ChunkError> {
     use State::*;
     let too_long = |line: usize| {
         if line > MAX_LINE {
@@ -125,10 +144,20 @@ fn step(state: State, byte: u8) -> Result<State, ChunkError> {
             Ok(())
         }
     };
+    // One more byte of the trailer section, which had `total`.
+    let trailer_byte = |total: usize| {
+        if total >= max_trailer_bytes {
+            Err(ChunkError::TrailersTooLong {
+                limit: max_trailer_bytes,
+            })
+        } else {
+            Ok(total + 1)
+        }
+    };
     // After a complete size line: data, or the trailer section for the last chunk.
     let size_done = |size: u64| {
         if size == 0 {
-            TrailerStart
+            TrailerStart { total: 0 }
         } else {
             Data { remaining: size }
         }
@@ -186,17 +215,28 @@ fn step(state: State, byte: u8) -> Result<State, ChunkError> {
         // Chunk data is followed by CRLF (or a bare LF).
         (DataCr, b'\r') => DataLf,
         (DataCr | DataLf, b'\n') => Size { size: 0, digits: 0 },
-        // Trailer fields: read and discarded, line by line. An empty line ends the body.
-        (TrailerStart, b'\r') => EndLf,
-        (TrailerStart | EndLf, b'\n') => Ended,
-        (TrailerStart, _) => Trailer { line: 1 },
-        (Trailer { .. }, b'\r') => TrailerLf,
-        (Trailer { .. } | TrailerLf, b'\n') => TrailerStart,
-        (Trailer { line }, _) => {
+        // Trailer fields: read and discarded, line by line, counted. An empty line ends
+        // the body.
+        (TrailerStart { .. }, b'\r') => EndLf,
+        (TrailerStart { .. } | EndLf, b'\n') => Ended,
+        (TrailerStart { total }, _) => Trailer {
+            line: 1,
+            total: trailer_byte(total)?,
+        },
+        (Trailer { total, .. }, b'\r') => TrailerLf {
+            total: trailer_byte(total)?,
+        },
+        (Trailer { total, .. } | TrailerLf { total }, b'\n') => TrailerStart {
+            total: trailer_byte(total)?,
+        },
+        (Trailer { line, total }, _) => {
             too_long(line + 1)?;
-            Trailer { line: line + 1 }
+            Trailer {
+                line: line + 1,
+                total: trailer_byte(total)?,
+            }
         }
-        (SizeLf { .. } | DataCr | DataLf | TrailerLf | EndLf, _) => {
+        (SizeLf { .. } | DataCr | DataLf | TrailerLf { .. } | EndLf, _) => {
             return Err(ChunkError::MissingLineFeed)
         }
         // `decode` handles these two without calling `step`.

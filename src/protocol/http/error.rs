@@ -116,6 +116,13 @@ pub enum ChunkError {
     },
     /// A CR was not followed by LF, or chunk data was not followed by CRLF.
     MissingLineFeed,
+    /// The trailer section after the last chunk is longer than the limit, in bytes: a
+    /// server that sends trailer fields without end.
+    TrailersTooLong {
+        /// The largest trailer section accepted
+        /// ([`crate::protocol::http::Limits::max_trailer_bytes`]).
+        limit: usize,
+    },
 }
 
 impl HttpError {
@@ -213,6 +220,12 @@ impl fmt::Display for ChunkError {
             }
             ChunkError::MissingLineFeed => {
                 f.write_str("missing CRLF after a chunk line or chunk data")
+            }
+            ChunkError::TrailersTooLong { limit } => {
+                write!(
+                    f,
+                    "trailer fields after the last chunk longer than {limit} bytes"
+                )
             }
         }
     }

@@ -365,7 +365,9 @@ impl Exchange {
         let decoder = match mode {
             BodyMode::None => Decoder::Length { remaining: 0 },
             BodyMode::Length(n) => Decoder::Length { remaining: n },
-            BodyMode::Chunked => Decoder::Chunked(Dechunker::new()),
+            BodyMode::Chunked => Decoder::Chunked(Dechunker::with_max_trailer_bytes(
+                self.limits.max_trailer_bytes,
+            )),
             BodyMode::CloseDelimited => Decoder::UntilClose,
         };
         self.mode = Some(mode);

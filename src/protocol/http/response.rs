@@ -35,8 +35,8 @@ use std::ops::Range;
 use super::body::Framing;
 use super::error::HttpError;
 
-/// Bounds on a response head, so a hostile or broken server cannot make us buffer without
-/// end.
+/// Bounds on a response's heads and trailers, so a hostile or broken server cannot make
+/// us buffer, or read framing, without end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest response head accepted, status line and blank line included. Default 64 KiB.
@@ -47,6 +47,11 @@ pub struct Limits {
     /// Continue`, `103 Early Hints`, ...) and the final head. Without it a server could
     /// send interim answers forever. Default 300 KiB (curl's bound).
     pub max_total_head_bytes: usize,
+    /// Largest trailer section accepted after the last chunk of a chunked body (trailer
+    /// lines and their line ends). Trailers are read and discarded; without a bound a
+    /// server could send them forever. Default 64 KiB
+    /// ([`crate::protocol::http::chunked::MAX_TRAILER_BYTES`]).
+    pub max_trailer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +60,7 @@ impl Default for Limits {
             max_head_bytes: 64 * 1024,
             max_headers: 100,
             max_total_head_bytes: 300 * 1024,
+            max_trailer_bytes: super::chunked::MAX_TRAILER_BYTES,
         }
     }
 }

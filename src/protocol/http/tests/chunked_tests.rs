@@ -2,7 +2,7 @@
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
-use crate::protocol::http::chunked::MAX_LINE;
+use crate::protocol::http::chunked::{MAX_LINE, MAX_TRAILER_BYTES};
 use crate::protocol::http::{ChunkError, Dechunker};
 
 /// Decodes `input` whole, as a caller would: returns the body and the bytes consumed.
@@ -122,4 +122,70 @@ fn long_lines_are_an_error_not_a_buffer() {
 fn whitespace_before_an_extension_is_allowed() {
     let input = b"2 \t ;a=b\r\nhi\r\n0 \r\n\r\n";
     assert_eq!(decode_all(input), Ok((b"hi".to_vec(), input.len(), true)));
+}
+
+#[test]
+fn the_trailer_section_is_bounded() {
+    let too_long = Err(ChunkError::TrailersTooLong {
+        limit: MAX_TRAILER_BYTES,
+    });
+    // Trailer lines of 16 bytes each, line ends included, up to the limit exactly.
+    let line = b"X-Trailer: abc\r\n";
+    let mut input = b"0\r\n".to_vec();
+    input.extend(line.repeat(MAX_TRAILER_BYTES / line.len()));
+    let at_limit = [&input[..], b"\r\n"].concat();
+    assert_eq!(
+        decode_all(&at_limit),
+        Ok((vec![], at_limit.len(), true)),
+        "at the limit: fine"
+    );
+    input.push(b'X');
+    assert_eq!(decode_all(&input), too_long, "one byte more");
+    // Bare LF line ends count too.
+    let mut bare = b"0\n".to_vec();
+    bare.extend(b"X: y\n".repeat(MAX_TRAILER_BYTES / 5 + 1));
+    assert_eq!(decode_all(&bare), too_long);
+}
+
+#[test]
+fn endless_trailers_fail_after_a_bounded_number_of_bytes() {
+    let mut d = Dechunker::new();
+    assert_eq!(d.decode(b"1\r\nx"), Ok((4, Some(&b"x"[..]))));
+    assert_eq!(d.decode(b"\r\n0\r\n"), Ok((5, None)));
+    let piece = b"X-More: yes\r\n".repeat(100);
+    let mut sent = 0;
+    let error = loop {
+        match d.decode(&piece) {
+            Ok((used, None)) => assert_eq!(used, piece.len()),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(e) => break e,
+        }
+        sent += piece.len();
+        assert!(
+            sent <= MAX_TRAILER_BYTES,
+            "kept reading trailers past the limit"
+        );
+    };
+    assert_eq!(
+        error,
+        ChunkError::TrailersTooLong {
+            limit: MAX_TRAILER_BYTES
+        }
+    );
+    assert!(!d.is_ended());
+}
+
+#[test]
+fn the_trailer_bound_can_be_set() {
+    let mut d = Dechunker::with_max_trailer_bytes(6);
+    assert_eq!(d.decode(b"0\r\nX: y\r\n\r\n"), Ok((11, None)));
+    assert!(d.is_ended());
+    let mut d = Dechunker::with_max_trailer_bytes(5);
+    assert_eq!(
+        d.decode(b"0\r\nX: y\r\n\r\n"),
+        Err(ChunkError::TrailersTooLong { limit: 5 })
+    );
+    let mut d = Dechunker::with_max_trailer_bytes(0);
+    assert_eq!(d.decode(b"0\r\n\r\n"), Ok((5, None)), "no trailers: fine");
+    assert!(d.is_ended());
 }

@@ -32,6 +32,7 @@ fn mutated_fixtures_never_panic_and_still_parse_the_same_however_split() {
             max_head_bytes: 40 + rng.below(200),
             max_headers: 1 + rng.below(8),
             max_total_head_bytes: 40 + rng.below(400),
+            max_trailer_bytes: rng.below(40),
         };
         let whole = run(f.method, f.keep_alive, limits, [&bytes[..]], eof);
         let split = run(

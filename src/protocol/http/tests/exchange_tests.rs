@@ -398,3 +398,51 @@ fn the_total_of_heads_counts_interim_and_final_heads() {
     });
     assert_eq!((out.head, out.end), (None, too_large));
 }
+
+#[test]
+fn endless_trailers_fail_at_the_trailer_limit() {
+    let head: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n";
+    let trailers = b"X-T: 1\r\n".repeat(4); // 32 bytes
+    let limits = |max_trailer_bytes| Limits {
+        max_trailer_bytes,
+        ..Limits::default()
+    };
+    let bytes = [head, &trailers, b"\r\n"].concat();
+    let at_limit = run_all_splits(GET, true, limits(32), &bytes, false);
+    assert_eq!(
+        (at_limit.end, at_limit.body),
+        (Ok(Some(true)), b"hi".to_vec())
+    );
+    let over = run_all_splits(GET, true, limits(31), &bytes, false);
+    let too_long = Err(HttpError::BadChunk {
+        reason: ChunkError::TrailersTooLong { limit: 31 },
+    });
+    assert_eq!((over.end, over.body), (too_long, b"hi".to_vec()));
+
+    // A server sending trailers forever, with the default limit.
+    let limits = Limits::default();
+    let mut ex = Exchange::new(GET, true, limits);
+    let mut out = Outcome {
+        head: None,
+        mode: None,
+        body: vec![],
+        end: Ok(None),
+        leftover: vec![],
+    };
+    let mut buf = head.to_vec();
+    let mut sent = 0;
+    while !feed_buffered(&mut ex, &mut buf, &mut out) {
+        buf.extend_from_slice(&trailers);
+        sent += trailers.len();
+        assert!(
+            sent <= limits.max_trailer_bytes + trailers.len(),
+            "kept reading"
+        );
+    }
+    let too_long = Err(HttpError::BadChunk {
+        reason: ChunkError::TrailersTooLong {
+            limit: limits.max_trailer_bytes,
+        },
+    });
+    assert_eq!((out.end, out.body), (too_long, b"hi".to_vec()));
+}

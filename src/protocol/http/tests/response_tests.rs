@@ -131,6 +131,12 @@ fn errors_read_as_phrases_a_user_can_act_on() {
             "response has conflicting content-length values",
         ),
         (
+            HttpError::BadChunk {
+                reason: ChunkError::TrailersTooLong { limit: 65536 },
+            },
+            "bad chunked body: trailer fields after the last chunk longer than 65536 bytes",
+        ),
+        (
             HttpError::HeadsTooLarge { limit: 307200 },
             "response heads, interim 1xx answers included, larger than 307200 bytes in total",
         ),
