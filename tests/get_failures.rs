@@ -183,6 +183,27 @@ fn endless_trailers() {
     assert_requests(&runs, 1, "not retried");
 }
 
+/// `Transfer-Encoding: gzip, chunked`: the bytes are gzip, not the file; refused, not
+/// saved (RFC 9112 §6.1).
+#[test]
+fn a_transfer_coding_other_than_chunked() {
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+                .write("3\r\n\x1f\x08\x08\r\n0\r\n\r\n")
+        })
+    };
+    let runs = expect_failure(
+        &make,
+        "/gzipped.txt",
+        "gzipped.txt",
+        &QUICK_RETRY,
+        "bad response: unsupported transfer coding gzip",
+    );
+    assert_requests(&runs, 1, "not retried");
+}
+
 #[test]
 fn not_found() {
     let make = || Server::start(|_| Script::not_found());

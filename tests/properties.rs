@@ -59,7 +59,7 @@ fn make_response(rng: &mut Rng) -> Made {
     match mode {
         BodyMode::Length(n) => headers.push(("Content-Length".into(), n.to_string())),
         BodyMode::Chunked => {
-            let coding = ["chunked", "Chunked", "gzip, chunked"][rng.below(3)];
+            let coding = ["chunked", "Chunked", "identity, chunked"][rng.below(3)];
             headers.push(("Transfer-Encoding".into(), coding.into()));
             payload = encode_chunked(rng, &body);
         }

@@ -2,26 +2,30 @@
 //! can carry another request afterwards.
 //!
 //! Read with: RFC 9112 §6.3 (message body length, the rules below in order), §6.1
-//! (Transfer-Encoding), §9.3 (persistence), RFC 9110 §8.6 (Content-Length).
+//! (Transfer-Encoding: a client must not pass on a coding it does not decode, so any
+//! coding but `chunked` is refused, not saved), §9.3 (persistence), RFC 9110 §8.6
+//! (Content-Length). `identity` (RFC 2616's no-op coding, no longer registered) is
+//! ignored.
 //!
 //! ```text
 //!  request was HEAD, or status 1xx/204/304 ─────────────► None
-//!  Transfer-Encoding present ── last coding chunked ────► Chunked   (Content-Length ignored)
-//!                            └─ otherwise ──────────────► CloseDelimited
+//!  Transfer-Encoding present ── only chunked ───────────► Chunked   (Content-Length ignored)
+//!                            ├─ another coding (gzip) ──► error UnsupportedTransferCoding
+//!                            └─ no coding (empty) ──────► CloseDelimited
 //!  Content-Length: one value (repeats allowed) ─────────► Length(n)
 //!                  differing values ────────────────────► error ConflictingContentLength
 //!                  not 1*DIGIT / overflows u64 ─────────► error InvalidContentLength
 //!  nothing ─────────────────────────────────────────────► CloseDelimited
 //! ```
 //!
-//! Both decisions read a `Framing`: the few header facts they need (the final transfer
-//! coding, the content length or its error, the `close` and `keep-alive` tokens), noted by
+//! Both decisions read a `Framing`: the few header facts they need (whether the transfer
+//! codings are only `chunked`, the content length or its error, the `close` and `keep-alive` tokens), noted by
 //! [`ResponseHead::parse`] as it walks the headers once. Asking is then a few field reads,
 //! not a scan of every header per question.
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
-use super::error::HttpError;
+use super::error::{CodingName, HttpError};
 use super::request::Method;
 use super::response::{ResponseHead, Version};
 
@@ -44,11 +48,16 @@ pub fn body_mode(method: Method, head: &ResponseHead) -> Result<BodyMode, HttpEr
         return Ok(BodyMode::None);
     }
     let framing = head.framing();
-    // Transfer-Encoding wins over Content-Length. The final coding decides; earlier ones
-    // (gzip, ...) are left in the body bytes.
+    // Transfer-Encoding wins over Content-Length. Only chunked is decoded: the bytes
+    // under any other coding (gzip, ...) are not the content, so they are refused.
     match framing.transfer_encoding {
-        TransferEncoding::FinalChunked => return Ok(BodyMode::Chunked),
-        TransferEncoding::FinalOther => return Ok(BodyMode::CloseDelimited),
+        TransferEncoding::Chunked => return Ok(BodyMode::Chunked),
+        TransferEncoding::NoCoding => return Ok(BodyMode::CloseDelimited),
+        TransferEncoding::Unsupported => {
+            return Err(HttpError::UnsupportedTransferCoding {
+                coding: first_unsupported_coding(head),
+            })
+        }
         TransferEncoding::Absent => {}
     }
     match framing.content_length {
@@ -98,10 +107,12 @@ enum TransferEncoding {
     /// No `Transfer-Encoding` header.
     #[default]
     Absent,
-    /// The last coding listed is `chunked`.
-    FinalChunked,
-    /// Present, but the last coding is another one, or none is listed.
-    FinalOther,
+    /// `chunked` is listed, and no coding but `identity`.
+    Chunked,
+    /// Present, but lists no coding (empty, or only `identity`).
+    NoCoding,
+    /// Some coding listed is neither `chunked` nor `identity` (`gzip`, ...).
+    Unsupported,
 }
 
 /// What the `Content-Length` headers say, all of them read as one list, in order.
@@ -135,17 +146,18 @@ impl Framing {
     }
 
     fn note_transfer_encoding(&mut self, value: &[u8]) {
-        self.transfer_encoding = match list_elements(value).last() {
-            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => {
-                TransferEncoding::FinalChunked
-            }
-            Some(_) => TransferEncoding::FinalOther,
-            // An empty header changes no coding, but it is there.
-            None if self.transfer_encoding == TransferEncoding::Absent => {
-                TransferEncoding::FinalOther
-            }
-            None => self.transfer_encoding,
-        };
+        use TransferEncoding::*;
+        // An empty header lists no coding, but it is there.
+        if self.transfer_encoding == Absent {
+            self.transfer_encoding = NoCoding;
+        }
+        for coding in list_elements(value) {
+            self.transfer_encoding = match (self.transfer_encoding, coding_kind(coding)) {
+                (Unsupported, _) | (_, Coding::Other) => Unsupported,
+                (_, Coding::Chunked) => Chunked,
+                (seen, Coding::Identity) => seen,
+            };
+        }
     }
 
     fn note_content_length(&mut self, value: &[u8]) {
@@ -168,6 +180,33 @@ impl Framing {
             self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
         }
     }
+}
+
+/// What a transfer coding means to us.
+enum Coding {
+    Chunked,
+    Identity,
+    Other,
+}
+
+fn coding_kind(coding: &[u8]) -> Coding {
+    if coding.eq_ignore_ascii_case(b"chunked") {
+        Coding::Chunked
+    } else if coding.eq_ignore_ascii_case(b"identity") {
+        Coding::Identity
+    } else {
+        Coding::Other
+    }
+}
+
+/// The first coding `Transfer-Encoding` lists that we do not decode, for the error (the
+/// framing only noted that there is one): a second look, on the error path only.
+fn first_unsupported_coding(head: &ResponseHead) -> CodingName {
+    let coding = head
+        .header_all("transfer-encoding")
+        .flat_map(list_elements)
+        .find(|c| matches!(coding_kind(c), Coding::Other));
+    CodingName::new(coding.unwrap_or_default())
 }
 
 /// The non-empty elements of a comma-separated field value (RFC 9110 §5.6.1), trimmed.

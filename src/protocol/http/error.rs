@@ -72,6 +72,60 @@ pub enum HttpError {
     },
     /// The server answered `101 Switching Protocols`, but we never ask to upgrade.
     UnexpectedUpgrade,
+    /// `Transfer-Encoding` lists a coding other than `chunked` (`gzip, chunked`,
+    /// `deflate`, ...): the body bytes are not the content, and a client must not pass on
+    /// a coding it does not decode (RFC 9112 §6.1).
+    UnsupportedTransferCoding {
+        /// The first coding listed that is not `chunked`.
+        coding: CodingName,
+    },
+}
+
+/// The name of a transfer coding, as the server spelled it, kept inline so that
+/// [`HttpError`] stays `Copy`: the first [`CodingName::MAX`] bytes of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CodingName {
+    bytes: [u8; CodingName::MAX],
+    len: u8,
+    truncated: bool,
+}
+
+impl CodingName {
+    /// The most bytes of a name kept; a longer name is shown cut, with `...`.
+    pub const MAX: usize = 16;
+
+    /// The name `name`, cut at [`CodingName::MAX`] bytes.
+    pub fn new(name: &[u8]) -> CodingName {
+        let len = name.len().min(CodingName::MAX);
+        let mut bytes = [0; CodingName::MAX];
+        bytes[..len].copy_from_slice(&name[..len]);
+        CodingName {
+            bytes,
+            len: len as u8,
+            truncated: name.len() > len,
+        }
+    }
+
+    /// The bytes kept of the name.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Display for CodingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_bytes().escape_ascii())?;
+        if self.truncated {
+            f.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CodingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CodingName(\"{self}\")")
+    }
 }
 
 /// Where a response was cut short by the peer closing the connection.
@@ -142,7 +196,8 @@ impl HttpError {
             | HttpError::InvalidContentLength
             | HttpError::BadChunk { .. }
             | HttpError::InvalidRequest { .. }
-            | HttpError::UnexpectedUpgrade => false,
+            | HttpError::UnexpectedUpgrade
+            | HttpError::UnsupportedTransferCoding { .. } => false,
         }
     }
 }
@@ -205,6 +260,9 @@ impl fmt::Display for HttpError {
             }),
             HttpError::UnexpectedUpgrade => {
                 f.write_str("server switched protocols (101) although no upgrade was asked for")
+            }
+            HttpError::UnsupportedTransferCoding { coding } => {
+                write!(f, "unsupported transfer coding {coding}")
             }
         }
     }

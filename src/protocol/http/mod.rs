@@ -32,7 +32,7 @@ pub mod response;
 
 pub use body::{body_mode, is_reusable, BodyMode};
 pub use chunked::Dechunker;
-pub use error::{ChunkError, EofPhase, HttpError, RequestField};
+pub use error::{ChunkError, CodingName, EofPhase, HttpError, RequestField};
 pub use exchange::{Awaiting, Exchange, Part};
 pub use request::{basic_authorization, decimal, encode, Method, Request};
 pub use response::{Limits, ResponseHead, Version};

@@ -3,8 +3,14 @@
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use crate::protocol::http::{
-    body_mode, is_reusable, BodyMode, HttpError, Limits, Method, ResponseHead,
+    body_mode, is_reusable, BodyMode, CodingName, HttpError, Limits, Method, ResponseHead,
 };
+
+fn unsupported(coding: &str) -> HttpError {
+    HttpError::UnsupportedTransferCoding {
+        coding: CodingName::new(coding.as_bytes()),
+    }
+}
 
 fn head(text: &str) -> ResponseHead {
     let bytes = format!("{text}\r\n\r\n");
@@ -19,7 +25,7 @@ fn head(text: &str) -> ResponseHead {
 fn body_mode_follows_rfc_9112_section_6_3() {
     use BodyMode as M;
     let get = Method::Get;
-    let cases: [(Method, &str, Result<BodyMode, HttpError>); 16] = [
+    let cases: [(Method, &str, Result<BodyMode, HttpError>); 22] = [
         (
             Method::Head,
             "HTTP/1.1 200 OK\r\nContent-Length: 9",
@@ -49,12 +55,42 @@ fn body_mode_follows_rfc_9112_section_6_3() {
         (
             get,
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: CHUNKED",
-            Ok(M::Chunked),
+            Err(unsupported("gzip")),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked",
+            Err(unsupported("gzip")),
         ),
         (
             get,
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip",
+            Err(unsupported("gzip")),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: deflate\r\nContent-Length: 3",
+            Err(unsupported("deflate")),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity, x-Gzip, br",
+            Err(unsupported("x-Gzip")),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: Identity, chunked",
+            Ok(M::Chunked),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity",
             Ok(M::CloseDelimited),
+        ),
+        (
+            Method::Head,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip",
+            Ok(M::None),
         ),
         (
             get,
@@ -178,13 +214,20 @@ fn noted_framing_agrees_with_a_scan_of_every_header() {
     }
     fn scanned_mode(head: &ResponseHead) -> Result<BodyMode, HttpError> {
         if head.header_all("transfer-encoding").next().is_some() {
-            let last = head
+            let codings: Vec<&[u8]> = head
                 .header_all("transfer-encoding")
                 .flat_map(elements)
-                .last();
-            return Ok(match last {
-                Some(c) if c.eq_ignore_ascii_case(b"chunked") => BodyMode::Chunked,
-                _ => BodyMode::CloseDelimited,
+                .filter(|c| !c.eq_ignore_ascii_case(b"identity"))
+                .collect();
+            if let Some(other) = codings.iter().find(|c| !c.eq_ignore_ascii_case(b"chunked")) {
+                return Err(HttpError::UnsupportedTransferCoding {
+                    coding: CodingName::new(other),
+                });
+            }
+            return Ok(if codings.is_empty() {
+                BodyMode::CloseDelimited
+            } else {
+                BodyMode::Chunked
             });
         }
         let mut length = None;
@@ -262,4 +305,17 @@ fn noted_framing_agrees_with_a_scan_of_every_header() {
         }
     }
     assert_eq!(heads, 2 * 16 * 16 * 16);
+}
+
+#[test]
+fn an_unsupported_coding_is_named_in_the_error() {
+    assert_eq!(
+        unsupported("gzip").to_string(),
+        "unsupported transfer coding gzip"
+    );
+    assert!(!unsupported("gzip").is_retryable());
+    let long = CodingName::new(b"a-very-long-coding-name");
+    assert_eq!(long.as_bytes(), b"a-very-long-codi");
+    assert_eq!(long.to_string(), "a-very-long-codi...");
+    assert_eq!(CodingName::new(b"x\xffy").to_string(), "x\\xffy");
 }

@@ -5,7 +5,7 @@
 
 use super::harness::{feed_buffered, run, run_all_splits, Outcome};
 use crate::protocol::http::{
-    Awaiting, BodyMode, ChunkError, EofPhase, Exchange, HttpError, Limits, Method, Part,
+    Awaiting, BodyMode, ChunkError, CodingName, EofPhase, Exchange, HttpError, Limits, Method, Part,
 };
 
 /// What a fixture must produce.
@@ -47,6 +47,12 @@ const fn fx(
     }
 }
 
+fn unsupported(coding: &str) -> HttpError {
+    HttpError::UnsupportedTransferCoding {
+        coding: CodingName::new(coding.as_bytes()),
+    }
+}
+
 fn eof_at(phase: EofPhase, got: u64, expected: Option<u64>) -> Result<Option<bool>, HttpError> {
     Err(HttpError::UnexpectedEof {
         phase,
@@ -76,7 +82,7 @@ pub(super) fn fixtures() -> Vec<Fixture> {
               0;last\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n",
             Some(200), Some(M::Chunked), b"hello world", Ok(Some(true))),
         fx("chunked, upper-case hex, leading zeros, bare LF",
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n00A\n0123456789\n000\n\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n00A\n0123456789\n000\n\n",
             Some(200), Some(M::Chunked), b"0123456789", Ok(Some(true))),
         fx("chunked and content-length: chunked wins, connection not reused",
             b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -96,7 +102,11 @@ pub(super) fn fixtures() -> Vec<Fixture> {
             Some(200), Some(M::CloseDelimited), b"until the end", Ok(Some(false))) },
         fx("close-delimited still open", b"HTTP/1.1 200 OK\r\n\r\nso far",
             Some(200), Some(M::CloseDelimited), b"so far", Ok(None)),
-        Fixture { eof: true, ..fx("transfer-encoding not ending in chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nzzz",
+        Fixture { eof: true, ..fx("a transfer coding other than chunked is refused", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nzzz",
+            None, None, b"", Err(unsupported("gzip"))) },
+        fx("gzip before chunked is refused, not saved", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\n\x1f\x8b\x08\r\n0\r\n\r\n",
+            None, None, b"", Err(unsupported("gzip"))),
+        Fixture { eof: true, ..fx("transfer-encoding listing no coding: until close", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nzzz",
             Some(200), Some(M::CloseDelimited), b"zzz", Ok(Some(false))) },
         fx("HTTP/1.0 without keep-alive", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
             Some(200), Some(M::Length(2)), b"hi", Ok(Some(false))),
