@@ -129,6 +129,24 @@ fn input_from_stdin_together_with_arguments() {
     assert_eq!(run.count("ok"), 3);
 }
 
+/// `-u` goes to the hosts of URLs read from stdin (`-i -`) as to those of a file.
+#[test]
+fn credentials_go_to_the_hosts_read_from_stdin() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let stdin = format!("{}\n", server.url("/in.txt"));
+    let args = get_args(dir.path(), &["-u", "user:s3cr3t-pw", "-i", "-"]);
+    let run = miodl_with_stdin(&args, &stdin);
+    assert_eq!(run.status, Some(0), "{run:?}");
+    let requests = server.stats().requests;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(BASIC),
+        "{requests:?}"
+    );
+}
+
 /// Server B, on another port, is where a redirect from A leads: it must never see the
 /// credentials; neither must A under another name (`localhost`). The password never
 /// shows in anything miodl prints.

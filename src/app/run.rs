@@ -87,8 +87,9 @@ pub struct CrawlTask {
 pub struct Plan {
     options: TransferOptions,
     feed: Feed,
-    /// Scheme, host and port of the URLs named on the command line, which alone get
-    /// the credentials.
+    /// Scheme, host and port of the URLs named on the command line and in `-i` files,
+    /// which alone get the credentials (with those of stdin's URLs, which the feed adds
+    /// as it reads them).
     trusted: Vec<Authority>,
 }
 
@@ -153,15 +154,18 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
         }
     }
     let mut sources = UrlSources::new(args.urls);
+    // Stdin can be read only once, so it is not checked ahead and its hosts are not
+    // collected here: the feed trusts each of its URLs' hosts as their lines are read.
     for path in args.input_files {
-        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if path.as_os_str() == "-" {
+        let stdin = path.as_os_str() == "-";
+        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if stdin {
             ("stdin".into(), Box::new(BufReader::new(io::stdin())))
         } else {
             let name: Arc<str> = path.display().to_string().into();
             let file = File::open(&path).map_err(|error| StartError::input_file(&path, error))?;
             (name, Box::new(BufReader::new(file)))
         };
-        sources.push_list(UrlLines::new(name, reader));
+        sources.push_list(UrlLines::new(name, reader), stdin);
     }
     let shard = args.transfer.shard;
     Ok(Plan {
