@@ -86,6 +86,48 @@ fn a_bad_line_in_an_input_file_is_a_usage_error() {
     assert_eq!(server.stats().accepted, 0);
 }
 
+/// A byte that is not UTF-8 in a list line is refused (as on the command line), never
+/// repaired into another URL: in a file a usage error naming the file and line, on stdin
+/// a failed line, the rest still fetched.
+#[test]
+fn a_list_line_that_is_not_utf8_is_refused() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let list = dir.path().join("urls.txt");
+    let mut bytes = format!("{}\n", server.url("/a.txt")).into_bytes();
+    bytes.extend_from_slice(format!("{}\n", server.url("/b")).trim_end().as_bytes());
+    bytes.extend_from_slice(b"\xFF.txt\n");
+    std::fs::write(&list, &bytes).unwrap();
+    let out = dir.path().join("out");
+    let run = miodl(&get_args(&out, &["-i", list.to_str().unwrap()]));
+    assert_eq!(run.status, Some(2), "{run:?}");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    assert!(
+        lines[0].contains("urls.txt:2: the line is not valid UTF-8"),
+        "names the file and line: {}",
+        lines[0]
+    );
+    assert_eq!(server.stats().accepted, 0);
+
+    let stdin_out = dir.path().join("stdin-out");
+    let run = miodl_with_stdin_bytes(&get_args(&stdin_out, &["-i", "-"]), &bytes);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("stdin:2: the line is not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert_files(&stdin_out, &["a.txt"]);
+    let paths: Vec<String> = server
+        .stats()
+        .requests
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths, ["/a.txt"]);
+}
+
 fn assert_files(dir: &Path, names: &[&str]) {
     assert_eq!(names_in(dir), names);
     for name in names {

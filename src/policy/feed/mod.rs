@@ -20,7 +20,7 @@ use crate::protocol::pager::{PageError, PageId, Paging};
 use crate::protocol::url::{percent_encode_segment, Url};
 
 mod lines;
-pub use lines::UrlLines;
+pub use lines::{LineError, UrlLines};
 
 /// A job the feed wants added.
 #[derive(Debug)]
@@ -138,6 +138,16 @@ impl UrlFeed {
                 self.sources = None;
                 return;
             };
+            let text = match text {
+                Ok(text) => text,
+                Err(error) => {
+                    self.bad_lines.push(BadLine {
+                        origin: origin.to_string(),
+                        message: error.to_string(),
+                    });
+                    continue;
+                }
+            };
             if self.shard.is_some_and(|shard| !shard.contains(text)) {
                 continue;
             }
@@ -192,12 +202,12 @@ impl UrlSources {
         self.lists.push_back((lines, trust_as_read));
     }
 
-    /// The next URL text, where it came from, and whether its host is to be trusted as
-    /// it is read; `None` when every source is read.
-    pub fn next_url(&mut self) -> Option<(&str, Origin, bool)> {
+    /// The next URL text (or why a list's line is not text), where it came from, and
+    /// whether its host is to be trusted as it is read; `None` when every source is read.
+    pub fn next_url(&mut self) -> Option<(Result<&str, &LineError>, Origin, bool)> {
         if let Some(text) = self.arguments.get(self.arguments_read) {
             self.arguments_read += 1;
-            return Some((text, Origin::Argument(self.arguments_read), false));
+            return Some((Ok(text), Origin::Argument(self.arguments_read), false));
         }
         while let Some((list, _)) = self.lists.front_mut() {
             if list.advance() {

@@ -1,4 +1,4 @@
-//! Tests of reading `-i` lists: blank lines and comments skipped, lines trimmed, bad bytes repaired.
+//! Tests of reading `-i` lists: blank lines and comments skipped, lines trimmed, bad bytes refused.
 //!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
@@ -9,7 +9,10 @@ fn lines(input: &[u8]) -> Vec<(String, String)> {
     let mut lines = UrlLines::new("list".into(), input);
     let mut out = Vec::new();
     while let Some(text) = lines.next_line() {
-        let text = text.to_string();
+        let text = match text {
+            Ok(text) => text.to_string(),
+            Err(error) => format!("<{error}>"),
+        };
         out.push((lines.origin().to_string(), text));
     }
     out
@@ -29,10 +32,16 @@ fn skips_blanks_and_comments_and_trims() {
 }
 
 #[test]
-fn a_line_that_is_not_utf8_is_repaired_not_dropped() {
-    let got = lines(b"http://h/ok\nhttp://h/\xFFbad\nhttp://h/next\n");
-    assert_eq!(got[1], ("list:2".into(), "http://h/\u{fffd}bad".into()));
-    assert_eq!(got[2], ("list:3".into(), "http://h/next".into()));
+fn a_line_that_is_not_utf8_is_refused_not_repaired_nor_dropped() {
+    let got = lines(b"http://h/ok\nhttp://h/\xFFbad\n# caf\xE9\nhttp://h/next\n");
+    assert_eq!(
+        got,
+        [
+            ("list:1".into(), "http://h/ok".into()),
+            ("list:2".into(), "<the line is not valid UTF-8>".into()),
+            ("list:4".into(), "http://h/next".into()),
+        ]
+    );
 }
 
 #[test]
