@@ -128,6 +128,41 @@ fn a_list_line_that_is_not_utf8_is_refused() {
     assert_eq!(paths, ["/a.txt"]);
 }
 
+/// `-i /dev/zero` is one endless line: a usage error naming the file and line, not an
+/// allocation that aborts or a read that never ends.
+#[cfg(unix)]
+#[test]
+fn an_endless_list_line_is_a_usage_error() {
+    let server = Server::start(|_| Script::ok("should not be fetched"));
+    expect_usage_error(
+        &server,
+        &["-i", "/dev/zero"],
+        "/dev/zero:1: the line is longer than 65536 bytes",
+    );
+    assert_eq!(server.stats().accepted, 0);
+}
+
+/// On stdin, a line over 64 KiB is a failed line and ends that input; the URLs before
+/// it are fetched and the run ends.
+#[test]
+fn a_stdin_line_over_the_cap_ends_stdin() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let mut input = format!("{}\n", server.url("/a.txt")).into_bytes();
+    input.extend_from_slice(&vec![b'x'; 70 * 1024]);
+    input.extend_from_slice(format!("\n{}\n", server.url("/after.txt")).as_bytes());
+    let run = miodl_with_stdin_bytes(&get_args(dir.path(), &["-i", "-"]), &input);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("stdin:2: the line is longer than 65536 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert_files(dir.path(), &["a.txt"]);
+    assert_eq!(run.count("failed"), 1);
+}
+
 fn assert_files(dir: &Path, names: &[&str]) {
     assert_eq!(names_in(dir), names);
     for name in names {

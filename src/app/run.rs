@@ -274,7 +274,8 @@ pub enum StartError {
         /// What is wrong with the URL.
         error: UrlError,
     },
-    /// A line of an input file is not valid UTF-8 or could not be read.
+    /// A line of an input file is not valid UTF-8, is longer than
+    /// [`MAX_LINE`](crate::policy::feed::MAX_LINE), or could not be read.
     InputLineBytes {
         /// The file as given.
         file: PathBuf,

@@ -20,7 +20,7 @@ use crate::protocol::pager::{PageError, PageId, Paging};
 use crate::protocol::url::{percent_encode_segment, Url};
 
 mod lines;
-pub use lines::{LineError, UrlLines};
+pub use lines::{LineError, UrlLines, MAX_LINE};
 
 /// A job the feed wants added.
 #[derive(Debug)]

@@ -12,13 +12,22 @@
 //! line that cannot be read at all as a [`LineError::Unreadable`], so that either fails
 //! with a message naming the line rather than vanishing.
 //!
+//! A line is at most [`MAX_LINE`] bytes (64 KiB, its newline not counted), read with a
+//! limit so a longer one never grows the buffer. A line over the cap is lent as a
+//! [`LineError::TooLong`], and that list ends there: its end is never reached to skip to
+//! the next line, because it may have none (`-i /dev/zero` is one endless line). A line
+//! that cannot be read ends its list the same way, since reading on may fail forever.
+//!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 
 use super::Origin;
+
+/// The longest line of a list, in bytes, its newline not counted: 64 KiB.
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// Why a line of a list is not lent as text.
 #[derive(Debug)]
@@ -26,7 +35,9 @@ use super::Origin;
 pub enum LineError {
     /// The line holds bytes that are not UTF-8 (the command line refuses them too).
     NotUtf8,
-    /// The line could not be read.
+    /// The line is longer than [`MAX_LINE`]; the rest of the list is not read.
+    TooLong,
+    /// The line could not be read; the rest of the list is not read.
     Unreadable(io::Error),
 }
 
@@ -34,7 +45,14 @@ impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LineError::NotUtf8 => write!(f, "the line is not valid UTF-8"),
-            LineError::Unreadable(e) => write!(f, "the line cannot be read: {e}"),
+            LineError::TooLong => write!(
+                f,
+                "the line is longer than {MAX_LINE} bytes; the rest of the list is not read"
+            ),
+            LineError::Unreadable(e) => write!(
+                f,
+                "the line cannot be read: {e}; the rest of the list is not read"
+            ),
         }
     }
 }
@@ -43,7 +61,7 @@ impl std::error::Error for LineError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LineError::Unreadable(e) => Some(e),
-            LineError::NotUtf8 => None,
+            LineError::NotUtf8 | LineError::TooLong => None,
         }
     }
 }
@@ -61,6 +79,8 @@ pub struct UrlLines<R> {
     error: Option<LineError>,
     /// The number of the current line, from 1.
     number: usize,
+    /// Set at a line too long or unreadable: the list ends there.
+    ended: bool,
 }
 
 impl<R: BufRead> UrlLines<R> {
@@ -73,6 +93,7 @@ impl<R: BufRead> UrlLines<R> {
             text: String::new(),
             error: None,
             number: 0,
+            ended: false,
         }
     }
 
@@ -118,20 +139,35 @@ impl<R: BufRead> UrlLines<R> {
     }
 
     /// Reads the next line, whatever it holds, into `text` (or `error`); `None` at the
-    /// end. A comment that is not UTF-8 is still a comment: it is skipped.
+    /// end. A comment that is not UTF-8 is still a comment: it is skipped. At most
+    /// [`MAX_LINE`] bytes and a newline are read.
     fn read_line(&mut self) -> Option<()> {
         self.bytes.clear();
         self.text.clear();
         self.error = None;
+        if self.ended {
+            return None;
+        }
         self.number += 1;
-        match self.reader.read_until(b'\n', &mut self.bytes) {
+        let limit = MAX_LINE as u64 + 1;
+        match (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.bytes)
+        {
             Ok(0) => return None,
+            Ok(n) if n > MAX_LINE && self.bytes.last() != Some(&b'\n') => {
+                self.error = Some(LineError::TooLong);
+                self.ended = true;
+            }
             Ok(_) => match std::str::from_utf8(&self.bytes) {
                 Ok(text) => self.text.push_str(text),
                 Err(_) if self.bytes.trim_ascii_start().starts_with(b"#") => {}
                 Err(_) => self.error = Some(LineError::NotUtf8),
             },
-            Err(e) => self.error = Some(LineError::Unreadable(e)),
+            Err(e) => {
+                self.error = Some(LineError::Unreadable(e));
+                self.ended = true;
+            }
         }
         Some(())
     }
