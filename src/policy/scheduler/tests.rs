@@ -1315,10 +1315,15 @@ fn after_a_stop_nothing_more_is_handed_out() {
 fn an_output_error_stops_the_run() {
     let mut run = Run::get(&[A, B, C]);
     let (a, b) = (run.take(), run.take());
-    run.fail(a, JobError::Output(io::Error::other("disk full")));
+    let error = io::Error::other("disk full");
+    let path = "out/a.bin".into();
+    run.fail(a, JobError::Output { path, error });
     assert_eq!(
         run.failures(),
-        [(A.into(), "could not write output: disk full".into())]
+        [(
+            A.into(),
+            "could not write output out/a.bin: disk full".into()
+        )]
     );
     assert_eq!(run.scheduler.ending(), Ending::OutputFailed);
     assert_eq!(run.next(), None);
