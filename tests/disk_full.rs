@@ -73,7 +73,8 @@ fn full_disk_story(big: u64, options: &[&str]) {
     assert_eq!(run.status, Some(3), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "/bytes/{big}: could not write output: No space left on device"
+            "/bytes/{big}: could not write output {}: No space left on device",
+            out.display()
         )),
         "{options:?}: {stderr}"
     );

@@ -86,6 +86,83 @@ fn a_bad_line_in_an_input_file_is_a_usage_error() {
     assert_eq!(server.stats().accepted, 0);
 }
 
+/// A byte that is not UTF-8 in a list line is refused (as on the command line), never
+/// repaired into another URL: in a file a usage error naming the file and line, on stdin
+/// a failed line, the rest still fetched.
+#[test]
+fn a_list_line_that_is_not_utf8_is_refused() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let list = dir.path().join("urls.txt");
+    let mut bytes = format!("{}\n", server.url("/a.txt")).into_bytes();
+    bytes.extend_from_slice(format!("{}\n", server.url("/b")).trim_end().as_bytes());
+    bytes.extend_from_slice(b"\xFF.txt\n");
+    std::fs::write(&list, &bytes).unwrap();
+    let out = dir.path().join("out");
+    let run = miodl(&get_args(&out, &["-i", list.to_str().unwrap()]));
+    assert_eq!(run.status, Some(2), "{run:?}");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    assert!(
+        lines[0].contains("urls.txt:2: the line is not valid UTF-8"),
+        "names the file and line: {}",
+        lines[0]
+    );
+    assert_eq!(server.stats().accepted, 0);
+
+    let stdin_out = dir.path().join("stdin-out");
+    let run = miodl_with_stdin_bytes(&get_args(&stdin_out, &["-i", "-"]), &bytes);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("stdin:2: the line is not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert_files(&stdin_out, &["a.txt"]);
+    let paths: Vec<String> = server
+        .stats()
+        .requests
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths, ["/a.txt"]);
+}
+
+/// `-i /dev/zero` is one endless line: a usage error naming the file and line, not an
+/// allocation that aborts or a read that never ends.
+#[cfg(unix)]
+#[test]
+fn an_endless_list_line_is_a_usage_error() {
+    let server = Server::start(|_| Script::ok("should not be fetched"));
+    expect_usage_error(
+        &server,
+        &["-i", "/dev/zero"],
+        "/dev/zero:1: the line is longer than 65536 bytes",
+    );
+    assert_eq!(server.stats().accepted, 0);
+}
+
+/// On stdin, a line over 64 KiB is a failed line and ends that input; the URLs before
+/// it are fetched and the run ends.
+#[test]
+fn a_stdin_line_over_the_cap_ends_stdin() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let mut input = format!("{}\n", server.url("/a.txt")).into_bytes();
+    input.extend_from_slice(&vec![b'x'; 70 * 1024]);
+    input.extend_from_slice(format!("\n{}\n", server.url("/after.txt")).as_bytes());
+    let run = miodl_with_stdin_bytes(&get_args(dir.path(), &["-i", "-"]), &input);
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("stdin:2: the line is longer than 65536 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert_files(dir.path(), &["a.txt"]);
+    assert_eq!(run.count("failed"), 1);
+}
+
 fn assert_files(dir: &Path, names: &[&str]) {
     assert_eq!(names_in(dir), names);
     for name in names {
@@ -127,6 +204,24 @@ fn input_from_stdin_together_with_arguments() {
     assert_eq!(run.status, Some(0), "{run:?}");
     assert_files(dir.path(), &["arg.txt", "in1.txt", "in2.txt"]);
     assert_eq!(run.count("ok"), 3);
+}
+
+/// `-u` goes to the hosts of URLs read from stdin (`-i -`) as to those of a file.
+#[test]
+fn credentials_go_to_the_hosts_read_from_stdin() {
+    let server = Server::start(|req| Script::ok(req.path.as_bytes()));
+    let dir = out_dir();
+    let stdin = format!("{}\n", server.url("/in.txt"));
+    let args = get_args(dir.path(), &["-u", "user:s3cr3t-pw", "-i", "-"]);
+    let run = miodl_with_stdin(&args, &stdin);
+    assert_eq!(run.status, Some(0), "{run:?}");
+    let requests = server.stats().requests;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(BASIC),
+        "{requests:?}"
+    );
 }
 
 /// Server B, on another port, is where a redirect from A leads: it must never see the

@@ -24,7 +24,7 @@ use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
-use crate::policy::feed::{CrawlFeed, Feed, Origin, UrlFeed, UrlLines, UrlSources};
+use crate::policy::feed::{CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources};
 use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::pager::MorePager;
 use crate::protocol::url::{Authority, Url, UrlError};
@@ -87,8 +87,9 @@ pub struct CrawlTask {
 pub struct Plan {
     options: TransferOptions,
     feed: Feed,
-    /// Scheme, host and port of the URLs named on the command line, which alone get
-    /// the credentials.
+    /// Scheme, host and port of the URLs named on the command line and in `-i` files,
+    /// which alone get the credentials (with those of stdin's URLs, which the feed adds
+    /// as it reads them).
     trusted: Vec<Authority>,
 }
 
@@ -112,7 +113,8 @@ fn check_tls_options(options: &TransferOptions) -> Result<(), StartError> {
 
 /// Checks `get`'s URLs and input files. Every error is the caller's to fix (a usage
 /// error, exit status 2): [`StartError::Url`], [`StartError::InputFile`],
-/// [`StartError::InputLine`], or a `--cacert` that holds no certificate.
+/// [`StartError::InputLine`], [`StartError::InputLineBytes`], or a `--cacert` that holds
+/// no certificate.
 pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     check_tls_options(&args.transfer)?;
     // Credentials go only to the hosts named here: collect them (few) only if needed.
@@ -141,9 +143,16 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
         let name: Arc<str> = path.display().to_string().into();
         let file = File::open(path).map_err(|error| StartError::input_file(path, error))?;
         let mut lines = UrlLines::new(name, BufReader::new(file));
-        while let Some(text) = lines.next_line() {
-            if let Err(error) = check(text) {
-                let (Origin::Line(_, line) | Origin::Argument(line)) = lines.origin();
+        while lines.advance() {
+            let (Origin::Line(_, line) | Origin::Argument(line)) = lines.origin();
+            if let Some(error) = lines.take_error() {
+                return Err(StartError::InputLineBytes {
+                    file: path.clone(),
+                    line,
+                    error,
+                });
+            }
+            if let Err(error) = check(lines.line().unwrap_or("")) {
                 return Err(StartError::InputLine {
                     file: path.clone(),
                     line,
@@ -153,15 +162,18 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
         }
     }
     let mut sources = UrlSources::new(args.urls);
+    // Stdin can be read only once, so it is not checked ahead and its hosts are not
+    // collected here: the feed trusts each of its URLs' hosts as their lines are read.
     for path in args.input_files {
-        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if path.as_os_str() == "-" {
+        let stdin = path.as_os_str() == "-";
+        let (name, reader): (Arc<str>, Box<dyn BufRead + Send>) = if stdin {
             ("stdin".into(), Box::new(BufReader::new(io::stdin())))
         } else {
             let name: Arc<str> = path.display().to_string().into();
             let file = File::open(&path).map_err(|error| StartError::input_file(&path, error))?;
             (name, Box::new(BufReader::new(file)))
         };
-        sources.push_list(UrlLines::new(name, reader));
+        sources.push_list(UrlLines::new(name, reader), stdin);
     }
     let shard = args.transfer.shard;
     Ok(Plan {
@@ -237,7 +249,7 @@ impl Report {
 ///
 /// [`prepare_get`] and [`prepare_crawl`] return the caller's mistakes (the command line
 /// exits with status 2 on them): [`StartError::Url`], [`StartError::InputFile`],
-/// [`StartError::InputLine`] and `StartError::Tls`. [`execute`] returns what the
+/// [`StartError::InputLine`], [`StartError::InputLineBytes`] and `StartError::Tls`. [`execute`] returns what the
 /// machine refused (exit status 3): [`StartError::OutputDir`] and
 /// [`StartError::Engine`]. `Display` is the one line the command line prints after
 /// `miodl: `.
@@ -261,6 +273,16 @@ pub enum StartError {
         line: usize,
         /// What is wrong with the URL.
         error: UrlError,
+    },
+    /// A line of an input file is not valid UTF-8, is longer than
+    /// [`MAX_LINE`](crate::policy::feed::MAX_LINE), or could not be read.
+    InputLineBytes {
+        /// The file as given.
+        file: PathBuf,
+        /// The line's number, from 1 (blank and `#` lines count).
+        line: usize,
+        /// What is wrong with the line.
+        error: LineError,
     },
     /// `--cacert FILE` could not be read or holds no certificate
     /// ([`TlsError::CaFile`](crate::protocol::tls::TlsError::CaFile)).
@@ -301,6 +323,9 @@ impl fmt::Display for StartError {
             StartError::InputLine { file, line, error } => {
                 write!(f, "{}:{line}: {error}", file.display())
             }
+            StartError::InputLineBytes { file, line, error } => {
+                write!(f, "{}:{line}: {error}", file.display())
+            }
             #[cfg(feature = "tls")]
             StartError::Tls(error) => write!(f, "{error}"),
             StartError::OutputDir { path, error } => {
@@ -321,6 +346,7 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Url(error) | StartError::InputLine { error, .. } => Some(error),
+            StartError::InputLineBytes { error, .. } => Some(error),
             StartError::InputFile { error, .. }
             | StartError::OutputDir { error, .. }
             | StartError::Engine { error, .. } => Some(error),

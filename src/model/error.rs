@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::job::Phase;
@@ -49,7 +50,13 @@ pub enum JobError {
     /// A page of the list API is larger than miodl keeps in memory.
     PageTooLarge(u64),
     /// Writing the output failed (disk full, permission): the run ends with exit status 3.
-    Output(io::Error),
+    Output {
+        /// What could not be written: the file being named, or the output directory a
+        /// body was being written into.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
     /// A page of the list API could not be read.
     Page(PageError),
     /// The run was interrupted (SIGINT/SIGTERM) before the job finished.
@@ -75,7 +82,7 @@ impl JobError {
             | JobError::RedirectTarget(_)
             | JobError::TooLarge(_)
             | JobError::PageTooLarge(_)
-            | JobError::Output(_)
+            | JobError::Output { .. }
             | JobError::Page(_)
             | JobError::Interrupted => false,
             #[cfg(feature = "tls")]
@@ -95,7 +102,7 @@ impl JobError {
 
     /// True when the failure is ours to write, not the server's to send (exit status 3).
     pub fn is_output_error(&self) -> bool {
-        matches!(self, JobError::Output(_))
+        matches!(self, JobError::Output { .. })
     }
 }
 
@@ -131,7 +138,11 @@ impl fmt::Display for JobError {
             JobError::RedirectTarget(e) => write!(f, "redirect to {e}"),
             JobError::TooLarge(limit) => write!(f, "body larger than --max-filesize {limit} bytes"),
             JobError::PageTooLarge(limit) => write!(f, "list page larger than {limit} bytes"),
-            JobError::Output(e) => write!(f, "could not write output: {e}"),
+            JobError::Output { path, error } => {
+                // Escaped: a newline in a directory's name must not break the line.
+                let path = path.display().to_string();
+                write!(f, "could not write output {}: {error}", path.escape_debug())
+            }
             JobError::Page(e) => write!(f, "bad list page: {e}"),
             JobError::Interrupted => write!(f, "interrupted"),
             #[cfg(feature = "tls")]
@@ -143,7 +154,8 @@ impl fmt::Display for JobError {
 impl std::error::Error for JobError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            JobError::Resolve(e) | JobError::Connect(e) | JobError::Output(e) => Some(e),
+            JobError::Resolve(e) | JobError::Connect(e) => Some(e),
+            JobError::Output { error, .. } => Some(error),
             JobError::Io(e, _) => Some(e),
             JobError::Http(e) => Some(e),
             JobError::RedirectTarget(e) => Some(e),

@@ -190,11 +190,16 @@ pub fn miodl<S: AsRef<str>>(args: &[S]) -> Run {
 
 /// Runs `miodl ARGS` to the end with `input` on stdin.
 pub fn miodl_with_stdin<S: AsRef<str>>(args: &[S], input: &str) -> Run {
+    miodl_with_stdin_bytes(args, input.as_bytes())
+}
+
+/// [`miodl_with_stdin`] with any bytes on stdin (not UTF-8, or very long).
+pub fn miodl_with_stdin_bytes<S: AsRef<str>>(args: &[S], input: &[u8]) -> Run {
     let mut started = launch(args, Stdio::piped());
     let mut stdin = started.child.stdin.take().expect("stdin");
-    let input = input.to_string();
+    let input = input.to_vec();
     let writer = thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
+        let _ = stdin.write_all(&input);
     });
     let run = started.finish();
     let _ = writer.join();

@@ -44,8 +44,9 @@ Limits:
 
 Failures:
       --retries N         extra tries after a retryable failure [default: 3]
-      --retry-delay MS    first backoff in milliseconds, doubling each try,
-                          with jitter; Retry-After wins [default: 200]
+      --retry-delay MS    first backoff in milliseconds (at most 3600000 =
+                          1 hour), doubling each try, with jitter;
+                          Retry-After wins [default: 200]
       --connect-timeout SECS
                           give up connecting after SECS [default: 10]
       --timeout SECS      give up when no byte arrives for SECS [default: 30]

@@ -28,8 +28,8 @@ use crate::app::run::{CrawlTask, GetTask};
 use crate::model::options::TransferOptions;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
-    credentials, engine, item_url, limit, non_empty, path, positive, seconds, shard, shown,
-    timeout, utf8, whole,
+    credentials, engine, item_url, limit, non_empty, path, positive, retry_delay, seconds, shard,
+    shown, timeout, utf8, whole,
 };
 
 mod help;
@@ -361,7 +361,7 @@ fn apply_transfer_option(
         "max-in-flight" => t.max_in_flight = limit(parser, "--max-in-flight")?,
         "no-keepalive" => t.keep_alive = false,
         "retries" => t.retries = whole(parser, "--retries")?,
-        "retry-delay" => t.retry_delay = Duration::from_millis(whole(parser, "--retry-delay")?),
+        "retry-delay" => t.retry_delay = retry_delay(parser)?,
         "connect-timeout" => t.connect_timeout = timeout(parser, "--connect-timeout")?,
         "timeout" => t.timeout = timeout(parser, "--timeout")?,
         "user" => t.credentials = Some(credentials(parser)?),

@@ -466,6 +466,14 @@ fn usage_errors_name_what_was_wrong() {
             "--retry-delay: '0.5' is not a whole number",
         ),
         (
+            &["get", "x", "--retry-delay", "18446744073709551615"],
+            "--retry-delay: '18446744073709551615' is more than 3600000 (1 hour)",
+        ),
+        (
+            &["get", "x", "--retry-delay", "3600001"],
+            "--retry-delay: '3600001' is more than 3600000 (1 hour)",
+        ),
+        (
             &["get", "x", "--timeout", "abc"],
             "--timeout: 'abc' is not a number of seconds",
         ),

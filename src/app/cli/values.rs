@@ -98,6 +98,22 @@ pub(super) fn limit(parser: &mut Parser, name: &str) -> Result<Option<usize>, Us
     Ok((n != 0).then_some(n))
 }
 
+/// The longest `--retry-delay` accepted: one hour, in milliseconds. A longer first
+/// backoff would park a download for longer than anyone waits (the backoff itself is
+/// capped at a minute, see `crate::policy::retry::MAX_BACKOFF`).
+pub(super) const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
+
+/// `--retry-delay MS`: a whole number of milliseconds, at most [`MAX_RETRY_DELAY_MS`].
+pub(super) fn retry_delay(parser: &mut Parser) -> Result<Duration, UsageError> {
+    let ms: u64 = whole(parser, "--retry-delay")?;
+    if ms > MAX_RETRY_DELAY_MS {
+        return Err(UsageError(format!(
+            "invalid value for --retry-delay: '{ms}' is more than {MAX_RETRY_DELAY_MS} (1 hour)"
+        )));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
 /// Seconds as a plain decimal (`2`, `0.5`, `.3`): no sign, exponent, `inf` or `nan`.
 pub(super) fn seconds(parser: &mut Parser, name: &str) -> Result<Duration, UsageError> {
     let text = string(parser, name)?;

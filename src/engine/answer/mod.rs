@@ -274,6 +274,16 @@ impl Answer {
         }
     }
 
+    /// A failure of the output while the body goes into [`Answer::splice_target`]'s
+    /// file by other means: a [`JobError::Output`] naming the output directory.
+    pub fn output_error(&self, error: io::Error) -> JobError {
+        let path = match &self.body {
+            Body::File { part, .. } => part.dir_path().to_path_buf(),
+            _ => PathBuf::new(),
+        };
+        JobError::Output { path, error }
+    }
+
     /// `n` body bytes went into [`Answer::splice_target`]'s file by other means
     /// (`splice(2)`, a disk thread).
     pub fn body_moved(&mut self, n: u64, policy: &mut impl Policy, now: Instant) {
@@ -321,7 +331,10 @@ impl Answer {
                         return Err(JobError::TooLarge(limit));
                     }
                 }
-                part.write(bytes).map_err(JobError::Output)?;
+                part.write(bytes).map_err(|error| JobError::Output {
+                    path: part.dir_path().to_path_buf(),
+                    error,
+                })?;
                 policy.with(|s| s.emit(Event::BodyBytes { len: bytes.len() }, now));
                 Ok(Flow::Continue)
             }
@@ -342,7 +355,10 @@ impl Answer {
                 });
                 policy.with(|s| match committed {
                     Ok(bytes) => s.on_saved(job, &landing.path, bytes, now),
-                    Err(e) => s.on_error(job, JobError::Output(e), now),
+                    Err(error) => {
+                        let path = landing.path.clone();
+                        s.on_error(job, JobError::Output { path, error }, now)
+                    }
                 });
             }
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),

@@ -16,6 +16,11 @@ const BODY: &[u8] = b"one file's body";
 
 /// A scheduler with one job, `http://127.0.0.1:1/a.txt`, handed out as an engine would.
 fn one_job() -> (Scheduler, JobId) {
+    one_job_watched(Observers::default())
+}
+
+/// [`one_job`], its events seen by `observers`.
+fn one_job_watched(observers: Observers) -> (Scheduler, JobId) {
     let urls = UrlSources::new(vec!["http://127.0.0.1:1/a.txt".to_string()]);
     let feed = Feed::Urls(UrlFeed::new(urls, None));
     let start = Start {
@@ -24,7 +29,7 @@ fn one_job() -> (Scheduler, JobId) {
         jitter_seed: 1,
     };
     let options = TransferOptions::default();
-    let mut scheduler = Scheduler::new(options, feed, Vec::new(), Observers::default(), start);
+    let mut scheduler = Scheduler::new(options, feed, Vec::new(), observers, start);
     let job = scheduler.next_ready(start.instant).expect("the job");
     scheduler.encode_request(job, &mut Vec::new()).unwrap();
     (scheduler, job)
@@ -119,6 +124,68 @@ fn bytes_after_the_answer_are_left_over() {
         &read[start..],
         b"HTTP/1.1 200 OK\r\n",
         "the next answer's bytes"
+    );
+}
+
+/// Keeps the message of every failure.
+struct Failures(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl crate::model::event::Observer for Failures {
+    fn on_event(&mut self, event: &crate::model::event::Event<'_>, _now: Instant) {
+        if let crate::model::event::Event::Failed { error, .. } = event {
+            self.0.lock().unwrap().push(error.to_string());
+        }
+    }
+}
+
+#[test]
+fn an_output_error_names_the_file() {
+    let (dir, output) = out_dir();
+    // A directory where the file would be named: the body cannot take that name.
+    std::fs::create_dir(dir.path().join("a.txt")).unwrap();
+    std::fs::write(dir.path().join("a.txt").join("inside"), b"x").unwrap();
+    let seen = std::sync::Arc::default();
+    let mut observers = Observers::default();
+    observers.push(Box::new(Failures(std::sync::Arc::clone(&seen))));
+    let (scheduler, job) = one_job_watched(observers);
+    let mut reading = Reading {
+        scheduler,
+        answer: Answer::new(job, Method::Get, true),
+        unread: Unread::default(),
+    };
+    let mut landing = Landing::new(&output);
+    reading.read(&answer_bytes(), &mut landing);
+    let failures = seen.lock().unwrap().clone();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let path = dir.path().join("a.txt");
+    assert!(
+        failures[0].starts_with(&format!("could not write output {}: ", path.display())),
+        "{failures:?}"
+    );
+    assert!(!failures[0].contains('\n'), "one line: {failures:?}");
+}
+
+#[test]
+fn an_output_error_is_one_line_naming_its_path() {
+    let (dir, output) = out_dir();
+    let mut part = output.part_file(1);
+    let error = JobError::Output {
+        path: part.dir_path().to_path_buf(),
+        error: io::Error::other("disk full"),
+    };
+    assert!(part.write(b"x").is_ok());
+    assert_eq!(
+        error.to_string(),
+        format!("could not write output {}: disk full", dir.path().display())
+    );
+    // A newline in a name stays on one line.
+    let error = JobError::Output {
+        path: "out\nput".into(),
+        error: io::Error::other("disk full"),
+    };
+    assert_eq!(
+        error.to_string(),
+        "could not write output out\\nput: disk full"
     );
 }
 

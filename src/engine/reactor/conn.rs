@@ -765,7 +765,7 @@ impl Conn {
                 Some(Ok(file)) => file,
                 None => return None,
                 Some(Err(e)) => {
-                    scheduler.on_error(job, JobError::Output(e), now);
+                    scheduler.on_error(job, answer.output_error(e), now);
                     return Some(Spliced::Close);
                 }
             };
@@ -783,7 +783,7 @@ impl Conn {
                 }
                 Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    scheduler.on_error(job, splice_failure(error), now);
+                    scheduler.on_error(job, splice_failure(answer, error), now);
                     return Some(Spliced::Close);
                 }
             };
@@ -816,7 +816,8 @@ impl Conn {
         };
         let file = match answer.splice_target() {
             None => return Ok(false),
-            Some(file) => file.map_err(JobError::Output)?,
+            Some(Ok(file)) => file,
+            Some(Err(e)) => return Err(answer.output_error(e)),
         };
         let (Ok(file), Ok(socket)) = (
             file.try_clone(),
@@ -922,7 +923,7 @@ impl Conn {
             },
             Outcome::TimedOut => JobError::IdleTimeout(options.timeout, Phase::ReceivingBody),
             Outcome::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
-            Outcome::File(e) => JobError::Output(e),
+            Outcome::File(e) => answer.output_error(e),
             Outcome::Stopped => JobError::Interrupted,
         };
         scheduler.on_error(job, error, now);
@@ -955,10 +956,10 @@ impl Conn {
 }
 
 /// What a failed splice means for the job: the socket failed mid-body, or the file.
-fn splice_failure(error: SpliceError) -> JobError {
+fn splice_failure(answer: &Answer, error: SpliceError) -> JobError {
     match error {
         SpliceError::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
-        SpliceError::File(e) => JobError::Output(e),
+        SpliceError::File(e) => answer.output_error(e),
     }
 }
 

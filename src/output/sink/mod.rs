@@ -42,7 +42,7 @@ pub enum Staging {
 /// The output directory of a run.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
-    path: PathBuf,
+    path: Arc<Path>,
     /// The directory, opened once; every file is created and named relative to it.
     dir: Arc<OwnedFd>,
     staging: Staging,
@@ -70,7 +70,7 @@ impl OutputDir {
             .custom_flags(libc::O_DIRECTORY)
             .open(path)?;
         Ok(OutputDir {
-            path: path.to_path_buf(),
+            path: Arc::from(path),
             dir: Arc::new(OwnedFd::from(dir)),
             staging: Staging::Named,
             pid: std::process::id(),
@@ -92,6 +92,7 @@ impl OutputDir {
     pub fn part_file(&self, tag: usize) -> PartFile {
         PartFile {
             dir: Arc::clone(&self.dir),
+            dir_path: Arc::clone(&self.path),
             staging: self.staging,
             pid: self.pid,
             tag,
@@ -113,6 +114,8 @@ impl OutputDir {
 #[derive(Debug)]
 pub struct PartFile {
     dir: Arc<OwnedFd>,
+    /// The output directory's path, for the errors (shared, not copied).
+    dir_path: Arc<Path>,
     staging: Staging,
     /// What names the hidden temporary, when there is one: `.miodl-<pid>-<tag>.part`
     /// (built only then, see [`TempName`]).
@@ -171,6 +174,11 @@ impl PartFile {
     /// The hidden temporary's name. Made on demand: an unnamed file never needs one.
     fn temp_name(&self) -> TempName {
         TempName::new(self.pid, self.tag)
+    }
+
+    /// The path of the directory the body is written into (what a failed write names).
+    pub fn dir_path(&self) -> &Path {
+        &self.dir_path
     }
 
     /// `n` bytes were written to [`PartFile::file`] directly.

@@ -20,7 +20,7 @@ use crate::protocol::pager::{PageError, PageId, Paging};
 use crate::protocol::url::{percent_encode_segment, Url};
 
 mod lines;
-pub use lines::UrlLines;
+pub use lines::{LineError, UrlLines, MAX_LINE};
 
 /// A job the feed wants added.
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub struct NewJob {
     pub url: Url,
     /// How (a page's style decides; files are `GET`).
     pub method: Method,
+    /// Trust the URL's scheme, host and port with the credentials from now on: a URL of
+    /// a list that could not be read ahead (stdin, see [`UrlSources::push_list`]).
+    pub trust_host: bool,
 }
 
 /// What reading one page produced, besides new jobs.
@@ -131,9 +134,19 @@ impl UrlFeed {
         };
         let mut added = 0;
         while added < want {
-            let Some((text, origin)) = sources.next_url() else {
+            let Some((text, origin, trust)) = sources.next_url() else {
                 self.sources = None;
                 return;
+            };
+            let text = match text {
+                Ok(text) => text,
+                Err(error) => {
+                    self.bad_lines.push(BadLine {
+                        origin: origin.to_string(),
+                        message: error.to_string(),
+                    });
+                    continue;
+                }
             };
             if self.shard.is_some_and(|shard| !shard.contains(text)) {
                 continue;
@@ -145,6 +158,7 @@ impl UrlFeed {
                         kind: JobKind::File { name },
                         url,
                         method: Method::Get,
+                        trust_host: trust,
                     });
                     added += 1;
                 }
@@ -164,8 +178,9 @@ pub struct UrlSources {
     arguments: Vec<String>,
     /// How many arguments have been handed out.
     arguments_read: usize,
-    /// The lists not yet read to the end, the current one first.
-    lists: VecDeque<UrlLines<Box<dyn BufRead + Send>>>,
+    /// The lists not yet read to the end, the current one first, each with whether
+    /// its hosts are trusted as it is read.
+    lists: VecDeque<(UrlLines<Box<dyn BufRead + Send>>, bool)>,
 }
 
 impl UrlSources {
@@ -179,24 +194,29 @@ impl UrlSources {
     }
 
     /// Adds a list, to be read after the arguments and the lists added before it.
-    pub fn push_list(&mut self, lines: UrlLines<Box<dyn BufRead + Send>>) {
-        self.lists.push_back(lines);
+    ///
+    /// `trust_as_read` is for a list that could not be read ahead to collect its hosts
+    /// (stdin, read once): the host of each of its URLs is trusted with the credentials
+    /// from the moment its line is read (see [`NewJob::trust_host`]).
+    pub fn push_list(&mut self, lines: UrlLines<Box<dyn BufRead + Send>>, trust_as_read: bool) {
+        self.lists.push_back((lines, trust_as_read));
     }
 
-    /// The next URL text and where it came from; `None` when every source is read.
-    pub fn next_url(&mut self) -> Option<(&str, Origin)> {
+    /// The next URL text (or why a list's line is not text), where it came from, and
+    /// whether its host is to be trusted as it is read; `None` when every source is read.
+    pub fn next_url(&mut self) -> Option<(Result<&str, &LineError>, Origin, bool)> {
         if let Some(text) = self.arguments.get(self.arguments_read) {
             self.arguments_read += 1;
-            return Some((text, Origin::Argument(self.arguments_read)));
+            return Some((Ok(text), Origin::Argument(self.arguments_read), false));
         }
-        while let Some(list) = self.lists.front_mut() {
+        while let Some((list, _)) = self.lists.front_mut() {
             if list.advance() {
                 break;
             }
             self.lists.pop_front();
         }
-        let list = self.lists.front()?;
-        Some((list.line(), list.origin()))
+        let (list, trust) = self.lists.front()?;
+        Some((list.line(), list.origin(), *trust))
     }
 }
 
@@ -239,6 +259,7 @@ impl CrawlFeed {
                 },
                 url: ask.url.unwrap_or_else(|| self.list_url.clone()),
                 method: ask.method,
+                trust_host: false,
             });
         }
     }
@@ -284,6 +305,7 @@ impl CrawlFeed {
                         kind: JobKind::File { name: id },
                         url,
                         method: Method::Get,
+                        trust_host: false,
                     });
                 }
                 Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),

@@ -3,7 +3,9 @@
 //! A name comes from the network (a URL's last segment, an id in a list API's JSON), so
 //! it is hostile until checked: it must not climb out of the output directory (`..`,
 //! `/`), hide itself (`.bashrc`), break a terminal or a log line (control characters),
-//! or exceed what a file system accepts (255 bytes). Two policies, for two jobs:
+//! pass for another name (invisible and bidirectional control characters: with U+202E,
+//! `a\u{202E}txt.exe` shows as `aexe.txt`), or exceed what a file system accepts (255
+//! bytes). Two policies, for two jobs:
 //!
 //! - `get` *derives* a name from a URL and repairs whatever is unsafe
 //!   ([`file_name_for_url`]); a user asked for that URL, so it should land somewhere.
@@ -21,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
+use crate::protocol::pager::is_invisible_or_bidi;
 use crate::protocol::url::Url;
 
 /// The longest file name most file systems accept (ext4, APFS, NTFS count 255 bytes or
@@ -32,8 +35,10 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// The rules, in order:
 /// 1. Take the last segment of the path; the query is not part of the name.
 /// 2. Percent-decode it; bytes that are not UTF-8 become U+FFFD.
-/// 3. Replace `/`, `\`, NUL and every control character (C0, DEL, C1) with `_`, so the
-///    name is one file in the output directory and prints on one line.
+/// 3. Replace `/`, `\`, NUL, every control character (C0, DEL, C1) and every invisible
+///    or bidirectional control character (U+200B..U+200F, U+202A..U+202E,
+///    U+2066..U+2069, U+FEFF: [`is_invisible_or_bidi`]) with `_`, so the name is one
+///    file in the output directory, prints on one line, and reads as what it is.
 /// 4. Replace leading dots with `_`: no hidden files, and never `.` or `..`.
 /// 5. An empty segment (`http://host/`, `/dir/`) becomes `index.html`, as in wget.
 /// 6. Cap the length at [`MAX_NAME_BYTES`], cutting on a character boundary.
@@ -63,8 +68,9 @@ pub fn file_name_for_url(url: &Url) -> String {
 }
 
 /// Accepts a crawl id only if it is, used verbatim, one safe file name: not empty, at
-/// most [`MAX_NAME_BYTES`] bytes, not `.` or `..`, no leading dot, and no `/`, `\`, NUL
-/// or control character. The error names the id (escaped) and the rule it broke.
+/// most [`MAX_NAME_BYTES`] bytes, not `.` or `..`, no leading dot, and no `/`, `\`, NUL,
+/// control character, or invisible or bidirectional control character
+/// ([`is_invisible_or_bidi`]). The error names the id (escaped) and the rule it broke.
 pub fn safe_id_file_name(id: &str) -> Result<&str, UnsafeName> {
     let reason = if id.is_empty() {
         UnsafeReason::Empty
@@ -78,6 +84,8 @@ pub fn safe_id_file_name(id: &str) -> Result<&str, UnsafeName> {
         UnsafeReason::Nul
     } else if id.chars().any(char::is_control) {
         UnsafeReason::Control
+    } else if id.chars().any(is_invisible_or_bidi) {
+        UnsafeReason::Invisible
     } else if id.starts_with('.') {
         UnsafeReason::LeadingDot
     } else {
@@ -113,6 +121,8 @@ pub enum UnsafeReason {
     Nul,
     /// The id contains a control character (CR, LF, ESC, ...).
     Control,
+    /// The id contains an invisible or bidirectional control character (U+202E, ...).
+    Invisible,
     /// The id starts with `.`, which would make a hidden file.
     LeadingDot,
 }
@@ -128,6 +138,10 @@ impl fmt::Display for UnsafeReason {
             UnsafeReason::Separator => write!(f, "it contains a path separator"),
             UnsafeReason::Nul => write!(f, "it contains a nul byte"),
             UnsafeReason::Control => write!(f, "it contains a control character"),
+            UnsafeReason::Invisible => write!(
+                f,
+                "it contains an invisible or bidirectional control character"
+            ),
             UnsafeReason::LeadingDot => write!(f, "it starts with a dot (a hidden file)"),
         }
     }
@@ -244,7 +258,7 @@ impl Hasher for KeyIsTheHash {
 
 /// Characters a derived name may not contain.
 fn is_unsafe_char(c: char) -> bool {
-    c == '/' || c == '\\' || c.is_control()
+    c == '/' || c == '\\' || c.is_control() || is_invisible_or_bidi(c)
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.

@@ -35,6 +35,14 @@ fn names_urls() {
         ("http://h/100%", "100%"),
         ("http://h/%zz", "%zz"),
         ("http://h/a.b.", "a.b."),
+        ("http://h/invoice%E2%80%AEtxt.exe", "invoice_txt.exe"),
+        ("http://h/invoice\u{202e}txt.exe", "invoice_txt.exe"),
+        ("http://h/a%E2%80%8Bb%E2%80%8F", "a_b_"),
+        ("http://h/%E2%80%AAx%E2%80%ADy", "_x_y"),
+        ("http://h/%E2%81%A6x%E2%81%A9", "_x_"),
+        ("http://h/%EF%BB%BFbom", "_bom"),
+        // Neighbours of the ranges stay.
+        ("http://h/a%E2%80%8Ab%E2%80%90", "a\u{200a}b\u{2010}"),
     ];
     for (url, expected) in cases {
         assert_eq!(name(url), expected, "{url:?}");
@@ -66,6 +74,10 @@ fn accepts_and_refuses_ids() {
         ("a\r\nb", UnsafeReason::Control),
         ("a\u{1b}b", UnsafeReason::Control),
         ("a\u{85}", UnsafeReason::Control),
+        ("invoice\u{202e}txt.exe", UnsafeReason::Invisible),
+        ("a\u{200b}b", UnsafeReason::Invisible),
+        ("a\u{2066}b", UnsafeReason::Invisible),
+        ("\u{feff}a", UnsafeReason::Invisible),
         (".hidden", UnsafeReason::LeadingDot),
     ];
     for (id, reason) in cases {

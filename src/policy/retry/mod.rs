@@ -46,9 +46,14 @@ impl Jitter {
 
 /// The delay before retry number `retry` (1 for the first retry): `first * 2^(retry-1)`,
 /// jittered, at most [`MAX_BACKOFF`].
+///
+/// Saturating for any `first` and `retry`: the doubled delay is clamped to twice
+/// [`MAX_BACKOFF`] before the jitter (which would panic on an overflow), and since the
+/// factor is at least 0.75 a clamped delay still comes out as [`MAX_BACKOFF`].
 pub fn backoff(first: Duration, retry: u32, jitter: &mut Jitter) -> Duration {
     let doubled = first.saturating_mul(1u32 << (retry.saturating_sub(1)).min(20));
-    doubled.mul_f64(jitter.factor()).min(MAX_BACKOFF)
+    let clamped = doubled.min(MAX_BACKOFF.saturating_mul(2));
+    clamped.mul_f64(jitter.factor()).min(MAX_BACKOFF)
 }
 
 /// Parses a `Retry-After` value, seconds or HTTP-date, relative to `now` (wall clock).

@@ -20,6 +20,21 @@ fn backoff_doubles_within_jitter() {
 }
 
 #[test]
+fn backoff_saturates_for_the_largest_first_delay() {
+    // `--retry-delay 18446744073709551615 --retries 16` used to panic in the jitter.
+    let mut j = Jitter::new(7);
+    let first = Duration::from_millis(u64::MAX);
+    for retry in [0, 1, 2, 16, 40, u32::MAX] {
+        assert_eq!(backoff(first, retry, &mut j), MAX_BACKOFF, "{retry}");
+        assert_eq!(
+            backoff(Duration::MAX, retry, &mut j),
+            MAX_BACKOFF,
+            "{retry}"
+        );
+    }
+}
+
+#[test]
 fn retry_after_seconds_and_dates() {
     let now = UNIX_EPOCH + Duration::from_secs(784_111_770); // Sun, 06 Nov 1994 08:49:30
     assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));

@@ -120,8 +120,8 @@ pub struct Scheduler {
     /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
     deferred: Vec<JobId>,
     semaphore: Semaphore,
-    /// Scheme, host and port of the URLs named on the command line: the only ones that
-    /// get the credentials.
+    /// Scheme, host and port of the URLs named on the command line (and, as it is
+    /// read, on stdin): the only ones that get the credentials.
     trusted_hosts: Vec<Authority>,
     /// The `Host` value of the request being encoded (reused: no allocation per request).
     host_scratch: String,
@@ -400,7 +400,19 @@ impl Scheduler {
     }
 
     fn add_jobs(&mut self, new_jobs: &mut Vec<NewJob>, now: Instant) {
-        for NewJob { kind, url, method } in new_jobs.drain(..) {
+        for NewJob {
+            kind,
+            url,
+            method,
+            trust_host,
+        } in new_jobs.drain(..)
+        {
+            if trust_host && self.authorization.is_some() {
+                let host = url.authority_key();
+                if !self.trusted_hosts.contains(&host) {
+                    self.trusted_hosts.push(host);
+                }
+            }
             let key = self.jobs.insert(Job {
                 kind,
                 original_url: url,

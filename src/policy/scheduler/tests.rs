@@ -279,6 +279,17 @@ impl Run {
     /// `miodl get ARGUMENT... -i LIST`: the list's lines come after the arguments, and
     /// only the arguments' hosts are trusted with `-u` (as `run::prepare_get` decides).
     fn get_listed(options: TransferOptions, arguments: &[&str], listed: &[&str]) -> Run {
+        Run::get_listed_trusting(options, arguments, listed, false)
+    }
+
+    /// [`Run::get_listed`], the list's hosts trusted as it is read when `trust_as_read`
+    /// (as `run::prepare_get` pushes `-i -`, stdin).
+    fn get_listed_trusting(
+        options: TransferOptions,
+        arguments: &[&str],
+        listed: &[&str],
+        trust_as_read: bool,
+    ) -> Run {
         let mut trusted = Vec::new();
         for text in arguments {
             let key = Url::parse(text).unwrap().authority_key();
@@ -289,7 +300,7 @@ impl Run {
         let mut sources = UrlSources::new(arguments.iter().map(|s| s.to_string()).collect());
         if !listed.is_empty() {
             let list: Box<dyn BufRead + Send> = Box::new(Cursor::new(listed.join("\n")));
-            sources.push_list(UrlLines::new("list".into(), list));
+            sources.push_list(UrlLines::new("list".into(), list), trust_as_read);
         }
         let feed = Feed::Urls(UrlFeed::new(sources, None));
         Run::new(options, feed, trusted, SEED)
@@ -1213,6 +1224,34 @@ fn credentials_go_only_to_the_hosts_named_on_the_command_line() {
 }
 
 #[test]
+fn credentials_go_to_the_hosts_of_a_list_trusted_as_read() {
+    // `-i -`: stdin is read once, so its hosts are trusted as its lines are read.
+    let mut run = Run::get_listed_trusting(
+        with_credentials(),
+        &[A],
+        &["http://other.test/b.bin", "http://third.test:8080/c.bin"],
+        true,
+    );
+    let mut sent = Vec::new();
+    while let Some(job) = run.next() {
+        let request = run.send(job);
+        sent.push((
+            run.url(job),
+            header(&request, "Authorization").map(str::to_owned),
+        ));
+    }
+    let with = Some(USER_PASS.to_string());
+    assert_eq!(
+        sent,
+        [
+            (A.to_string(), with.clone()),
+            ("http://other.test/b.bin".into(), with.clone()),
+            ("http://third.test:8080/c.bin".into(), with),
+        ]
+    );
+}
+
+#[test]
 fn credentials_never_follow_a_redirect_to_another_host() {
     let mut run = Run::get_with(with_credentials(), &[A, B]);
     let a = run.next().unwrap();
@@ -1276,10 +1315,15 @@ fn after_a_stop_nothing_more_is_handed_out() {
 fn an_output_error_stops_the_run() {
     let mut run = Run::get(&[A, B, C]);
     let (a, b) = (run.take(), run.take());
-    run.fail(a, JobError::Output(io::Error::other("disk full")));
+    let error = io::Error::other("disk full");
+    let path = "out/a.bin".into();
+    run.fail(a, JobError::Output { path, error });
     assert_eq!(
         run.failures(),
-        [(A.into(), "could not write output: disk full".into())]
+        [(
+            A.into(),
+            "could not write output out/a.bin: disk full".into()
+        )]
     );
     assert_eq!(run.scheduler.ending(), Ending::OutputFailed);
     assert_eq!(run.next(), None);

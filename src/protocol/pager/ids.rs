@@ -4,8 +4,9 @@
 //! name (`<output-dir>/<id>`, docs/reference.md §1) and a segment of the item URL
 //! (`--item-url`). So an entry is accepted only when it is a JSON string that is
 //! safe as one path segment: not empty, not `.` or `..`, no `/` or `\`, no control
-//! character (NUL, CR, LF, DEL, ...), at most [`MAX_ID_BYTES`] bytes (the common
-//! file-name limit). Everything else is reported as a [`RejectedId`] with a reason,
+//! character (NUL, CR, LF, DEL, ...), no invisible or bidirectional control character
+//! ([`is_invisible_or_bidi`]: a U+202E would show `exe.txt` for `txt.exe`), at most
+//! [`MAX_ID_BYTES`] bytes (the common file-name limit). Everything else is reported as a [`RejectedId`] with a reason,
 //! and the good ids of the same page still go through.
 //!
 //! Percent-encoding an id for the URL (a space, `?`, `#`) is the engine's job: such ids
@@ -48,6 +49,18 @@ impl std::fmt::Display for RejectedId {
     }
 }
 
+/// True for the characters that are invisible or reorder the text around them, so a name
+/// holding one does not read as what it is: the zero-width space, non-joiner and joiner
+/// and the left-to-right and right-to-left marks (U+200B..U+200F), the bidirectional
+/// embeddings and overrides (U+202A..U+202E, U+202E being the right-to-left override),
+/// the bidirectional isolates (U+2066..U+2069), and the byte order mark (U+FEFF).
+pub fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
 /// Checks that `id` is safe as a file name and a URL path segment; the error is the
 /// reason, a short lowercase phrase.
 pub fn check_id(id: &str) -> Result<(), &'static str> {
@@ -75,6 +88,9 @@ pub fn check_id(id: &str) -> Result<(), &'static str> {
     }
     if !ascii && id.chars().any(char::is_control) {
         return Err("contains a control character");
+    }
+    if !ascii && id.chars().any(is_invisible_or_bidi) {
+        return Err("contains an invisible or bidirectional control character");
     }
     if id.len() > MAX_ID_BYTES {
         return Err("longer than 255 bytes");

@@ -26,7 +26,7 @@
 mod ids;
 pub mod more;
 
-pub use ids::{check_id, RejectedId, MAX_ID_BYTES};
+pub use ids::{check_id, is_invisible_or_bidi, RejectedId, MAX_ID_BYTES};
 pub use more::{parse_more, MorePager, PageRequest};
 
 use crate::protocol::http::{Method, ResponseHead};

@@ -378,10 +378,11 @@ fn bad_entries_are_rejected_with_a_reason_and_good_ones_kept() {
     let long = "x".repeat(256);
     let body = serde_json::to_vec(&json!({ "urls": [
         "good1", 7, null, {"id": "x"}, "", ".", "..", "a/b", "a\\b", "a\u{0}b", "a\rb",
-        "a\nb", "a\u{7f}b", "a\u{85}b", long, "x".repeat(255), "good2",
+        "a\nb", "a\u{7f}b", "a\u{85}b", long, "x".repeat(255), "a\u{202e}b", "\u{feff}a",
+        "a\u{200b}", "a\u{2069}b", "good2",
     ]}))
     .unwrap();
-    let mut pager = MorePager::new(0, 17, 0);
+    let mut pager = MorePager::new(0, 21, 0);
     let req = pager.next_request().unwrap();
     let outcome = pager.on_page(req, &body, Some(false)).unwrap();
     assert_eq!(
@@ -406,12 +407,16 @@ fn bad_entries_are_rejected_with_a_reason_and_good_ones_kept() {
             "contains a control character",
             "contains a control character",
             "longer than 255 bytes",
+            "contains an invisible or bidirectional control character",
+            "contains an invisible or bidirectional control character",
+            "contains an invisible or bidirectional control character",
+            "contains an invisible or bidirectional control character",
         ]
     );
-    assert_eq!(pager.stats().rejected, 14);
+    assert_eq!(pager.stats().rejected, 18);
     assert_eq!(
         pager.stats().end,
-        Some(17),
+        Some(21),
         "rejected entries still hold positions"
     );
 }
