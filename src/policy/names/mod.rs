@@ -258,7 +258,11 @@ impl Hasher for KeyIsTheHash {
 
 /// Characters a derived name may not contain.
 fn is_unsafe_char(c: char) -> bool {
-    c == '/' || c == '\\' || c.is_control() || is_invisible_or_bidi(c)
+    // Most names are ASCII, where only the separators and the control bytes are unsafe.
+    if c.is_ascii() {
+        return c == '/' || c == '\\' || c.is_ascii_control();
+    }
+    c.is_control() || is_invisible_or_bidi(c)
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.

@@ -43,6 +43,7 @@ pub enum BodyMode {
 }
 
 /// Decides how the body of `head`, the answer to a `method` request, is framed.
+#[inline]
 pub fn body_mode(method: Method, head: &ResponseHead) -> Result<BodyMode, HttpError> {
     if method == Method::Head || matches!(head.status, 100..=199 | 204 | 304) {
         return Ok(BodyMode::None);
@@ -201,6 +202,7 @@ fn coding_kind(coding: &[u8]) -> Coding {
 
 /// The first coding `Transfer-Encoding` lists that we do not decode, for the error (the
 /// framing only noted that there is one): a second look, on the error path only.
+#[cold]
 fn first_unsupported_coding(head: &ResponseHead) -> CodingName {
     let coding = head
         .header_all("transfer-encoding")

@@ -142,6 +142,10 @@ impl<R: BufRead> UrlLines<R> {
     /// end. A comment that is not UTF-8 is still a comment: it is skipped. At most
     /// [`MAX_LINE`] bytes and a newline are read.
     fn read_line(&mut self) -> Option<()> {
+        // The line before lent its buffer to `text` (no copy): take it back.
+        if self.bytes.capacity() < self.text.capacity() {
+            self.bytes = std::mem::take(&mut self.text).into_bytes();
+        }
         self.bytes.clear();
         self.text.clear();
         self.error = None;
@@ -159,10 +163,15 @@ impl<R: BufRead> UrlLines<R> {
                 self.error = Some(LineError::TooLong);
                 self.ended = true;
             }
-            Ok(_) => match std::str::from_utf8(&self.bytes) {
-                Ok(text) => self.text.push_str(text),
-                Err(_) if self.bytes.trim_ascii_start().starts_with(b"#") => {}
-                Err(_) => self.error = Some(LineError::NotUtf8),
+            Ok(_) => match String::from_utf8(std::mem::take(&mut self.bytes)) {
+                // The buffer becomes the text, checked once and not copied.
+                Ok(text) => self.text = text,
+                Err(e) => {
+                    self.bytes = e.into_bytes();
+                    if !self.bytes.trim_ascii_start().starts_with(b"#") {
+                        self.error = Some(LineError::NotUtf8);
+                    }
+                }
             },
             Err(e) => {
                 self.error = Some(LineError::Unreadable(e));
