@@ -39,12 +39,19 @@ pub enum Staging {
     Named,
 }
 
+/// The output directory, opened once, and its path (for messages): shared by every
+/// staged file (one reference count per file, nothing else).
+#[derive(Debug)]
+struct Directory {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
 /// The output directory of a run.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
-    path: Arc<Path>,
     /// The directory, opened once; every file is created and named relative to it.
-    dir: Arc<OwnedFd>,
+    dir: Arc<Directory>,
     staging: Staging,
     /// This process's id, part of every temporary's name (read once: `getpid` is a syscall).
     pid: u32,
@@ -55,7 +62,7 @@ impl OutputDir {
     /// directory supports.
     pub fn create(path: &Path) -> io::Result<OutputDir> {
         let mut dir = OutputDir::create_named(path)?;
-        if unnamed_files_work(&dir.dir) {
+        if unnamed_files_work(&dir.dir.fd) {
             dir.staging = Staging::Unnamed;
         }
         Ok(dir)
@@ -70,8 +77,10 @@ impl OutputDir {
             .custom_flags(libc::O_DIRECTORY)
             .open(path)?;
         Ok(OutputDir {
-            path: Arc::from(path),
-            dir: Arc::new(OwnedFd::from(dir)),
+            dir: Arc::new(Directory {
+                fd: OwnedFd::from(dir),
+                path: path.to_path_buf(),
+            }),
             staging: Staging::Named,
             pid: std::process::id(),
         })
@@ -79,7 +88,7 @@ impl OutputDir {
 
     /// The directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.dir.path
     }
 
     /// How bodies are staged here.
@@ -92,7 +101,6 @@ impl OutputDir {
     pub fn part_file(&self, tag: usize) -> PartFile {
         PartFile {
             dir: Arc::clone(&self.dir),
-            dir_path: Arc::clone(&self.path),
             staging: self.staging,
             pid: self.pid,
             tag,
@@ -104,7 +112,7 @@ impl OutputDir {
     /// Sets `path` to the final path of `name` in this directory, reusing its buffer.
     pub fn final_path_into(&self, name: &str, path: &mut PathBuf) {
         path.as_mut_os_string().clear();
-        path.push(&self.path);
+        path.push(&self.dir.path);
         path.push(name);
     }
 }
@@ -113,9 +121,8 @@ impl OutputDir {
 /// leaves nothing: an unnamed file is freed by the kernel, a named temporary is removed.
 #[derive(Debug)]
 pub struct PartFile {
-    dir: Arc<OwnedFd>,
-    /// The output directory's path, for the errors (shared, not copied).
-    dir_path: Arc<Path>,
+    /// The output directory, and its path for the errors (shared, not copied).
+    dir: Arc<Directory>,
     staging: Staging,
     /// What names the hidden temporary, when there is one: `.miodl-<pid>-<tag>.part`
     /// (built only then, see [`TempName`]).
@@ -158,10 +165,10 @@ impl PartFile {
     fn open(&mut self) -> io::Result<&mut File> {
         if let Temp::NotCreated = self.temp {
             self.temp = match self.staging {
-                Staging::Unnamed => Temp::Unnamed(open_unnamed(&self.dir)?),
+                Staging::Unnamed => Temp::Unnamed(open_unnamed(&self.dir.fd)?),
                 Staging::Named => {
                     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
-                    Temp::Named(open_at(&self.dir, self.temp_name().as_c_str(), flags)?)
+                    Temp::Named(open_at(&self.dir.fd, self.temp_name().as_c_str(), flags)?)
                 }
             };
         }
@@ -178,7 +185,7 @@ impl PartFile {
 
     /// The path of the directory the body is written into (what a failed write names).
     pub fn dir_path(&self) -> &Path {
-        &self.dir_path
+        &self.dir.path
     }
 
     /// `n` bytes were written to [`PartFile::file`] directly.
@@ -197,15 +204,15 @@ impl PartFile {
         self.open()?;
         let name = FileName::new(name)?;
         match std::mem::replace(&mut self.temp, Temp::Committed) {
-            Temp::Unnamed(file) => match link_at(&file, &self.dir, name.as_c_str()) {
+            Temp::Unnamed(file) => match link_at(&file, &self.dir.fd, name.as_c_str()) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     // A file of that name exists: `linkat` never replaces one, `rename`
                     // does. Name the body as a temporary, then rename it over the old file.
-                    link_at(&file, &self.dir, self.temp_name().as_c_str())?;
+                    link_at(&file, &self.dir.fd, self.temp_name().as_c_str())?;
                     drop(file);
                     self.temp = Temp::NamedClosed;
-                    rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
+                    rename_at(&self.dir.fd, self.temp_name().as_c_str(), name.as_c_str())?;
                     self.temp = Temp::Committed;
                 }
                 Err(e) => return Err(e),
@@ -214,7 +221,7 @@ impl PartFile {
                 // Closed before the rename: the file is whole when it gets its name.
                 drop(file);
                 self.temp = Temp::NamedClosed;
-                rename_at(&self.dir, self.temp_name().as_c_str(), name.as_c_str())?;
+                rename_at(&self.dir.fd, self.temp_name().as_c_str(), name.as_c_str())?;
                 self.temp = Temp::Committed;
             }
             _ => unreachable!("open() made the staged file"),
@@ -228,7 +235,7 @@ impl Drop for PartFile {
         if let Temp::Named(_) | Temp::NamedClosed = self.temp {
             self.temp = Temp::Committed;
             // Best effort: nothing else can be done about a failing unlink here.
-            let _ = unlink_at(&self.dir, self.temp_name().as_c_str());
+            let _ = unlink_at(&self.dir.fd, self.temp_name().as_c_str());
         }
     }
 }
