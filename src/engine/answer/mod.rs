@@ -379,11 +379,6 @@ impl Unread {
         self.kept.is_empty()
     }
 
-    /// Forgets what is kept (the socket is done with).
-    pub fn clear(&mut self) {
-        self.kept.clear();
-    }
-
     /// A read arrived: call once per read, before [`Unread::feed`].
     pub fn arrived(&mut self, read: &[u8]) {
         if !self.kept.is_empty() {

@@ -413,48 +413,41 @@ impl Run {
         self.recorder.0.lock().unwrap().clone()
     }
 
+    /// What `pick` takes out of each event seen so far, in order.
+    fn picked<T>(&self, pick: impl FnMut(Seen) -> Option<T>) -> Vec<T> {
+        self.seen().into_iter().filter_map(pick).collect()
+    }
+
     /// Every retry so far: (the attempt that comes next, the delay before it).
     fn retries(&self) -> Vec<(u32, Duration)> {
-        self.seen()
-            .into_iter()
-            .filter_map(|seen| match seen {
-                Seen::Retry { attempt, delay, .. } => Some((attempt, delay)),
-                _ => None,
-            })
-            .collect()
+        self.picked(|seen| match seen {
+            Seen::Retry { attempt, delay, .. } => Some((attempt, delay)),
+            _ => None,
+        })
     }
 
     /// Every failure so far: (the URL first given, the message).
     fn failures(&self) -> Vec<(String, String)> {
-        self.seen()
-            .into_iter()
-            .filter_map(|seen| match seen {
-                Seen::Failed { url, error, .. } => Some((url, error)),
-                _ => None,
-            })
-            .collect()
+        self.picked(|seen| match seen {
+            Seen::Failed { url, error, .. } => Some((url, error)),
+            _ => None,
+        })
     }
 
     /// The URLs (as first given) of the files saved so far, in order.
     fn saved(&self) -> Vec<String> {
-        self.seen()
-            .into_iter()
-            .filter_map(|seen| match seen {
-                Seen::Saved { url, .. } => Some(url),
-                _ => None,
-            })
-            .collect()
+        self.picked(|seen| match seen {
+            Seen::Saved { url, .. } => Some(url),
+            _ => None,
+        })
     }
 
     /// Where each redirect followed so far pointed.
     fn redirects(&self) -> Vec<String> {
-        self.seen()
-            .into_iter()
-            .filter_map(|seen| match seen {
-                Seen::Redirect { to, .. } => Some(to),
-                _ => None,
-            })
-            .collect()
+        self.picked(|seen| match seen {
+            Seen::Redirect { to, .. } => Some(to),
+            _ => None,
+        })
     }
 
     /// Hands out every job that may go now, without sending them.

@@ -277,15 +277,7 @@ fn two_pipelined_responses_parse_as_two_exchanges() {
             Exchange::new(GET, true, Limits::default()),
             Exchange::new(GET, true, Limits::default()),
         ];
-        let mut outs: Vec<Outcome> = (0..2)
-            .map(|_| Outcome {
-                head: None,
-                mode: None,
-                body: vec![],
-                end: Ok(None),
-                leftover: vec![],
-            })
-            .collect();
+        let mut outs: Vec<Outcome> = (0..2).map(|_| Outcome::new()).collect();
         let mut current = 0;
         for piece in pieces {
             buf.extend_from_slice(piece);
@@ -359,13 +351,7 @@ fn endless_interim_answers_fail_after_a_bounded_number_of_bytes() {
         limit: limits.max_total_head_bytes,
     });
     let mut ex = Exchange::new(GET, true, limits);
-    let mut out = Outcome {
-        head: None,
-        mode: None,
-        body: vec![],
-        end: Ok(None),
-        leftover: vec![],
-    };
+    let mut out = Outcome::new();
     let mut buf = Vec::new();
     let mut sent = 0;
     // A server sending `100 Continue` forever, a few heads per read.
@@ -432,13 +418,7 @@ fn endless_trailers_fail_at_the_trailer_limit() {
     // A server sending trailers forever, with the default limit.
     let limits = Limits::default();
     let mut ex = Exchange::new(GET, true, limits);
-    let mut out = Outcome {
-        head: None,
-        mode: None,
-        body: vec![],
-        end: Ok(None),
-        leftover: vec![],
-    };
+    let mut out = Outcome::new();
     let mut buf = head.to_vec();
     let mut sent = 0;
     while !feed_buffered(&mut ex, &mut buf, &mut out) {

@@ -19,6 +19,19 @@ pub(super) struct Outcome {
     pub(super) leftover: Vec<u8>,
 }
 
+impl Outcome {
+    /// Nothing learned yet.
+    pub(super) fn new() -> Outcome {
+        Outcome {
+            head: None,
+            mode: None,
+            body: vec![],
+            end: Ok(None),
+            leftover: vec![],
+        }
+    }
+}
+
 /// Runs the caller's loop until the exchange wants more bytes; true once it has ended.
 pub(super) fn feed_buffered(ex: &mut Exchange, buf: &mut Vec<u8>, out: &mut Outcome) -> bool {
     for _ in 0..10_000 {
@@ -75,13 +88,7 @@ pub(super) fn run<'p>(
 ) -> Outcome {
     let mut ex = Exchange::new(method, keep_alive, limits);
     assert!(!ex.has_response_bytes());
-    let mut out = Outcome {
-        head: None,
-        mode: None,
-        body: vec![],
-        end: Ok(None),
-        leftover: vec![],
-    };
+    let mut out = Outcome::new();
     let mut buf = Vec::new();
     let mut stopped = false;
     for piece in pieces {
