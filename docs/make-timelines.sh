@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the timelines of docs/tradeoff.md: the seed's crawl (25 ids, 0.1 s lag) under
-# four limit strategies, each traced with --trace and drawn with `miodl timeline`.
-#   bash docs/make-timelines.sh      # writes docs/img/timeline-*.svg
+# four limit strategies, each traced with --trace and drawn with `miodl timeline`; and the
+# fair loop of docs/architecture.md: a flood of one-byte chunks beside 20 lagged small files.
+#   bash docs/make-timelines.sh      # writes docs/img/timeline-*.svg, docs/img/fair-flood.svg
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 miodl=target/release/miodl
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$server" "$lagged" 2>/dev/null; rm -rf "$work"' EXIT
 
 "$miodl" serve --port 0 --lag 0.1 --seed 1 >"$work/serve.out" &
 server=$!
@@ -26,3 +27,24 @@ run connector-5 -c 5
 run semaphore-5 --max-in-flight 5
 run no-keepalive -c 5 --no-keepalive
 run lookahead-8 -c 100 --lookahead 8
+
+# The flood: one answer of one-byte chunks (six wire bytes per byte kept), for 2.5 s,
+# from a buffer built once, faster than any client can parse it.
+python3 - "$work/flood.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); c.recv(65536)
+c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+frames, end = b"1\r\nz\r\n" * (1 << 16), time.time() + 2.5
+while time.time() < end: c.sendall(frames)
+c.sendall(b"0\r\n\r\n"); c.close()
+PY
+"$miodl" serve --port 0 --lag 0.2 >"$work/lagged.out" &
+lagged=$!
+for _ in $(seq 50); do [ -s "$work/lagged.out" ] && [ -s "$work/flood.port" ] && break; sleep 0.1; done
+small=$(head -1 "$work/lagged.out" | cut -d' ' -f3)
+urls=("http://127.0.0.1:$(cat "$work/flood.port")/flood.bin")
+for i in $(seq 1000 1019); do urls+=("$small/bytes/$i"); done
+"$miodl" get -q -c 3 -o "$work/fair" --trace "$work/fair.json" "${urls[@]}"
+"$miodl" timeline "$work/fair.json" -o docs/img/fair-flood.svg

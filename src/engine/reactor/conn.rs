@@ -15,7 +15,11 @@
 //! ```
 //!
 //! Reads follow mio's rule for edge-triggered readiness: read until `WouldBlock`, or
-//! the next edge may never come. All reads land in the reactor's one shared buffer and go
+//! the next edge may never come; but never more than [`READ_BUDGET`] reads (or
+//! [`SPLICE_BUDGET`] pipe moves) for one readiness. A socket that still has bytes then
+//! answers [`Action::Busy`], and the reactor comes back to it after the next `poll(0)`
+//! (docs/architecture.md, "One socket, one turn"): no edge is lost, and a server that
+//! never pauses cannot keep the loop, its timers and its signals to itself. All reads land in the reactor's one shared buffer and go
 //! straight through the job's [`Answer`] (the engines' one copy of how an answer is read)
 //! to the scheduler and the file; only bytes that cannot be used yet (a head split across
 //! reads) are kept, in the connection's [`Unread`]. On
@@ -55,11 +59,20 @@ use crate::policy::scheduler::Scheduler;
 use crate::protocol::http::Method;
 use crate::transport::Transport;
 
+/// Reads of the shared buffer one socket may make for one readiness (8 × 256 KiB: about
+/// a millisecond of copying, tens of milliseconds of parsing one-byte chunks).
+pub const READ_BUDGET: u32 = 8;
+/// Pipe moves (each up to the pipe's size) one socket may make for one readiness.
+pub const SPLICE_BUDGET: u32 = 16;
+
 /// What the reactor must do with a socket after an event.
 #[derive(Debug)]
 pub enum Action {
     /// Nothing: it waits for more readiness.
     Wait,
+    /// It used its budget and may still have bytes: serve it again after the next
+    /// `poll(0)`, without waiting for an edge (otherwise as [`Action::Wait`]).
+    Busy,
     /// Its answer is complete and it is reusable: give it back to the pool.
     Release,
     /// Close it.
@@ -98,6 +111,8 @@ enum ReadOutcome {
 enum Spliced {
     /// The socket has nothing more now.
     Blocked,
+    /// The budget ran out with the body still coming.
+    Busy,
     /// The rest of the body went to a disk thread, with the socket.
     Lent,
     /// The body is complete and the socket reusable.
@@ -162,6 +177,9 @@ pub struct Conn {
     unread: Unread,
     /// Requests completed on this socket.
     served: u32,
+    /// The turn it used its whole read budget in, if it has not been served since
+    /// (see [`super::busy`]).
+    busy_in: Option<u64>,
 }
 
 /// Where a new socket is connecting to, and until when.
@@ -218,7 +236,21 @@ impl Conn {
             answering_pipelined: false,
             unread: Unread::default(),
             served: 0,
+            busy_in: None,
         }
+    }
+
+    /// It used its whole budget in `turn`: true if that is news (put it on the busy
+    /// list), false if it is listed for that turn already.
+    pub fn mark_busy(&mut self, turn: u64) -> bool {
+        let news = self.busy_in != Some(turn);
+        self.busy_in = Some(turn);
+        news
+    }
+
+    /// Whether it is still waiting to be served for the budget it used in `turn`.
+    pub fn is_busy_since(&self, turn: u64) -> bool {
+        self.busy_in == Some(turn)
     }
 
     /// The request buffer, to append the next request to (reused, not reallocated):
@@ -379,15 +411,20 @@ impl Conn {
         }
     }
 
-    /// Readiness (or a connect completing): make all the progress the socket allows.
+    /// Readiness (or a connect completing): make the progress the socket and its budget
+    /// allow. `no_later_edge`: no edge will announce what is left to read (the peer
+    /// closed, its FIN came with this edge; or no edge announced this call at all, as
+    /// for a socket on the busy list), so a short read is not taken as drained.
     pub fn on_ready(
         &mut self,
         slot: ConnId,
-        peer_closed: bool,
+        no_later_edge: bool,
         path: ReadPath<'_, '_>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Action {
+        // Served now: a busy-list entry for an earlier turn no longer counts.
+        self.busy_in = None;
         if let State::Lent { .. } = self.state {
             // The disk thread reads it; readiness is its business until it comes back.
             return Action::Wait;
@@ -406,7 +443,7 @@ impl Conn {
         if let Action::Close = self.send(scheduler, now) {
             return Action::Close;
         }
-        let after = self.receive(slot, path, peer_closed, scheduler, now);
+        let after = self.receive(slot, path, no_later_edge, scheduler, now);
         if let Some(handshake) = self.transport.take_handshake() {
             let resumed = handshake.resumed;
             scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
@@ -500,7 +537,7 @@ impl Conn {
             mut disk,
             landing,
         }: ReadPath<'_, '_>,
-        peer_closed: bool,
+        no_later_edge: bool,
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Action {
@@ -512,6 +549,7 @@ impl Conn {
         // Not through TLS, whose plaintext length says nothing about the socket.
         let mut drained = false;
         let plain = self.transport.is_plain();
+        let mut reads = 0;
         loop {
             // A large body of known length skips the buffer: socket → pipe → file.
             if let Some(pipe) = pipe.as_deref_mut() {
@@ -519,6 +557,7 @@ impl Conn {
                 match self.splice_body(slot, pipe, disk, drained, landing, scheduler, now) {
                     None => {}
                     Some(Spliced::Blocked | Spliced::Lent) => return Action::Wait,
+                    Some(Spliced::Busy) => return Action::Busy,
                     Some(Spliced::Close) => return Action::Close,
                     Some(Spliced::Completed) => {
                         self.served += 1;
@@ -531,14 +570,19 @@ impl Conn {
             }
             let read = if drained {
                 Err(io::ErrorKind::WouldBlock.into())
+            } else if reads == READ_BUDGET && !completed {
+                // Its turn is over; after a completed answer, one more read only checks
+                // that the server did not close the socket.
+                return Action::Busy;
             } else {
+                reads += 1;
                 self.transport.read(buf)
             };
             let n = match read {
                 Ok(n) => {
-                    // Not when the peer has closed: its FIN came with this edge, and
-                    // no later edge will announce it.
-                    drained = plain && !peer_closed && n > 0 && n < buf.len();
+                    // Not when no later edge will announce the rest (a FIN that came
+                    // with this edge, or bytes left from a busy turn).
+                    drained = plain && !no_later_edge && n > 0 && n < buf.len();
                     n
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -736,7 +780,7 @@ impl Conn {
     }
 
     /// Moves the body through the reactor's pipe into the file until the socket has
-    /// nothing more, the body is complete, or it fails.
+    /// nothing more, the body is complete, it fails, or [`SPLICE_BUDGET`] moves are made.
     fn splice_until_blocked(
         &mut self,
         pipe: &mut Pipe,
@@ -748,7 +792,7 @@ impl Conn {
             unreachable!("lend() keeps the socket exchanging when it does not lend")
         };
         let job = answer.job();
-        loop {
+        for _ in 0..SPLICE_BUDGET {
             let left = answer.body_remaining()?;
             if left == 0 {
                 // All moved: the exchange reports the end (and whether to reuse).
@@ -792,6 +836,7 @@ impl Conn {
             // No "short means drained" here: a pipe fills by buffers, not bytes, so a
             // short move says nothing about the socket. Go on until WouldBlock.
         }
+        Some(Spliced::Busy)
     }
 
     /// Hands the rest of the body, with duplicates of the socket and the file, to a disk

@@ -5,10 +5,18 @@
 //!       dispatch   ── ready jobs get sockets (reuse an idle one, connect, ─────► pool
 //!                     or queue behind a busy one with --pipeline)
 //!       poll       ── sleep until a socket is ready or the next deadline ──────► mio
-//!       on_ready   ── each ready socket makes all the progress it can ─────────► conn
+//!                     (not at all while a socket is busy: poll(0))
+//!       stop?      ── a signal ends the run here, every turn
+//!       on_ready   ── each ready socket makes the progress its budget allows ──► conn
+//!       busy       ── then each socket that used its whole budget last turn
 //!       expire     ── connects and reads past their deadline fail ─────────────► timers
 //!   }
 //! ```
+//!
+//! One socket, one turn: a socket reads at most a budget per turn (`conn::READ_BUDGET`)
+//! and, if it may have more, waits on the busy list, served every turn after a `poll`
+//! that does not sleep, with no new edge needed. The clock is read again after a socket
+//! that used its budget, so the deadlines set after it count from their own reads.
 //!
 //! The slab key of a socket is its `mio::Token` (mio's advice), and its [`ConnId`] slot
 //! in traces. Sockets are registered once, for both readable and writable, edge-triggered:
@@ -26,6 +34,7 @@
 //!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
+pub mod busy;
 pub mod conn;
 pub mod disk;
 pub mod splice;
@@ -50,6 +59,7 @@ use crate::policy::pool::{Checkout, HostId, Need, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
 use crate::transport::Opener;
+use busy::BusyList;
 use conn::{Action, Conn};
 use timers::Timers;
 
@@ -78,16 +88,18 @@ pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Re
             reactor.abort(scheduler, Instant::now());
             break;
         }
-        let now = Instant::now();
+        let due = reactor.busy.begin_turn();
+        let mut now = Instant::now();
         for event in events.iter() {
             match event.token() {
                 disk::WAKE_TOKEN => reactor.on_disk_reports(scheduler, now),
                 Token(key) => {
                     let peer_closed = event.is_read_closed() || event.is_error();
-                    reactor.on_ready(ConnId(key), peer_closed, scheduler, now);
+                    now = reactor.on_ready(ConnId(key), peer_closed, scheduler, now);
                 }
             }
         }
+        now = reactor.serve_busy(due, scheduler, now);
         reactor.expire(scheduler, now);
     }
     reactor.close_all(scheduler, Instant::now());
@@ -111,6 +123,8 @@ struct Reactor<'o> {
     pipeline_depth: usize,
     /// Sockets with pipelined requests queued in this dispatch, not yet written.
     unflushed: Vec<ConnId>,
+    /// Sockets that used their whole read budget and may still have bytes.
+    busy: BusyList,
     /// Plain or TLS, by scheme; one TLS configuration for the run.
     opener: Opener,
     /// Where file bodies land.
@@ -139,6 +153,7 @@ impl<'o> Reactor<'o> {
                 1
             },
             unflushed: Vec::new(),
+            busy: BusyList::default(),
             opener: Opener::new(options)?,
             landing: Landing::new(output),
         })
@@ -290,16 +305,18 @@ impl<'o> Reactor<'o> {
 
     /// A socket is ready: let it progress, then settle what it asks for.
     /// `peer_closed`: the event says the peer shut its side, so read until EOF.
+    /// Returns the time to go on with: `now`, or the clock's if the socket used its
+    /// whole budget (the one way a socket's turn takes long).
     fn on_ready(
         &mut self,
         slot: ConnId,
         peer_closed: bool,
         scheduler: &mut Scheduler,
         now: Instant,
-    ) {
+    ) -> Instant {
         // A socket closed earlier in this batch may still have an event queued.
         let Some(conn) = self.conns.get_mut(slot.0) else {
-            return;
+            return now;
         };
         let path = conn::ReadPath {
             buf: &mut self.read_buffer[..],
@@ -308,7 +325,35 @@ impl<'o> Reactor<'o> {
             landing: &mut self.landing,
         };
         let after = conn.on_ready(slot, peer_closed, path, scheduler, now);
+        let busy = matches!(after, Action::Busy);
         self.settle(slot, after, scheduler, now);
+        if busy {
+            Instant::now()
+        } else {
+            now
+        }
+    }
+
+    /// Serves again the sockets that used their whole budget in the last turn and have
+    /// not been served since. No edge announced them, so a short read is not taken as
+    /// drained: each reads until `WouldBlock` or its budget.
+    fn serve_busy(
+        &mut self,
+        (due, marked_in): (Vec<busy::Entry>, u64),
+        scheduler: &mut Scheduler,
+        mut now: Instant,
+    ) -> Instant {
+        for &(slot, serial) in &due {
+            let waiting = self
+                .conns
+                .get(slot.0)
+                .is_some_and(|conn| conn.serial() == serial && conn.is_busy_since(marked_in));
+            if waiting {
+                now = self.on_ready(slot, true, scheduler, now);
+            }
+        }
+        self.busy.done(due);
+        now
     }
 
     /// The disk threads rang: take their progress and give back the sockets they are
@@ -367,8 +412,11 @@ impl<'o> Reactor<'o> {
                 }
                 self.pool.release(conn.host(), slot);
             }
-            Action::Wait => {
+            Action::Wait | Action::Busy => {
                 let conn = &mut self.conns[slot.0];
+                if matches!(after, Action::Busy) && conn.mark_busy(self.busy.turn()) {
+                    self.busy.mark((slot, conn.serial()));
+                }
                 // Keep the pool's list of sockets with room for a pipelined request true.
                 match conn.room_change(self.pipeline_depth) {
                     Some(true) => self.pool.has_room(conn.host(), slot),
@@ -398,8 +446,12 @@ impl<'o> Reactor<'o> {
         }
     }
 
-    /// How long `poll` may sleep: until the next socket deadline or backoff end.
+    /// How long `poll` may sleep: until the next socket deadline or backoff end; not at
+    /// all while a socket waits on the busy list.
     fn poll_timeout(&self, scheduler: &Scheduler, now: Instant) -> Option<Duration> {
+        if self.busy.has_marked() {
+            return Some(Duration::ZERO);
+        }
         let next = match (self.timers.next(), scheduler.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
