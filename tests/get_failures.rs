@@ -204,6 +204,28 @@ fn a_transfer_coding_other_than_chunked() {
     assert_requests(&runs, 1, "not retried");
 }
 
+/// `Transfer-Encoding: chunked` on two lines is chunked applied twice: where the body
+/// ends would be a guess, so it is refused (RFC 9112 §6.1).
+#[test]
+fn chunked_applied_twice() {
+    let make = || {
+        Server::start(|_| {
+            Script::new()
+                .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n")
+                .write("Transfer-Encoding: chunked\r\n\r\n")
+                .write("3\r\nabc\r\n0\r\n\r\n")
+        })
+    };
+    let runs = expect_failure(
+        &make,
+        "/twice.txt",
+        "twice.txt",
+        &QUICK_RETRY,
+        "bad response: Transfer-Encoding lists chunked more than once",
+    );
+    assert_requests(&runs, 1, "not retried");
+}
+
 #[test]
 fn not_found() {
     let make = || Server::start(|_| Script::not_found());

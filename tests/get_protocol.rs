@@ -126,6 +126,34 @@ fn chunked_body_in_one_segment() {
     fetch_each(&make, "/one.txt", &[], "one.txt", b"hello world");
 }
 
+/// 200,000 one-byte chunks, a large chunk among them, and tiny ones again: the pieces
+/// are gathered before they are written (not one `write(2)` each), and the file holds
+/// every byte, in order, with every engine.
+#[test]
+fn one_byte_chunks_arrive_byte_exact() {
+    let body = bytes(200_000 + (100 << 10), 7);
+    let (tiny, rest) = body.split_at(150_000);
+    let (large, tail) = rest.split_at(100 << 10);
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let chunk = |wire: &mut Vec<u8>, piece: &[u8]| {
+        wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        wire.extend_from_slice(piece);
+        wire.extend_from_slice(b"\r\n");
+    };
+    tiny.iter()
+        .for_each(|b| chunk(&mut wire, std::slice::from_ref(b)));
+    chunk(&mut wire, large);
+    tail.iter()
+        .for_each(|b| chunk(&mut wire, std::slice::from_ref(b)));
+    wire.extend_from_slice(b"0\r\n\r\n");
+    let wire = Arc::new(wire);
+    let make = || {
+        let wire = Arc::clone(&wire);
+        Server::start(move |_| Script::new().write(&wire[..]))
+    };
+    fetch_each(&make, "/tiny.bin", &[], "tiny.bin", &body);
+}
+
 #[test]
 fn chunked_wins_over_content_length() {
     let make = || {

@@ -200,10 +200,23 @@ fn bad_server(
     years: (i32, i32),
     after: After,
 ) -> (SocketAddr, PathBuf) {
+    certified_server(dir, names, years, after, rcgen::IsCa::NoCa)
+}
+
+/// A [`bad_server`] whose certificate says `is_ca` (`CA:TRUE` for
+/// `rcgen::IsCa::Ca`, as `openssl req -x509` makes).
+fn certified_server(
+    dir: &Path,
+    names: &[&str],
+    years: (i32, i32),
+    after: After,
+    is_ca: rcgen::IsCa,
+) -> (SocketAddr, PathBuf) {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params =
         rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
             .unwrap();
+    params.is_ca = is_ca;
     params.not_before = rcgen::date_time_ymd(years.0, 1, 1);
     params.not_after = rcgen::date_time_ymd(years.1, 1, 1);
     let cert = params.self_signed(&key).unwrap();
@@ -284,6 +297,72 @@ fn the_bad_server_works_when_nothing_is_wrong() {
     let run = miodl(&["get", &url, "--cacert", &arg(&pem), "-q", "-o", &arg(&out)]);
     assert_eq!(run.status, Some(0), "{run}");
     assert_eq!(std::fs::read(out.join("file.txt")).unwrap(), b"ok");
+}
+
+/// A self-signed `CA:TRUE` certificate, as `openssl req -x509` makes.
+fn ca_true() -> rcgen::IsCa {
+    rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained)
+}
+
+/// The server's own certificate is a CA certificate, given with `--cacert`: that very
+/// certificate is trusted (webpki alone refuses a CA as an end entity).
+#[test]
+fn a_self_signed_ca_certificate_given_with_cacert_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["localhost", "127.0.0.1"];
+    let (addr, pem) = certified_server(dir.path(), &names, (2020, 2100), After::Answer, ca_true());
+    let out = dir.path().join("out");
+    let url = format!("https://{addr}/file.txt");
+    let run = miodl(&["get", &url, "--cacert", &arg(&pem), "-q", "-o", &arg(&out)]);
+    assert_eq!(run.status, Some(0), "{run}");
+    assert_eq!(std::fs::read(out.join("file.txt")).unwrap(), b"ok");
+}
+
+/// The exception for a CA certificate given with `--cacert` still checks its dates and
+/// its name; without `--cacert` the error says what the certificate is.
+#[test]
+fn a_ca_certificate_as_the_servers_own_is_checked_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pem) = certified_server(
+        dir.path(),
+        &["127.0.0.1"],
+        (2000, 2001),
+        After::Answer,
+        ca_true(),
+    );
+    let url = format!("https://{addr}/file.txt");
+    expect_tls_failure(&url, &["--cacert", &arg(&pem)], "certificate expired");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pem) = certified_server(
+        dir.path(),
+        &["example.org"],
+        (2020, 2100),
+        After::Answer,
+        ca_true(),
+    );
+    let url = format!("https://{addr}/file.txt");
+    expect_tls_failure(
+        &url,
+        &["--cacert", &arg(&pem)],
+        "certificate is for another name",
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _pem) = certified_server(
+        dir.path(),
+        &["127.0.0.1"],
+        (2020, 2100),
+        After::Answer,
+        ca_true(),
+    );
+    let url = format!("https://{addr}/file.txt");
+    let run = expect_tls_failure(
+        &url,
+        &[],
+        "the certificate is a CA certificate (CA:TRUE) used as the server's own certificate",
+    );
+    assert!(!run.stderr.contains("othererror"), "{run}");
 }
 
 #[test]

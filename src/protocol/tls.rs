@@ -24,6 +24,9 @@ pub enum TlsError {
     Expired,
     /// The server's certificate does not name the host of the URL.
     WrongName,
+    /// The server's own certificate is a CA certificate (`CA:TRUE`), which webpki
+    /// refuses as an end entity (unless it is one given with `--cacert`).
+    CaAsServer,
     /// The certificate is unusable for another reason (rustls's words).
     BadCertificate(String),
     /// The server answered the ClientHello with something that is not TLS.
@@ -56,6 +59,7 @@ impl TlsError {
                 }
                 CertificateError::NotValidForName
                 | CertificateError::NotValidForNameContext { .. } => TlsError::WrongName,
+                CertificateError::Other(other) if is_ca_other(&other) => TlsError::CaAsServer,
                 other => TlsError::BadCertificate(format!("{other:?}").to_lowercase()),
             },
             Error::InvalidMessage(_) | Error::PeerSentOversizedRecord if handshaking => {
@@ -95,6 +99,10 @@ impl fmt::Display for TlsError {
             ),
             TlsError::Expired => f.write_str("certificate expired"),
             TlsError::WrongName => f.write_str("certificate is for another name"),
+            TlsError::CaAsServer => f.write_str(
+                "the certificate is a CA certificate (CA:TRUE) used as the server's own \
+                 certificate: trusted only when that very certificate is given with --cacert",
+            ),
             TlsError::BadCertificate(why) => write!(f, "bad certificate: {why}"),
             TlsError::NotTls => f.write_str("not a TLS server: it answered with something else"),
             TlsError::ClosedInHandshake => {
@@ -113,3 +121,19 @@ impl fmt::Display for TlsError {
 }
 
 impl std::error::Error for TlsError {}
+
+/// Is it webpki's `CaUsedAsEndEntity`: the server's own certificate is a CA
+/// certificate (rustls passes it on as an "other" certificate error)?
+pub fn is_ca_used_as_end_entity(error: &Error) -> bool {
+    match error {
+        Error::InvalidCertificate(CertificateError::Other(other)) => is_ca_other(other),
+        _ => false,
+    }
+}
+
+fn is_ca_other(other: &rustls::OtherError) -> bool {
+    matches!(
+        other.0.downcast_ref::<webpki::Error>(),
+        Some(webpki::Error::CaUsedAsEndEntity)
+    )
+}

@@ -331,7 +331,9 @@ impl Answer {
                         return Err(JobError::TooLarge(limit));
                     }
                 }
-                part.write(bytes).map_err(|error| JobError::Output {
+                // The body ends with these bytes when its announced length is reached.
+                let last = self.exchange.body_remaining() == Some(0);
+                part.write(bytes, last).map_err(|error| JobError::Output {
                     path: part.dir_path().to_path_buf(),
                     error,
                 })?;

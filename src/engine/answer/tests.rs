@@ -173,7 +173,7 @@ fn an_output_error_is_one_line_naming_its_path() {
         path: part.dir_path().to_path_buf(),
         error: io::Error::other("disk full"),
     };
-    assert!(part.write(b"x").is_ok());
+    assert!(part.write(b"x", false).is_ok());
     assert_eq!(
         error.to_string(),
         format!("could not write output {}: disk full", dir.path().display())

@@ -13,6 +13,12 @@
 //!   makes it the final file; a failed or interrupted download removes it
 //!   ([`PartFile`]'s `Drop`). Syscalls: `openat`, `write`, `close`, `renameat`.
 //!
+//! Tiny pieces are coalesced: a body that arrives in pieces smaller than
+//! [`SMALL_PIECE`] (a server sending 1-byte chunks) gathers them in a buffer of
+//! [`BUFFER_SIZE`] bytes written when it fills, and not one `write(2)` per piece. The
+//! buffer is made only for such a body: the first piece, a large piece and a piece that
+//! ends the body go straight to the file, so a body in one piece allocates nothing.
+//!
 //! Either way the file is created lazily at the first body byte, so an answer that turns
 //! out to be an error or a redirect never touches the disk, and every path is resolved
 //! relative to one descriptor of the output directory, opened once: the kernel looks up
@@ -106,6 +112,7 @@ impl OutputDir {
             tag,
             temp: Temp::NotCreated,
             written: 0,
+            pending: Vec::new(),
         }
     }
 
@@ -129,8 +136,19 @@ pub struct PartFile {
     pid: u32,
     tag: usize,
     temp: Temp,
+    /// Body bytes so far, those still in `pending` included.
     written: u64,
+    /// Small pieces not written yet (see [`PartFile::write`]); no capacity until a body
+    /// needs it.
+    pending: Vec<u8>,
 }
+
+/// Pieces smaller than this may wait in a [`PartFile`]'s buffer; larger ones are
+/// written at once.
+pub const SMALL_PIECE: usize = 4096;
+
+/// The size of the buffer small pieces wait in: written when full.
+pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// The staged file's life: not there yet, open (with or without a name), or done.
 #[derive(Debug)]
@@ -148,17 +166,47 @@ enum Temp {
 }
 
 impl PartFile {
-    /// Appends body bytes, creating the staged file on the first call.
-    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let file = self.open()?;
-        file.write_all(bytes)?;
+    /// Appends body bytes, creating the staged file on the first call. `last` says the
+    /// body ends with them, when that is known.
+    ///
+    /// A small piece ([`SMALL_PIECE`]) that is neither the first nor `last` waits in a
+    /// buffer, written when it fills, before a large piece, and before anything else
+    /// touches the file ([`PartFile::file`], [`PartFile::commit`]); everything else is
+    /// written at once, without a copy.
+    pub fn write(&mut self, bytes: &[u8], last: bool) -> io::Result<()> {
+        let first = self.written == 0;
         self.written += bytes.len() as u64;
-        Ok(())
+        if bytes.len() < SMALL_PIECE && !first && !(last && self.pending.is_empty()) {
+            if self.pending.len() + bytes.len() > BUFFER_SIZE {
+                self.flush()?;
+            }
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(BUFFER_SIZE);
+            }
+            self.pending.extend_from_slice(bytes);
+            return if last { self.flush() } else { Ok(()) };
+        }
+        self.flush()?;
+        self.open()?.write_all(bytes)
     }
 
-    /// The open staged file, created if needed, for bytes written by other means
-    /// (`splice(2)`); report them with [`PartFile::moved`].
+    /// Writes what waits in the buffer.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        let written = self.open()?.write_all(&pending);
+        pending.clear();
+        self.pending = pending;
+        written
+    }
+
+    /// The open staged file, created if needed, with every byte given to
+    /// [`PartFile::write`] in it, for bytes written by other means (`splice(2)`); report
+    /// them with [`PartFile::moved`].
     pub fn file(&mut self) -> io::Result<&File> {
+        self.flush()?;
         self.open().map(|file| &*file)
     }
 
@@ -190,6 +238,7 @@ impl PartFile {
 
     /// `n` bytes were written to [`PartFile::file`] directly.
     pub fn moved(&mut self, n: u64) {
+        debug_assert!(self.pending.is_empty(), "file() wrote the buffer first");
         self.written += n;
     }
 
@@ -201,6 +250,7 @@ impl PartFile {
     /// Gives the body its final `name` in the directory, replacing a file of that name
     /// (an empty body still makes an empty file). Returns the size.
     pub fn commit(mut self, name: &str) -> io::Result<u64> {
+        self.flush()?;
         self.open()?;
         let name = FileName::new(name)?;
         match std::mem::replace(&mut self.temp, Temp::Committed) {

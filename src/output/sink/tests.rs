@@ -16,8 +16,8 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// Commit, replace, an empty body, and drops that leave nothing — for one staging.
 fn commit_replaces_and_drop_leaves_nothing(out: &OutputDir) {
     let mut part = out.part_file(1);
-    part.write(b"hello ").unwrap();
-    part.write(b"world").unwrap();
+    part.write(b"hello ", false).unwrap();
+    part.write(b"world", false).unwrap();
     assert_eq!(part.commit("done.txt").unwrap(), 11);
     assert_eq!(
         fs::read(out.path().join("done.txt")).unwrap(),
@@ -26,12 +26,12 @@ fn commit_replaces_and_drop_leaves_nothing(out: &OutputDir) {
 
     // A second body under the same name replaces the first.
     let mut part = out.part_file(2);
-    part.write(b"again").unwrap();
+    part.write(b"again", false).unwrap();
     assert_eq!(part.commit("done.txt").unwrap(), 5);
     assert_eq!(fs::read(out.path().join("done.txt")).unwrap(), b"again");
 
     let mut part = out.part_file(3);
-    part.write(b"half").unwrap();
+    part.write(b"half", false).unwrap();
     drop(part);
 
     assert_eq!(out.part_file(4).commit("empty.txt").unwrap(), 0);
@@ -48,7 +48,7 @@ fn named_temporaries_commit_replace_and_clean_up() {
 
     // While a body is on its way, its temporary is there under the hidden name.
     let mut part = out.part_file(12345);
-    part.write(b"x").unwrap();
+    part.write(b"x", false).unwrap();
     let temp = format!(".miodl-{}-12345.part", std::process::id());
     assert!(names_in(out.path()).contains(&temp));
 }
@@ -78,7 +78,7 @@ fn unnamed_files_are_invisible_until_committed() {
         "tmpfs or disk under {tmp:?}"
     );
     let mut part = out.part_file(1);
-    part.write(&[7; 10_000]).unwrap();
+    part.write(&[7; 10_000], false).unwrap();
     assert!(names_in(out.path()).is_empty());
     assert_eq!(part.commit("x").unwrap(), 10_000);
     assert_eq!(names_in(out.path()), ["x"]);
@@ -103,4 +103,111 @@ fn a_missing_directory_is_created_and_a_file_refused() {
     fs::write(tmp.path().join("f"), "").unwrap();
     assert!(OutputDir::create(&tmp.path().join("f")).is_err());
     assert!(OutputDir::create(&tmp.path().join("new/dir")).is_ok());
+}
+
+/// The size of the named temporary `tag` of `out`, as the disk has it now.
+fn on_disk(out: &OutputDir, tag: usize) -> u64 {
+    let temp = format!(".miodl-{}-{tag}.part", std::process::id());
+    fs::metadata(out.path().join(temp)).unwrap().len()
+}
+
+#[test]
+fn tiny_pieces_wait_in_a_buffer_until_it_fills_and_the_file_is_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = OutputDir::create_named(tmp.path()).unwrap();
+    let mut part = out.part_file(7);
+    let body: Vec<u8> = (0..3 * BUFFER_SIZE + 123)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    // The first piece goes to the file at once (a body in one piece is never copied).
+    part.write(&body[..1], false).unwrap();
+    assert_eq!(on_disk(&out, 7), 1);
+    // The next ones wait until the buffer is full: one write per BUFFER_SIZE bytes.
+    for i in 1..=BUFFER_SIZE {
+        part.write(&body[i..i + 1], false).unwrap();
+    }
+    assert_eq!(on_disk(&out, 7), 1, "a full buffer, not written yet");
+    part.write(&body[BUFFER_SIZE + 1..BUFFER_SIZE + 2], false)
+        .unwrap();
+    assert_eq!(
+        on_disk(&out, 7),
+        1 + BUFFER_SIZE as u64,
+        "one piece too many"
+    );
+    for i in BUFFER_SIZE + 2..2 * BUFFER_SIZE {
+        part.write(&body[i..i + 1], false).unwrap();
+    }
+    assert_eq!(part.written(), 2 * BUFFER_SIZE as u64);
+    assert!(on_disk(&out, 7) < part.written(), "the rest waits");
+    // A large piece writes what waits, then itself.
+    let large = 2 * BUFFER_SIZE..2 * BUFFER_SIZE + SMALL_PIECE;
+    part.write(&body[large.clone()], false).unwrap();
+    assert_eq!(on_disk(&out, 7), large.end as u64);
+    // Small pieces again, then the file is lent out: what waits is written first.
+    let mut at = large.end;
+    for len in [1, 2, 3, 100] {
+        part.write(&body[at..at + len], false).unwrap();
+        at += len;
+    }
+    assert!(on_disk(&out, 7) < at as u64);
+    part.file().unwrap();
+    assert_eq!(on_disk(&out, 7), at as u64);
+    // The rest in tiny pieces; the last one ends the body.
+    while at < body.len() {
+        let len = (body.len() - at).min(7);
+        part.write(&body[at..at + len], at + len == body.len())
+            .unwrap();
+        at += len;
+    }
+    assert_eq!(
+        on_disk(&out, 7),
+        body.len() as u64,
+        "the last piece writes it all"
+    );
+    assert_eq!(part.commit("tiny").unwrap(), body.len() as u64);
+    assert_eq!(fs::read(out.path().join("tiny")).unwrap(), body);
+}
+
+/// Pieces of random sizes, some said to be the last, the file lent out now and then:
+/// the committed file is the body, byte for byte, on both stagings.
+#[test]
+fn random_pieces_commit_byte_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for (round, out) in [
+        OutputDir::create(tmp.path()).unwrap(),
+        OutputDir::create_named(tmp.path()).unwrap(),
+    ]
+    .iter()
+    .cycle()
+    .take(40)
+    .enumerate()
+    {
+        let len = next(4 * BUFFER_SIZE);
+        let body: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
+        let mut part = out.part_file(round);
+        let mut at = 0;
+        while at < body.len() {
+            let piece = match next(4) {
+                0 => next(3 * SMALL_PIECE),
+                _ => next(64),
+            };
+            let end = (at + 1 + piece).min(body.len());
+            part.write(&body[at..end], end == body.len() && next(2) == 0)
+                .unwrap();
+            if next(50) == 0 {
+                part.file().unwrap();
+            }
+            at = end;
+        }
+        let name = format!("f{round}");
+        assert_eq!(part.commit(&name).unwrap(), body.len() as u64);
+        assert_eq!(fs::read(out.path().join(&name)).unwrap(), body, "{round}");
+    }
 }

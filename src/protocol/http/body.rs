@@ -3,7 +3,8 @@
 //!
 //! Read with: RFC 9112 §6.3 (message body length, the rules below in order), §6.1
 //! (Transfer-Encoding: a client must not pass on a coding it does not decode, so any
-//! coding but `chunked` is refused, not saved), §9.3 (persistence), RFC 9110 §8.6
+//! coding but `chunked` is refused, not saved; `chunked` is applied at most once, so a
+//! list naming it twice is refused), §9.3 (persistence), RFC 9110 §8.6
 //! (Content-Length). `identity` (RFC 2616's no-op coding, no longer registered) is
 //! ignored.
 //!
@@ -11,6 +12,7 @@
 //!  request was HEAD, or status 1xx/204/304 ─────────────► None
 //!  Transfer-Encoding present ── only chunked ───────────► Chunked   (Content-Length ignored)
 //!                            ├─ another coding (gzip) ──► error UnsupportedTransferCoding
+//!                            ├─ chunked twice ──────────► error ChunkedTwice
 //!                            └─ no coding (empty) ──────► CloseDelimited
 //!  Content-Length: one value (repeats allowed) ─────────► Length(n)
 //!                  differing values ────────────────────► error ConflictingContentLength
@@ -59,6 +61,7 @@ pub fn body_mode(method: Method, head: &ResponseHead) -> Result<BodyMode, HttpEr
                 coding: first_unsupported_coding(head),
             })
         }
+        TransferEncoding::ChunkedTwice => return Err(HttpError::ChunkedTwice),
         TransferEncoding::Absent => {}
     }
     match framing.content_length {
@@ -108,12 +111,16 @@ enum TransferEncoding {
     /// No `Transfer-Encoding` header.
     #[default]
     Absent,
-    /// `chunked` is listed, and no coding but `identity`.
+    /// `chunked` is listed once, and no coding but `identity`.
     Chunked,
     /// Present, but lists no coding (empty, or only `identity`).
     NoCoding,
-    /// Some coding listed is neither `chunked` nor `identity` (`gzip`, ...).
+    /// Some coding listed is neither `chunked` nor `identity` (`gzip`, ...), before
+    /// any second `chunked`.
     Unsupported,
+    /// `chunked` is listed twice (in one header or across several), before any coding
+    /// we do not decode: RFC 9112 §6.1 forbids applying it more than once.
+    ChunkedTwice,
 }
 
 /// What the `Content-Length` headers say, all of them read as one list, in order.
@@ -154,7 +161,10 @@ impl Framing {
         }
         for coding in list_elements(value) {
             self.transfer_encoding = match (self.transfer_encoding, coding_kind(coding)) {
-                (Unsupported, _) | (_, Coding::Other) => Unsupported,
+                // The first error found is the one reported.
+                (done @ (Unsupported | ChunkedTwice), _) => done,
+                (_, Coding::Other) => Unsupported,
+                (Chunked, Coding::Chunked) => ChunkedTwice,
                 (_, Coding::Chunked) => Chunked,
                 (seen, Coding::Identity) => seen,
             };

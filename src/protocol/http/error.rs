@@ -79,6 +79,10 @@ pub enum HttpError {
         /// The first coding listed that is not `chunked`.
         coding: CodingName,
     },
+    /// `Transfer-Encoding` lists `chunked` twice (`chunked, chunked`, or two header
+    /// lines that both say `chunked`): RFC 9112 §6.1 forbids applying it more than once,
+    /// and where the body ends would be a guess.
+    ChunkedTwice,
 }
 
 /// The name of a transfer coding, as the server spelled it, kept inline so that
@@ -197,7 +201,8 @@ impl HttpError {
             | HttpError::BadChunk { .. }
             | HttpError::InvalidRequest { .. }
             | HttpError::UnexpectedUpgrade
-            | HttpError::UnsupportedTransferCoding { .. } => false,
+            | HttpError::UnsupportedTransferCoding { .. }
+            | HttpError::ChunkedTwice => false,
         }
     }
 }
@@ -264,6 +269,9 @@ impl fmt::Display for HttpError {
             HttpError::UnsupportedTransferCoding { coding } => {
                 write!(f, "unsupported transfer coding {coding}")
             }
+            HttpError::ChunkedTwice => f.write_str(
+                "Transfer-Encoding lists chunked more than once (it may be applied only once)",
+            ),
         }
     }
 }

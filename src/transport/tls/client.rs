@@ -10,6 +10,13 @@
 //! host name. SNI is sent for DNS names only; rustls leaves it out for IP literals, as
 //! RFC 6066 section 3 asks.
 //!
+//! A certificate given with `--cacert` is trusted as a root. When the server presents
+//! that very certificate (byte for byte) as its own and it says `CA:TRUE` (what
+//! `openssl req -x509` makes), webpki refuses it (`CaUsedAsEndEntity`: a CA must not
+//! be an end entity). [`PinnedOrWebPki`] accepts exactly that case, after webpki has
+//! checked the dates (it does so before the CA flag) and with the name checked here; the
+//! handshake signature proves the server holds the key, as for any certificate.
+//!
 //! Layer: `transport`; may use `protocol`, `model`, `policy` and `output` (see `src/transport/mod.rs`).
 
 use std::fmt;
@@ -17,15 +24,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{
     ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
 use super::{provider, ALPN_HTTP11};
-use crate::protocol::tls::TlsError;
+use crate::protocol::tls::{is_ca_used_as_end_entity, TlsError};
 use crate::transport::Transport;
 
 /// Opens TLS client connections with one shared configuration.
@@ -48,7 +57,7 @@ impl Connector {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| TlsError::Protocol(e.to_string()))?;
-        let mut config = if insecure {
+        let config = if insecure {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerifier(provider)))
@@ -57,15 +66,30 @@ impl Connector {
             let mut roots = RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
-            if let Some(path) = cacert {
-                add_pem_roots(&mut roots, path)?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let Some(path) = cacert else {
+                return Ok(Connector::with(
+                    builder.with_root_certificates(roots).with_no_client_auth(),
+                ));
+            };
+            let given = add_pem_roots(&mut roots, path)?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                    .build()
+                    .map_err(|e| TlsError::Protocol(e.to_string()))?;
+            let verifier = PinnedOrWebPki { webpki, given };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth()
         };
+        Ok(Connector::with(config))
+    }
+
+    fn with(mut config: ClientConfig) -> Connector {
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-        Ok(Connector {
+        Connector {
             config: Arc::new(config),
-        })
+        }
     }
 
     /// Starts the client side of TLS on a connected (or connecting) `socket` to `host`.
@@ -79,22 +103,86 @@ impl Connector {
     }
 }
 
-/// Adds every certificate of a PEM file to `roots`.
-fn add_pem_roots(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsError> {
+/// Adds every certificate of a PEM file to `roots`, and returns them.
+fn add_pem_roots(
+    roots: &mut RootCertStore,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let fail = |reason: String| TlsError::CaFile {
         path: path.display().to_string(),
         reason,
     };
-    let mut added = 0;
+    let mut given = Vec::new();
     for cert in CertificateDer::pem_file_iter(path).map_err(|e| fail(e.to_string()))? {
         let cert = cert.map_err(|e| fail(e.to_string()))?;
-        roots.add(cert).map_err(|e| fail(e.to_string()))?;
-        added += 1;
+        roots.add(cert.clone()).map_err(|e| fail(e.to_string()))?;
+        given.push(cert);
     }
-    if added == 0 {
+    if given.is_empty() {
         return Err(fail("no PEM certificate in it".to_string()));
     }
-    Ok(())
+    Ok(given)
+}
+
+/// `--cacert`: webpki's verification, and one exception to it: a server certificate
+/// that is byte for byte one of the `--cacert` certificates, refused by webpki only
+/// because it is a CA certificate (`CA:TRUE`), is accepted if it names the server.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    webpki: Arc<WebPkiServerVerifier>,
+    /// The certificates of the `--cacert` file.
+    given: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let refused = match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => return Ok(verified),
+            Err(refused) => refused,
+        };
+        // webpki checks an end entity's dates before its CA flag, so this error means
+        // the dates are good: what is left to check is the name.
+        if is_ca_used_as_end_entity(&refused) && self.given.iter().any(|c| c == end_entity) {
+            verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        Err(refused)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `--insecure`: accepts any certificate, but still checks the handshake signatures

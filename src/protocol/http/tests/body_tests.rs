@@ -25,7 +25,7 @@ fn head(text: &str) -> ResponseHead {
 fn body_mode_follows_rfc_9112_section_6_3() {
     use BodyMode as M;
     let get = Method::Get;
-    let cases: [(Method, &str, Result<BodyMode, HttpError>); 22] = [
+    let cases: [(Method, &str, Result<BodyMode, HttpError>); 25] = [
         (
             Method::Head,
             "HTTP/1.1 200 OK\r\nContent-Length: 9",
@@ -66,6 +66,21 @@ fn body_mode_follows_rfc_9112_section_6_3() {
             get,
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip",
             Err(unsupported("gzip")),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked",
+            Err(HttpError::ChunkedTwice),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: Chunked",
+            Err(HttpError::ChunkedTwice),
+        ),
+        (
+            get,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked, gzip",
+            Err(HttpError::ChunkedTwice),
         ),
         (
             get,
@@ -219,10 +234,24 @@ fn noted_framing_agrees_with_a_scan_of_every_header() {
                 .flat_map(elements)
                 .filter(|c| !c.eq_ignore_ascii_case(b"identity"))
                 .collect();
-            if let Some(other) = codings.iter().find(|c| !c.eq_ignore_ascii_case(b"chunked")) {
-                return Err(HttpError::UnsupportedTransferCoding {
-                    coding: CodingName::new(other),
-                });
+            // The first error in list order: a coding other than chunked, or a
+            // second chunked.
+            let is_chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
+            let first_other = codings.iter().position(|c| !is_chunked(c));
+            let second_chunked = codings
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| is_chunked(c))
+                .nth(1)
+                .map(|(i, _)| i);
+            match (first_other, second_chunked) {
+                (Some(o), s) if s.is_none_or(|s| o < s) => {
+                    return Err(HttpError::UnsupportedTransferCoding {
+                        coding: CodingName::new(codings[o]),
+                    })
+                }
+                (_, Some(_)) => return Err(HttpError::ChunkedTwice),
+                _ => {}
             }
             return Ok(if codings.is_empty() {
                 BodyMode::CloseDelimited
@@ -268,6 +297,7 @@ fn noted_framing_agrees_with_a_scan_of_every_header() {
         "transfer-encoding: gzip",
         "Transfer-Encoding:",
         "TRANSFER-ENCODING: chunked, gzip",
+        "Transfer-Encoding: identity, Chunked, chunked",
         "Content-Length: 7",
         "content-length: 8",
         "Content-Length: 7, 7",
@@ -304,7 +334,7 @@ fn noted_framing_agrees_with_a_scan_of_every_header() {
             }
         }
     }
-    assert_eq!(heads, 2 * 16 * 16 * 16);
+    assert_eq!(heads, 2 * 17 * 17 * 17);
 }
 
 #[test]
@@ -314,6 +344,11 @@ fn an_unsupported_coding_is_named_in_the_error() {
         "unsupported transfer coding gzip"
     );
     assert!(!unsupported("gzip").is_retryable());
+    assert_eq!(
+        HttpError::ChunkedTwice.to_string(),
+        "Transfer-Encoding lists chunked more than once (it may be applied only once)"
+    );
+    assert!(!HttpError::ChunkedTwice.is_retryable());
     let long = CodingName::new(b"a-very-long-coding-name");
     assert_eq!(long.as_bytes(), b"a-very-long-codi");
     assert_eq!(long.to_string(), "a-very-long-codi...");
