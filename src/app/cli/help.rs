@@ -51,6 +51,13 @@ Failures:
                           give up connecting after SECS [default: 10]
       --timeout SECS      give up when no byte arrives for SECS [default: 30]
                           (seconds may have decimals: 0.5)
+      --max-time SECS     fail a try that takes longer than SECS, from its
+                          socket (connect included) to its last byte
+                          [default: none]
+      --speed-limit BYTES fail a try slower than BYTES/s on average over
+                          --speed-time [default: none; 1 with --speed-time]
+      --speed-time SECS   the window --speed-limit is averaged over
+                          [default: none; 30 with --speed-limit]
       --max-redirects N   follow up to N redirects [default: 10]
       --max-filesize BYTES
                           fail a body larger than BYTES [default: no limit]
