@@ -487,8 +487,7 @@ impl Worker<'_, '_> {
             match fed.map_err(Broken::Failed)? {
                 Progress::NeedMore if bounds.is_set() => {
                     bounds.count(n as u64);
-                    let checked = bounds.check(last_byte, answer.phase());
-                    checked.map_err(Broken::Failed)?;
+                    checked(&mut bounds, last_byte, &answer)?;
                 }
                 Progress::NeedMore => {}
                 Progress::Ended {
@@ -511,8 +510,7 @@ impl Worker<'_, '_> {
             return Err(Broken::Failed(JobError::Interrupted));
         }
         if bounds.is_set() {
-            let checked = bounds.check(Instant::now(), answer.phase());
-            checked.map_err(Broken::Failed)?;
+            checked(bounds, Instant::now(), answer)?;
         }
         let timeout = self.options.timeout;
         if last_byte.elapsed() >= timeout {
@@ -523,6 +521,11 @@ impl Worker<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The try's bounds at `now`, in the phase its answer is in.
+fn checked(bounds: &mut Bounds, now: Instant, answer: &Answer) -> Result<(), Broken> {
+    bounds.check(now, answer.phase()).map_err(Broken::Failed)
 }
 
 /// A read that returned because a tick passed, not because of the socket.

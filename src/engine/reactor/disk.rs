@@ -281,11 +281,12 @@ fn move_body(
                 match wait_readable(socket, transfer.timeout, bounds.next(), stop) {
                     Ok(Waited::Readable) => {}
                     Ok(Waited::TimedOut) => break Outcome::TimedOut,
-                    Ok(Waited::Bound) => match over_bounds(&mut bounds, 0) {
-                        Some(outcome) => break outcome,
-                        // A window closed fast enough: the next one is counted.
-                        None => {}
-                    },
+                    Ok(Waited::Bound) => {
+                        // Unless a window closed fast enough: the next one is counted.
+                        if let Some(outcome) = over_bounds(&mut bounds, 0) {
+                            break outcome;
+                        }
+                    }
                     Ok(Waited::Stopped) => break Outcome::Stopped,
                     Err(e) => break Outcome::Socket(e),
                 }
