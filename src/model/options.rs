@@ -158,6 +158,14 @@ impl Default for TransferOptions {
     }
 }
 
+impl TransferOptions {
+    /// Is `--max-time` or `--speed-limit` set? (Without them the engines keep no bounds.)
+    #[inline]
+    pub fn has_bounds(&self) -> bool {
+        self.max_time.is_some() || self.speed_limit.is_some()
+    }
+}
+
 /// One disk thread per CPU, at most 4: the page cache scales with cores, not beyond.
 pub fn default_disk_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))

@@ -325,6 +325,7 @@ impl Conn {
 
     /// Its deadline, when the timer heap holds no entry for it as early: the reactor
     /// schedules it (a lazy heap: later entries are skipped when they fire).
+    #[inline]
     pub fn deadline_to_arm(&mut self) -> Option<Instant> {
         let deadline = self.due()?;
         if self.armed.is_some_and(|armed| armed <= deadline) {
@@ -364,11 +365,13 @@ impl Conn {
     ) -> Action {
         let options = scheduler.options();
         let keep_alive = options.keep_alive;
-        if !matches!(self.state, State::Connecting { .. }) {
-            // A reused socket: the try starts now (a new one's started with its connect).
-            self.bounds.max_time = Deadline::new(options, now);
+        if options.has_bounds() {
+            if !matches!(self.state, State::Connecting { .. }) {
+                // A reused socket: the try starts now (a new one's started with its connect).
+                self.bounds.max_time = Deadline::new(options, now);
+            }
+            self.bounds.speed = Window::new(options, now);
         }
-        self.bounds.speed = Window::new(options, now);
         self.unsent.push_back((job, self.out.len()));
         self.answering_pipelined = false;
         self.state = State::Exchanging {
@@ -725,7 +728,10 @@ impl Conn {
             self.state = State::Idle;
             return false;
         };
-        self.bounds.max_time = max_time;
+        if max_time.is_some() {
+            // (Without --max-time every request has `None`: nothing to store.)
+            self.bounds.max_time = max_time;
+        }
         let keep_alive = scheduler.options().keep_alive;
         self.answering_pipelined = true;
         self.state = State::Exchanging {
