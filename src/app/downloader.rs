@@ -40,7 +40,7 @@ use crate::app::run::CrawlOptions;
 use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
-use crate::model::options::{Credentials, Engine, TransferOptions};
+use crate::model::options::{Credentials, Engine, SpeedLimit, TransferOptions};
 use crate::model::shard::Shard;
 use crate::model::stop::Stop;
 use crate::protocol::url::Url;
@@ -188,6 +188,24 @@ impl Downloader {
     /// The connect limit (`--connect-timeout`).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Bounds each try of each transfer (`--max-time`): from the moment it is given a
+    /// socket (the connect included) to its last byte, at most `limit`; then it fails as
+    /// a timeout, and may be tried again.
+    pub fn max_time(mut self, limit: Duration) -> Self {
+        self.options.max_time = Some(limit);
+        self
+    }
+
+    /// Fails a try that brings fewer than `bytes_per_second` on average over a window
+    /// of `window` (`--speed-limit BYTES --speed-time SECS`); it may be tried again.
+    pub fn speed_limit(mut self, bytes_per_second: u64, window: Duration) -> Self {
+        self.options.speed_limit = Some(SpeedLimit {
+            bytes_per_second,
+            window,
+        });
         self
     }
 

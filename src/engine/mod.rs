@@ -14,6 +14,7 @@
 //! May use: every layer below (protocol, model, policy, output, transport), mio, socket2.
 
 pub mod answer;
+pub mod bounds;
 pub mod reactor;
 pub mod workers;
 

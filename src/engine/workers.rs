@@ -13,7 +13,9 @@
 //! `--per-host`, a worker takes a job for a host only if it already holds a socket there
 //! or the host has fewer open sockets than the limit.
 //! Reads time out every `TICK` (100 ms) so a worker sees a stop request promptly; the idle
-//! timeout (`--timeout`) is counted across those ticks. Sockets are a
+//! timeout (`--timeout`) is counted across those ticks, and the try's bounds
+//! (`--max-time`, `--speed-limit`: [`crate::engine::bounds`]) are checked on each tick and
+//! after each read, so they need no socket option of their own. Sockets are a
 //! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
 //! reactor's (the handshake runs inside the first write and read).
 //!
@@ -25,6 +27,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::engine::answer::{Answer, Broken, Landing, Policy, Progress, Unread};
+use crate::engine::bounds::{Bounds, Deadline, Window};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -310,10 +313,16 @@ impl Worker<'_, '_> {
             }
             kept => (kept, claim),
         };
-        let Some(mut socket) = self.socket_for(job, claim, kept) else {
+        // The try's --max-time counts from here: it is given its socket.
+        let max_time = Deadline::new(self.options, Instant::now());
+        let Some(mut socket) = self.socket_for(job, claim, kept, max_time) else {
             return;
         };
-        let result = self.exchange(job, method, &mut socket, belongings);
+        let bounds = Bounds {
+            max_time,
+            speed: Window::new(self.options, Instant::now()),
+        };
+        let result = self.exchange(job, method, &mut socket, bounds, belongings);
         if let Some(handshake) = socket.stream.take_handshake() {
             let (slot, resumed) = (self.slot, handshake.resumed);
             let event = Event::TlsHandshake { slot, resumed };
@@ -349,8 +358,15 @@ impl Worker<'_, '_> {
     }
 
     /// The socket `job` goes on: the kept one, or a new one (`None` if the connect
-    /// failed: reported).
-    fn socket_for(&self, job: JobId, claim: Claim, kept: Option<KeptSocket>) -> Option<KeptSocket> {
+    /// failed: reported). A connect gives up at `--connect-timeout` or when the try's
+    /// `--max-time` passes, whichever comes first.
+    fn socket_for(
+        &self,
+        job: JobId,
+        claim: Claim,
+        kept: Option<KeptSocket>,
+        max_time: Option<Deadline>,
+    ) -> Option<KeptSocket> {
         let (shared, slot) = (self.shared, self.slot);
         if let Some(socket) = kept {
             let mut scheduler = shared.lock();
@@ -365,7 +381,7 @@ impl Worker<'_, '_> {
         shared
             .lock()
             .set_phase(job, Phase::Connecting, Some(slot), now);
-        let connected = connect(&host, self.options.connect_timeout)
+        let connected = connect(&host, self.options.connect_timeout, max_time, now)
             .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
         match connected {
             Ok(stream) => {
@@ -417,6 +433,7 @@ impl Worker<'_, '_> {
         job: JobId,
         method: Method,
         socket: &mut KeptSocket,
+        mut bounds: Bounds,
         belongings: &mut Belongings<'_>,
     ) -> Result<bool, Broken> {
         let reused = socket.served > 0;
@@ -440,7 +457,7 @@ impl Worker<'_, '_> {
             let n = match socket.stream.read(&mut belongings.buf) {
                 Ok(n) => n,
                 Err(e) if is_tick(&e) => {
-                    self.between_bytes(last_byte, &answer)?;
+                    self.between_bytes(last_byte, &answer, &mut bounds)?;
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -468,6 +485,10 @@ impl Worker<'_, '_> {
                 last_byte,
             );
             match fed.map_err(Broken::Failed)? {
+                Progress::NeedMore if bounds.is_set() => {
+                    bounds.count(n as u64);
+                    checked(&mut bounds, last_byte, &answer)?;
+                }
                 Progress::NeedMore => {}
                 Progress::Ended {
                     reusable,
@@ -477,11 +498,19 @@ impl Worker<'_, '_> {
         }
     }
 
-    /// A read timed out on a tick: fail the attempt if the run is stopping or no byte
-    /// came for `--timeout`.
-    fn between_bytes(&self, last_byte: Instant, answer: &Answer) -> Result<(), Broken> {
+    /// A read timed out on a tick: fail the attempt if the run is stopping, no byte
+    /// came for `--timeout`, or a bound of the try (`--max-time`, `--speed-limit`) passed.
+    fn between_bytes(
+        &self,
+        last_byte: Instant,
+        answer: &Answer,
+        bounds: &mut Bounds,
+    ) -> Result<(), Broken> {
         if self.stop.requested().is_some() {
             return Err(Broken::Failed(JobError::Interrupted));
+        }
+        if bounds.is_set() {
+            checked(bounds, Instant::now(), answer)?;
         }
         let timeout = self.options.timeout;
         if last_byte.elapsed() >= timeout {
@@ -494,6 +523,11 @@ impl Worker<'_, '_> {
     }
 }
 
+/// The try's bounds at `now`, in the phase its answer is in.
+fn checked(bounds: &mut Bounds, now: Instant, answer: &Answer) -> Result<(), Broken> {
+    bounds.check(now, answer.phase()).map_err(Broken::Failed)
+}
+
 /// A read that returned because a tick passed, not because of the socket.
 fn is_tick(e: &io::Error) -> bool {
     matches!(
@@ -503,8 +537,28 @@ fn is_tick(e: &io::Error) -> bool {
 }
 
 /// Connects with a timeout to each address of `host` in turn until one answers; reads
-/// tick every [`TICK`].
-fn connect(host: &HostKey, timeout: Duration) -> Result<TcpStream, JobError> {
+/// tick every [`TICK`]. The timeout is `--connect-timeout`, or what is left of the try's
+/// `--max-time` at `now` when that is less (a connect it cuts short fails as `MaxTime`).
+fn connect(
+    host: &HostKey,
+    connect_timeout: Duration,
+    max_time: Option<Deadline>,
+    now: Instant,
+) -> Result<TcpStream, JobError> {
+    let left = max_time.map(|d| d.left(now));
+    let timeout = left.map_or(connect_timeout, |left| left.min(connect_timeout));
+    if timeout.is_zero() {
+        // Nothing left (`TcpStream::connect_timeout` refuses a zero duration).
+        return Err(
+            max_time.map_or(JobError::ConnectTimeout(connect_timeout), |d| {
+                d.error(Phase::Connecting)
+            }),
+        );
+    }
+    let timed_out = || match max_time {
+        Some(d) if left.is_some_and(|left| left < connect_timeout) => d.error(Phase::Connecting),
+        _ => JobError::ConnectTimeout(connect_timeout),
+    };
     let addrs = (host.1.as_str(), host.2)
         .to_socket_addrs()
         .map_err(JobError::Resolve)?;
@@ -518,9 +572,7 @@ fn connect(host: &HostKey, timeout: Duration) -> Result<TcpStream, JobError> {
                 connected = Some(stream);
                 break;
             }
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                failure = JobError::ConnectTimeout(timeout)
-            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => failure = timed_out(),
             Err(e) => failure = JobError::Connect(e),
         }
     }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::job::Phase;
+use crate::model::options::SpeedLimit;
 use crate::protocol::http::HttpError;
 use crate::protocol::pager::PageError;
 use crate::protocol::url::UrlError;
@@ -35,6 +36,11 @@ pub enum JobError {
     Io(io::Error, Phase),
     /// No byte arrived within `--timeout` in the given phase.
     IdleTimeout(Duration, Phase),
+    /// The try took longer than `--max-time` (the duration); it was in the given phase.
+    MaxTime(Duration, Phase),
+    /// Fewer bytes than `--speed-limit` a second arrived, on average over a `--speed-time`
+    /// window, in the given phase.
+    TooSlow(SpeedLimit, Phase),
     /// The response broke HTTP/1.1 (garbage, truncation, bad framing).
     Http(HttpError),
     /// The server answered with a status that is not a success.
@@ -75,6 +81,7 @@ impl JobError {
             JobError::Resolve(_) => false,
             JobError::Connect(_) | JobError::ConnectTimeout(_) => true,
             JobError::Io(..) | JobError::IdleTimeout(..) => true,
+            JobError::MaxTime(..) | JobError::TooSlow(..) => true,
             JobError::Http(e) => e.is_retryable(),
             JobError::Status(s) => matches!(s, 429 | 500 | 502 | 503 | 504),
             JobError::TooManyRedirects(_)
@@ -129,6 +136,20 @@ impl fmt::Display for JobError {
                 f,
                 "no data for {:.1} s {}",
                 d.as_secs_f64(),
+                phase_words(phase)
+            ),
+            // Seconds as given (`2`, `0.5`): f64's shortest form, no trailing zeros.
+            JobError::MaxTime(d, phase) => write!(
+                f,
+                "took longer than --max-time {} s {}",
+                d.as_secs_f64(),
+                phase_words(phase)
+            ),
+            JobError::TooSlow(limit, phase) => write!(
+                f,
+                "slower than --speed-limit {} bytes/s over --speed-time {} s {}",
+                limit.bytes_per_second,
+                limit.window.as_secs_f64(),
                 phase_words(phase)
             ),
             JobError::Http(e) => write!(f, "bad response: {e}"),

@@ -36,6 +36,23 @@ impl Engine {
     }
 }
 
+/// `--speed-limit BYTES --speed-time SECS`: a try that brings fewer than
+/// `bytes_per_second` on average over a window of `window` fails (docs/reference.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpeedLimit {
+    /// `--speed-limit`: the least average rate, in bytes a second (head and body bytes).
+    pub bytes_per_second: u64,
+    /// `--speed-time`: how long a window the rate is averaged over.
+    pub window: Duration,
+}
+
+impl SpeedLimit {
+    /// curl's `--speed-time` when only `--speed-limit` is given: 30 s.
+    pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+    /// curl's `--speed-limit` when only `--speed-time` is given: 1 byte a second.
+    pub const DEFAULT_BYTES_PER_SECOND: u64 = 1;
+}
+
 /// `USER:PASS` for HTTP Basic authentication. `Debug` never prints the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -72,6 +89,12 @@ pub struct TransferOptions {
     pub connect_timeout: Duration,
     /// `--timeout`: the idle limit while waiting for bytes.
     pub timeout: Duration,
+    /// `--max-time`: one try of one transfer, from the moment it is given a socket to its
+    /// last byte, takes at most this long. `None`: no such bound.
+    pub max_time: Option<Duration>,
+    /// `--speed-limit` / `--speed-time`: the least average rate over a window. `None`: no
+    /// such bound.
+    pub speed_limit: Option<SpeedLimit>,
     /// `-u USER:PASS`, sent only to the hosts named on the command line.
     pub credentials: Option<Credentials>,
     /// `--max-redirects`.
@@ -116,6 +139,8 @@ impl Default for TransferOptions {
             retry_delay: Duration::from_millis(200),
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
+            max_time: None,
+            speed_limit: None,
             credentials: None,
             max_redirects: 10,
             max_filesize: None,
@@ -130,6 +155,14 @@ impl Default for TransferOptions {
             disk_threads: default_disk_threads(),
             pipeline: 1,
         }
+    }
+}
+
+impl TransferOptions {
+    /// Is `--max-time` or `--speed-limit` set? (Without them the engines keep no bounds.)
+    #[inline]
+    pub fn has_bounds(&self) -> bool {
+        self.max_time.is_some() || self.speed_limit.is_some()
     }
 }
 

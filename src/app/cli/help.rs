@@ -51,6 +51,15 @@ Failures:
                           give up connecting after SECS [default: 10]
       --timeout SECS      give up when no byte arrives for SECS [default: 30]
                           (seconds may have decimals: 0.5)
+      --max-time SECS     fail a try that takes longer than SECS, from its
+                          socket (connect included) to its last byte
+                          [default: none]
+      --speed-limit BYTES
+                          fail a try slower than BYTES/s on average over a
+                          window of --speed-time (which, given alone, sets
+                          this to 1) [default: none]
+      --speed-time SECS   the window --speed-limit is averaged over (given
+                          alone, that uses 30) [default: none]
       --max-redirects N   follow up to N redirects [default: 10]
       --max-filesize BYTES
                           fail a body larger than BYTES [default: no limit]

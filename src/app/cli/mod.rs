@@ -29,7 +29,7 @@ use crate::model::options::TransferOptions;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
     credentials, engine, item_url, limit, non_empty, path, positive, retry_delay, seconds, shard,
-    shown, timeout, utf8, whole,
+    shown, speed_limit, speed_time, timeout, utf8, whole,
 };
 
 mod help;
@@ -323,6 +323,9 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "retry-delay"),
     (None, "connect-timeout"),
     (None, "timeout"),
+    (None, "max-time"),
+    (None, "speed-limit"),
+    (None, "speed-time"),
     (Some('u'), "user"),
     (None, "max-redirects"),
     (None, "max-filesize"),
@@ -364,6 +367,9 @@ fn apply_transfer_option(
         "retry-delay" => t.retry_delay = retry_delay(parser)?,
         "connect-timeout" => t.connect_timeout = timeout(parser, "--connect-timeout")?,
         "timeout" => t.timeout = timeout(parser, "--timeout")?,
+        "max-time" => t.max_time = Some(timeout(parser, "--max-time")?),
+        "speed-limit" => t.speed_limit = Some(speed_limit(parser, t.speed_limit)?),
+        "speed-time" => t.speed_limit = Some(speed_time(parser, t.speed_limit)?),
         "user" => t.credentials = Some(credentials(parser)?),
         "max-redirects" => t.max_redirects = whole(parser, "--max-redirects")?,
         "max-filesize" => t.max_filesize = Some(whole(parser, "--max-filesize")?),

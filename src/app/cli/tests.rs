@@ -4,7 +4,7 @@
 //! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use super::*;
-use crate::model::options::Engine;
+use crate::model::options::{Engine, SpeedLimit};
 use std::path::Path;
 
 fn run(args: &[&str]) -> Result<Command, UsageError> {
@@ -80,6 +80,9 @@ fn help_mentions_every_option_by_its_spec_name() {
         "--retry-delay MS",
         "--connect-timeout SECS",
         "--timeout SECS",
+        "--max-time SECS",
+        "--speed-limit BYTES",
+        "--speed-time SECS",
         "-u, --user USER:PASS",
         "--max-redirects N",
         "--max-filesize BYTES",
@@ -148,6 +151,8 @@ fn get_defaults() {
     assert_eq!(t.retry_delay, Duration::from_millis(200));
     assert_eq!(t.connect_timeout, Duration::from_secs(10));
     assert_eq!(t.timeout, Duration::from_secs(30));
+    assert_eq!(t.max_time, None);
+    assert_eq!(t.speed_limit, None);
     assert_eq!(t.credentials, None);
     assert_eq!(t.max_redirects, 10);
     assert_eq!(t.max_filesize, None);
@@ -255,6 +260,42 @@ fn zero_means_unlimited_and_engines() {
     let t = get(&["x", "--timeout", "1", "--connect-timeout", ".25"]).transfer;
     assert_eq!(t.timeout, Duration::from_secs(1));
     assert_eq!(t.connect_timeout, Duration::from_millis(250));
+}
+
+#[test]
+fn max_time_and_speed_limit_take_curls_defaults() {
+    let t = get(&["x", "--max-time", ".5"]).transfer;
+    assert_eq!(t.max_time, Some(Duration::from_millis(500)));
+    assert_eq!(t.speed_limit, None);
+    let limit = |bytes_per_second, secs: f64| {
+        Some(SpeedLimit {
+            bytes_per_second,
+            window: Duration::from_secs_f64(secs),
+        })
+    };
+    // Only --speed-limit: --speed-time is 30 s; only --speed-time: the limit is 1 B/s.
+    let t = get(&["x", "--speed-limit", "500"]).transfer;
+    assert_eq!(t.speed_limit, limit(500, 30.0));
+    let t = get(&["x", "--speed-time", "2"]).transfer;
+    assert_eq!(t.speed_limit, limit(1, 2.0));
+    // Both, in either order; given twice, the last wins.
+    let t = get(&["x", "--speed-limit", "9", "--speed-time", "1.5"]).transfer;
+    assert_eq!(t.speed_limit, limit(9, 1.5));
+    let t = get(&["x", "--speed-time", "1.5", "--speed-limit", "9"]).transfer;
+    assert_eq!(t.speed_limit, limit(9, 1.5));
+    let argv = [
+        "x",
+        "--speed-limit",
+        "9",
+        "--speed-time",
+        "4",
+        "--speed-limit",
+        "7",
+    ];
+    assert_eq!(get(&argv).transfer.speed_limit, limit(7, 4.0));
+    let crawl = crawl(&["http://h/l", "--max-time", "3", "--speed-time", "5"]);
+    assert_eq!(crawl.transfer.max_time, Some(Duration::from_secs(3)));
+    assert_eq!(crawl.transfer.speed_limit, limit(1, 5.0));
 }
 
 #[test]
@@ -513,6 +554,39 @@ fn usage_errors_name_what_was_wrong() {
             &["get", "x", "--connect-timeout", "0.0"],
             "--connect-timeout: must be more than 0",
         ),
+        (
+            &["get", "x", "--max-time", "0"],
+            "invalid value for --max-time: must be more than 0 seconds",
+        ),
+        (
+            &["get", "x", "--max-time", "-2"],
+            "--max-time: '-2' is negative",
+        ),
+        (
+            &["crawl", "http://h/l", "--max-time", "soon"],
+            "--max-time: 'soon' is not a number of seconds",
+        ),
+        (&["get", "x", "--max-time"], "--max-time"),
+        (
+            &["get", "x", "--speed-limit", "0"],
+            "invalid value for --speed-limit: must be at least 1",
+        ),
+        (
+            &["get", "x", "--speed-limit", "1.5"],
+            "--speed-limit: '1.5' is not a whole number",
+        ),
+        (
+            &["get", "x", "--speed-limit", "1k"],
+            "--speed-limit: '1k' is not a whole number",
+        ),
+        (
+            &["get", "x", "--speed-time", "0"],
+            "invalid value for --speed-time: must be more than 0 seconds",
+        ),
+        (
+            &["get", "x", "--speed-time", "1e3"],
+            "--speed-time: '1e3' is not a number of seconds",
+        ),
         (&["get", "x", "--max-redirects", "many"], "--max-redirects"),
         (
             &["get", "x", "--max-filesize", "1M"],
@@ -707,6 +781,12 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "0.5",
         "--timeout",
         "2.25",
+        "--max-time",
+        "1.5",
+        "--speed-limit",
+        "1000",
+        "--speed-time",
+        "2.5",
         "--user",
         "alice:pa:ss",
         "--max-redirects",
@@ -749,6 +829,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .retry_delay(Duration::from_millis(50))
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_millis(2250))
+        .max_time(Duration::from_millis(1500))
+        .speed_limit(1000, Duration::from_millis(2500))
         .credentials("alice", "pa:ss")
         .max_redirects(0)
         .max_filesize(1_048_576)

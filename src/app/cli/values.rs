@@ -14,7 +14,7 @@ use std::time::Duration;
 use lexopt::Parser;
 
 use super::UsageError;
-use crate::model::options::{Credentials, Engine};
+use crate::model::options::{Credentials, Engine, SpeedLimit};
 
 /// `invalid value for --NAME: 'VALUE' WHY`, the value escaped and shortened.
 pub(super) fn invalid(name: &str, value: &str, why: &str) -> UsageError {
@@ -140,6 +140,31 @@ pub(super) fn timeout(parser: &mut Parser, name: &str) -> Result<Duration, Usage
         )));
     }
     Ok(duration)
+}
+
+/// `--speed-limit BYTES` (at least 1), keeping the `--speed-time` given so far, or
+/// curl's 30 s when none was.
+pub(super) fn speed_limit(
+    parser: &mut Parser,
+    so_far: Option<SpeedLimit>,
+) -> Result<SpeedLimit, UsageError> {
+    Ok(SpeedLimit {
+        bytes_per_second: positive(parser, "--speed-limit")?,
+        window: so_far.map_or(SpeedLimit::DEFAULT_WINDOW, |s| s.window),
+    })
+}
+
+/// `--speed-time SECS` (more than 0), keeping the `--speed-limit` given so far, or
+/// curl's 1 byte a second when none was.
+pub(super) fn speed_time(
+    parser: &mut Parser,
+    so_far: Option<SpeedLimit>,
+) -> Result<SpeedLimit, UsageError> {
+    Ok(SpeedLimit {
+        bytes_per_second: so_far
+            .map_or(SpeedLimit::DEFAULT_BYTES_PER_SECOND, |s| s.bytes_per_second),
+        window: timeout(parser, "--speed-time")?,
+    })
 }
 
 /// `USER:PASS`, split at the first `:`. No error quotes the value.

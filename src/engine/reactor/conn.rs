@@ -51,6 +51,7 @@ use mio::Registry;
 use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread, Used};
+use crate::engine::bounds::{Bounds, Deadline, Window};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -141,6 +142,8 @@ enum State {
 struct Queued {
     job: JobId,
     method: Method,
+    /// Its `--max-time`, counted from when it was queued on this socket.
+    max_time: Option<Deadline>,
 }
 
 /// A socket of the reactor.
@@ -154,8 +157,12 @@ pub struct Conn {
     address_index: usize,
     /// Tells this socket apart from a later one in the same slab slot.
     serial: u64,
-    /// When it times out, if it is waiting for the network.
+    /// When it times out, if it is waiting for the network: the connect or idle
+    /// deadline, armed no later than the `bounds` ([`Conn::due`]).
     deadline: Option<Instant>,
+    /// `--max-time` and `--speed-limit` of the try being answered (both `None`, never
+    /// looked at, when the options are not set).
+    bounds: Bounds,
     /// The earliest entry this socket has in the timer heap, if any.
     armed: Option<Instant>,
     state: State,
@@ -193,6 +200,8 @@ pub struct Dial {
     pub serial: u64,
     /// When the connect times out.
     pub deadline: Instant,
+    /// The job's `--max-time`, counted from the start of the connect.
+    pub max_time: Option<Deadline>,
 }
 
 /// A failed connect's request, handed on to the host's next address.
@@ -226,6 +235,10 @@ impl Conn {
             address_index: dial.address_index,
             serial: dial.serial,
             deadline: Some(dial.deadline),
+            bounds: Bounds {
+                max_time: dial.max_time,
+                speed: None,
+            },
             armed: None,
             state: State::Connecting { job, method },
             unsent: VecDeque::new(),
@@ -344,8 +357,9 @@ impl Conn {
 
     /// Its deadline, when the timer heap holds no entry for it as early: the reactor
     /// schedules it (a lazy heap: later entries are skipped when they fire).
+    #[inline]
     pub fn deadline_to_arm(&mut self) -> Option<Instant> {
-        let deadline = self.deadline?;
+        let deadline = self.due()?;
         if self.armed.is_some_and(|armed| armed <= deadline) {
             return None;
         }
@@ -357,7 +371,18 @@ impl Conn {
     /// moved it, and [`Conn::deadline_to_arm`] schedules the new one).
     pub fn timer_fired(&mut self, now: Instant) -> bool {
         self.armed = None;
-        self.deadline.is_some_and(|deadline| deadline <= now)
+        self.due().is_some_and(|deadline| deadline <= now)
+    }
+
+    /// When its timer must fire: its deadline, or earlier for a bound of its try.
+    #[inline]
+    fn due(&self) -> Option<Instant> {
+        let deadline = self.deadline?;
+        Some(if self.bounds.is_set() {
+            self.bounds.earliest(deadline)
+        } else {
+            deadline
+        })
     }
 
     /// Starts `job` on this connected socket (its request already in `out`) and writes
@@ -370,7 +395,15 @@ impl Conn {
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Action {
-        let keep_alive = scheduler.options().keep_alive;
+        let options = scheduler.options();
+        let keep_alive = options.keep_alive;
+        if options.has_bounds() {
+            if !matches!(self.state, State::Connecting { .. }) {
+                // A reused socket: the try starts now (a new one's started with its connect).
+                self.bounds.max_time = Deadline::new(options, now);
+            }
+            self.bounds.speed = Window::new(options, now);
+        }
         self.unsent.push_back((job, self.out.len()));
         self.answering_pipelined = false;
         self.state = State::Exchanging {
@@ -392,7 +425,12 @@ impl Conn {
         now: Instant,
     ) {
         self.unsent.push_back((job, self.out.len()));
-        self.pipelined.push_back(Queued { job, method });
+        let max_time = Deadline::new(scheduler.options(), now);
+        self.pipelined.push_back(Queued {
+            job,
+            method,
+            max_time,
+        });
         scheduler.set_phase(job, Phase::Sending, Some(slot), now);
     }
 
@@ -451,13 +489,17 @@ impl Conn {
         after
     }
 
-    /// The deadline passed: fail the job it carries.
+    /// Its timer is due: fail the job it carries if its deadline or a bound of its try
+    /// passed (a `--speed-limit` window that was fast enough just makes way for the next).
     pub fn on_timeout(&mut self, scheduler: &mut Scheduler, now: Instant) -> Action {
         let options = scheduler.options();
-        let error = match &self.state {
+        let (phase, timed_out) = match &self.state {
             // A lent socket has no deadline here: its disk thread keeps the time.
             State::Idle | State::Lent { .. } => return Action::Wait,
-            State::Connecting { .. } => JobError::ConnectTimeout(options.connect_timeout),
+            State::Connecting { .. } => (
+                Phase::Connecting,
+                JobError::ConnectTimeout(options.connect_timeout),
+            ),
             State::Exchanging { answer } => {
                 // Its own request unsent (not one queued behind it).
                 let job = answer.job();
@@ -466,8 +508,14 @@ impl Conn {
                 } else {
                     answer.phase()
                 };
-                JobError::IdleTimeout(options.timeout, phase)
+                (phase, JobError::IdleTimeout(options.timeout, phase))
             }
+        };
+        let error = match self.bounds.check(now, phase) {
+            Err(bound) => bound,
+            Ok(()) if self.deadline.is_some_and(|at| at <= now) => timed_out,
+            // Only a window closed, fast enough: `settle` arms the next one.
+            Ok(()) => return Action::Wait,
         };
         if let Some(job) = self.job() {
             scheduler.on_error(job, error, now);
@@ -616,6 +664,7 @@ impl Conn {
             return ReadOutcome::Close;
         };
         self.deadline = Some(now + scheduler.options().timeout);
+        self.bounds.count(read.len() as u64);
         if read.is_empty() {
             self.on_eof(landing, scheduler, now);
             return ReadOutcome::Close;
@@ -714,10 +763,19 @@ impl Conn {
     /// next (true), or the socket goes idle (false).
     #[inline]
     fn next_exchange(&mut self, scheduler: &Scheduler) -> bool {
-        let Some(Queued { job, method }) = self.pipelined.pop_front() else {
+        let Some(Queued {
+            job,
+            method,
+            max_time,
+        }) = self.pipelined.pop_front()
+        else {
             self.state = State::Idle;
             return false;
         };
+        if max_time.is_some() {
+            // (Without --max-time every request has `None`: nothing to store.)
+            self.bounds.max_time = max_time;
+        }
         let keep_alive = scheduler.options().keep_alive;
         self.answering_pipelined = true;
         self.state = State::Exchanging {
@@ -832,6 +890,7 @@ impl Conn {
                 }
             };
             answer.body_moved(moved, scheduler, now);
+            self.bounds.count(moved);
             self.deadline = Some(now + scheduler.options().timeout);
             // No "short means drained" here: a pipe fills by buffers, not bytes, so a
             // short move says nothing about the socket. Go on until WouldBlock.
@@ -880,6 +939,7 @@ impl Conn {
             file,
             len,
             timeout: scheduler.options().timeout,
+            bounds: self.bounds,
         };
         // Out of the poll while lent: every packet of the body would wake the reactor
         // for a socket it must not touch. Back in by `lent_back`.
@@ -967,6 +1027,7 @@ impl Conn {
                 Err(e) => e,
             },
             Outcome::TimedOut => JobError::IdleTimeout(options.timeout, Phase::ReceivingBody),
+            Outcome::Bounded(e) => e,
             Outcome::Socket(e) => JobError::Io(e, Phase::ReceivingBody),
             Outcome::File(e) => answer.output_error(e),
             Outcome::Stopped => JobError::Interrupted,

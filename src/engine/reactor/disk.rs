@@ -39,7 +39,9 @@ use std::time::{Duration, Instant};
 use mio::{Registry, Token, Waker};
 
 use super::splice::{Pipe, SpliceError};
-use crate::model::job::JobId;
+use crate::engine::bounds::Bounds;
+use crate::model::error::JobError;
+use crate::model::job::{JobId, Phase};
 
 /// The token of the waker the disk threads ring (slab keys never get this high).
 pub const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -73,6 +75,9 @@ pub struct Transfer {
     pub len: u64,
     /// The idle limit (`--timeout`): fail if no byte arrives for this long.
     pub timeout: Duration,
+    /// The try's `--max-time` and `--speed-limit`, as the reactor kept them so far (its
+    /// speed window goes on counting here).
+    pub bounds: Bounds,
 }
 
 /// How a lent body ended.
@@ -84,6 +89,8 @@ pub enum Outcome {
     Eof,
     /// No byte for `--timeout`.
     TimedOut,
+    /// `--max-time` passed, or a `--speed-limit` window was too slow.
+    Bounded(JobError),
     /// Reading the socket failed.
     Socket(io::Error),
     /// Writing the file failed (a full disk, ...).
@@ -252,6 +259,7 @@ fn move_body(
     mut progress: impl FnMut(u64),
 ) -> (u64, Outcome) {
     let (mut moved, mut reported) = (0u64, 0u64);
+    let mut bounds = transfer.bounds;
     let outcome = loop {
         if moved == transfer.len {
             break Outcome::Complete;
@@ -264,11 +272,21 @@ fn move_body(
                     progress(moved - reported);
                     reported = moved;
                 }
+                if let Some(outcome) = over_bounds(&mut bounds, n as u64) {
+                    break outcome;
+                }
             }
             Err(SpliceError::Socket(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                match wait_readable(transfer.socket.as_fd(), transfer.timeout, stop) {
+                let socket = transfer.socket.as_fd();
+                match wait_readable(socket, transfer.timeout, bounds.next(), stop) {
                     Ok(Waited::Readable) => {}
                     Ok(Waited::TimedOut) => break Outcome::TimedOut,
+                    Ok(Waited::Bound) => {
+                        // Unless a window closed fast enough: the next one is counted.
+                        if let Some(outcome) = over_bounds(&mut bounds, 0) {
+                            break outcome;
+                        }
+                    }
                     Ok(Waited::Stopped) => break Outcome::Stopped,
                     Err(e) => break Outcome::Socket(e),
                 }
@@ -281,28 +299,49 @@ fn move_body(
     (moved - reported, outcome)
 }
 
+/// Counts `n` more bytes against the try's bounds and checks them: the outcome if one
+/// failed it. Without `--max-time` and `--speed-limit`, no clock is read.
+#[inline]
+fn over_bounds(bounds: &mut Bounds, n: u64) -> Option<Outcome> {
+    if !bounds.is_set() {
+        return None;
+    }
+    bounds.count(n);
+    let failed = bounds.check(Instant::now(), Phase::ReceivingBody).err()?;
+    Some(Outcome::Bounded(failed))
+}
+
 /// Why [`wait_readable`] returned.
 enum Waited {
     Readable,
     TimedOut,
+    /// `bound` came, before the idle timeout.
+    Bound,
     Stopped,
 }
 
-/// Waits until the socket is readable (or closed), at most `timeout`, looking at the
-/// stop flag every [`STOP_CHECK`].
+/// Waits until the socket is readable (or closed), at most `timeout` or until `bound`
+/// (a `--max-time` or `--speed-limit` moment), looking at the stop flag every
+/// [`STOP_CHECK`].
 fn wait_readable(
     socket: std::os::fd::BorrowedFd<'_>,
     timeout: Duration,
+    bound: Option<Instant>,
     stop: &AtomicBool,
 ) -> io::Result<Waited> {
     let deadline = Instant::now() + timeout;
+    let until = bound.map_or(deadline, |at| at.min(deadline));
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(Waited::Stopped);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(Waited::TimedOut);
+            return Ok(if until < deadline {
+                Waited::Bound
+            } else {
+                Waited::TimedOut
+            });
         }
         let slice = left.min(STOP_CHECK).as_millis().max(1) as libc::c_int;
         let mut fds = libc::pollfd {

@@ -295,6 +295,7 @@ impl<'o> Reactor<'o> {
             address_index: index,
             serial: self.next_serial,
             deadline,
+            max_time: crate::engine::bounds::Deadline::new(scheduler.options(), now),
         };
         entry.insert(Conn::connecting(transport, dial, job, method, out));
         self.pool.opened(host);
