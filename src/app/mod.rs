@@ -7,6 +7,7 @@
 //!   to a finished run.
 //! - [`downloader`]: the library face, a builder and a file handler (re-exported at the
 //!   crate root).
+//! - [`open_files`]: the open-file limit, raised, and `-c` sized to fit it.
 //! - [`verify`]: `miodl verify`; [`demo`]: `miodl demo`.
 //!
 //! May use: every layer below, and [`crate::serve`] (the demo's server).
@@ -14,5 +15,6 @@
 pub mod cli;
 pub mod demo;
 pub mod downloader;
+pub mod open_files;
 pub mod run;
 pub mod verify;

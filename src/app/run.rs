@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::app::open_files;
 use crate::model::event::Observers;
 use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
@@ -392,7 +393,7 @@ pub(crate) fn execute_with(
     mut observers: Observers,
 ) -> Result<Report, StartError> {
     let Plan {
-        options,
+        mut options,
         feed,
         trusted,
     } = plan;
@@ -408,6 +409,12 @@ pub(crate) fn execute_with(
     let started = start.instant;
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
+    }
+    // After the output directory is open, so the reserve counts it.
+    if let Some(shrunk) = open_files::plan(&mut options) {
+        if stderr == Stderr::Console {
+            eprintln!("miodl: warning: {shrunk}");
+        }
     }
     if stderr == Stderr::Console {
         observers.push(Box::new(Console::new(options.quiet)));

@@ -20,7 +20,7 @@ pub mod workers;
 
 use std::io;
 
-use crate::model::options::Engine;
+use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
 use crate::policy::scheduler::Scheduler;
@@ -31,16 +31,19 @@ pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Re
         Engine::Reactor => reactor::run(scheduler, output, stop),
         Engine::Blocking => workers::run(scheduler, output, 1, stop),
         Engine::Threads => {
-            let options = scheduler.options();
-            // A worker holds at most one socket and one request: the pool and the
-            // semaphore both bound the number of workers.
-            let workers = [options.max_in_flight, options.connections]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(100)
-                .clamp(1, workers::MAX_WORKERS);
+            let workers = thread_workers(scheduler.options());
             workers::run(scheduler, output, workers, stop)
         }
     }
+}
+
+/// How many workers the `threads` engine starts for `options`. A worker holds at most
+/// one socket and one request: the pool and the semaphore both bound their number.
+pub fn thread_workers(options: &TransferOptions) -> usize {
+    [options.max_in_flight, options.connections]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(100)
+        .clamp(1, workers::MAX_WORKERS)
 }

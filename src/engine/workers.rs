@@ -9,7 +9,10 @@
 //! wait on a `Condvar` until another finishes one, or until the next backoff ends.
 //!
 //! Each worker keeps at most one socket, so there are never more sockets than workers
-//! (and the engine starts no more workers than `-c` and `--max-in-flight` allow). With
+//! (and the engine starts no more workers than `-c` and `--max-in-flight` allow, `-c`
+//! sized at start to the open-file limit by the application). A worker whose
+//! socket or staged file found no descriptor (`EMFILE`) stops taking jobs, unless it is
+//! the last; its job goes back to the queue without counting a try. With
 //! `--per-host`, a worker takes a job for a host only if it already holds a socket there
 //! or the host has fewer open sockets than the limit.
 //! Reads time out every `TICK` (100 ms) so a worker sees a stop request promptly; the idle
@@ -21,8 +24,10 @@
 //!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -85,6 +90,8 @@ struct Shared<'a> {
     per_host: Option<PerHost>,
     /// Plain or TLS, with one TLS configuration (and session cache) for every worker.
     opener: Opener,
+    /// Workers still taking jobs ([`Shared::retire`]).
+    working: AtomicUsize,
 }
 
 impl<'a> Shared<'a> {
@@ -141,6 +148,15 @@ impl<'a> Shared<'a> {
             .emit(Event::ConnectionClosed { slot }, Instant::now());
     }
 
+    /// A worker found no descriptor (`EMFILE`): it stops taking jobs, unless it is the
+    /// last one (whose job then waits, bounded, in the scheduler). True if it stops.
+    fn retire(&self) -> bool {
+        let fewer = |n: usize| (n > 1).then(|| n - 1);
+        self.working
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, fewer)
+            .is_ok()
+    }
+
     fn socket_closed(&self, host: &HostKey, slot: ConnId) {
         self.unclaim(host, slot);
         self.lock()
@@ -181,6 +197,7 @@ pub fn run(
         scheduler: Mutex::new(scheduler),
         changed: Condvar::new(),
         opener: Opener::new(&options)?,
+        working: AtomicUsize::new(workers),
     };
     if workers == 1 {
         worker(0, &shared, output, &options, stop);
@@ -218,6 +235,7 @@ fn worker(
         shared,
         options,
         stop,
+        short: Cell::new(false),
     };
     let mut belongings = Belongings {
         kept: None,
@@ -229,6 +247,11 @@ fn worker(
     {
         worker.perform(job, claim, &mut belongings);
         shared.changed.notify_all();
+        if worker.short.take() && shared.retire() {
+            // No descriptor for this worker's socket or file: one worker fewer, as the
+            // reactor's pool lowers its limit (its job went back to the queue).
+            break;
+        }
     }
     if let Some(socket) = belongings.kept.take() {
         shared.socket_closed(&socket.host, worker.slot);
@@ -289,6 +312,8 @@ struct Worker<'w, 'a> {
     shared: &'w Shared<'a>,
     options: &'w TransferOptions,
     stop: &'w Stop,
+    /// The last attempt found no descriptor for its socket or its staged file.
+    short: Cell<bool>,
 }
 
 impl Worker<'_, '_> {
@@ -397,6 +422,7 @@ impl Worker<'_, '_> {
             }
             Err(e) => {
                 shared.socket_closed(&host, slot);
+                self.short.set(e.is_out_of_descriptors());
                 shared.lock().on_error(job, e, Instant::now());
                 None
             }
@@ -422,7 +448,10 @@ impl Worker<'_, '_> {
         match result {
             Ok(_) => {}
             Err(Broken::Stale) => scheduler.on_stale(job, now),
-            Err(Broken::Failed(e)) => scheduler.on_error(job, e, now),
+            Err(Broken::Failed(e)) => {
+                self.short.set(e.is_out_of_descriptors());
+                scheduler.on_error(job, e, now);
+            }
         }
     }
 

@@ -111,6 +111,26 @@ impl JobError {
     pub fn is_output_error(&self) -> bool {
         matches!(self, JobError::Output { .. })
     }
+
+    /// True when a descriptor could not be made (a socket, the staged file, a lookup's
+    /// file): the process or the system is out of open files, [`is_out_of_descriptors`].
+    /// Not the server's fault nor the disk's: the scheduler waits for a socket to close
+    /// and sends the job again (`Scheduler::on_error`).
+    pub fn is_out_of_descriptors(&self) -> bool {
+        match self {
+            JobError::Resolve(e) | JobError::Connect(e) | JobError::Io(e, _) => {
+                is_out_of_descriptors(e)
+            }
+            JobError::Output { error, .. } => is_out_of_descriptors(error),
+            _ => false,
+        }
+    }
+}
+
+/// True for `EMFILE` (this process has its `RLIMIT_NOFILE` open) and `ENFILE` (the
+/// whole system is out of open files): no descriptor could be made.
+pub fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 fn phase_words(phase: &Phase) -> &'static str {

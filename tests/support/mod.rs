@@ -158,9 +158,13 @@ impl Started {
 }
 
 fn launch<S: AsRef<str>>(args: &[S], stdin: Stdio) -> Started {
+    launch_with(Command::new(env!("CARGO_BIN_EXE_miodl")), args, stdin)
+}
+
+fn launch_with<S: AsRef<str>>(mut command: Command, args: &[S], stdin: Stdio) -> Started {
     let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
     let since = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_miodl"))
+    let child = command
         .args(&args)
         .stdin(stdin)
         .stdout(Stdio::piped())
@@ -181,6 +185,19 @@ fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
 /// Starts `miodl ARGS` (stdin closed), for a test that acts while it runs.
 pub fn start<S: AsRef<str>>(args: &[S]) -> Started {
     launch(args, Stdio::null())
+}
+
+/// Runs `miodl ARGS` to the end as [`miodl`] does, after the shell's `limits` (e.g.
+/// `ulimit -n 256`, which sets the soft and the hard open-file limit) have lowered the
+/// process's limits: `sh -c 'LIMITS && exec miodl "$@"'`.
+pub fn miodl_under<S: AsRef<str>>(limits: &str, args: &[S]) -> Run {
+    let mut command = Command::new("sh");
+    let script = format!("{limits} && exec \"$0\" \"$@\"");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_miodl"));
+    launch_with(command, args, Stdio::null()).finish()
 }
 
 /// Runs `miodl ARGS` to the end, stdin closed, under the watchdog.

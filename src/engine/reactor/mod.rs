@@ -50,7 +50,7 @@ use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::engine::answer::Landing;
-use crate::model::error::JobError;
+use crate::model::error::{is_out_of_descriptors, JobError};
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::stop::Stop;
@@ -161,6 +161,11 @@ impl<'o> Reactor<'o> {
 
     /// Hands ready jobs to sockets until the semaphore or the pool says stop.
     fn dispatch(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        if scheduler.take_descriptor_shortage() {
+            // A staged file found no descriptor (its job went back to the queue): hold
+            // no more sockets than are open now.
+            self.pool.shrink_to_open();
+        }
         let mut deferred = 0;
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
@@ -273,6 +278,16 @@ impl<'o> Reactor<'o> {
             };
             match connect(addr) {
                 Ok(stream) => break stream,
+                Err(e) if is_out_of_descriptors(&e) => {
+                    // Backpressure, not this address's fault: the pool holds no more
+                    // sockets than are open now, and the job waits for one of them to
+                    // close, without counting a try (`Scheduler::on_error`).
+                    self.pool.shrink_to_open();
+                    let mut out = out;
+                    out.clear();
+                    self.spare_out.push(out);
+                    return scheduler.on_error(job, JobError::Connect(e), now);
+                }
                 Err(e) => (failed, index) = (Some(e), index + 1),
             }
         };

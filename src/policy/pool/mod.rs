@@ -235,6 +235,23 @@ impl Pool {
     pub fn open(&self) -> usize {
         self.open
     }
+
+    /// No descriptor could be made (`EMFILE`/`ENFILE`): from now on the pool holds at
+    /// most the sockets open now (at least one), so the job that could not have its
+    /// descriptor waits for one of them to close, as any job waits at `-c`.
+    ///
+    /// The open-file limit was raised and `-c` sized to fit it at start (the application),
+    /// so this is the rare case where something else took descriptors (a library's
+    /// caller, a lent body's duplicates). Lowering the limit to what demonstrably fits is
+    /// what the connector can know for sure; it is not raised again, because a limit
+    /// hit once is likely to be hit again (nginx instead stops accepting for half a
+    /// second and tries again; curl and aiohttp report the error as the transfer's).
+    /// Returns the new limit.
+    pub fn shrink_to_open(&mut self) -> usize {
+        let limit = self.open.max(1);
+        self.limit = Some(self.limit.map_or(limit, |n| n.min(limit)));
+        limit
+    }
 }
 
 #[cfg(test)]

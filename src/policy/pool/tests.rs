@@ -119,3 +119,30 @@ fn unlimited_pool_always_opens() {
     }
     assert_eq!(pool.open(), 1000);
 }
+
+#[test]
+fn out_of_descriptors_the_pool_holds_what_is_open() {
+    let mut pool = Pool::new(None, None);
+    let a = pool.intern(Scheme::Http, "a", 80);
+    for _ in 0..3 {
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
+        pool.opened(a);
+    }
+    // The fourth connect found no descriptor: three fit, so three it is.
+    assert_eq!(pool.shrink_to_open(), 3);
+    assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Full);
+    pool.closed(a, ConnId(0));
+    assert_eq!(
+        pool.checkout(a, Need::AnySocket),
+        Checkout::Open,
+        "one closed: one may open"
+    );
+    pool.opened(a);
+    // Never above a smaller -c, never below one socket.
+    let mut small = Pool::new(Some(2), None);
+    let b = small.intern(Scheme::Http, "b", 80);
+    assert_eq!(small.shrink_to_open(), 1);
+    assert_eq!(small.checkout(b, Need::AnySocket), Checkout::Open);
+    small.opened(b);
+    assert_eq!(small.checkout(b, Need::AnySocket), Checkout::Full);
+}

@@ -46,6 +46,11 @@ pub mod verdict;
 
 /// Queued files below which more URLs are read from the input.
 const QUEUE_LOW: usize = 256;
+/// Jobs sent back for want of a descriptor ([`Scheduler::on_error`]) with no job
+/// finishing in between (and none other in flight), past which the next such error counts
+/// as a try again: the bound that keeps a run whose every descriptor is taken by
+/// something else from spinning.
+const MAX_SHORT_IN_A_ROW: usize = 64;
 /// What the engine should do with the rest of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -132,6 +137,11 @@ pub struct Scheduler {
     reports: Reports,
     ending: Ending,
     scratch: Vec<NewJob>,
+    /// A job was sent back for want of a descriptor since the engine last asked
+    /// ([`Scheduler::take_descriptor_shortage`]).
+    short_of_descriptors: bool,
+    /// Jobs sent back for want of a descriptor since a job last finished.
+    short_in_a_row: usize,
 }
 
 impl Scheduler {
@@ -169,6 +179,8 @@ impl Scheduler {
             },
             ending: Ending::Finished,
             scratch: Vec::new(),
+            short_of_descriptors: false,
+            short_in_a_row: 0,
         };
         scheduler.refill(start.instant);
         scheduler
@@ -433,8 +445,17 @@ impl Scheduler {
         }
     }
 
+    /// True once after a job was sent back because no descriptor could be made
+    /// ([`Scheduler::on_error`]): the engine then holds fewer sockets open (the
+    /// reactor's pool lowers its limit to the sockets open now).
+    pub fn take_descriptor_shortage(&mut self) -> bool {
+        std::mem::take(&mut self.short_of_descriptors)
+    }
+
     /// Forgets a finished job, handing back its record for the last report.
     fn remove(&mut self, job: JobId) -> Job {
+        // A job finished: whatever it held is closed or about to be.
+        self.short_in_a_row = 0;
         self.on_socket.remove(job.0);
         self.jobs.remove(job.0)
     }

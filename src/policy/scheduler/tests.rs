@@ -1180,6 +1180,73 @@ fn a_stale_socket_resends_first_on_a_fresh_socket_without_counting_a_try() {
     assert_eq!(run.scheduler.summary().stale_resends, 3);
 }
 
+/// No descriptor could be made (`EMFILE`), as the output's error or the connect's.
+fn out_of_files(output: bool) -> JobError {
+    let error = io::Error::from_raw_os_error(libc::EMFILE);
+    match output {
+        true => JobError::Output {
+            path: PathBuf::from("out"),
+            error,
+        },
+        false => JobError::Connect(error),
+    }
+}
+
+#[test]
+fn out_of_descriptors_the_job_waits_first_without_counting_a_try() {
+    let options = TransferOptions {
+        retries: 0,
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A, B]);
+    let a = run.take();
+    run.fail(a, out_of_files(true));
+    assert!(
+        run.scheduler.take_descriptor_shortage(),
+        "the engine is told"
+    );
+    assert!(!run.scheduler.take_descriptor_shortage(), "once");
+    assert_eq!(
+        run.scheduler.ending(),
+        Ending::Finished,
+        "not an output failure"
+    );
+    assert_eq!(run.scheduler.in_flight(), 0, "its permit is back");
+    assert_eq!(run.scheduler.next_deadline(), None, "no backoff");
+    assert_eq!(run.next(), Some(a), "before B, at once");
+    run.send(a);
+    run.fail(a, out_of_files(false));
+    assert_eq!(run.next(), Some(a));
+    run.send(a);
+    run.answer(a, &ok("a"));
+    assert_eq!(run.saved(), [A.to_string()], "--retries 0, and still saved");
+    assert!(run.failures().is_empty());
+}
+
+#[test]
+fn out_of_descriptors_with_nothing_closing_it_is_a_try_at_last() {
+    let options = TransferOptions {
+        retries: 0,
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A]);
+    let mut waits = 0;
+    while run.failures().is_empty() {
+        assert!(waits <= super::MAX_SHORT_IN_A_ROW, "it never ends");
+        let a = run.take();
+        run.fail(a, out_of_files(false));
+        waits += 1;
+    }
+    assert_eq!(waits, super::MAX_SHORT_IN_A_ROW + 1);
+    let failures = run.failures();
+    assert!(
+        failures[0]
+            .1
+            .starts_with("connect failed: Too many open files"),
+        "{failures:?}"
+    );
+}
+
 // ----------------------------------------------------------------------------------
 // Credentials.
 

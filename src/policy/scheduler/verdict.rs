@@ -14,7 +14,7 @@ use std::cmp::Reverse;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{Accept, Ending, Flow, Scheduler};
+use super::{Accept, Ending, Flow, Scheduler, MAX_SHORT_IN_A_ROW};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, JobKind, Phase};
@@ -197,10 +197,28 @@ impl Scheduler {
     }
 
     /// The attempt failed (connection, timeout, protocol, output): retry or give up.
+    ///
+    /// An error that says no descriptor could be made (`EMFILE`, `ENFILE`: the socket,
+    /// the staged file, [`JobError::is_out_of_descriptors`]) is backpressure, not a
+    /// failure: the job goes back to the front of its queue without counting a try, and
+    /// [`Scheduler::take_descriptor_shortage`] tells the engine to hold fewer sockets.
+    /// Bounded: after 64 of these (`MAX_SHORT_IN_A_ROW`) with no job finishing in between,
+    /// plus one for each other job still in flight (a burst of them may all meet the
+    /// limit at once), nothing the engine holds is closing: it is a try like any other
+    /// error, so a run whose descriptors something else took ends instead of spinning.
     pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
         self.release(job);
         self.on_socket[job.0].verdict = None;
         self.jobs[job.0].discarded = 0;
+        if error.is_out_of_descriptors()
+            && self.ending == Ending::Finished
+            && self.short_in_a_row < MAX_SHORT_IN_A_ROW + self.semaphore.held()
+        {
+            self.short_in_a_row += 1;
+            self.short_of_descriptors = true;
+            self.set_phase(job, Phase::Queued, None, now);
+            return self.queue_for(job).push_front(job);
+        }
         self.fail_attempt(job, error, None, now);
     }
 
