@@ -3,7 +3,8 @@
 //! The scheduler asks its feed for more work when its queue runs short, so a list of a
 //! million URLs is read a little at a time and never held whole. The crawl feed turns
 //! the pager's page requests into page jobs and the ids of each answered page into file
-//! jobs, through `--item-url`.
+//! jobs, through `--item-url`, as the queue drains; it asks for pages only while few
+//! found files wait ([`queue_bound`]) and at most `--max-pages` of them.
 //!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
@@ -223,7 +224,7 @@ impl UrlSources {
 
 /// `miodl crawl`'s pager (its paging style), the list URL, and the template of item URLs.
 ///
-/// An answered page's new ids wait here, compactly ([`PendingIds`]), and become file
+/// An answered page's new ids wait here, compactly (`PendingIds`), and become file
 /// jobs only as the scheduler's queue runs short, so a page of a million ids costs a
 /// million short strings, not a million jobs. Pages are asked for only while fewer than
 /// [`queue_bound`] files wait (queued and pending), so the ids of the pages still to come
