@@ -25,7 +25,9 @@ use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
 use crate::output::sink::OutputDir;
-use crate::policy::feed::{CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources};
+use crate::policy::feed::{
+    queue_bound, CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources,
+};
 use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::pager::MorePager;
 use crate::protocol::url::{Authority, Url, UrlError};
@@ -60,6 +62,8 @@ pub struct CrawlOptions {
     pub lookahead: u32,
     /// `--item-url`: the download URL of an id; `{origin}` and `{id}` are replaced.
     pub item_url: String,
+    /// `--max-pages N`: ask at most N pages; reaching them ends the crawl normally.
+    pub max_pages: Option<u64>,
 }
 
 impl CrawlOptions {
@@ -71,6 +75,7 @@ impl CrawlOptions {
             start: 0,
             lookahead: 0,
             item_url: "{origin}/api/download/{id}".to_string(),
+            max_pages: None,
         }
     }
 }
@@ -193,6 +198,15 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
     let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
     // The paging style: `more` (the seed's list API) is the one there is.
     let pager = Box::new(MorePager::new(crawl.start, crawl.per_page, crawl.lookahead));
+    // The requests that can be in flight at once: the smaller of the limits set
+    // (unlimited counts as the scheduler's batch of URLs read at a time).
+    let t = &args.transfer;
+    let parallel = [t.connections, t.max_in_flight]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(256);
+    let bound = queue_bound(parallel, crawl.lookahead);
     Ok(Plan {
         options: args.transfer,
         feed: Feed::Crawl(Box::new(CrawlFeed::new(
@@ -200,6 +214,8 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
             list_url.clone(),
             crawl.item_url,
             shard,
+            bound,
+            crawl.max_pages,
         ))),
         trusted: vec![list_url.authority_key()],
     })
@@ -218,8 +234,12 @@ pub struct Report {
     pub unfinished: usize,
     /// For a crawl: pages asked for beyond the end of the list (wasted lookahead).
     pub extra_pages: Option<u64>,
-    /// For a crawl: false if a page failed, so the listing is incomplete.
+    /// For a crawl: false if a page failed, so the listing is incomplete (or
+    /// `--max-pages` ended it early: see [`Report::stopped_at_max_pages`]).
     pub listing_complete: bool,
+    /// For a crawl: `--max-pages` ended the listing while the list may have had more
+    /// (a normal end: the exit status is 0 if every file was saved).
+    pub stopped_at_max_pages: bool,
     /// Where the files are.
     pub output_dir: PathBuf,
     /// The engine's name.
@@ -233,7 +253,7 @@ impl Report {
             Ending::Interrupted(signal) => 128 + signal,
             Ending::OutputFailed => 3,
             Ending::Finished if self.summary.failed > 0 || self.unfinished > 0 => 1,
-            Ending::Finished if !self.listing_complete => 1,
+            Ending::Finished if !self.listing_complete && !self.stopped_at_max_pages => 1,
             Ending::Finished => 0,
         }
     }
@@ -431,13 +451,20 @@ pub(crate) fn execute_with(
         .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();
     scheduler.finish_observers();
-    let (extra_pages, listing_complete) = match scheduler.feed() {
+    let (extra_pages, listing_complete, stopped_at_max_pages) = match scheduler.feed() {
         Feed::Crawl(feed) => {
             let stats = feed.pager().stats();
-            (Some(stats.extra_pages), stats.complete)
+            let stopped = feed.stopped_at_max_pages() && stats.pages_failed == 0;
+            (Some(stats.extra_pages), stats.complete, stopped)
         }
-        Feed::Urls(_) => (None, true),
+        Feed::Urls(_) => (None, true, false),
     };
+    if stopped_at_max_pages && stderr == Stderr::Console {
+        if let Feed::Crawl(feed) = scheduler.feed() {
+            let pages = feed.pager().stats().pages_requested;
+            eprintln!("miodl: stopped after --max-pages {pages} pages; the list may have more");
+        }
+    }
     Ok(Report {
         summary: scheduler.summary().clone(),
         elapsed,
@@ -445,6 +472,7 @@ pub(crate) fn execute_with(
         unfinished: scheduler.unfinished(),
         extra_pages,
         listing_complete,
+        stopped_at_max_pages,
         output_dir: dir,
         engine: engine.name(),
     })

@@ -64,6 +64,10 @@ struct Shared {
     pages: Box<PageFn>,
     downloads: Mutex<HashMap<String, u64>>,
     page_asks: Mutex<Vec<(u64, u64)>>,
+    /// Downloads answered before each page ask, in the asks' order.
+    downloads_at_asks: Mutex<Vec<u64>>,
+    /// Downloads answered so far.
+    downloaded: std::sync::atomic::AtomicU64,
     problems: Mutex<Vec<String>>,
 }
 
@@ -95,6 +99,8 @@ impl ListServer {
             pages: Box::new(pages),
             downloads: Mutex::new(HashMap::new()),
             page_asks: Mutex::new(Vec::new()),
+            downloads_at_asks: Mutex::new(Vec::new()),
+            downloaded: std::sync::atomic::AtomicU64::new(0),
             problems: Mutex::new(Vec::new()),
         });
         let stop = Arc::new(AtomicBool::new(false));
@@ -128,6 +134,11 @@ impl ListServer {
     /// The `(start, per_page)` of every page asked for, in arrival order.
     pub fn page_asks(&self) -> Vec<(u64, u64)> {
         self.shared.page_asks.lock().unwrap().clone()
+    }
+
+    /// How many downloads had been answered when each page was asked, in the asks' order.
+    pub fn downloads_at_page_asks(&self) -> Vec<u64> {
+        self.shared.downloads_at_asks.lock().unwrap().clone()
     }
 
     /// Every request a careful client would not have sent.
@@ -302,6 +313,8 @@ fn route(request: &Request, shared: &Shared) -> Vec<u8> {
         let start = field("start").unwrap_or(0);
         let per_page = field("per_page").unwrap_or(3);
         shared.page_asks.lock().unwrap().push((start, per_page));
+        let downloaded = shared.downloaded.load(Ordering::SeqCst);
+        shared.downloads_at_asks.lock().unwrap().push(downloaded);
         let page = (shared.pages)(start, per_page);
         let more = page
             .more
@@ -323,6 +336,8 @@ fn route(request: &Request, shared: &Shared) -> Vec<u8> {
             .unwrap()
             .entry(id.clone())
             .or_insert(0) += 1;
+        // Counted when answered, so a page asked later saw this download finish.
+        let _counted = Counted(&shared.downloaded);
         return match shared.catalog.iter().position(|c| *c == id) {
             Some(i) => {
                 let body = format!("{} of {}", i + 1, shared.catalog.len());
@@ -370,4 +385,13 @@ fn response(status: u16, content_type: &str, extra: &str, body: &[u8]) -> Vec<u8
     .into_bytes();
     out.extend_from_slice(body);
     out
+}
+
+/// Adds one to the counter when dropped: after the answer is built.
+struct Counted<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }

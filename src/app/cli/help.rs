@@ -160,6 +160,9 @@ Paging:
                           0 = one page at a time [default: 0]
       --item-url TEMPLATE the download URL of an id; {origin} and {id}
                           are replaced [default: {origin}/api/download/{id}]
+      --max-pages N       ask at most N pages, then end normally (said on
+                          stderr); 3 pages in a row without a new id end
+                          the crawl with an error
 
 ",
     transfer_options!(),

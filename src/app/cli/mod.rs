@@ -216,6 +216,7 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
             Long("start") => crawl.start = whole(parser, "--start")?,
             Long("lookahead") => crawl.lookahead = whole(parser, "--lookahead")?,
             Long("item-url") => crawl.item_url = item_url(parser)?,
+            Long("max-pages") => crawl.max_pages = Some(positive(parser, "--max-pages")?),
             Short('h') | Long("help") => return Ok(Command::Help(CRAWL_HELP)),
             Value(v) if list_url.is_none() => list_url = Some(utf8(v, "LIST_URL")?),
             _ => return Err(arg.unexpected().into()),

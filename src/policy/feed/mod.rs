@@ -3,7 +3,8 @@
 //! The scheduler asks its feed for more work when its queue runs short, so a list of a
 //! million URLs is read a little at a time and never held whole. The crawl feed turns
 //! the pager's page requests into page jobs and the ids of each answered page into file
-//! jobs, through `--item-url`.
+//! jobs, through `--item-url`, as the queue drains; it asks for pages only while few
+//! found files wait ([`queue_bound`]) and at most `--max-pages` of them.
 //!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
@@ -55,11 +56,12 @@ pub enum Feed {
 
 impl Feed {
     /// Adds up to `want` file jobs (and, for a crawl, every page request the pager
-    /// allows now) to `out`.
-    pub fn refill(&mut self, want: usize, out: &mut Vec<NewJob>) {
+    /// allows now, while fewer than its bound of files wait: `queued` of them in the
+    /// scheduler) to `out`.
+    pub fn refill(&mut self, want: usize, queued: usize, out: &mut Vec<NewJob>) {
         match self {
             Feed::Urls(feed) => feed.refill(want, out),
-            Feed::Crawl(feed) => feed.refill(out),
+            Feed::Crawl(feed) => feed.refill(want, queued, out),
         }
     }
 
@@ -75,7 +77,7 @@ impl Feed {
     pub fn is_exhausted(&self) -> bool {
         match self {
             Feed::Urls(feed) => feed.sources.is_none(),
-            Feed::Crawl(feed) => feed.pager.is_done(),
+            Feed::Crawl(feed) => feed.is_exhausted(),
         }
     }
 }
@@ -221,27 +223,72 @@ impl UrlSources {
 }
 
 /// `miodl crawl`'s pager (its paging style), the list URL, and the template of item URLs.
+///
+/// An answered page's new ids wait here, compactly (`PendingIds`), and become file
+/// jobs only as the scheduler's queue runs short, so a page of a million ids costs a
+/// million short strings, not a million jobs. Pages are asked for only while fewer than
+/// [`queue_bound`] files wait (queued and pending), so the ids of the pages still to come
+/// are never all held at once: memory grows with the ids seen (the pager's exactly-once
+/// set), not with the queue.
 pub struct CrawlFeed {
     pager: Box<dyn Paging>,
     shard: Option<Shard>,
     list_url: Url,
+    /// `{origin}` of the template, replaced once.
     item_template: String,
+    /// New ids not yet made file jobs, in list order.
+    pending: PendingIds,
+    /// Pages are asked for only while fewer files than this wait.
+    bound: usize,
+    /// `--max-pages`: asks no more pages after this many.
+    max_pages: Option<u64>,
+    /// Pages handed out so far.
+    pages_asked: u64,
+    /// Pages handed out and not yet answered or failed.
+    pages_out: u64,
+}
+
+/// How many waiting files (queued jobs and ids not yet made jobs) stop the crawl asking
+/// for more pages: `max(1024, 64 × (connections + lookahead))`.
+///
+/// Enough that the files never run dry while the next page is on its way: `c`
+/// connections empty the queue at about `c` files per round trip, so 64 files per
+/// connection hide 64 round trips, far more than one page takes, and each page
+/// asked ahead (`--lookahead`) gets as much room. 1024 at least, so a small `-c` still
+/// keeps a batch ready. Small beside a page of the seed's list (5 ids) and beside the
+/// exactly-once set of a long list: a waiting file costs its id's bytes and 8, a queued
+/// job a few hundred bytes, so 64 × (c + K) of them cost well under a megabyte at the
+/// default `-c`. The pages asked at once can still bring many more (a page of 1.6 M ids
+/// arrives whole); those wait here as ids until the queue drains, and no further page is
+/// asked meanwhile.
+pub fn queue_bound(connections: usize, lookahead: u32) -> usize {
+    let room = connections.saturating_add(lookahead as usize);
+    room.saturating_mul(64).max(1024)
 }
 
 impl CrawlFeed {
     /// A crawl of `list_url` paged by `pager`, items at `item_template` (`{origin}`,
-    /// `{id}` replaced).
+    /// `{id}` replaced), asking pages only while fewer than `bound` files wait (see
+    /// [`queue_bound`]), and at most `max_pages` pages.
     pub fn new(
         pager: Box<dyn Paging>,
         list_url: Url,
         item_template: String,
         shard: Option<Shard>,
+        bound: usize,
+        max_pages: Option<u64>,
     ) -> CrawlFeed {
+        let item_template = item_template.replace("{origin}", &list_url.origin());
         CrawlFeed {
             pager,
             shard,
             list_url,
             item_template,
+            pending: PendingIds::default(),
+            bound,
+            max_pages,
+            pages_asked: 0,
+            pages_out: 0,
         }
     }
 
@@ -250,8 +297,33 @@ impl CrawlFeed {
         &*self.pager
     }
 
-    fn refill(&mut self, out: &mut Vec<NewJob>) {
-        while let Some(ask) = self.pager.next_page() {
+    /// True when `--max-pages` stopped the listing while the pager had more to ask: the
+    /// list may go on.
+    pub fn stopped_at_max_pages(&self) -> bool {
+        self.max_pages.is_some_and(|max| self.pages_asked >= max) && !self.pager.is_done()
+    }
+
+    /// True when the feed will never produce another job.
+    fn is_exhausted(&self) -> bool {
+        self.pending.is_empty()
+            && (self.pager.is_done() || (self.at_max_pages() && self.pages_out == 0))
+    }
+
+    fn at_max_pages(&self) -> bool {
+        self.max_pages.is_some_and(|max| self.pages_asked >= max)
+    }
+
+    /// Up to `want` file jobs from the pending ids, then every page request the pager
+    /// allows now, if fewer than the bound of files wait (`queued` jobs and the pending
+    /// ids) and `--max-pages` is not reached.
+    fn refill(&mut self, want: usize, queued: usize, out: &mut Vec<NewJob>) {
+        self.make_jobs(want, out);
+        while queued + self.pending.len() + out.len() < self.bound && !self.at_max_pages() {
+            let Some(ask) = self.pager.next_page() else {
+                break;
+            };
+            self.pages_asked += 1;
+            self.pages_out += 1;
             out.push(NewJob {
                 kind: JobKind::Page {
                     page: ask.id,
@@ -264,14 +336,39 @@ impl CrawlFeed {
         }
     }
 
-    /// Hands an answered page to the pager; its new ids become file jobs in `out`.
+    /// Turns up to `want` pending ids into file jobs.
+    fn make_jobs(&mut self, want: usize, out: &mut Vec<NewJob>) {
+        let mut text = String::new();
+        for _ in 0..want {
+            let Some(id) = self.pending.pop() else {
+                return;
+            };
+            item_url(&self.item_template, id, &mut text);
+            // Every pending id's URL was checked when its page was read.
+            if let Ok(url) = Url::parse(&text) {
+                out.push(NewJob {
+                    kind: JobKind::File {
+                        name: id.to_string(),
+                    },
+                    url,
+                    method: Method::Get,
+                    trust_host: false,
+                });
+            }
+        }
+    }
+
+    /// Hands an answered page to the pager; its new ids wait as pending ids, and up to
+    /// `want` of them become file jobs in `out`.
     pub fn on_page(
         &mut self,
         page: PageId,
         head: &ResponseHead,
         body: &[u8],
+        want: usize,
         out: &mut Vec<NewJob>,
     ) -> Result<PageReport, PageError> {
+        self.pages_out = self.pages_out.saturating_sub(1);
         let outcome = self.pager.on_answer(page, head, body)?;
         let mut report = PageReport {
             new_ids: 0,
@@ -281,36 +378,30 @@ impl CrawlFeed {
                 .map(|r| (r.raw, r.reason.to_string()))
                 .collect(),
         };
-        let origin = self.list_url.origin();
         let shard = self.shard;
+        let mut probe = String::new();
         for id in outcome
             .new_ids
-            .into_iter()
+            .iter()
             .filter(|id| shard.is_none_or(|shard| shard.contains(id)))
         {
             // The pager already refused unsafe ids; this is the last check before the
             // id becomes a file name, kept so no path can ever escape the directory.
-            if let Err(e) = safe_id_file_name(&id) {
+            if let Err(e) = safe_id_file_name(id) {
                 report.rejected.push((format!("{id:?}"), e.to_string()));
                 continue;
             }
-            let text = self
-                .item_template
-                .replace("{origin}", &origin)
-                .replace("{id}", &percent_encode_segment(&id));
-            match Url::parse(&text) {
-                Ok(url) => {
-                    report.new_ids += 1;
-                    out.push(NewJob {
-                        kind: JobKind::File { name: id },
-                        url,
-                        method: Method::Get,
-                        trust_host: false,
-                    });
-                }
-                Err(e) => report.rejected.push((format!("{id:?}"), e.to_string())),
+            // An id that would make the item URL unparsable is refused now, with its
+            // reason; its job is made later, when the queue runs short.
+            item_url(&self.item_template, id, &mut probe);
+            if let Err(e) = Url::check(&probe) {
+                report.rejected.push((format!("{id:?}"), e.to_string()));
+                continue;
             }
+            report.new_ids += 1;
+            self.pending.push(id);
         }
+        self.make_jobs(want, out);
         // No new page requests here: the scheduler asks for them when it next
         // dispatches, after every answer that arrived together has been read. A batch of
         // lookahead answers thus learns where the list ends before asking further.
@@ -319,6 +410,65 @@ impl CrawlFeed {
 
     /// A page failed for good: the pager stops.
     pub fn on_page_failed(&mut self, page: PageId) {
+        self.pages_out = self.pages_out.saturating_sub(1);
         self.pager.on_failed(page);
+    }
+}
+
+/// The item URL of `id`: `template` (its `{origin}` already replaced) with each `{id}`
+/// replaced by the percent-encoded id, into `out`.
+fn item_url(template: &str, id: &str, out: &mut String) {
+    out.clear();
+    for (n, part) in template.split("{id}").enumerate() {
+        if n > 0 {
+            out.push_str(&percent_encode_segment(id));
+        }
+        out.push_str(part);
+    }
+}
+
+/// The new ids of answered pages that are not file jobs yet, in order: their bytes end
+/// to end in one string and where each ends, so a waiting id costs its length and 8
+/// bytes, not a `String` (24 bytes and an allocation) nor a job.
+#[derive(Debug, Default)]
+struct PendingIds {
+    /// The ids' bytes from logical offset `base` on.
+    text: String,
+    /// The logical offset of `text`'s first byte (what compaction dropped before it).
+    base: usize,
+    /// The logical end offset of each waiting id.
+    ends: VecDeque<usize>,
+    /// The logical offset where the next id to hand out starts.
+    next: usize,
+}
+
+impl PendingIds {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn push(&mut self, id: &str) {
+        if self.ends.is_empty() {
+            // Nothing waits: start over (keeping the allocation of one page at most).
+            self.base = self.next;
+            self.text.clear();
+        } else if self.next - self.base > self.text.len() / 2 {
+            // More than half is handed out: drop it, so the string holds what waits.
+            self.text.drain(..self.next - self.base);
+            self.base = self.next;
+        }
+        self.text.push_str(id);
+        self.ends.push_back(self.base + self.text.len());
+    }
+
+    fn pop(&mut self) -> Option<&str> {
+        let end = self.ends.pop_front()?;
+        let id = &self.text[self.next - self.base..end - self.base];
+        self.next = end;
+        Some(id)
     }
 }

@@ -395,12 +395,14 @@ impl Scheduler {
         self.reports.emit(&event, now);
     }
 
-    /// Asks the feed for work: the pager's next pages, or more URLs while fewer than
-    /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole).
+    /// Asks the feed for work: more URLs (or a crawl's found ids) while fewer than
+    /// [`QUEUE_LOW`] files wait (so a long list is read as it goes, never whole), and the
+    /// pager's next pages while the crawl's bound of waiting files allows.
     fn refill(&mut self, now: Instant) {
-        let want = QUEUE_LOW.saturating_sub(self.ready_files.len());
+        let queued = self.ready_files.len();
+        let want = QUEUE_LOW.saturating_sub(queued);
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        self.feed.refill(want, &mut new_jobs);
+        self.feed.refill(want, queued, &mut new_jobs);
         for bad in self.feed.take_bad_lines() {
             let event = Event::BadInput {
                 origin: &bad.origin,

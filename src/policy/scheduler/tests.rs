@@ -9,7 +9,7 @@
 //!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Cursor};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::options::{Credentials, TransferOptions};
-use crate::policy::feed::{CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
+use crate::policy::feed::{queue_bound, CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
 use crate::policy::retry::{format_http_date, MAX_RETRY_AFTER};
 use crate::protocol::http::{self, Exchange, Limits, Method};
 use crate::protocol::pager::MorePager;
@@ -308,10 +308,29 @@ impl Run {
 
     /// `miodl crawl LIST_URL --per-page P --lookahead K`.
     fn crawl(options: TransferOptions, per_page: u32, lookahead: u32) -> Run {
+        Run::crawl_at_most(options, per_page, lookahead, None)
+    }
+
+    /// [`Run::crawl`] with `--max-pages`, the queue bounded as `run::prepare_crawl`
+    /// bounds it (by `-c` and the lookahead).
+    fn crawl_at_most(
+        options: TransferOptions,
+        per_page: u32,
+        lookahead: u32,
+        max_pages: Option<u64>,
+    ) -> Run {
         let list_url = Url::parse(LIST_URL).unwrap();
         let trusted = vec![list_url.authority_key()];
         let pager = Box::new(MorePager::new(0, per_page, lookahead));
-        let feed = CrawlFeed::new(pager, list_url, ITEM_URL.to_string(), None);
+        let bound = queue_bound(options.connections.unwrap_or(256), lookahead);
+        let feed = CrawlFeed::new(
+            pager,
+            list_url,
+            ITEM_URL.to_string(),
+            None,
+            bound,
+            max_pages,
+        );
         Run::new(options, Feed::Crawl(Box::new(feed)), trusted, SEED)
     }
 
@@ -674,6 +693,119 @@ fn a_page_that_fails_for_good_ends_the_listing() {
     assert!(run.scheduler.is_finished());
     let stats = run.scheduler.summary();
     assert_eq!((stats.ok, stats.failed, stats.pages), (2, 1, 1));
+}
+
+/// Whether the job is a list page.
+fn is_page(run: &Run, job: JobId) -> bool {
+    run.url(job) == LIST_URL
+}
+
+/// A page of `n` ids never seen before, the `k`-th such page: `p<k>-<i>`.
+fn fresh_page(k: usize, n: usize, more: bool) -> String {
+    let ids: Vec<String> = (0..n).map(|i| format!("p{k}-{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    page(&refs, more)
+}
+
+#[test]
+fn pages_wait_while_the_found_files_exceed_the_bound() {
+    // -c 2 and pages of 10,000 ids: an engine with two slots, answering in order. Pages
+    // go first, so without the bound every freed slot would ask the next page at once,
+    // and the ids of page after page would pile up in the queue.
+    let options = TransferOptions {
+        connections: Some(2),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::crawl(options, 10_000, 0);
+    let mut on_socket = VecDeque::new();
+    let (mut pages, mut files, mut most_queued) = (0, 0, 0);
+    for _ in 0..100_000 {
+        while on_socket.len() < 2 {
+            let Some(job) = run.next() else { break };
+            run.send(job);
+            on_socket.push_back(job);
+        }
+        let Some(job) = on_socket.pop_front() else {
+            break;
+        };
+        if is_page(&run, job) {
+            pages += 1;
+            run.answer(job, &fresh_page(pages, 10_000, true));
+        } else {
+            files += 1;
+            run.answer(job, &ok("x"));
+        }
+        most_queued = most_queued.max(run.scheduler.ready_files.len());
+        if files == 25_000 || pages > 10 {
+            break;
+        }
+    }
+    // 25,000 files are two and a half pages: the third page is asked once fewer than
+    // 1024 files of the second wait, and nothing more until the third drains.
+    assert_eq!(pages, 3, "pages asked before {files} files were saved");
+    assert_eq!(files, 25_000);
+    // The found ids become jobs a batch at a time, not a page at a time.
+    assert!(most_queued <= 512, "{most_queued} jobs queued at once");
+}
+
+#[test]
+fn max_pages_ends_the_listing_after_n_pages_and_the_found_files_still_go() {
+    let mut run = Run::crawl_at_most(TransferOptions::default(), 2, 3, Some(2));
+    let handed = run.drain();
+    assert_eq!(handed.len(), 2, "two pages at most, whatever the lookahead");
+    for (k, &job) in handed.iter().enumerate() {
+        run.send(job);
+        run.answer(job, &fresh_page(k, 2, true));
+    }
+    let files = run.drain();
+    assert_eq!(files.len(), 4);
+    assert!(files.iter().all(|&job| !is_page(&run, job)));
+    for job in files {
+        run.send(job);
+        run.answer(job, &ok("x"));
+    }
+    assert_eq!(run.next(), None);
+    assert!(run.scheduler.is_finished());
+    let Feed::Crawl(feed) = run.scheduler.feed() else {
+        unreachable!()
+    };
+    assert!(feed.stopped_at_max_pages(), "the list said it has more");
+    let summary = run.scheduler.summary();
+    assert_eq!((summary.ok, summary.failed, summary.pages), (4, 0, 2));
+}
+
+#[test]
+fn a_server_repeating_a_page_ends_the_listing_and_the_found_files_still_go() {
+    let mut run = Run::crawl(TransferOptions::default(), 2, 0);
+    let mut found = Vec::new();
+    for _ in 0..10 {
+        let Some(job) = run.next() else { break };
+        run.send(job);
+        if is_page(&run, job) {
+            run.answer(job, &page(&["a", "b"], true));
+        } else {
+            found.push(job);
+        }
+    }
+    assert_eq!(found.len(), 2, "the files of the first page");
+    let pages_failed = run.picked(|seen| match seen {
+        Seen::Failed {
+            is_page: true,
+            error,
+            ..
+        } => Some(error),
+        _ => None,
+    });
+    assert_eq!(
+        pages_failed,
+        ["bad list page: page 4 (start=6) brought no new id, the 3rd in a row: the list may be going round in circles"]
+    );
+    for job in found {
+        run.answer(job, &ok("x"));
+    }
+    assert!(run.scheduler.is_finished());
+    let summary = run.scheduler.summary();
+    assert_eq!((summary.ok, summary.failed, summary.pages), (2, 1, 3));
 }
 
 // ----------------------------------------------------------------------------------

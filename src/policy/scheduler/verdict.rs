@@ -307,7 +307,8 @@ impl Scheduler {
             unreachable!("page jobs exist only in a crawl")
         };
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        match feed.on_page(page, head, body, &mut new_jobs) {
+        let want = super::QUEUE_LOW.saturating_sub(self.ready_files.len());
+        match feed.on_page(page, head, body, want, &mut new_jobs) {
             Ok(report) => {
                 self.set_phase(job, Phase::Saved, None, now);
                 self.emit(

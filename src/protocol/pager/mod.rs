@@ -27,7 +27,7 @@ mod ids;
 pub mod more;
 
 pub use ids::{check_id, is_invisible_or_bidi, RejectedId, MAX_ID_BYTES};
-pub use more::{parse_more, MorePager, PageRequest};
+pub use more::{parse_more, MorePager, PageRequest, BARREN_PAGES};
 
 use crate::protocol::http::{Method, ResponseHead};
 use crate::protocol::url::Url;
@@ -126,6 +126,16 @@ pub enum PageError {
     /// The answer is for a page id this pager never handed out, or already read: a bug
     /// in the caller.
     UnknownPage(PageId),
+    /// The page brought no new id, the `in_a_row`-th such page in a row while the list
+    /// said it had more: the listing ends (see [`more::BARREN_PAGES`]).
+    NoNewIds {
+        /// The page's place among the answered pages, from 1.
+        page: u64,
+        /// The offset it was asked at.
+        start: u64,
+        /// How many such pages in a row.
+        in_a_row: u32,
+    },
 }
 
 impl std::fmt::Display for PageError {
@@ -149,8 +159,29 @@ impl std::fmt::Display for PageError {
                 "answer for list page #{} that is not outstanding (a bug in the engine)",
                 page.0
             ),
+            PageError::NoNewIds {
+                page,
+                start,
+                in_a_row,
+            } => write!(
+                f,
+                "page {page} (start={start}) brought no new id, the {} in a row: the list may be going round in circles",
+                ordinal(u64::from(*in_a_row))
+            ),
         }
     }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ... `11th`, `21st`.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 impl std::error::Error for PageError {

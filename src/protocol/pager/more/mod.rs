@@ -54,9 +54,14 @@
 //!   alone proved the end (a probe after a full last page without `More: False`) is
 //!   needed, not extra.
 //! - A malformed page ([`PageError`]) fails the listing like [`MorePager::on_page_failed`].
+//! - [`BARREN_PAGES`] answered pages in a row that bring no new id while the list is still
+//!   open (every entry a duplicate or rejected, and `More` says there is more) fail the
+//!   listing with [`PageError::NoNewIds`], naming the page: a server answering the same
+//!   page with `More: True` forever ends. The files already found still download.
 //!
-//! Memory: the set of ids already seen grows with the number of distinct ids (about 100
-//! bytes for a 32-character id), because handing each id out exactly once across pages
+//! Memory: the set of ids already seen grows with the number of distinct ids (a 16-byte
+//! `Box<str>` in a table about 70% full, plus the id's own allocation: about 60 bytes
+//! for a 7-character id, 80 for a 32-character one), because handing each id out exactly once across pages
 //! needs it. A million ids cost on the order of 100 MB. Beside it the pager keeps the
 //! start of every answered page (8 bytes a page, to count extra pages) and at most a few
 //! gaps per outstanding page; bodies are not kept.
@@ -74,6 +79,12 @@ use serde_json::Value;
 use super::ids;
 use super::{PageAsk, PageError, PageId, PageOutcome, PagerStats, Paging};
 use crate::protocol::http::{Method, ResponseHead};
+
+/// Answered pages in a row that bring no new id, while the list says it has more, after
+/// which the listing fails (docs/reference.md, "Bounds"). Three: one page of duplicates
+/// can be a list that shifted under us, two a coincidence; a third is a server going
+/// round in circles. The ids already found are still downloaded.
+pub const BARREN_PAGES: u32 = 3;
 
 /// One page to ask the list API for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,8 +173,14 @@ pub struct MorePager {
     /// Pages asked for and not yet answered (at most `1 + lookahead`).
     outstanding: Vec<PageRequest>,
     listing: Listing,
-    /// Every id handed out so far: exactly-once across pages (grows with the list).
-    seen: HashSet<String>,
+    /// Every id handed out so far: exactly-once across pages (grows with the list). A
+    /// `Box<str>` is 8 bytes smaller in the table than a `String` (no capacity).
+    seen: HashSet<Box<str>>,
+    /// Answered pages in a row, while the list is open, that brought no new id
+    /// ([`BARREN_PAGES`] of them end the listing).
+    barren: u32,
+    /// How many such pages end the listing: [`BARREN_PAGES`] (tests may lift it).
+    barren_limit: u32,
     /// The start of every answered page, to count the extra ones once the end is known.
     answered_starts: Vec<u64>,
     /// Counters; `extra_pages`, `end` and `complete` are computed in [`MorePager::stats`].
@@ -185,12 +202,22 @@ impl MorePager {
             outstanding: Vec::new(),
             listing: Listing::Open,
             seen: HashSet::new(),
+            barren: 0,
+            barren_limit: BARREN_PAGES,
             answered_starts: Vec::new(),
             stats: PagerStats {
                 per_page,
                 ..PagerStats::default()
             },
         }
+    }
+
+    /// The pager, ending the listing after `limit` pages in a row without a new id
+    /// instead of [`BARREN_PAGES`] (a test of something else lifts it).
+    #[cfg(test)]
+    pub(crate) fn barren_limit(mut self, limit: u32) -> MorePager {
+        self.barren_limit = limit;
+        self
     }
 
     /// The next page to ask for now, if any: gaps first, then the frontier, at most
@@ -235,9 +262,9 @@ impl MorePager {
         let mut outcome = PageOutcome::default();
         for entry in entries {
             match ids::take_id(entry) {
-                Ok(id) if self.seen.contains(&id) => outcome.duplicates += 1,
+                Ok(id) if self.seen.contains(id.as_str()) => outcome.duplicates += 1,
                 Ok(id) => {
-                    self.seen.insert(id.clone());
+                    self.seen.insert(id.as_str().into());
                     outcome.new_ids.push(id);
                 }
                 Err(rejected) => outcome.rejected.push(rejected),
@@ -246,7 +273,32 @@ impl MorePager {
         self.stats.ids += outcome.new_ids.len() as u64;
         self.stats.duplicates += u64::from(outcome.duplicates);
         self.stats.rejected += outcome.rejected.len() as u64;
+        self.check_progress(req, &outcome)?;
         Ok(outcome)
+    }
+
+    /// Counts the pages in a row that brought no new id while the list is still open (a
+    /// page at or beyond a known end is not counted, nor does it break the row); at
+    /// [`BARREN_PAGES`] the listing fails: a server that answers the same page with
+    /// `More: True` forever would otherwise be asked forever.
+    fn check_progress(&mut self, req: PageRequest, outcome: &PageOutcome) -> Result<(), PageError> {
+        if !outcome.new_ids.is_empty() {
+            self.barren = 0;
+            return Ok(());
+        }
+        if self.listing != Listing::Open {
+            return Ok(());
+        }
+        self.barren += 1;
+        if self.barren < self.barren_limit {
+            return Ok(());
+        }
+        self.fail();
+        Err(PageError::NoNewIds {
+            page: self.stats.pages_answered,
+            start: req.start,
+            in_a_row: self.barren,
+        })
     }
 
     /// The page `req` failed for good (retries exhausted): the pager asks for nothing

@@ -679,7 +679,10 @@ fn check_one(c: Case) {
     if twist == Twist::EarlyEmptyPage {
         server.glitch_at = Some(n / 2);
     }
-    let mut pager = MorePager::new(start, per_page, lookahead);
+    // A noisy list of tiny pages, answered out of order, can bring three pages of only
+    // duplicates and rejects in a row: the rule that ends such a listing is told apart
+    // (`three_pages_in_a_row_without_a_new_id_end_the_listing_naming_the_page`).
+    let mut pager = MorePager::new(start, per_page, lookahead).barren_limit(u32::MAX);
     let run = drive(&mut pager, &mut server, lookahead, order);
     let stats = run.stats;
 
@@ -845,4 +848,77 @@ fn as_a_paging_style_it_refuses_an_unknown_page_and_stops_on_a_failed_one() {
         .unwrap_err();
     assert!(matches!(err, PageError::UnknownPage(_)));
     assert!(!style.stats().complete);
+}
+
+// ----------------------------------------------------------------------------------
+// Pages without a new id.
+
+#[test]
+fn three_pages_in_a_row_without_a_new_id_end_the_listing_naming_the_page() {
+    // A server that answers every page with the same ids and `More: True`.
+    let mut pager = MorePager::new(0, 2, 0);
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let Some(req) = pager.next_request() else {
+            break;
+        };
+        answers.push(pager.on_page(req, &page(&["a", "b"]), Some(true)));
+    }
+    assert_eq!(
+        answers.len(),
+        4,
+        "the first page, then three without a new id"
+    );
+    assert_eq!(answers[0].as_ref().unwrap().new_ids, ["a", "b"]);
+    assert_eq!(answers[1].as_ref().unwrap().duplicates, 2);
+    assert!(answers[2].as_ref().unwrap().new_ids.is_empty());
+    let err = answers[3].as_ref().unwrap_err();
+    assert!(matches!(
+        err,
+        PageError::NoNewIds {
+            page: 4,
+            start: 6,
+            in_a_row: 3
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "page 4 (start=6) brought no new id, the 3rd in a row: the list may be going round in circles"
+    );
+    assert_eq!(pager.next_request(), None);
+    assert!(pager.is_done());
+    let stats = pager.stats();
+    assert!(!stats.complete);
+    assert_eq!(stats.pages_failed, 1);
+}
+
+#[test]
+fn a_page_with_a_new_id_breaks_the_row_and_the_end_of_the_list_is_not_counted() {
+    let mut pager = MorePager::new(0, 1, 0);
+    // Duplicates, two in a row, a new id, two more duplicates: never three in a row.
+    for ids in [["a"], ["a"], ["a"], ["b"], ["b"], ["a"]] {
+        let req = pager.next_request().unwrap();
+        pager.on_page(req, &page(&ids), Some(true)).unwrap();
+    }
+    // The end: an empty page and pages beyond it bring no new id, and end nothing badly.
+    let req = pager.next_request().unwrap();
+    pager.on_page(req, &page(&[]), Some(true)).unwrap();
+    assert!(pager.is_done());
+    assert!(pager.stats().complete);
+}
+
+#[test]
+fn pages_beyond_a_known_end_are_not_counted_as_pages_without_a_new_id() {
+    // Lookahead 3: the last page says `More: False`, the three asked beyond it repeat ids.
+    let mut pager = MorePager::new(0, 1, 3);
+    let reqs: Vec<PageRequest> = std::iter::from_fn(|| pager.next_request()).collect();
+    assert_eq!(reqs.len(), 4);
+    pager.on_page(reqs[0], &page(&["a"]), Some(false)).unwrap();
+    for &req in &reqs[1..] {
+        pager.on_page(req, &page(&["a"]), Some(true)).unwrap();
+    }
+    assert!(pager.is_done());
+    let stats = pager.stats();
+    assert!(stats.complete);
+    assert_eq!(stats.extra_pages, 3);
 }
