@@ -451,20 +451,8 @@ pub(crate) fn execute_with(
         .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();
     scheduler.finish_observers();
-    let (extra_pages, listing_complete, stopped_at_max_pages) = match scheduler.feed() {
-        Feed::Crawl(feed) => {
-            let stats = feed.pager().stats();
-            let stopped = feed.stopped_at_max_pages() && stats.pages_failed == 0;
-            (Some(stats.extra_pages), stats.complete, stopped)
-        }
-        Feed::Urls(_) => (None, true, false),
-    };
-    if stopped_at_max_pages && stderr == Stderr::Console {
-        if let Feed::Crawl(feed) = scheduler.feed() {
-            let pages = feed.pager().stats().pages_requested;
-            eprintln!("miodl: stopped after --max-pages {pages} pages; the list may have more");
-        }
-    }
+    let (extra_pages, listing_complete, stopped_at_max_pages) =
+        listing_end(scheduler.feed(), stderr);
     Ok(Report {
         summary: scheduler.summary().clone(),
         elapsed,
@@ -476,6 +464,21 @@ pub(crate) fn execute_with(
         output_dir: dir,
         engine: engine.name(),
     })
+}
+
+/// How the listing ended: the pages asked past its end (a crawl), whether it was read to
+/// its end, and whether `--max-pages` stopped it (said on stderr).
+fn listing_end(feed: &Feed, stderr: Stderr) -> (Option<u64>, bool, bool) {
+    let Feed::Crawl(feed) = feed else {
+        return (None, true, false);
+    };
+    let stats = feed.pager().stats();
+    let stopped = feed.stopped_at_max_pages() && stats.pages_failed == 0;
+    if stopped && stderr == Stderr::Console {
+        let pages = stats.pages_requested;
+        eprintln!("miodl: stopped after --max-pages {pages} pages; the list may have more");
+    }
+    (Some(stats.extra_pages), stats.complete, stopped)
 }
 
 /// `results/<unix-seconds>`, the seed's habit.
