@@ -30,34 +30,9 @@ have python3 || { say "python3 not found"; exit 1; }
 if [[ -z ${MIODL:-} ]]; then build_miodl; fi
 make_scratch miodl-crawl-memory
 
-# --- nginx: one byte for every id ----------------------------------------------------------
-nginx_port=$(free_port)
-mkdir -p "$S/nginx-tmp"
-cat >"$S/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $S/nginx.pid;
-error_log $S/nginx-error.log warn;
-$( ((EUID == 0)) && echo "user root;")
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    client_body_temp_path $S/nginx-tmp/body;
-    proxy_temp_path $S/nginx-tmp/proxy;
-    fastcgi_temp_path $S/nginx-tmp/fastcgi;
-    uwsgi_temp_path $S/nginx-tmp/uwsgi;
-    scgi_temp_path $S/nginx-tmp/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        location /api/download/ { return 404; }
-    }
-}
-CONF
-nginx -c "$S/nginx.conf" -p "$S" &
-server_pids+=($!)
-wait_for_port 127.0.0.1 "$nginx_port"
+# --- nginx: a 404 at once for every id ---------------------------------------------------
+mkdir -p "$S/empty"
+start_nginx "$S/empty" plain 'location /api/download/ { return 404; }'
 
 # --- the list API: page p holds the ids p*IDS .. (p+1)*IDS as 7 hex digits -------------------
 cat >"$S/list_api.py" <<'PY'
@@ -114,7 +89,7 @@ crawl() { # pages: prints the peak RSS in KiB
     wait_for_port 127.0.0.1 "$port"
     # shellcheck disable=SC2086
     peak_rss "$MIODL" crawl "http://127.0.0.1:$port/api/list_files" --per-page "$IDS" \
-        --item-url "http://127.0.0.1:$nginx_port/api/download/{id}" \
+        --item-url "$BASE/api/download/{id}" \
         -c "$CONN" -q --retries 0 --json -o "$S/out" ${MIODL_ARGS:-}
     kill "$api" 2>/dev/null || true
     wait "$api" 2>/dev/null || true

@@ -99,7 +99,7 @@ serve_random_files() { # count size list
     (cd "$S/www/f" && ls) | sed "s#^#$BASE/f/#" >"$3"
 }
 
-start_nginx() { # root [tls]: plain HTTP, or HTTPS with a local CA when $2 is "tls"
+start_nginx() { # root [tls|plain] [server lines]: HTTPS with a local CA when $2 is "tls"
     local port name=nginx listen scheme=http
     port=$(free_port)
     listen="listen 127.0.0.1:$port;"
@@ -134,6 +134,7 @@ http {
         $listen
         root $1;
         disable_symlinks off;
+        ${3:-}
     }
 }
 EOF
