@@ -190,11 +190,18 @@ impl PartFile {
         self.open()?.write_all(bytes)
     }
 
-    /// Writes what waits in the buffer.
+    /// Writes what waits in the buffer (nothing, for almost every file: inline).
+    #[inline]
     fn flush(&mut self) -> io::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        self.write_pending()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_pending(&mut self) -> io::Result<()> {
         let mut pending = std::mem::take(&mut self.pending);
         let written = self.open()?.write_all(&pending);
         pending.clear();
