@@ -155,7 +155,10 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("attachment; filename=report.pdf", Some("report.pdf")),
             ("attachment;filename=report.pdf", Some("report.pdf")),
-            ("attachment; filename=\"annual report.pdf\"", Some("annual report.pdf")),
+            (
+                "attachment; filename=\"annual report.pdf\"",
+                Some("annual report.pdf"),
+            ),
             ("attachment; filename=\"a\\\"b.txt\"", Some("a\"b.txt")),
             ("attachment; filename=\"a;b.txt\"; size=3", Some("a;b.txt")),
             ("inline; FILENAME=x.bin", Some("x.bin")),
@@ -163,7 +166,10 @@ mod tests {
             ("filename=bare.txt", Some("bare.txt")),
             ("attachment; size=10; filename=late.txt", Some("late.txt")),
             ("attachment; filename = spaced.txt ", Some("spaced.txt")),
-            ("attachment; filename=two words.txt; x=1", Some("two words.txt")),
+            (
+                "attachment; filename=two words.txt; x=1",
+                Some("two words.txt"),
+            ),
             ("attachment; filename=7.txt", Some("7.txt")),
             ("attachment", None),
             ("inline", None),
@@ -172,11 +178,20 @@ mod tests {
             ("attachment; filename=\"\"", None),
             ("attachment; name=\"field\"", None),
             // Percent escapes in a plain `filename` are not decoded (RFC 6266 §4.3).
-            ("attachment; filename=\"%E2%82%AC.txt\"", Some("%E2%82%AC.txt")),
+            (
+                "attachment; filename=\"%E2%82%AC.txt\"",
+                Some("%E2%82%AC.txt"),
+            ),
             // Hostile names come back as sent: making them safe is the policy's job.
-            ("attachment; filename=\"../../etc/passwd\"", Some("../../etc/passwd")),
+            (
+                "attachment; filename=\"../../etc/passwd\"",
+                Some("../../etc/passwd"),
+            ),
             ("attachment; filename=\".bashrc\"", Some(".bashrc")),
-            ("attachment; filename=\"C:\\\\x\\\\y.txt\"", Some("C:\\x\\y.txt")),
+            (
+                "attachment; filename=\"C:\\\\x\\\\y.txt\"",
+                Some("C:\\x\\y.txt"),
+            ),
             // An unterminated quote takes the rest.
             ("attachment; filename=\"open.txt", Some("open.txt")),
         ];
