@@ -185,7 +185,7 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Urls(UrlFeed::new(sources, shard)),
+        feed: Feed::Urls(Box::new(UrlFeed::new(sources, shard))),
         trusted,
     })
 }

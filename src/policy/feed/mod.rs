@@ -51,7 +51,7 @@ pub struct PageReport {
 /// The source of jobs of a run.
 pub enum Feed {
     /// `miodl get`: URLs, streamed.
-    Urls(UrlFeed),
+    Urls(Box<UrlFeed>),
     /// `miodl crawl`: the pager.
     Crawl(Box<CrawlFeed>),
 }
