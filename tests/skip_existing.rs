@@ -338,3 +338,31 @@ fn after_a_sigkill_a_rerun_saves_every_id_exactly_once() {
     );
     server.shutdown().unwrap();
 }
+
+/// More saved URLs than one refill reports at once (1024): the rerun still ends, every
+/// one skipped, none requested.
+#[test]
+fn a_long_list_of_saved_urls_is_skipped_in_batches() {
+    let server = server();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let urls: Vec<String> = (0..2500).map(|n| server.url(&format!("/l/{n}"))).collect();
+    let list = write_list(tmp.path(), &urls);
+    let first = get(&out, &list, "reactor", &["-c", "8"]);
+    assert_eq!(first.count("ok"), 2500, "{first}");
+    // One more URL at the end, after all the saved ones: it alone is fetched (once).
+    let mut longer = urls.clone();
+    longer.push(server.url("/l/new"));
+    let list = write_list(tmp.path(), &longer);
+    for engine in ENGINES {
+        let before = server.stats().requests.len();
+        let again = get(&out, &list, engine, &[]);
+        assert_eq!(again.status, Some(0), "{again}");
+        // The first engine fetches the new URL; the next ones find it saved too.
+        let first_rerun = engine == ENGINES[0];
+        let expected = if first_rerun { 2500 } else { 2501 };
+        assert_eq!(again.count("skipped"), expected, "{again}");
+        let asked = server.stats().requests.len() - before;
+        assert_eq!(asked, usize::from(first_rerun), "{again}");
+    }
+}

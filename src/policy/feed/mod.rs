@@ -25,6 +25,10 @@ pub use lines::{LineError, UrlLines, MAX_LINE};
 mod saved;
 pub use saved::{SavedFiles, SkippedFile};
 
+/// The most skipped URLs (`--skip-existing`) one refill collects before it returns, so
+/// a long list of saved files is reported a batch at a time, never held whole.
+const MAX_SKIPPED_AT_ONCE: usize = 1024;
+
 /// A job the feed wants added.
 #[derive(Debug)]
 pub struct NewJob {
@@ -187,7 +191,7 @@ impl UrlFeed {
             return;
         };
         let mut added = 0;
-        while added < want {
+        while added < want && self.skipped.len() < MAX_SKIPPED_AT_ONCE {
             let Some((text, origin, trust)) = sources.next_url() else {
                 self.sources = None;
                 return;

@@ -370,15 +370,18 @@ impl Scheduler {
         self.on_socket[job.0].named = Some(name);
     }
 
-    /// Reports the files the feed skipped since the last call (`--skip-existing`).
-    fn report_skipped(&mut self, now: Instant) {
-        for skipped in self.feed.take_skipped() {
+    /// Reports the files the feed skipped since the last call (`--skip-existing`), and
+    /// how many.
+    fn report_skipped(&mut self, now: Instant) -> usize {
+        let skipped = self.feed.take_skipped();
+        for file in &skipped {
             let event = Event::Skipped {
-                url: &skipped.url,
-                name: &skipped.name,
+                url: &file.url,
+                name: &file.name,
             };
             self.emit(event, now);
         }
+        skipped.len()
     }
 
     /// The wall-clock time at `now` (for `Retry-After` dates).
@@ -457,15 +460,22 @@ impl Scheduler {
         let queued = self.ready_files.len();
         let want = QUEUE_LOW.saturating_sub(queued);
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        self.feed.refill(want, queued, &mut new_jobs);
-        for bad in self.feed.take_bad_lines() {
-            let event = Event::BadInput {
-                origin: &bad.origin,
-                message: &bad.message,
-            };
-            self.emit(event, now);
+        loop {
+            self.feed.refill(want, queued, &mut new_jobs);
+            for bad in self.feed.take_bad_lines() {
+                let event = Event::BadInput {
+                    origin: &bad.origin,
+                    message: &bad.message,
+                };
+                self.emit(event, now);
+            }
+            let skipped = self.report_skipped(now);
+            // A feed that stopped at its bound of skipped files, with no job yet, is
+            // asked again: skipped files are reported a batch at a time, never held all.
+            if !new_jobs.is_empty() || skipped == 0 || self.feed.is_exhausted() {
+                break;
+            }
         }
-        self.report_skipped(now);
         self.add_jobs(&mut new_jobs, now);
         self.scratch = new_jobs;
     }
