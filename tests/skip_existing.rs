@@ -366,3 +366,32 @@ fn a_long_list_of_saved_urls_is_skipped_in_batches() {
         assert_eq!(asked, usize::from(first_rerun), "{again}");
     }
 }
+
+/// Large bodies go to the reactor's disk threads (and `splice(2)`): they are recorded
+/// like the others, with each engine.
+#[test]
+fn large_bodies_are_recorded_and_skipped_too() {
+    let server = reference().start();
+    for engine in ENGINES {
+        let out = tempfile::tempdir().unwrap();
+        let urls: Vec<String> = [300_000, 1_000_000]
+            .iter()
+            .map(|n| format!("{}/bytes/{n}", server.base_url()))
+            .collect();
+        let mut args = get_args(out.path(), &["--skip-existing", "--engine", engine]);
+        args.extend(urls.iter().map(String::as_str));
+        let first = miodl(&args);
+        assert_eq!(first.count("ok"), 2, "{first}");
+        assert_eq!(
+            fs::read(out.path().join("1000000")).unwrap(),
+            support::pattern(1_000_000)
+        );
+        let again = miodl(&args);
+        assert_eq!(
+            (again.count("skipped"), again.count("requests")),
+            (2, 0),
+            "{again}"
+        );
+    }
+    server.shutdown().unwrap();
+}
