@@ -395,3 +395,41 @@ fn large_bodies_are_recorded_and_skipped_too() {
     }
     server.shutdown().unwrap();
 }
+
+/// Two processes that each map a different URL to the name `x`, one after the other:
+/// the second finds `x` taken in the record and saves `x.1`. And a file replaced under
+/// its name by someone else (as a shard writing at the same moment would) is not the
+/// recorded file any more: the rerun fetches its URL again.
+#[test]
+fn names_recorded_by_one_process_are_kept_by_the_next() {
+    let server = server();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (a, b) = (server.url("/a/x"), server.url("/b/x"));
+    for url in [&a, &b] {
+        let run = miodl(&get_args(&out, &["--skip-existing", url]));
+        assert_eq!(run.count("ok"), 1, "{run}");
+    }
+    assert_eq!(fs::read(out.join("x")).unwrap(), b"/a/x");
+    assert_eq!(fs::read(out.join("x.1")).unwrap(), b"/b/x");
+
+    let other = tmp.path().join("other");
+    fs::write(&other, "written by another process").unwrap();
+    fs::rename(&other, out.join("x")).unwrap();
+    let list = write_list(tmp.path(), &[a, b]);
+    let rerun = get(&out, &list, "reactor", &[]);
+    assert_eq!(
+        (rerun.count("ok"), rerun.count("skipped")),
+        (1, 1),
+        "{rerun}"
+    );
+    assert_eq!(server.stats().requests.last().unwrap().path, "/a/x");
+    assert_eq!(fs::read(out.join("x")).unwrap(), b"/a/x");
+    assert_eq!(fs::read(out.join("x.1")).unwrap(), b"/b/x");
+    let last = get(&out, &list, "reactor", &[]);
+    assert_eq!(
+        (last.count("requests"), last.count("skipped")),
+        (0, 2),
+        "{last}"
+    );
+}
