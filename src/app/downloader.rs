@@ -160,6 +160,20 @@ impl Downloader {
         self
     }
 
+    /// Names each file as its answer's `Content-Disposition` says, made safe
+    /// (`-J, --remote-header-name`); the URL's name or the id when it has none.
+    pub fn remote_header_name(mut self, on: bool) -> Self {
+        self.options.remote_header_name = on;
+        self
+    }
+
+    /// Does not request a file an earlier such run saved in the output directory for the
+    /// same URL or id (`--skip-existing`); it counts as `skipped`.
+    pub fn skip_existing(mut self, on: bool) -> Self {
+        self.options.skip_existing = on;
+        self
+    }
+
     /// Threads a large body may be lent to (`--disk-threads`; 0 keeps every write on the
     /// reactor's thread). The reactor engine only.
     pub fn disk_threads(mut self, n: usize) -> Self {

@@ -24,6 +24,7 @@ use crate::model::event::Observers;
 use crate::model::options::{Engine, TransferOptions};
 use crate::model::stop::Stop;
 use crate::model::summary::Summary;
+use crate::output::record::RECORD_NAME;
 use crate::output::sink::OutputDir;
 use crate::policy::feed::{
     queue_bound, CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources,
@@ -184,7 +185,7 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Urls(UrlFeed::new(sources, shard)),
+        feed: Feed::Urls(Box::new(UrlFeed::new(sources, shard))),
         trusted,
     })
 }
@@ -271,8 +272,8 @@ impl Report {
 /// [`prepare_get`] and [`prepare_crawl`] return the caller's mistakes (the command line
 /// exits with status 2 on them): [`StartError::Url`], [`StartError::InputFile`],
 /// [`StartError::InputLine`], [`StartError::InputLineBytes`] and `StartError::Tls`. [`execute`] returns what the
-/// machine refused (exit status 3): [`StartError::OutputDir`] and
-/// [`StartError::Engine`]. `Display` is the one line the command line prints after
+/// machine refused (exit status 3): [`StartError::OutputDir`],
+/// [`StartError::Record`] and [`StartError::Engine`]. `Display` is the one line the command line prints after
 /// `miodl: `.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -316,6 +317,14 @@ pub enum StartError {
         /// Why it could not be created.
         error: io::Error,
     },
+    /// `--skip-existing`: the record of saved files in the output directory could not
+    /// be read or opened for appending.
+    Record {
+        /// The record.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
     /// The engine could not run (its poller, its sockets or its threads failed).
     Engine {
         /// Which engine.
@@ -356,6 +365,13 @@ impl fmt::Display for StartError {
                     path.display()
                 )
             }
+            StartError::Record { path, error } => {
+                write!(
+                    f,
+                    "cannot use the record of saved files {}: {error}",
+                    path.display()
+                )
+            }
             StartError::Engine { engine, error } => {
                 write!(f, "the {} engine failed: {error}", engine.name())
             }
@@ -370,6 +386,7 @@ impl std::error::Error for StartError {
             StartError::InputLineBytes { error, .. } => Some(error),
             StartError::InputFile { error, .. }
             | StartError::OutputDir { error, .. }
+            | StartError::Record { error, .. }
             | StartError::Engine { error, .. } => Some(error),
             #[cfg(feature = "tls")]
             StartError::Tls(error) => Some(error),
@@ -414,17 +431,25 @@ pub(crate) fn execute_with(
 ) -> Result<Report, StartError> {
     let Plan {
         mut options,
-        feed,
+        mut feed,
         trusted,
     } = plan;
     let dir = options
         .output_dir
         .clone()
         .unwrap_or_else(default_output_dir);
-    let output = OutputDir::create(&dir).map_err(|error| StartError::OutputDir {
+    let mut output = OutputDir::create(&dir).map_err(|error| StartError::OutputDir {
         path: dir.clone(),
         error,
     })?;
+    if options.skip_existing {
+        // Before the scheduler's first refill: skipped files never become jobs.
+        let saved = output.open_record().map_err(|error| StartError::Record {
+            path: dir.join(RECORD_NAME),
+            error,
+        })?;
+        feed.skip_saved(saved.into_iter().map(|entry| (entry.key, entry.name)));
+    }
     let start = start_now();
     let started = start.instant;
     if options.insecure {

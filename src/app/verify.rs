@@ -5,7 +5,8 @@
 //! each once. Anything else is a bug somewhere upstream and is reported by name: a number
 //! missing or saved twice (both files named), a file that does not read `x of N`, files
 //! that disagree on `N`, a directory, a hidden temporary file (a `.name.part` left behind
-//! is a partial download that should have been cleaned up).
+//! is a partial download that should have been cleaned up). The record of saved files
+//! that `--skip-existing` keeps (`.miodl-saved`) is not one of them.
 //!
 //! ```text
 //!   read_dir ──► per entry: regular? visible? reads "x of N"? ──no──► a Problem
@@ -22,6 +23,8 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::Path;
+
+use crate::output::record::RECORD_NAME;
 
 /// A file larger than this cannot read `x of N` and is not read in full.
 const MAX_CONTENT: u64 = 64;
@@ -189,6 +192,10 @@ pub fn verify(dir: &Path) -> io::Result<VerifyReport> {
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
+        // The record of saved files (`--skip-existing`) is miodl's own, not a stray.
+        if name == RECORD_NAME && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            continue;
+        }
         match check_entry(&entry, &name) {
             Ok(item) => items.push(item),
             Err(problem) => problems.push(problem),

@@ -172,11 +172,17 @@ impl Policy for Locked<'_, '_> {
         f(&mut self.0.lock())
     }
 
-    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R {
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str, Option<&str>) -> R) -> R {
         // Copied out, so the file is committed without the lock (one allocation per
-        // file, in this engine only).
-        let name = self.0.lock().file_name(job).to_string();
-        f(&name)
+        // file, in this engine only; two with `--skip-existing`).
+        let (name, key) = {
+            let scheduler = self.0.lock();
+            (
+                scheduler.file_name(job).to_string(),
+                scheduler.record_key(job),
+            )
+        };
+        f(&name, key.as_deref())
     }
 }
 

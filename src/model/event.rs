@@ -111,6 +111,13 @@ pub enum Event<'a> {
         /// Its size.
         bytes: u64,
     },
+    /// A file was not requested: an earlier run saved it (`--skip-existing`).
+    Skipped {
+        /// The URL it would have been fetched from.
+        url: &'a Url,
+        /// The name it was saved under.
+        name: &'a str,
+    },
     /// A page of the list API was read.
     PageRead {
         /// The job.

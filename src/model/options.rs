@@ -125,6 +125,12 @@ pub struct TransferOptions {
     /// `--pipeline`: GET requests the reactor may send on one socket before their
     /// answers come (HTTP/1.1 pipelining); 1 = one at a time.
     pub pipeline: usize,
+    /// `-J, --remote-header-name`: name each file by its answer's `Content-Disposition`
+    /// (made safe), the URL's name (get) or the id (crawl) when it has none.
+    pub remote_header_name: bool,
+    /// `--skip-existing`: do not request a file an earlier run recorded as saved for the
+    /// same URL (get) or id (crawl) in the output directory's record of saved files.
+    pub skip_existing: bool,
 }
 
 impl Default for TransferOptions {
@@ -154,6 +160,8 @@ impl Default for TransferOptions {
             insecure: false,
             disk_threads: default_disk_threads(),
             pipeline: 1,
+            remote_header_name: false,
+            skip_existing: false,
         }
     }
 }

@@ -17,6 +17,9 @@ use crate::model::event::{Event, Observer};
 pub struct Summary {
     /// Files saved under their final names.
     pub ok: u64,
+    /// Files not requested because an earlier run saved them (`--skip-existing`; not
+    /// part of `ok`).
+    pub skipped: u64,
     /// Files (and list pages) that failed for good.
     pub failed: u64,
     /// Requests written, every kind.
@@ -61,6 +64,7 @@ impl Summary {
     pub fn to_json(&self, engine: &str, elapsed: Duration, extra_pages: Option<u64>) -> String {
         let mut value = json!({
             "ok": self.ok,
+            "skipped": self.skipped,
             "failed": self.failed,
             "requests": self.requests,
             "pages": self.pages,
@@ -118,6 +122,7 @@ impl Observer for Summary {
                 self.ok += 1;
                 self.bytes += bytes;
             }
+            Event::Skipped { .. } => self.skipped += 1,
             Event::PageRead { .. } => self.pages += 1,
             Event::Failed { .. } | Event::BadInput { .. } => self.failed += 1,
             Event::IdRejected { .. } => self.rejected_ids += 1,

@@ -1,4 +1,4 @@
-//! `--events`: one JSON line on stdout per finished file, the moment it finishes.
+//! `--events`: one JSON line on stdout per finished (or skipped) file, the moment it finishes.
 //!
 //! This is the seed's "data handler" made into a stream another program can read while
 //! the run goes on (`miodl get --events … | jq`). Each line is flushed at once.
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::model::event::{Event, Observer};
 
-/// Writes a JSON line per saved or failed file (and failed list page).
+/// Writes a JSON line per saved, skipped or failed file (and failed list page).
 #[derive(Debug, Default)]
 pub struct EventLines;
 
@@ -26,6 +26,11 @@ impl Observer for EventLines {
                 "url": url.to_string(),
                 "path": path.display().to_string(),
                 "bytes": bytes,
+            }),
+            Event::Skipped { url, name } => json!({
+                "event": "skipped",
+                "url": url.to_string(),
+                "name": name,
             }),
             Event::Failed {
                 url,

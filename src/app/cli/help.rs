@@ -20,6 +20,16 @@ Output:
       --events            print one JSON line on stdout per finished file
       --trace FILE        write a Chrome trace-event JSON of the run
                           (draw it with 'miodl timeline')
+  -J, --remote-header-name
+                          name each file as its answer's Content-Disposition
+                          says (filename*, else filename), made a safe plain
+                          name; the URL's name (get) or the id (crawl) when
+                          it has none
+      --skip-existing     do not request a file an earlier --skip-existing
+                          run saved for the same URL (get) or id (crawl):
+                          its record is .miodl-saved in the output directory
+                          [default: a file already there under the same
+                          name is replaced once the new one is complete]
 
 Limits:
   -c, --connections N     at most N open sockets, reused with keep-alive;

@@ -340,6 +340,8 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "insecure"),
     (None, "disk-threads"),
     (None, "pipeline"),
+    (Some('J'), "remote-header-name"),
+    (None, "skip-existing"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -384,6 +386,8 @@ fn apply_transfer_option(
         "insecure" => t.insecure = true,
         "disk-threads" => t.disk_threads = whole(parser, "--disk-threads")?,
         "pipeline" => t.pipeline = positive(parser, "--pipeline")?,
+        "remote-header-name" => t.remote_header_name = true,
+        "skip-existing" => t.skip_existing = true,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

@@ -809,6 +809,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "3",
         "--pipeline",
         "8",
+        "--remote-header-name",
+        "--skip-existing",
         "--input-file",
         "urls.txt",
     ];
@@ -844,6 +846,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .insecure(true)
         .disk_threads(3)
         .pipeline(8)
+        .remote_header_name(true)
+        .skip_existing(true)
         .input_file("urls.txt");
     let (options, input_files) = built.planned();
     assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));
@@ -855,4 +859,13 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
     let defaults = get(&["x", "-o", "out"]);
     assert_eq!(format!("{options:?}"), format!("{:?}", defaults.transfer));
     assert!(input_files.is_empty());
+}
+
+#[test]
+fn dash_j_and_skip_existing_are_switches() {
+    let parsed = get(&["x", "-J", "--skip-existing"]);
+    assert!(parsed.transfer.remote_header_name);
+    assert!(parsed.transfer.skip_existing);
+    let plain = get(&["x"]);
+    assert!(!plain.transfer.remote_header_name && !plain.transfer.skip_existing);
 }

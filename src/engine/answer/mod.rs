@@ -47,9 +47,10 @@ pub trait Policy {
     /// Runs `f` on the scheduler.
     fn with<R>(&mut self, f: impl FnOnce(&mut Scheduler) -> R) -> R;
 
-    /// Runs `f` with the final name of `job`'s file, outside the scheduler's lock where
-    /// there is one (the threads engine copies the name out first).
-    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R;
+    /// Runs `f` with the final name of `job`'s file and its key in the record of saved
+    /// files (`--skip-existing` only: [`Scheduler::record_key`]), outside the scheduler's
+    /// lock where there is one (the threads engine copies them out first).
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str, Option<&str>) -> R) -> R;
 }
 
 impl Policy for Scheduler {
@@ -57,8 +58,9 @@ impl Policy for Scheduler {
         f(self)
     }
 
-    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str) -> R) -> R {
-        f(self.file_name(job))
+    fn with_file_name<R>(&mut self, job: JobId, f: impl FnOnce(&str, Option<&str>) -> R) -> R {
+        let key = self.record_key(job);
+        f(self.file_name(job), key.as_deref())
     }
 }
 
@@ -351,9 +353,9 @@ impl Answer {
         let job = self.job;
         match std::mem::replace(&mut self.body, Body::Undecided) {
             Body::File { part, .. } => {
-                let committed = policy.with_file_name(job, |name| {
+                let committed = policy.with_file_name(job, |name, key| {
                     landing.output.final_path_into(name, &mut landing.path);
-                    part.commit(name)
+                    part.commit_recorded(name, key)
                 });
                 policy.with(|s| match committed {
                     Ok(bytes) => s.on_saved(job, &landing.path, bytes, now),

@@ -22,7 +22,7 @@ fn one_job() -> (Scheduler, JobId) {
 /// [`one_job`], its events seen by `observers`.
 fn one_job_watched(observers: Observers) -> (Scheduler, JobId) {
     let urls = UrlSources::new(vec!["http://127.0.0.1:1/a.txt".to_string()]);
-    let feed = Feed::Urls(UrlFeed::new(urls, None));
+    let feed = Feed::Urls(Box::new(UrlFeed::new(urls, None)));
     let start = Start {
         instant: Instant::now(),
         wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),

@@ -36,6 +36,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::output::record::{self, Identity, SavedEntry, RECORD_NAME};
+
 /// How this run stages a body before it gets its name (module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staging {
@@ -51,6 +53,9 @@ pub enum Staging {
 struct Directory {
     fd: OwnedFd,
     path: PathBuf,
+    /// The record of saved files, open for appending, with `--skip-existing` only
+    /// ([`OutputDir::open_record`]).
+    record: Option<File>,
 }
 
 /// The output directory of a run.
@@ -86,10 +91,32 @@ impl OutputDir {
             dir: Arc::new(Directory {
                 fd: OwnedFd::from(dir),
                 path: path.to_path_buf(),
+                record: None,
             }),
             staging: Staging::Named,
             pid: std::process::id(),
         })
+    }
+
+    /// Reads the record of saved files (`crate::output::record`) and opens it for
+    /// appending: from now on each commit with a key adds its line. Returns the lines
+    /// whose file is still there, unchanged. Call it before the directory is shared
+    /// (before the run clones it).
+    pub fn open_record(&mut self) -> io::Result<Vec<SavedEntry>> {
+        let name = c".miodl-saved";
+        debug_assert_eq!(name.to_str(), Ok(RECORD_NAME));
+        let entries = match open_at(&self.dir.fd, name, libc::O_RDONLY | libc::O_CLOEXEC) {
+            Ok(file) => record::valid_entries(&record::read_text(file)?, &self.dir.path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
+        let file = open_at(&self.dir.fd, name, flags)?;
+        let dir = Arc::get_mut(&mut self.dir).ok_or_else(|| {
+            io::Error::other("the record of saved files must be opened before the run starts")
+        })?;
+        dir.record = Some(file);
+        Ok(entries)
     }
 
     /// The directory.
@@ -284,6 +311,24 @@ impl PartFile {
             _ => unreachable!("open() made the staged file"),
         }
         Ok(self.written)
+    }
+}
+
+impl PartFile {
+    /// [`PartFile::commit`], then, when `key` is given (`--skip-existing`) and the
+    /// record is open, the record's line for the file: `key`, `name` and the file's
+    /// identity (one `fstat` before the commit, one `write` after it).
+    pub fn commit_recorded(mut self, name: &str, key: Option<&str>) -> io::Result<u64> {
+        let Some(key) = key.filter(|_| self.dir.record.is_some()) else {
+            return self.commit(name);
+        };
+        let identity = Identity::of(&self.file()?.metadata()?);
+        let dir = Arc::clone(&self.dir);
+        let bytes = self.commit(name)?;
+        if let Some(record) = &dir.record {
+            record::append(record, key, name, identity)?;
+        }
+        Ok(bytes)
     }
 }
 

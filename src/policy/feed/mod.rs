@@ -22,6 +22,12 @@ use crate::protocol::url::{percent_encode_segment, Url};
 
 mod lines;
 pub use lines::{LineError, UrlLines, MAX_LINE};
+mod saved;
+pub use saved::{SavedFiles, SkippedFile};
+
+/// The most skipped URLs (`--skip-existing`) one refill collects before it returns, so
+/// a long list of saved files is reported a batch at a time, never held whole.
+const MAX_SKIPPED_AT_ONCE: usize = 1024;
 
 /// A job the feed wants added.
 #[derive(Debug)]
@@ -49,7 +55,7 @@ pub struct PageReport {
 /// The source of jobs of a run.
 pub enum Feed {
     /// `miodl get`: URLs, streamed.
-    Urls(UrlFeed),
+    Urls(Box<UrlFeed>),
     /// `miodl crawl`: the pager.
     Crawl(Box<CrawlFeed>),
 }
@@ -79,6 +85,47 @@ impl Feed {
             Feed::Urls(feed) => feed.sources.is_none(),
             Feed::Crawl(feed) => feed.is_exhausted(),
         }
+    }
+
+    /// `--skip-existing`: the files earlier runs saved (`(key, name)`: the URL as first
+    /// given or the id, and its file's name) are not made jobs, and their names are
+    /// taken before this run hands out any.
+    pub fn skip_saved(&mut self, entries: impl IntoIterator<Item = (String, String)>) {
+        let (saved, names) = match self {
+            Feed::Urls(feed) => (&mut feed.saved, &mut feed.names),
+            Feed::Crawl(feed) => (&mut feed.saved, &mut feed.names),
+        };
+        *saved = Some(SavedFiles::new(entries, names));
+    }
+
+    /// `-J`: file names are claimed when the answer's head is read (the scheduler does,
+    /// through [`Feed::names`]), not when the job is made: a get job then carries its
+    /// URL's name unclaimed, as the fallback.
+    pub fn name_after_answer(&mut self) {
+        if let Feed::Urls(feed) = self {
+            feed.name_after_answer = true;
+        }
+    }
+
+    /// The names handed out in this run.
+    pub fn names(&mut self) -> &mut NameRegistry {
+        match self {
+            Feed::Urls(feed) => &mut feed.names,
+            Feed::Crawl(feed) => &mut feed.names,
+        }
+    }
+
+    /// Files skipped since the last call, because an earlier run saved them.
+    pub fn take_skipped(&mut self) -> Vec<SkippedFile> {
+        match self {
+            Feed::Urls(feed) => std::mem::take(&mut feed.skipped),
+            Feed::Crawl(feed) => std::mem::take(&mut feed.skipped),
+        }
+    }
+
+    /// Is the record key of a file job its id (a crawl) rather than its URL (get)?
+    pub fn keys_are_ids(&self) -> bool {
+        matches!(self, Feed::Crawl(_))
     }
 }
 
@@ -115,6 +162,12 @@ pub struct UrlFeed {
     sources: Option<UrlSources>,
     shard: Option<Shard>,
     names: NameRegistry,
+    /// `-J`: names are claimed at the answer, not here.
+    name_after_answer: bool,
+    /// `--skip-existing`: what earlier runs saved.
+    saved: Option<SavedFiles>,
+    /// URLs not made jobs because an earlier run saved them, until the scheduler takes them.
+    skipped: Vec<SkippedFile>,
     /// Lines that were not URLs miodl can fetch (reported as failures).
     pub bad_lines: Vec<BadLine>,
 }
@@ -126,6 +179,9 @@ impl UrlFeed {
             sources: Some(sources),
             shard,
             names: NameRegistry::default(),
+            name_after_answer: false,
+            saved: None,
+            skipped: Vec::new(),
             bad_lines: Vec::new(),
         }
     }
@@ -135,7 +191,7 @@ impl UrlFeed {
             return;
         };
         let mut added = 0;
-        while added < want {
+        while added < want && self.skipped.len() < MAX_SKIPPED_AT_ONCE {
             let Some((text, origin, trust)) = sources.next_url() else {
                 self.sources = None;
                 return;
@@ -155,7 +211,18 @@ impl UrlFeed {
             }
             match Url::parse(text) {
                 Ok(url) => {
-                    let name = self.names.claim(file_name_for_url(&url));
+                    if let Some(saved) = &self.saved {
+                        if let Some(name) = saved.name_of(&url.to_string()) {
+                            let name = name.to_string();
+                            self.skipped.push(SkippedFile { url, name });
+                            continue;
+                        }
+                    }
+                    let name = if self.name_after_answer {
+                        file_name_for_url(&url)
+                    } else {
+                        self.names.claim(file_name_for_url(&url))
+                    };
                     out.push(NewJob {
                         kind: JobKind::File { name },
                         url,
@@ -246,6 +313,12 @@ pub struct CrawlFeed {
     pages_asked: u64,
     /// Pages handed out and not yet answered or failed.
     pages_out: u64,
+    /// The names handed out (`-J` only: otherwise each file is named by its id).
+    names: NameRegistry,
+    /// `--skip-existing`: what earlier runs saved.
+    saved: Option<SavedFiles>,
+    /// Ids not made jobs because an earlier run saved them, until the scheduler takes them.
+    skipped: Vec<SkippedFile>,
 }
 
 /// How many waiting files (queued jobs and ids not yet made jobs) stop the crawl asking
@@ -289,6 +362,9 @@ impl CrawlFeed {
             max_pages,
             pages_asked: 0,
             pages_out: 0,
+            names: NameRegistry::default(),
+            saved: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -339,22 +415,30 @@ impl CrawlFeed {
     /// Turns up to `want` pending ids into file jobs.
     fn make_jobs(&mut self, want: usize, out: &mut Vec<NewJob>) {
         let mut text = String::new();
-        for _ in 0..want {
+        let mut made = 0;
+        while made < want {
             let Some(id) = self.pending.pop() else {
                 return;
             };
             item_url(&self.item_template, id, &mut text);
             // Every pending id's URL was checked when its page was read.
-            if let Ok(url) = Url::parse(&text) {
-                out.push(NewJob {
-                    kind: JobKind::File {
-                        name: id.to_string(),
-                    },
-                    url,
-                    method: Method::Get,
-                    trust_host: false,
-                });
+            let Ok(url) = Url::parse(&text) else {
+                continue;
+            };
+            if let Some(name) = self.saved.as_ref().and_then(|saved| saved.name_of(id)) {
+                let name = name.to_string();
+                self.skipped.push(SkippedFile { url, name });
+                continue;
             }
+            made += 1;
+            out.push(NewJob {
+                kind: JobKind::File {
+                    name: id.to_string(),
+                },
+                url,
+                method: Method::Get,
+                trust_host: false,
+            });
         }
     }
 

@@ -9,6 +9,8 @@
 //!
 //! - `get` *derives* a name from a URL and repairs whatever is unsafe
 //!   ([`file_name_for_url`]); a user asked for that URL, so it should land somewhere.
+//! - `-J` takes the name a server suggests and repairs it the same way, keeping no
+//!   directory part ([`safe_header_name`]).
 //! - `crawl` saves each id under the id itself (`<dir>/<id>`, docs/reference.md §1), and
 //!   `verify` relies on that, so an unsafe id is *refused*, not repaired
 //!   ([`safe_id_file_name`]): a silent rename would break the contract.
@@ -54,15 +56,33 @@ pub fn file_name_for_url(url: &Url) -> String {
         return segment.to_string();
     }
     let decoded = String::from_utf8_lossy(&percent_decode(segment)).into_owned();
+    let mut name = repair(&decoded);
+    if name.is_empty() {
+        name.push_str("index.html");
+    }
+    name
+}
+
+/// The name `-J` saves a body under, from the file name a server suggested in
+/// `Content-Disposition` (already decoded: `crate::protocol::http::disposition`), made a
+/// plain name by the rules of [`file_name_for_url`]: only what follows the last `/` or
+/// `\` is kept (no directory part, so never outside the output directory), unsafe
+/// characters become `_`, leading dots `_`, and the length is capped. Surrounding spaces
+/// are dropped. `None` when nothing is left: the caller falls back to the URL's name.
+pub fn safe_header_name(suggested: &str) -> Option<String> {
+    let last = suggested.rsplit(['/', '\\']).next().unwrap_or_default();
+    let name = repair(last.trim());
+    (!name.is_empty()).then_some(name)
+}
+
+/// Rules 3, 4 and 6 of [`file_name_for_url`] applied to a decoded name.
+fn repair(decoded: &str) -> String {
     let mut name: String = decoded
         .chars()
         .map(|c| if is_unsafe_char(c) { '_' } else { c })
         .collect();
     let dots = name.len() - name.trim_start_matches('.').len();
     name.replace_range(..dots, &"_".repeat(dots));
-    if name.is_empty() {
-        name.push_str("index.html");
-    }
     truncate_on_char_boundary(&mut name, MAX_NAME_BYTES);
     name
 }

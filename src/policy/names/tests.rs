@@ -129,3 +129,37 @@ fn registry_suffix_respects_the_length_cap() {
     let third = names.claim(long);
     assert!(third.ends_with(".2") && third.len() == 255);
 }
+
+#[test]
+fn makes_header_names_plain() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("report.pdf", Some("report.pdf")),
+        ("annual report.pdf", Some("annual report.pdf")),
+        ("../../etc/passwd", Some("passwd")),
+        ("/etc/passwd", Some("passwd")),
+        ("C:\\x\\y.txt", Some("y.txt")),
+        ("dir/", None),
+        ("..", Some("__")),
+        (".", Some("_")),
+        (".bashrc", Some("_bashrc")),
+        ("a/.hidden", Some("_hidden")),
+        ("  spaced.txt  ", Some("spaced.txt")),
+        ("", None),
+        ("   ", None),
+        ("a\r\nb", Some("a__b")),
+        ("a\u{1b}[31mb", Some("a_[31mb")),
+        ("invoice\u{202e}txt.exe", Some("invoice_txt.exe")),
+        ("\u{feff}bom", Some("_bom")),
+        ("caf\u{e9}.txt", Some("caf\u{e9}.txt")),
+        ("a\0b", Some("a_b")),
+    ];
+    for (suggested, expected) in cases {
+        assert_eq!(
+            safe_header_name(suggested).as_deref(),
+            *expected,
+            "{suggested:?}"
+        );
+    }
+    let long = safe_header_name(&"\u{e9}".repeat(200)).unwrap();
+    assert_eq!(long.len(), 254);
+}

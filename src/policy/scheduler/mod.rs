@@ -33,8 +33,9 @@ use crate::model::job::{ConnId, Job, JobId, JobKind, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::summary::Summary;
 use crate::policy::feed::{Feed, NewJob};
+use crate::policy::names::safe_header_name;
 use crate::policy::retry::Jitter;
-use crate::protocol::http::{self, Method, Request};
+use crate::protocol::http::{self, Method, Request, ResponseHead};
 use crate::protocol::url::{Authority, Url};
 use permit::{Permit, Semaphore};
 use verdict::Verdict;
@@ -100,6 +101,9 @@ struct OnSocket {
     verdict: Option<Verdict>,
     /// Its `--max-in-flight` permit.
     permit: Option<Permit>,
+    /// `-J`: the name claimed for its file when its first accepted head was read (kept
+    /// across retries, so a retry does not claim a second name).
+    named: Option<String>,
 }
 
 /// How a run ended, for the exit status.
@@ -149,7 +153,7 @@ impl Scheduler {
     /// line: they, and only they, receive the `-u` credentials.
     pub fn new(
         options: TransferOptions,
-        feed: Feed,
+        mut feed: Feed,
         trusted: Vec<Authority>,
         observers: Observers,
         start: Start,
@@ -158,6 +162,9 @@ impl Scheduler {
             .credentials
             .as_ref()
             .map(|c| http::basic_authorization(&c.user, &c.password));
+        if options.remote_header_name {
+            feed.name_after_answer();
+        }
         let mut scheduler = Scheduler {
             semaphore: Semaphore::new(options.max_in_flight),
             options,
@@ -320,10 +327,61 @@ impl Scheduler {
 
     /// The name a file job's body is committed under (its `-o` directory's entry).
     pub fn file_name(&self, job: JobId) -> &str {
+        if let Some(named) = &self.on_socket[job.0].named {
+            return named;
+        }
+        self.planned_name(job)
+    }
+
+    /// The name a file job was made with: its final name, or with `-J` the fallback.
+    fn planned_name(&self, job: JobId) -> &str {
         match &self.jobs[job.0].kind {
             JobKind::File { name } => name,
             JobKind::Page { .. } => unreachable!("only file jobs are accepted as files"),
         }
+    }
+
+    /// `--skip-existing`: what the record of saved files keys a file job's line by, the
+    /// URL as first given (get) or the id (crawl); `None` without the option, when
+    /// nothing is recorded.
+    pub fn record_key(&self, job: JobId) -> Option<String> {
+        if !self.options.skip_existing {
+            return None;
+        }
+        Some(if self.feed.keys_are_ids() {
+            self.planned_name(job).to_string()
+        } else {
+            self.jobs[job.0].original_url.to_string()
+        })
+    }
+
+    /// `-J`: claims the file's name from the answer's `Content-Disposition`, made safe,
+    /// or (when it has none usable) the name the job was made with; once per job.
+    fn name_from_answer(&mut self, job: JobId, head: &ResponseHead) {
+        if self.on_socket[job.0].named.is_some() {
+            return;
+        }
+        let suggested = head
+            .header("content-disposition")
+            .and_then(http::disposition_filename)
+            .and_then(|raw| safe_header_name(&raw));
+        let name = suggested.unwrap_or_else(|| self.planned_name(job).to_string());
+        let name = self.feed.names().claim(name);
+        self.on_socket[job.0].named = Some(name);
+    }
+
+    /// Reports the files the feed skipped since the last call (`--skip-existing`), and
+    /// how many.
+    fn report_skipped(&mut self, now: Instant) -> usize {
+        let skipped = self.feed.take_skipped();
+        for file in &skipped {
+            let event = Event::Skipped {
+                url: &file.url,
+                name: &file.name,
+            };
+            self.emit(event, now);
+        }
+        skipped.len()
     }
 
     /// The wall-clock time at `now` (for `Retry-After` dates).
@@ -402,13 +460,21 @@ impl Scheduler {
         let queued = self.ready_files.len();
         let want = QUEUE_LOW.saturating_sub(queued);
         let mut new_jobs = std::mem::take(&mut self.scratch);
-        self.feed.refill(want, queued, &mut new_jobs);
-        for bad in self.feed.take_bad_lines() {
-            let event = Event::BadInput {
-                origin: &bad.origin,
-                message: &bad.message,
-            };
-            self.emit(event, now);
+        loop {
+            self.feed.refill(want, queued, &mut new_jobs);
+            for bad in self.feed.take_bad_lines() {
+                let event = Event::BadInput {
+                    origin: &bad.origin,
+                    message: &bad.message,
+                };
+                self.emit(event, now);
+            }
+            let skipped = self.report_skipped(now);
+            // A feed that stopped at its bound of skipped files, with no job yet, is
+            // asked again: skipped files are reported a batch at a time, never held all.
+            if !new_jobs.is_empty() || skipped == 0 || self.feed.is_exhausted() {
+                break;
+            }
         }
         self.add_jobs(&mut new_jobs, now);
         self.scratch = new_jobs;

@@ -302,7 +302,7 @@ impl Run {
             let list: Box<dyn BufRead + Send> = Box::new(Cursor::new(listed.join("\n")));
             sources.push_list(UrlLines::new("list".into(), list), trust_as_read);
         }
-        let feed = Feed::Urls(UrlFeed::new(sources, None));
+        let feed = Feed::Urls(Box::new(UrlFeed::new(sources, None)));
         Run::new(options, feed, trusted, SEED)
     }
 
@@ -959,7 +959,7 @@ fn the_same_start_gives_the_same_delays() {
             ..TransferOptions::default()
         };
         let sources = UrlSources::new(vec![A.to_string()]);
-        let feed = Feed::Urls(UrlFeed::new(sources, None));
+        let feed = Feed::Urls(Box::new(UrlFeed::new(sources, None)));
         let mut run = Run::new(options, feed, Vec::new(), seed);
         for _ in 0..4 {
             let job = run.take();

@@ -67,7 +67,12 @@ impl Scheduler {
         );
         match self.verdict_for(job, head, now)? {
             // The engine's from here: nothing to keep until `on_saved`.
-            Verdict::SaveFile => Ok(Accept::File),
+            Verdict::SaveFile => {
+                if self.options.remote_header_name {
+                    self.name_from_answer(job, head);
+                }
+                Ok(Accept::File)
+            }
             verdict => {
                 self.on_socket[job.0].verdict = Some(verdict);
                 Ok(Accept::Bytes)
@@ -322,6 +327,7 @@ impl Scheduler {
                     self.emit(Event::IdRejected { id, reason }, now);
                 }
                 self.remove(job);
+                self.report_skipped(now);
                 self.add_jobs(&mut new_jobs, now);
             }
             Err(e) => self.give_up(job, JobError::Page(e), now),

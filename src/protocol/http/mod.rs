@@ -18,13 +18,14 @@
 //! Reading order: [`request`] (what we send), [`response`] (the head we get back), [`body`]
 //! (how its end is found, and whether the connection lives on), [`chunked`], and
 //! [`exchange`] which ties them into one state machine per request. [`error`] names every
-//! way it can fail. The RFC is 9112 (HTTP/1.1 message syntax), with 9110 for semantics.
+//! way it can fail; [`disposition`] reads the file name a server suggests (`-J`). The RFC is 9112 (HTTP/1.1 message syntax), with 9110 for semantics.
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 mod base64;
 pub mod body;
 pub mod chunked;
+pub mod disposition;
 pub mod error;
 pub mod exchange;
 pub mod request;
@@ -32,6 +33,7 @@ pub mod response;
 
 pub use body::{body_mode, is_reusable, BodyMode};
 pub use chunked::Dechunker;
+pub use disposition::disposition_filename;
 pub use error::{ChunkError, CodingName, EofPhase, HttpError, RequestField};
 pub use exchange::{Awaiting, Exchange, Part};
 pub use request::{basic_authorization, decimal, encode, Method, Request};
