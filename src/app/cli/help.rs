@@ -20,6 +20,12 @@ Output:
       --events            print one JSON line on stdout per finished file
       --trace FILE        write a Chrome trace-event JSON of the run
                           (draw it with 'miodl timeline')
+  -v, --verbose           print request ('> ') and response ('< ') heads on
+                          stderr; Authorization, Cookie and proxy credentials
+                          are shown as [redacted]
+      --failed FILE       write the URLs of the files that failed, one a
+                          line, for a later 'miodl get -i FILE' (FILE is
+                          replaced whole at the end of the run)
 
 Limits:
   -c, --connections N     at most N open sockets, reused with keep-alive;

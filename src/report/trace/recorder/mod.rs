@@ -548,7 +548,9 @@ impl Observer for TraceRecorder {
             | Event::TlsHandshake { .. }
             | Event::ResponseHead { .. }
             | Event::BodyBytes { .. }
-            | Event::IdRejected { .. } => {}
+            | Event::IdRejected { .. }
+            | Event::WireHead { .. }
+            | Event::FeedEnded { .. } => {}
         }
     }
 
