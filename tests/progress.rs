@@ -49,10 +49,15 @@ fn pty(cols: u16) -> (File, OwnedFd) {
 /// Runs `miodl ARGS` with stderr on a terminal of `cols` columns; returns its exit
 /// status and what it wrote there.
 fn on_terminal(args: &[&str], cols: u16) -> (Option<i32>, String) {
+    on_terminal_with(args, cols, Stdio::null())
+}
+
+/// [`on_terminal`] with `stdin`.
+fn on_terminal_with(args: &[&str], cols: u16, stdin: Stdio) -> (Option<i32>, String) {
     let (mut master, slave) = pty(cols);
     let mut child = Command::new(env!("CARGO_BIN_EXE_miodl"))
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::from(slave))
         .spawn()
@@ -145,6 +150,26 @@ fn a_terminal_shows_the_total_the_percent_and_the_eta_of_a_list() {
 }
 
 #[test]
+fn a_list_on_stdin_has_its_total_once_stdin_ends() {
+    let scratch = out_dir();
+    let (_server, list) = list_of(300, scratch.path());
+    let out = scratch.path().join("out");
+    let stdin = Stdio::from(File::open(&list).expect("the list"));
+    let args = ["get", "-i", "-", "-o", out.to_str().unwrap()];
+    let (status, capture) = on_terminal_with(&args, 200, stdin);
+    assert_eq!(status, Some(0), "{capture}");
+    let drawn = drawings(&capture);
+    let last = *drawn.last().expect("a line");
+    assert!(last.starts_with("300/300 100.0% · "), "{last:?}");
+    // Before stdin's end no total is claimed: a line has a total and an ETA, or neither.
+    for line in &drawn {
+        let total = line.contains("/300 ");
+        assert_eq!(total, line.contains("ETA"), "{line:?}");
+        assert!(total || line.starts_with("done "), "{line:?}");
+    }
+}
+
+#[test]
 fn a_crawl_shows_the_ids_found_and_the_end_of_the_list() {
     let server = reference().files(60).start();
     let out = out_dir();
@@ -152,11 +177,18 @@ fn a_crawl_shows_the_ids_found_and_the_end_of_the_list() {
     let args = ["crawl", &list, "-o", out.path().to_str().unwrap()];
     let (status, capture) = on_terminal(&args, 200);
     assert_eq!(status, Some(0), "{capture}");
-    let last = *drawings(&capture).last().expect("a line");
+    let drawn = drawings(&capture);
+    let last = *drawn.last().expect("a line");
     assert!(
         last.starts_with("60/60 100.0% · found 60 ids, list ended"),
         "{last:?}"
     );
+    // No total while the list is open; the whole list's once it has ended.
+    for line in &drawn {
+        let ended = line.contains("list ended");
+        assert!(ended || line.contains("list open"), "{line:?}");
+        assert_eq!(ended, line.contains("/60 "), "{line:?}");
+    }
 }
 
 #[test]

@@ -77,10 +77,10 @@ pub enum Event<'a> {
         /// The head, status or request line to the blank line (a request's body left off).
         head: &'a [u8],
     },
-    /// The feed will bring no more files: the URL lists are read to their end, or the
-    /// crawl's list has ended. Said once.
+    /// The feed will find no more files: the URL lists are read to their end, or the
+    /// crawl's list has ended (its found ids may still wait to become jobs). Said once.
     FeedEnded {
-        /// File jobs the feed made in all (the run's total).
+        /// Files the feed made and will make, in all (the run's total).
         files: u64,
     },
     /// Body bytes arrived (counted whether kept or discarded).

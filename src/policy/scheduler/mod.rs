@@ -441,12 +441,15 @@ impl Scheduler {
         self.say_feed_ended(now);
     }
 
-    /// Says [`Event::FeedEnded`] once, when the feed has brought its last job (the
+    /// Says [`Event::FeedEnded`] once, when the feed will find no more files (the
     /// progress line's total for a list read as it goes, and a crawl's end of list).
     fn say_feed_ended(&mut self, now: Instant) {
-        if !self.feed_ended && self.feed.is_exhausted() {
+        if self.feed_ended {
+            return;
+        }
+        if let Some(left) = self.feed.files_left_when_ended() {
             self.feed_ended = true;
-            let files = self.files_fed;
+            let files = self.files_fed + left;
             self.emit(Event::FeedEnded { files }, now);
         }
     }
