@@ -302,3 +302,39 @@ fn verbose_prints_the_heads_and_never_the_credentials() {
     let run = miodl(&["get", "-o", out.path().to_str().unwrap(), &url]);
     assert!(!run.stderr.contains("> GET"), "{run}");
 }
+
+#[test]
+fn a_crawl_writes_the_file_urls_that_failed() {
+    // Downloads of ids starting with `0` fail their first try; the pages never fail.
+    let server = reference()
+        .files(120)
+        .faults("500@1=/api/download/0")
+        .start();
+    let scratch = out_dir();
+    let failed = scratch.path().join("failed.txt");
+    let out = scratch.path().join("out");
+    let list = list_url(&server);
+    let extra = ["--retries", "0", "--failed", failed.to_str().unwrap()];
+    let run = crawl(&list, &out, &extra);
+    assert_eq!(run.status, Some(1), "{run}");
+    let base = server.base_url();
+    let mut expected: Vec<String> = (server.ids().iter())
+        .filter(|id| id.starts_with('0'))
+        .map(|id| format!("{base}/api/download/{id}"))
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    let mut written: Vec<String> = std::fs::read_to_string(&failed)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    written.sort();
+    assert_eq!(written, expected, "{run}");
+    // And `get -i FILE` fetches just those.
+    let extra = ["-i", failed.to_str().unwrap()];
+    let again = miodl(&get_args(&out, &extra));
+    assert_eq!(again.status, Some(0), "{again}");
+    assert_eq!(again.count("requests"), expected.len() as u64, "{again}");
+    assert_eq!(saved(&out).len(), 120);
+}
