@@ -285,6 +285,20 @@ impl Downloader {
         self
     }
 
+    /// Prints each request and response head on stderr, credentials redacted (`-v`;
+    /// only a run with [`Downloader::console`] prints them).
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.options.verbose = on;
+        self
+    }
+
+    /// Writes the URLs of the files that failed to `path`, one a line, for a later
+    /// `-i` (`--failed`).
+    pub fn failed(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.failed = Some(path.into());
+        self
+    }
+
     /// Prints one JSON line on stdout per finished file (`--events`).
     pub fn events(mut self, on: bool) -> Self {
         self.options.events = on;

@@ -34,6 +34,8 @@ use crate::protocol::pager::MorePager;
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
+use crate::report::failed_list::FailedList;
+use crate::report::progress::Progress;
 use crate::report::trace::TraceRecorder;
 
 /// What `get` fetches, and how: URLs and URL lists, with the transfer options.
@@ -98,6 +100,9 @@ pub struct Plan {
     /// which alone get the credentials (with those of stdin's URLs, which the feed adds
     /// as it reads them).
     trusted: Vec<Authority>,
+    /// The files the run will fetch, when known before it starts (`get` without stdin:
+    /// the URLs checked ahead, the shard's share of them), for the progress line.
+    total: Option<u64>,
 }
 
 impl Plan {
@@ -127,9 +132,13 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     // Credentials go only to the hosts named here: collect them (few) only if needed.
     let wants_hosts = args.transfer.credentials.is_some();
     let mut trusted = Vec::new();
+    let shard = args.transfer.shard;
+    // The files to fetch, counted as the feed will count them (the shard's share).
+    let mut total = 0u64;
     // Checked, not built: the feed builds each `Url` again as the run goes.
     let mut check = |text: &str| -> Result<(), UrlError> {
         let url = Url::check(text)?;
+        total += u64::from(shard.is_none_or(|shard| shard.contains(text)));
         if wants_hosts {
             let key = url.authority_key();
             if !trusted.contains(&key) {
@@ -144,30 +153,12 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     // Input files are read twice: once here, so a bad line is a usage error before
     // anything is downloaded, and once as the run goes, so no list is held whole.
     for path in &args.input_files {
-        if path.as_os_str() == "-" {
-            continue;
-        }
-        let name: Arc<str> = path.display().to_string().into();
-        let file = File::open(path).map_err(|error| StartError::input_file(path, error))?;
-        let mut lines = UrlLines::new(name, BufReader::new(file));
-        while lines.advance() {
-            let (Origin::Line(_, line) | Origin::Argument(line)) = lines.origin();
-            if let Some(error) = lines.take_error() {
-                return Err(StartError::InputLineBytes {
-                    file: path.clone(),
-                    line,
-                    error,
-                });
-            }
-            if let Err(error) = check(lines.line().unwrap_or("")) {
-                return Err(StartError::InputLine {
-                    file: path.clone(),
-                    line,
-                    error,
-                });
-            }
+        if path.as_os_str() != "-" {
+            check_input_file(path, &mut check)?;
         }
     }
+    let reads_stdin = args.input_files.iter().any(|p| p.as_os_str() == "-");
+    let total = (!reads_stdin).then_some(total);
     let mut sources = UrlSources::new(args.urls);
     // Stdin can be read only once, so it is not checked ahead and its hosts are not
     // collected here: the feed trusts each of its URLs' hosts as their lines are read.
@@ -182,12 +173,41 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
         };
         sources.push_list(UrlLines::new(name, reader), stdin);
     }
-    let shard = args.transfer.shard;
     Ok(Plan {
         options: args.transfer,
         feed: Feed::Urls(Box::new(UrlFeed::new(sources, shard))),
         trusted,
+        total,
     })
+}
+
+/// Reads the input file `path` ahead, handing each URL line to `check`: a line that is
+/// not text or not a URL is a usage error naming the file and the line.
+fn check_input_file(
+    path: &Path,
+    check: &mut dyn FnMut(&str) -> Result<(), UrlError>,
+) -> Result<(), StartError> {
+    let name: Arc<str> = path.display().to_string().into();
+    let file = File::open(path).map_err(|error| StartError::input_file(path, error))?;
+    let mut lines = UrlLines::new(name, BufReader::new(file));
+    while lines.advance() {
+        let (Origin::Line(_, line) | Origin::Argument(line)) = lines.origin();
+        if let Some(error) = lines.take_error() {
+            return Err(StartError::InputLineBytes {
+                file: path.to_path_buf(),
+                line,
+                error,
+            });
+        }
+        if let Err(error) = check(lines.line().unwrap_or("")) {
+            return Err(StartError::InputLine {
+                file: path.to_path_buf(),
+                line,
+                error,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks `crawl`'s list URL (and `--cacert`); the errors are usage errors, as for
@@ -219,6 +239,7 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
             crawl.max_pages,
         ))),
         trusted: vec![list_url.authority_key()],
+        total: None,
     })
 }
 
@@ -272,8 +293,8 @@ impl Report {
 /// [`prepare_get`] and [`prepare_crawl`] return the caller's mistakes (the command line
 /// exits with status 2 on them): [`StartError::Url`], [`StartError::InputFile`],
 /// [`StartError::InputLine`], [`StartError::InputLineBytes`] and `StartError::Tls`. [`execute`] returns what the
-/// machine refused (exit status 3): [`StartError::OutputDir`],
-/// [`StartError::Record`] and [`StartError::Engine`]. `Display` is the one line the command line prints after
+/// machine refused (exit status 3): [`StartError::OutputDir`], [`StartError::Record`],
+/// [`StartError::FailedFile`] and [`StartError::Engine`]. `Display` is the one line the command line prints after
 /// `miodl: `.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -325,6 +346,13 @@ pub enum StartError {
         /// Why.
         error: io::Error,
     },
+    /// The file of `--failed FILE` could not be created.
+    FailedFile {
+        /// The file as given.
+        path: PathBuf,
+        /// Why it could not be created.
+        error: io::Error,
+    },
     /// The engine could not run (its poller, its sockets or its threads failed).
     Engine {
         /// Which engine.
@@ -372,6 +400,9 @@ impl fmt::Display for StartError {
                     path.display()
                 )
             }
+            StartError::FailedFile { path, error } => {
+                write!(f, "cannot write --failed {}: {error}", path.display())
+            }
             StartError::Engine { engine, error } => {
                 write!(f, "the {} engine failed: {error}", engine.name())
             }
@@ -387,6 +418,7 @@ impl std::error::Error for StartError {
             StartError::InputFile { error, .. }
             | StartError::OutputDir { error, .. }
             | StartError::Record { error, .. }
+            | StartError::FailedFile { error, .. }
             | StartError::Engine { error, .. } => Some(error),
             #[cfg(feature = "tls")]
             StartError::Tls(error) => Some(error),
@@ -433,6 +465,7 @@ pub(crate) fn execute_with(
         mut options,
         mut feed,
         trusted,
+        total,
     } = plan;
     let dir = options
         .output_dir
@@ -462,7 +495,17 @@ pub(crate) fn execute_with(
         }
     }
     if stderr == Stderr::Console {
-        observers.push(Box::new(Console::new(options.quiet)));
+        let crawl = matches!(feed, Feed::Crawl(_));
+        let progress = Progress::new(started, total, crawl);
+        let console = Console::new(options.quiet, options.verbose, progress);
+        observers.push(Box::new(console));
+    }
+    if let Some(path) = &options.failed {
+        let list = FailedList::create(path).map_err(|error| StartError::FailedFile {
+            path: path.clone(),
+            error,
+        })?;
+        observers.push(Box::new(list));
     }
     if options.events {
         observers.push(Box::new(EventLines));
@@ -475,7 +518,7 @@ pub(crate) fn execute_with(
     crate::engine::run(&mut scheduler, &output, stop)
         .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();
-    scheduler.finish_observers();
+    scheduler.finish_observers(Instant::now());
     let (extra_pages, listing_complete, stopped_at_max_pages) =
         listing_end(scheduler.feed(), stderr);
     Ok(Report {

@@ -376,7 +376,7 @@ impl Worker<'_, '_> {
         let fresh = scheduler.needs_fresh_socket(job);
         let reuse = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
         out.clear();
-        match scheduler.encode_request(job, out) {
+        match scheduler.encode_request(job, out, Instant::now()) {
             Ok(method) => Some((method, reuse)),
             Err(e) => {
                 if claim == Claim::Counted {

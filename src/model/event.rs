@@ -67,6 +67,22 @@ pub enum Event<'a> {
         /// Its status code.
         status: u16,
     },
+    /// With `-v` only: a request head about to be written (`outgoing`), or a response
+    /// head as it arrived, as its bytes (credentials in it are the printer's to redact).
+    WireHead {
+        /// The job.
+        job: JobId,
+        /// True for the request, false for the response.
+        outgoing: bool,
+        /// The head, status or request line to the blank line (a request's body left off).
+        head: &'a [u8],
+    },
+    /// The feed will find no more files: the URL lists are read to their end, or the
+    /// crawl's list has ended (its found ids may still wait to become jobs). Said once.
+    FeedEnded {
+        /// Files the feed made and will make, in all (the run's total).
+        files: u64,
+    },
     /// Body bytes arrived (counted whether kept or discarded).
     BodyBytes {
         /// How many.

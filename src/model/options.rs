@@ -113,6 +113,11 @@ pub struct TransferOptions {
     pub events: bool,
     /// `--trace FILE`: a Chrome trace-event JSON of the run.
     pub trace: Option<PathBuf>,
+    /// `-v`: each request and response head on stderr, credentials redacted. Read only
+    /// by a run that shows a console; without it no head is copied for printing.
+    pub verbose: bool,
+    /// `--failed FILE`: the URLs of the files that failed, one a line, for a later `-i`.
+    pub failed: Option<PathBuf>,
     /// `--shard I/N`: only this stable part of the URLs (or ids).
     pub shard: Option<Shard>,
     /// `--cacert FILE`: more trusted roots (PEM) for `https://`.
@@ -155,6 +160,8 @@ impl Default for TransferOptions {
             json: false,
             events: false,
             trace: None,
+            verbose: false,
+            failed: None,
             shard: None,
             cacert: None,
             insecure: false,

@@ -127,7 +127,7 @@ impl Observer for Summary {
             Event::Failed { .. } | Event::BadInput { .. } => self.failed += 1,
             Event::IdRejected { .. } => self.rejected_ids += 1,
             Event::Stopped { .. } => self.stopped += 1,
-            Event::ResponseHead { .. } => {}
+            Event::ResponseHead { .. } | Event::WireHead { .. } | Event::FeedEnded { .. } => {}
         }
     }
 }

@@ -1,9 +1,12 @@
-//! What a person sees on stderr: one line per failure, and a live status line.
+//! What a person sees on stderr: one line per failure, and a live progress line.
 //!
 //! Failures and refused ids are always printed, one line each, naming the URL and the
-//! cause. The status line (the two bars of the seed's question, requests sent and
-//! answered, plus bytes, rate, sockets and retries) is drawn only when stderr is a
-//! terminal and `-q` was not given, redrawn at most ten times a second.
+//! cause. The progress line (done/total, percent, rates, ETA, sockets, retries,
+//! failures: [`crate::report::progress`]) is drawn only when stderr is a terminal and
+//! `-q` was not given, redrawn at most ten times a second over itself (`\r`, then
+//! clear to the end of the line), cut to the terminal's width, and left on screen,
+//! ended by a newline, when the run is over. With `-v` the request and response heads
+//! are printed too ([`crate::report::heads`]), terminal or not.
 //!
 //! Layer: `report`; may use `protocol`, `model`, `policy`, `output`, `transport` and `engine` (see `src/report/mod.rs`).
 
@@ -11,12 +14,16 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::model::event::{Event, Observer};
-use crate::model::summary::Summary;
+use crate::report::heads::write_head;
+use crate::report::progress::{draw, Progress};
 
-/// How often the status line is redrawn at most.
+/// How often the progress line is redrawn at most.
 const MIN_REDRAW_INTERVAL: Duration = Duration::from_millis(100);
 
-/// When [`Console::draw`] draws the status line.
+/// The width assumed when the terminal does not say.
+const DEFAULT_COLUMNS: usize = 80;
+
+/// When [`Console::draw`] draws the progress line.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Redraw {
     /// Now, however recently it was drawn (the last line of the run).
@@ -27,79 +34,94 @@ enum Redraw {
 
 /// The stderr observer.
 pub struct Console {
-    /// True if the status line is drawn.
+    /// True if the progress line is drawn.
     live: bool,
-    /// `-q`: no status line, no retry lines.
+    /// `-q`: no progress line, no retry lines.
     quiet: bool,
-    /// The run's numbers so far, for the status line.
-    counts: Summary,
-    /// Response heads received.
-    answered: u64,
-    started: Instant,
-    /// When the status line now on screen was drawn; `None` if none is.
+    /// `-v`: heads are printed.
+    verbose: bool,
+    /// The run's numbers so far, for the progress line.
+    progress: Progress,
+    /// Jobs in flight stopped by a signal (said at the end).
+    stopped: u64,
+    /// When the progress line now on screen was drawn; `None` if none is.
     drawn_at: Option<Instant>,
+    /// The heads of `-v`, formatted (kept to reuse its buffer).
+    scratch: String,
 }
 
 impl Console {
-    /// A console; the status line is live only if `quiet` is false and stderr is a
-    /// terminal.
-    pub fn new(quiet: bool) -> Console {
+    /// A console; the progress line is live only if `quiet` is false and stderr is a
+    /// terminal. `progress` is the state at the start (its total, if known).
+    pub fn new(quiet: bool, verbose: bool, progress: Progress) -> Console {
         Console {
             live: !quiet && io::stderr().is_terminal(),
             quiet,
-            counts: Summary::default(),
-            answered: 0,
-            started: Instant::now(),
+            verbose,
+            progress,
+            stopped: 0,
             drawn_at: None,
+            scratch: String::new(),
         }
     }
 
-    /// Prints one line, clearing the status line first if one is on screen.
+    /// Prints one line, clearing the progress line first if one is on screen.
     fn say(&mut self, line: std::fmt::Arguments<'_>) {
         let mut err = io::stderr().lock();
         if self.drawn_at.is_some() {
-            // Clear the status line, print, and let the next event redraw it.
+            // Clear the progress line, print, and let the next event redraw it.
             let _ = write!(err, "\r\x1b[2K");
             self.drawn_at = None;
         }
         let _ = writeln!(err, "{line}");
     }
 
-    /// True if the status line on screen is younger than [`MIN_REDRAW_INTERVAL`].
+    /// Prints a head of `-v` (its lines already end in newlines).
+    fn say_head(&mut self, head: &[u8], outgoing: bool) {
+        self.scratch.clear();
+        write_head(&mut self.scratch, head, outgoing);
+        let mut err = io::stderr().lock();
+        if self.drawn_at.take().is_some() {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = err.write_all(self.scratch.as_bytes());
+    }
+
+    /// True if the progress line on screen is younger than [`MIN_REDRAW_INTERVAL`].
     fn drawn_recently(&self, now: Instant) -> bool {
         self.drawn_at
             .is_some_and(|at| now - at < MIN_REDRAW_INTERVAL)
     }
 
-    /// Draws the status line over the last one, if it is live and `when` allows.
+    /// Draws the progress line over the last one, if it is live and `when` allows.
     fn draw(&mut self, now: Instant, when: Redraw) {
         if !self.live || (when == Redraw::WhenDue && self.drawn_recently(now)) {
             return;
         }
-        let c = &self.counts;
-        let secs = (now - self.started).as_secs_f64().max(1e-3);
-        let line = format!(
-            "sent {} · answered {} · saved {} · {} at {}/s · sockets {} opened, {} reused · retries {} · failed {}",
-            c.requests,
-            self.answered,
-            c.ok,
-            human_bytes(c.bytes_received as f64),
-            human_bytes(c.bytes_received as f64 / secs),
-            c.connections_opened,
-            c.connections_reused,
-            c.retries,
-            c.failed,
-        );
+        let line = draw(&self.progress, now, terminal_columns());
         let _ = write!(io::stderr().lock(), "\r\x1b[2K{line}");
         self.drawn_at = Some(now);
     }
 }
 
+/// The columns of the terminal on stderr, or [`DEFAULT_COLUMNS`] if it does not say.
+fn terminal_columns() -> usize {
+    // SAFETY: TIOCGWINSZ only writes a `winsize` into the one we lend it, which lives
+    // for the call; on any error it writes nothing and we keep the zeroed value.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        DEFAULT_COLUMNS
+    }
+}
+
 impl Observer for Console {
-    /// Draws the final status line and ends it.
+    /// Draws the final progress line and ends it.
     fn finish(&mut self) {
-        if self.counts.stopped > 0 {
-            let stopped = self.counts.stopped;
+        if self.stopped > 0 {
+            let stopped = self.stopped;
             self.say(format_args!(
                 "interrupted: {stopped} transfers in flight were stopped"
             ));
@@ -112,13 +134,15 @@ impl Observer for Console {
     }
 
     fn on_event(&mut self, event: &Event<'_>, now: Instant) {
-        // The counts feed the status line, and `finish` reads the stopped transfers:
-        // without a live line, the other events need no counting.
-        if self.live || matches!(event, Event::Stopped { .. }) {
-            self.counts.on_event(event, now);
+        // The counts feed the progress line: without a live line, they need no counting.
+        if self.live {
+            self.progress.on_event(event);
         }
         match event {
-            Event::ResponseHead { .. } => self.answered += 1,
+            Event::Stopped { .. } => self.stopped += 1,
+            Event::WireHead { head, outgoing, .. } if self.verbose => {
+                self.say_head(head, *outgoing);
+            }
             Event::Failed {
                 url,
                 error,

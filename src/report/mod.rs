@@ -9,5 +9,8 @@
 
 pub mod console;
 pub mod event_lines;
+pub mod failed_list;
+pub mod heads;
+pub mod progress;
 pub mod timeline;
 pub mod trace;

@@ -30,6 +30,12 @@ Output:
                           its record is .miodl-saved in the output directory
                           [default: a file already there under the same
                           name is replaced once the new one is complete]
+  -v, --verbose           print request ('> ') and response ('< ') heads on
+                          stderr; Authorization, Cookie and proxy credentials
+                          are shown as [redacted]
+      --failed FILE       write the URLs of the files that failed, one a
+                          line, for a later 'miodl get -i FILE' (FILE is
+                          replaced whole at the end of the run)
 
 Limits:
   -c, --connections N     at most N open sockets, reused with keep-alive;

@@ -800,6 +800,9 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "--events",
         "--trace",
         "t.json",
+        "--verbose",
+        "--failed",
+        "failed.txt",
         "--shard",
         "1/4",
         "--cacert",
@@ -841,6 +844,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .json(true)
         .events(true)
         .trace("t.json")
+        .verbose(true)
+        .failed("failed.txt")
         .shard(1, 4)
         .cacert("ca.pem")
         .insecure(true)

@@ -31,7 +31,9 @@ fn one_job_watched(observers: Observers) -> (Scheduler, JobId) {
     let options = TransferOptions::default();
     let mut scheduler = Scheduler::new(options, feed, Vec::new(), observers, start);
     let job = scheduler.next_ready(start.instant).expect("the job");
-    scheduler.encode_request(job, &mut Vec::new()).unwrap();
+    scheduler
+        .encode_request(job, &mut Vec::new(), start.instant)
+        .unwrap();
     (scheduler, job)
 }
 

@@ -205,7 +205,7 @@ impl<'o> Reactor<'o> {
     /// Sends `job` on the idle socket `slot`.
     fn reuse(&mut self, slot: ConnId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let conn = &mut self.conns[slot.0];
-        match scheduler.encode_request(job, conn.out_for_next()) {
+        match scheduler.encode_request(job, conn.out_for_next(), now) {
             Ok(method) => {
                 scheduler.emit(Event::ConnectionReused { slot }, now);
                 let after = conn.start(job, method, slot, scheduler, now);
@@ -228,7 +228,7 @@ impl<'o> Reactor<'o> {
         // the end of the dispatch. (Bytes still unwritten from before go out with the
         // socket's next writable edge, the new ones with them.)
         let first = conn.all_written();
-        match scheduler.encode_request(job, conn.out_for_next()) {
+        match scheduler.encode_request(job, conn.out_for_next(), now) {
             Ok(method) => {
                 scheduler.emit(Event::ConnectionReused { slot }, now);
                 conn.pipeline(job, method, slot, scheduler, now);
@@ -245,7 +245,7 @@ impl<'o> Reactor<'o> {
     /// Connects a new socket to `host` for `job`.
     fn open(&mut self, host: HostId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let mut out = self.spare_out.pop().unwrap_or_default();
-        match scheduler.encode_request(job, &mut out) {
+        match scheduler.encode_request(job, &mut out, now) {
             Ok(method) => self.connect_to(host, 0, None, job, method, out, scheduler, now),
             Err(e) => scheduler.on_error(job, e, now),
         }

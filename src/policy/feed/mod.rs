@@ -79,6 +79,15 @@ impl Feed {
         }
     }
 
+    /// Once nothing more will be found (the URL lists read to their end, a crawl's list
+    /// ended), the files found but not yet made jobs; `None` while more may come.
+    pub fn files_left_when_ended(&self) -> Option<u64> {
+        match self {
+            Feed::Urls(feed) => feed.sources.is_none().then_some(0),
+            Feed::Crawl(feed) => feed.list_ended().then(|| feed.pending.len() as u64),
+        }
+    }
+
     /// True when the feed will never produce another job.
     pub fn is_exhausted(&self) -> bool {
         match self {
@@ -381,8 +390,13 @@ impl CrawlFeed {
 
     /// True when the feed will never produce another job.
     fn is_exhausted(&self) -> bool {
-        self.pending.is_empty()
-            && (self.pager.is_done() || (self.at_max_pages() && self.pages_out == 0))
+        self.pending.is_empty() && self.list_ended()
+    }
+
+    /// True when no page will bring more ids: the pager is done, or `--max-pages` is
+    /// reached with no page still out.
+    fn list_ended(&self) -> bool {
+        self.pager.is_done() || (self.at_max_pages() && self.pages_out == 0)
     }
 
     fn at_max_pages(&self) -> bool {

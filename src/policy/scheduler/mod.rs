@@ -146,6 +146,10 @@ pub struct Scheduler {
     short_of_descriptors: bool,
     /// Jobs sent back for want of a descriptor since a job last finished.
     short_in_a_row: usize,
+    /// File jobs the feed made so far.
+    files_fed: u64,
+    /// [`Event::FeedEnded`] was said.
+    feed_ended: bool,
 }
 
 impl Scheduler {
@@ -188,6 +192,8 @@ impl Scheduler {
             scratch: Vec::new(),
             short_of_descriptors: false,
             short_in_a_row: 0,
+            files_fed: 0,
+            feed_ended: false,
         };
         scheduler.refill(start.instant);
         scheduler
@@ -219,7 +225,8 @@ impl Scheduler {
     }
 
     /// Tells the observers the run is over (the console ends its status line).
-    pub fn finish_observers(&mut self) {
+    pub fn finish_observers(&mut self, now: Instant) {
+        self.say_feed_ended(now);
         self.reports.observers.finish();
     }
 
@@ -381,6 +388,8 @@ impl Scheduler {
             };
             self.emit(event, now);
         }
+        // A skipped file is one of the run's files: the progress line's total counts it.
+        self.files_fed += skipped.len() as u64;
         skipped.len()
     }
 
@@ -402,8 +411,13 @@ impl Scheduler {
 
     /// Appends the job's request to `out` and returns its method (nothing is appended
     /// on an error).
-    pub fn encode_request(&mut self, job: JobId, out: &mut Vec<u8>) -> Result<Method, JobError> {
-        let job = &self.jobs[job.0];
+    pub fn encode_request(
+        &mut self,
+        id: JobId,
+        out: &mut Vec<u8>,
+        now: Instant,
+    ) -> Result<Method, JobError> {
+        let job = &self.jobs[id.0];
         let url = job.url();
         let (scheme, host, port) = (url.scheme(), url.host(), url.port());
         let authorization = self.authorization.as_deref().filter(|_| {
@@ -433,6 +447,20 @@ impl Scheduler {
         if let Err(e) = http::encode(&request, out) {
             out.truncate(before);
             return Err(JobError::Http(e));
+        }
+        if self.options.verbose {
+            let sent = &out[before..];
+            // The head to its blank line: a page's form body is not a head.
+            let end = sent
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(sent.len(), |at| at + 4);
+            let event = Event::WireHead {
+                job: id,
+                outgoing: true,
+                head: &sent[..end],
+            };
+            self.reports.emit(&event, now);
         }
         Ok(method)
     }
@@ -478,6 +506,20 @@ impl Scheduler {
         }
         self.add_jobs(&mut new_jobs, now);
         self.scratch = new_jobs;
+        self.say_feed_ended(now);
+    }
+
+    /// Says [`Event::FeedEnded`] once, when the feed will find no more files (the
+    /// progress line's total for a list read as it goes, and a crawl's end of list).
+    fn say_feed_ended(&mut self, now: Instant) {
+        if self.feed_ended {
+            return;
+        }
+        if let Some(left) = self.feed.files_left_when_ended() {
+            self.feed_ended = true;
+            let files = self.files_fed + left;
+            self.emit(Event::FeedEnded { files }, now);
+        }
     }
 
     fn add_jobs(&mut self, new_jobs: &mut Vec<NewJob>, now: Instant) {
@@ -488,6 +530,7 @@ impl Scheduler {
             trust_host,
         } in new_jobs.drain(..)
         {
+            self.files_fed += u64::from(matches!(kind, JobKind::File { .. }));
             if trust_host && self.authorization.is_some() {
                 let host = url.authority_key();
                 if !self.trusted_hosts.contains(&host) {

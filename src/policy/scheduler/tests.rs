@@ -372,7 +372,7 @@ impl Run {
         s.set_phase(job, Phase::Connecting, Some(SLOT), now);
         let mut out = Vec::new();
         let method = s
-            .encode_request(job, &mut out)
+            .encode_request(job, &mut out, now)
             .expect("the request encodes");
         s.set_phase(job, Phase::Sending, Some(SLOT), now);
         s.emit(Event::RequestSent { job }, now);

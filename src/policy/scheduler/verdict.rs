@@ -65,6 +65,14 @@ impl Scheduler {
             },
             now,
         );
+        if self.options.verbose {
+            let event = Event::WireHead {
+                job,
+                outgoing: false,
+                head: head.as_bytes(),
+            };
+            self.emit(event, now);
+        }
         match self.verdict_for(job, head, now)? {
             // The engine's from here: nothing to keep until `on_saved`.
             Verdict::SaveFile => {

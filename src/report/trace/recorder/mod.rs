@@ -549,7 +549,9 @@ impl Observer for TraceRecorder {
             | Event::ResponseHead { .. }
             | Event::BodyBytes { .. }
             | Event::IdRejected { .. }
-            | Event::Skipped { .. } => {}
+            | Event::Skipped { .. }
+            | Event::WireHead { .. }
+            | Event::FeedEnded { .. } => {}
         }
     }
 
