@@ -152,20 +152,23 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// `prefix` and the JSON Pointers of up to [`HINT_ARRAYS`] arrays in `doc` (three levels
-/// deep), comma-separated; empty when there is none.
+/// deep, the shallowest first), comma-separated; empty when there is none.
 fn arrays_hint(doc: &Value, prefix: &str) -> String {
     let mut found = Vec::new();
     find_arrays(doc, &mut String::new(), 0, &mut found);
     if found.is_empty() {
         return String::new();
     }
+    // The shallowest first: the items are more often at /results than at /meta/links.
+    found.sort_by_key(|pointer| pointer.matches('/').count());
+    found.truncate(HINT_ARRAYS);
     format!("{prefix}{}", found.join(", "))
 }
 
 fn find_arrays(value: &Value, at: &mut String, depth: usize, found: &mut Vec<String>) {
     let Value::Object(map) = value else { return };
     for (key, child) in map {
-        if found.len() == HINT_ARRAYS {
+        if found.len() == 4 * HINT_ARRAYS {
             return;
         }
         let len = at.len();
