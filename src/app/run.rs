@@ -333,12 +333,16 @@ impl Report {
         let text = self
             .summary
             .to_json(self.engine, self.elapsed, self.extra_pages);
-        match self.pages_chained {
-            // The summary is one JSON object: the crawl's flag goes before its `}`.
-            Some(chained) if text.ends_with('}') => {
-                format!("{},\"pages_chained\":{chained}}}", &text[..text.len() - 1])
+        let Some(chained) = self.pages_chained else {
+            return text;
+        };
+        // Once per run: the crawl's flag joins the summary's keys, in their order.
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(mut value) => {
+                value["pages_chained"] = chained.into();
+                value.to_string()
             }
-            _ => text,
+            Err(_) => text,
         }
     }
 }

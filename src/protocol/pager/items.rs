@@ -5,9 +5,9 @@
 //! POINTER`, a JSON Pointer, RFC 6901; the page itself when it is an array), and each
 //! item is a string or number, or an object holding one (`--item POINTER`). With a
 //! `{url}` template the value is a URL reference, resolved here against the page's URL,
-//! so the same file reached by two spellings is one file. [`Tally`] keeps the
+//! so the same file reached by two spellings is one file. `Tally` keeps the
 //! exactly-once set and the count of pages in a row without a new id, as the `more`
-//! style does ([`BARREN_PAGES`](super::BARREN_PAGES)).
+//! style does ([`BARREN_PAGES`]).
 //!
 //! A page that is not what the options say fails the listing with a one-line hint that
 //! names the arrays the page does hold (`the page is an object; arrays are at /results:

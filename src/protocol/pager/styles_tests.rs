@@ -2,6 +2,9 @@
 //! from the asked URL to a head's extra lines and a body; [`drive`] asks every page the
 //! pager allows, answers them in the order given (oldest first or newest first), and
 //! collects the ids.
+//!
+//! Layer: `protocol`; may use [`crate::protocol::http`], [`crate::protocol::url`] (see
+//! `src/protocol/mod.rs`).
 
 use serde_json::json;
 
