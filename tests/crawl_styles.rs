@@ -486,3 +486,27 @@ fn options_that_do_not_fit_the_style_are_usage_errors() {
         assert_eq!(run.stderr.lines().count(), 1, "{run}");
     }
 }
+
+#[test]
+fn the_library_crawls_a_get_style_with_the_same_options() {
+    let server = serve::spawn(ServeConfig {
+        port: 0,
+        files: 12,
+        pages: ServePages::Offset,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = miodl::CrawlOptions::new(format!("{}/api/list_files", server.base_url()))
+        .pages(miodl::Style::Offset {
+            param: "offset".into(),
+        });
+    options.items = Some("/results".into());
+    options.item = Some("/url".into());
+    options.lookahead = 2;
+    let report = miodl::Downloader::new(dir.path()).crawl(options).unwrap();
+    assert_eq!(report.exit_code(), 0, "{}", report.json());
+    assert_eq!(report.summary.ok, 12);
+    assert_eq!(report.pages_chained, Some(false));
+    assert_eq!(verify_text(dir.path()), "ok: 12 files");
+}
