@@ -166,11 +166,13 @@ fn items(catalog: &[String], start: usize, n: usize) -> Vec<serde_json::Value> {
 #[test]
 fn link_with_relative_urls_and_an_empty_last_page() {
     for lookahead in ["0", "3"] {
-        link_story(lookahead);
+        for engine in ["reactor", "threads"] {
+            link_story(lookahead, engine);
+        }
     }
 }
 
-fn link_story(lookahead: &str) {
+fn link_story(lookahead: &str, engine: &str) {
     let catalog = ids(11);
     let served = catalog.clone();
     let server = ListServer::start_get(catalog, move |target| {
@@ -201,6 +203,8 @@ fn link_story(lookahead: &str) {
                 "/url",
                 "--lookahead",
                 lookahead,
+                "--engine",
+                engine,
             ],
         );
         assert_eq!(run.json()["pages_chained"], json!(true));
@@ -358,11 +362,13 @@ fn number_story(lookahead: &str) {
 #[test]
 fn offset_against_a_capped_server_with_and_without_lookahead() {
     for lookahead in ["0", "3"] {
-        offset_story(lookahead);
+        for engine in ["reactor", "threads"] {
+            offset_story(lookahead, engine);
+        }
     }
 }
 
-fn offset_story(lookahead: &str) {
+fn offset_story(lookahead: &str, engine: &str) {
     let catalog = ids(22);
     let served = catalog.clone();
     let server = ListServer::start_get(catalog, move |target| {
@@ -384,6 +390,8 @@ fn offset_story(lookahead: &str) {
                 "/url",
                 "--lookahead",
                 lookahead,
+                "--engine",
+                engine,
             ],
         );
         assert!(run.count("pages") >= 6, "{run}");
