@@ -169,9 +169,11 @@ Paging:
       --start N           the first index asked for (more) [default: 0]
       --page-size PARAM=N add PARAM=N to every page request (GET styles)
       --lookahead K       pages asked for ahead of the answers (more,
-                          number, offset; link, next and cursor are
-                          chained: one page at a time whatever K is);
-                          0 = one page at a time [default: 0]
+                          number, offset, and link when rel=\"last\" and
+                          rel=\"next\" differ in one number; next and
+                          cursor are chained: one page at a time
+                          whatever K is); 0 = one page at a time
+                          [default: 0]
       --items POINTER     where a page's array of items is, a JSON Pointer
                           (GET styles; default: the page itself)
       --item POINTER      the id or URL inside each item, when items are

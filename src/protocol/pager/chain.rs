@@ -5,7 +5,9 @@
 //! each is a [`Chain`] in its own file, and [`ChainPager`] does the rest: it asks the
 //! list URL, then each next URL in turn, never two at once (the next address is known
 //! only once the page before has been read, so `--lookahead` cannot help: these styles
-//! are *chained*, `pages_chained` in `--json`). A next URL already asked ends the listing
+//! are *chained*, `pages_chained` in `--json`). The one exception: a first page that
+//! makes every later address known ([`Chain::plan`], `link`'s `rel="last"`); then the
+//! pages of its [`Plan`] are asked up to `--lookahead` ahead. A next URL already asked ends the listing
 //! with an error naming it, so a list that loops cannot spin; so do
 //! [`BARREN_PAGES`](super::BARREN_PAGES) pages in a row without a new id.
 //!
@@ -37,6 +39,40 @@ pub trait Chain: std::fmt::Debug + Send {
         head: &ResponseHead,
         doc: &Value,
     ) -> Result<Option<Url>, PageError>;
+
+    /// After the first page: the later pages, when its answer makes all of their
+    /// addresses known (`link`'s `rel="last"`), so they can be asked ahead. `None` (the
+    /// default): chained.
+    fn plan(&self, _page_url: &Url, _head: &ResponseHead) -> Option<Plan> {
+        None
+    }
+}
+
+/// Pages known in advance: `prefix`, a number from `next` to `last`, `suffix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The URL before the page number.
+    pub prefix: String,
+    /// The URL after the page number.
+    pub suffix: String,
+    /// The next page's number.
+    pub next: u64,
+    /// The last page's number.
+    pub last: u64,
+}
+
+impl Plan {
+    /// The next planned page's URL, if any is left.
+    fn take(&mut self) -> Option<Url> {
+        while self.next <= self.last {
+            let n = self.next;
+            self.next += 1;
+            if let Ok(url) = Url::parse(&format!("{}{n}{}", self.prefix, self.suffix)) {
+                return Some(url);
+            }
+        }
+        None
+    }
 }
 
 /// A chained paging style: the [`Chain`] says where the next page is.
@@ -49,8 +85,12 @@ pub struct ChainPager<C: Chain> {
     size: Option<(String, String)>,
     /// The page to ask next, if it is not asked yet.
     next: Option<Url>,
-    /// The page asked and not yet answered, with its id.
-    outstanding: Option<(PageId, Url)>,
+    /// Pages asked and not yet answered, with their ids (one, unless planned).
+    outstanding: Vec<(PageId, Url)>,
+    /// `--lookahead K`: used only once a [`Plan`] is known.
+    lookahead: u32,
+    /// The later pages, once the first page made them known.
+    plan: Option<Plan>,
     /// Every page URL asked: a next URL among them is a loop.
     asked: HashSet<String>,
     next_id: u64,
@@ -67,6 +107,18 @@ impl<C: Chain> ChainPager<C> {
         items: Items,
         size: Option<(String, u32)>,
     ) -> ChainPager<C> {
+        ChainPager::with_lookahead(chain, list_url, items, size, 0)
+    }
+
+    /// [`ChainPager::new`], asking up to `lookahead` pages ahead once the first page
+    /// makes the later ones known ([`Chain::plan`]).
+    pub fn with_lookahead(
+        chain: C,
+        list_url: Url,
+        items: Items,
+        size: Option<(String, u32)>,
+        lookahead: u32,
+    ) -> ChainPager<C> {
         let size = size.map(|(param, n)| (param, n.to_string()));
         let list_url = match &size {
             Some((param, n)) => with_query_param(&list_url, param, n),
@@ -78,7 +130,9 @@ impl<C: Chain> ChainPager<C> {
             size,
             next: Some(list_url.clone()),
             list_url,
-            outstanding: None,
+            outstanding: Vec::new(),
+            lookahead,
+            plan: None,
             asked: HashSet::new(),
             next_id: 0,
             failed: false,
@@ -100,7 +154,13 @@ impl<C: Chain> ChainPager<C> {
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
         let mut doc = Items::parse(body)?;
+        let first = self.tally.stats.pages_answered == 0;
         let next = self.chain.next_url(&self.list_url, page_url, head, &doc)?;
+        if first && self.lookahead > 0 && next.is_some() {
+            self.plan = self.chain.plan(page_url, head);
+        }
+        // A planned list's pages are all known: their own next links add nothing.
+        let next = if self.plan.is_some() { None } else { next };
         let values = self.items.values(&mut doc, page_url)?;
         let outcome = self.tally.take(values);
         self.tally.check_progress(&outcome, true, page_url)?;
@@ -123,14 +183,28 @@ impl<C: Chain> ChainPager<C> {
 
 impl<C: Chain> Paging for ChainPager<C> {
     fn next_page(&mut self) -> Option<PageAsk> {
-        if self.failed || self.outstanding.is_some() {
+        let room = if self.plan.is_some() {
+            1 + self.lookahead as usize
+        } else {
+            1
+        };
+        if self.failed || self.outstanding.len() >= room {
             return None;
         }
-        let url = self.next.take()?;
+        let url = match &mut self.plan {
+            Some(plan) => {
+                let url = plan.take()?;
+                match &self.size {
+                    Some((param, n)) => with_query_param(&url, param, n),
+                    None => url,
+                }
+            }
+            None => self.next.take()?,
+        };
         let id = PageId(self.next_id);
         self.next_id += 1;
         self.asked.insert(url.to_string());
-        self.outstanding = Some((id, url.clone()));
+        self.outstanding.push((id, url.clone()));
         self.tally.stats.pages_requested += 1;
         Some(PageAsk {
             id,
@@ -146,25 +220,23 @@ impl<C: Chain> Paging for ChainPager<C> {
         head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
-        let url = match self.outstanding.take() {
-            Some((id, url)) if id == page => url,
-            other => {
-                self.outstanding = other;
-                return Err(PageError::UnknownPage(page));
-            }
-        };
+        let index = (self.outstanding.iter())
+            .position(|(id, _)| *id == page)
+            .ok_or(PageError::UnknownPage(page))?;
+        let (_, url) = self.outstanding.swap_remove(index);
         self.read(&url, head, body).map_err(|e| self.fail(e))
     }
 
     fn on_failed(&mut self, page: PageId) {
-        if self.outstanding.as_ref().is_some_and(|(id, _)| *id == page) {
-            self.outstanding = None;
+        if let Some(index) = self.outstanding.iter().position(|(id, _)| *id == page) {
+            self.outstanding.swap_remove(index);
             let _ = self.fail(PageError::UnknownPage(page));
         }
     }
 
     fn is_done(&self) -> bool {
-        self.outstanding.is_none() && (self.failed || self.next.is_none())
+        let planned_left = self.plan.as_ref().is_some_and(|p| p.next <= p.last);
+        self.outstanding.is_empty() && (self.failed || (self.next.is_none() && !planned_left))
     }
 
     fn stats(&self) -> PagerStats {
@@ -175,6 +247,6 @@ impl<C: Chain> Paging for ChainPager<C> {
     }
 
     fn chained(&self) -> bool {
-        true
+        self.plan.is_none()
     }
 }

@@ -5,14 +5,16 @@
 //! headers, parameters in any order, quoted values holding `,` or `;`, a `rel` naming
 //! several relation types (`rel="next last"`), relation types compared without case,
 //! and a relative URL resolved against the page's own URL. No `rel="next"` ends the
-//! list. A chained style ([`super::chain`]).
+//! list. A chained style ([`super::chain`]), unless `--lookahead K` is given and the
+//! first page's `rel="last"` URL differs from its `rel="next"` URL in one number only:
+//! then pages next..=last are known, and asked up to K ahead ([`one_number_apart`]).
 //!
 //! Layer: `protocol`; may use [`crate::protocol::http`], [`crate::protocol::url`] (see
 //! `src/protocol/mod.rs`).
 
 use serde_json::Value;
 
-use super::chain::Chain;
+use super::chain::{Chain, Plan};
 use super::PageError;
 use crate::protocol::http::ResponseHead;
 use crate::protocol::url::Url;
@@ -44,6 +46,54 @@ impl Chain for LinkNext {
         }
         Ok(None)
     }
+
+    /// With `--lookahead`: when the first page's `rel="last"` URL differs from its
+    /// `rel="next"` URL in one number only (GitHub, json-server), pages next..=last are
+    /// known and asked ahead.
+    fn plan(&self, page_url: &Url, head: &ResponseHead) -> Option<Plan> {
+        let (mut next, mut last) = (None, None);
+        for value in head.header_all("link") {
+            for link in parse_links(&String::from_utf8_lossy(value)) {
+                if next.is_none() && link.has_rel("next") {
+                    next = page_url.join(&link.target).ok();
+                }
+                if last.is_none() && link.has_rel("last") {
+                    last = page_url.join(&link.target).ok();
+                }
+            }
+        }
+        one_number_apart(&next?.to_string(), &last?.to_string())
+    }
+}
+
+/// The [`Plan`] of pages from `next` to `last` when the two URLs differ in one run of
+/// digits only, and `last`'s number is not below `next`'s.
+pub fn one_number_apart(next: &str, last: &str) -> Option<Plan> {
+    let (a, b) = (next.as_bytes(), last.as_bytes());
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    // Back to the start of the digit run the first difference is in.
+    let start = (0..common)
+        .rev()
+        .take_while(|&i| a[i].is_ascii_digit())
+        .last()
+        .unwrap_or(common);
+    let digits = |s: &[u8]| s[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let (na, nb) = (digits(a), digits(b));
+    if na == 0 || nb == 0 || a[start + na..] != b[start + nb..] {
+        return None;
+    }
+    let number = |s: &str, len: usize| s[start..start + len].parse::<u64>().ok();
+    let (from, to) = (number(next, na)?, number(last, nb)?);
+    // A leading zero would not survive the round trip through a number.
+    if next.as_bytes()[start] == b'0' || to < from {
+        return None;
+    }
+    Some(Plan {
+        prefix: next[..start].to_string(),
+        suffix: next[start + na..].to_string(),
+        next: from,
+        last: to,
+    })
 }
 
 /// One link of a `Link` header: its target (as written) and its parameters.

@@ -157,7 +157,9 @@ impl Style {
         } = config;
         match self {
             Style::More => Box::new(MorePager::new(start, per_page, lookahead)),
-            Style::Link => Box::new(ChainPager::new(LinkNext, list_url, items, page_size)),
+            Style::Link => Box::new(ChainPager::with_lookahead(
+                LinkNext, list_url, items, page_size, lookahead,
+            )),
             Style::Next { pointer } => {
                 let chain = NextAt {
                     pointer: pointer.clone(),

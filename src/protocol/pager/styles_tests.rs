@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::chain::ChainPager;
 use super::cursor::CursorAt;
-use super::link::{parse_links, LinkNext};
+use super::link::{one_number_apart, parse_links, LinkNext};
 use super::next::NextAt;
 use super::number::NumberPager;
 use super::offset::OffsetPager;
@@ -492,4 +492,66 @@ fn an_answer_for_a_page_not_asked_is_refused() {
     ));
     pager.on_failed(ask.id);
     assert!(pager.is_done() && !pager.stats().complete);
+}
+
+#[test]
+fn link_looks_ahead_when_last_and_next_differ_in_one_number() {
+    let plan = one_number_apart(
+        "http://h/x?page=2&per_page=5",
+        "http://h/x?page=14&per_page=5",
+    )
+    .expect("one number apart");
+    assert_eq!((plan.next, plan.last), (2, 14));
+    assert_eq!(plan.prefix, "http://h/x?page=");
+    assert_eq!(plan.suffix, "&per_page=5");
+    assert_eq!(
+        one_number_apart("http://h/x?page=12", "http://h/x?page=19").map(|p| p.next),
+        Some(12)
+    );
+    assert!(one_number_apart("http://h/x?after=abc", "http://h/x?after=xyz").is_none());
+    assert!(one_number_apart("http://h/x?page=2&a=1", "http://h/x?page=9&a=2").is_none());
+    assert!(one_number_apart("http://h/x?page=9", "http://h/x?page=2").is_none());
+
+    let ids = catalog(23);
+    for (lookahead, lifo) in [(0, false), (3, false), (3, true)] {
+        let mut pager = ChainPager::with_lookahead(
+            LinkNext,
+            url("http://h:1/api/items"),
+            Items {
+                item: Some("/id".into()),
+                ..Items::default()
+            },
+            None,
+            lookahead,
+        );
+        let run = drive(
+            &mut pager,
+            |at| {
+                let page: usize = query(at, "page").map_or(1, |p| p.parse().unwrap());
+                let mut links = vec![String::from("<items?page=5>; rel=\"last\"")];
+                if page < 5 {
+                    links.push(format!("<items?page={}>; rel=\"next\"", page + 1));
+                }
+                let lines = format!("Link: {}\r\n", links.join(", "));
+                (
+                    lines,
+                    results(&ids, (page - 1) * 5, 5)["results"].to_string(),
+                )
+            },
+            lifo,
+        );
+        let mut got = run.ids.clone();
+        got.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!((run.error, got), (None, want), "K={lookahead}");
+        assert_eq!(
+            run.asked.len(),
+            5,
+            "no page asked twice, none past the last"
+        );
+        assert_eq!(run.peak, 1 + lookahead as usize, "K={lookahead}");
+        assert_eq!(pager.chained(), lookahead == 0);
+        assert!(pager.stats().complete);
+    }
 }
