@@ -74,7 +74,7 @@ pub use model::stop::Stop;
 pub use model::summary::Summary;
 pub use policy::scheduler::Ending;
 pub use protocol::http::HttpError;
-pub use protocol::pager::PageError;
+pub use protocol::pager::{PageError, Style};
 #[cfg(feature = "tls")]
 pub use protocol::tls::TlsError;
 pub use protocol::url::{Url, UrlError};

@@ -366,7 +366,8 @@ impl Downloader {
     }
 
     /// Pages through the list API at `crawl.list_url` and downloads every id it hands
-    /// out, each as `<output-dir>/<id>` (the paging options are `crawl`'s fields).
+    /// out, each as `<output-dir>/<id>` (the paging options are `crawl`'s fields; a `GET`
+    /// style through [`CrawlOptions::pages`]).
     pub fn crawl(self, crawl: CrawlOptions) -> Result<Report, StartError> {
         let task = CrawlTask {
             crawl,

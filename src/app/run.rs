@@ -30,7 +30,7 @@ use crate::policy::feed::{
     queue_bound, CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources,
 };
 use crate::policy::scheduler::{Ending, Scheduler, Start};
-use crate::protocol::pager::MorePager;
+use crate::protocol::pager::{Items, PagerConfig, Style};
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
@@ -63,8 +63,18 @@ pub struct CrawlOptions {
     pub start: u64,
     /// `--lookahead K`: pages asked for ahead of the answers (0 = one page at a time).
     pub lookahead: u32,
-    /// `--item-url`: the download URL of an id; `{origin}` and `{id}` are replaced.
+    /// `--item-url`: the download URL of an item; `{origin}`, `{id}` and `{url}` are
+    /// replaced. [`CrawlOptions::new`] sets `more`'s default; a `GET` style's default is
+    /// [`Style::default_item_url`] (`{url}`), which [`CrawlOptions::pages`] sets.
     pub item_url: String,
+    /// `--pages STYLE`: how the list pages [default: `more`].
+    pub pages: Style,
+    /// `--items POINTER`: where a page's array of items is (the `GET` styles).
+    pub items: Option<String>,
+    /// `--item POINTER`: the value inside each item (the `GET` styles).
+    pub item: Option<String>,
+    /// `--page-size PARAM=N`: added to every page request (the `GET` styles).
+    pub page_size: Option<(String, u32)>,
     /// `--max-pages N`: ask at most N pages; reaching them ends the crawl normally.
     pub max_pages: Option<u64>,
 }
@@ -79,7 +89,49 @@ impl CrawlOptions {
             lookahead: 0,
             item_url: "{origin}/api/download/{id}".to_string(),
             max_pages: None,
+            pages: Style::More,
+            items: None,
+            item: None,
+            page_size: None,
         }
+    }
+
+    /// Pages as `style` says, with that style's default `--item-url`.
+    pub fn pages(mut self, style: Style) -> Self {
+        self.item_url = style.default_item_url().to_string();
+        self.pages = style;
+        self
+    }
+
+    /// Checks that the options fit the style; the error is one line.
+    fn check(&self) -> Result<(), String> {
+        let (id, url) = (
+            self.item_url.contains("{id}"),
+            self.item_url.contains("{url}"),
+        );
+        if id && url {
+            return Err("--item-url: use {id} or {url}, not both".to_string());
+        }
+        if !id && !url {
+            return Err("--item-url: the template names neither {id} nor {url}".to_string());
+        }
+        if self.pages == Style::More {
+            let given = [
+                (url, "--item-url {url}"),
+                (self.items.is_some(), "--items"),
+                (self.item.is_some(), "--item"),
+                (
+                    self.page_size.is_some(),
+                    "--page-size (more keeps --per-page N)",
+                ),
+            ];
+            if let Some((_, what)) = given.iter().find(|(set, _)| *set) {
+                return Err(format!(
+                    "{what} applies to --pages link, next, cursor, number and offset, not more"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -217,8 +269,20 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
     let crawl = args.crawl;
     let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
-    // The paging style: `more` (the seed's list API) is the one there is.
-    let pager = Box::new(MorePager::new(crawl.start, crawl.per_page, crawl.lookahead));
+    crawl.check().map_err(StartError::Crawl)?;
+    let pager = crawl.pages.build(PagerConfig {
+        list_url: list_url.clone(),
+        start: crawl.start,
+        per_page: crawl.per_page,
+        lookahead: crawl.lookahead,
+        page_size: crawl.page_size.clone(),
+        items: Items {
+            items: crawl.items.clone(),
+            item: crawl.item.clone(),
+            as_url: crawl.item_url.contains("{url}"),
+        },
+    });
+    let get_style = crawl.pages != Style::More;
     // The requests that can be in flight at once: the smaller of the limits set
     // (unlimited counts as the scheduler's batch of URLs read at a time).
     let t = &args.transfer;
@@ -228,16 +292,20 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
         .min()
         .unwrap_or(256);
     let bound = queue_bound(parallel, crawl.lookahead);
+    let mut feed = CrawlFeed::new(
+        pager,
+        list_url.clone(),
+        crawl.item_url,
+        shard,
+        bound,
+        crawl.max_pages,
+    );
+    if get_style {
+        feed = feed.name_unsafe_ids_by_url();
+    }
     Ok(Plan {
         options: args.transfer,
-        feed: Feed::Crawl(Box::new(CrawlFeed::new(
-            pager,
-            list_url.clone(),
-            crawl.item_url,
-            shard,
-            bound,
-            crawl.max_pages,
-        ))),
+        feed: Feed::Crawl(Box::new(feed)),
         trusted: vec![list_url.authority_key()],
         total: None,
     })
@@ -256,6 +324,8 @@ pub struct Report {
     pub unfinished: usize,
     /// For a crawl: pages asked for beyond the end of the list (wasted lookahead).
     pub extra_pages: Option<u64>,
+    /// For a crawl: true when its style could not look ahead (`link`, `next`, `cursor`).
+    pub pages_chained: Option<bool>,
     /// For a crawl: false if a page failed, so the listing is incomplete (or
     /// `--max-pages` ended it early: see [`Report::stopped_at_max_pages`]).
     pub listing_complete: bool,
@@ -282,8 +352,20 @@ impl Report {
 
     /// The `--json` object.
     pub fn json(&self) -> String {
-        self.summary
-            .to_json(self.engine, self.elapsed, self.extra_pages)
+        let text = self
+            .summary
+            .to_json(self.engine, self.elapsed, self.extra_pages);
+        let Some(chained) = self.pages_chained else {
+            return text;
+        };
+        // Once per run: the crawl's flag joins the summary's keys, in their order.
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(mut value) => {
+                value["pages_chained"] = chained.into();
+                value.to_string()
+            }
+            Err(_) => text,
+        }
     }
 }
 
@@ -331,6 +413,9 @@ pub enum StartError {
     /// ([`TlsError::CaFile`](crate::protocol::tls::TlsError::CaFile)).
     #[cfg(feature = "tls")]
     Tls(crate::protocol::tls::TlsError),
+    /// A crawl's options do not fit together (`--item-url {url}` with `--pages more`,
+    /// `--items` without a `GET` style, ...): one line naming them.
+    Crawl(String),
     /// The output directory could not be created.
     OutputDir {
         /// The directory.
@@ -375,6 +460,7 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Url(error) => write!(f, "{error}"),
+            StartError::Crawl(message) => write!(f, "{message}"),
             StartError::InputFile { path, error } => {
                 write!(f, "cannot read {}: {error}", path.display())
             }
@@ -415,6 +501,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::Url(error) | StartError::InputLine { error, .. } => Some(error),
             StartError::InputLineBytes { error, .. } => Some(error),
+            StartError::Crawl(_) => None,
             StartError::InputFile { error, .. }
             | StartError::OutputDir { error, .. }
             | StartError::Record { error, .. }
@@ -521,12 +608,17 @@ pub(crate) fn execute_with(
     scheduler.finish_observers(Instant::now());
     let (extra_pages, listing_complete, stopped_at_max_pages) =
         listing_end(scheduler.feed(), stderr);
+    let pages_chained = match scheduler.feed() {
+        Feed::Crawl(feed) => Some(feed.pager().chained()),
+        Feed::Urls(_) => None,
+    };
     Ok(Report {
         summary: scheduler.summary().clone(),
         elapsed,
         ending: scheduler.ending(),
         unfinished: scheduler.unfinished(),
         extra_pages,
+        pages_chained,
         listing_complete,
         stopped_at_max_pages,
         output_dir: dir,

@@ -25,6 +25,7 @@ mod catalog;
 mod conn;
 mod faults;
 pub(crate) use faults::fault_help;
+mod pages;
 mod reactor;
 mod request;
 mod response;
@@ -36,6 +37,7 @@ mod tests;
 pub use crate::policy::retry::format_http_date as http_date;
 pub use catalog::{catalog, fill_pattern, mix64, pattern_byte, splitmix64};
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultRule, FAULT_HELP};
+pub use pages::ServePages;
 pub use stats::ServerStats;
 
 use std::io::{self, Write};
@@ -68,6 +70,8 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Faults to inject (`--fault`).
     pub faults: FaultPlan,
+    /// `--pages STYLE`: how `GET /api/list_files` pages [default: `more`].
+    pub pages: ServePages,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::transport::tls::SelfSigned>,
@@ -83,6 +87,7 @@ impl Default for ServeConfig {
             lag: Duration::ZERO,
             seed: 0,
             faults: FaultPlan::none(),
+            pages: ServePages::More,
             #[cfg(feature = "tls")]
             tls: None,
         }

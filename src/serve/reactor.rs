@@ -96,7 +96,13 @@ impl Context {
         if fault.is_some() {
             self.stats.fault_injected();
         }
-        let reply = route(&self.catalog, &req.method, &req.target, &req.body);
+        let reply = route(
+            &self.catalog,
+            self.config.pages,
+            &req.method,
+            &req.target,
+            &req.body,
+        );
         render(reply, fault, req.persistence(), &req.target)
     }
 }

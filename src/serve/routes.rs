@@ -8,6 +8,7 @@
 //! ```text
 //!   POST /api/list_files   start=S&per_page=P  → {"urls": [...]}, More: True|False
 //!   GET  /api/list_files                       → {"data": [{"<id>": n}, ...]}
+//!   GET  /api/list_files?...  (serve --pages)  → a page in that style (super::pages)
 //!   GET  /api/download/<id>                    → "<n+1> of <N>"  (404 if unknown)
 //!   GET  /bytes/<n>                            → n pattern bytes, Content-Length
 //!   GET  /chunked/<n>                          → n pattern bytes, chunked
@@ -17,12 +18,13 @@
 
 use std::collections::HashMap;
 
+use super::pages::ServePages;
 use super::response::{Body, Reply};
 
 /// The ids a server hands out and where each one sits in the list.
 #[derive(Debug)]
 pub(super) struct Catalog {
-    ids: Vec<String>,
+    pub(super) ids: Vec<String>,
     index: HashMap<String, usize>,
 }
 
@@ -43,11 +45,20 @@ impl Catalog {
 }
 
 /// Answers one request.
-pub(super) fn route(catalog: &Catalog, method: &str, target: &str, body: &[u8]) -> Reply {
-    let path = target.split_once('?').map_or(target, |(p, _)| p);
+pub(super) fn route(
+    catalog: &Catalog,
+    pages: ServePages,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> Reply {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("POST", ["api", "list_files"]) => list_page(catalog, body),
+        ("GET", ["api", "list_files"]) if pages != ServePages::More => {
+            super::pages::page(&catalog.ids, pages, query)
+        }
         ("GET", ["api", "list_files"]) => list_all(catalog),
         ("GET", ["api", "download", id]) => download(catalog, id),
         ("GET", ["bytes", n]) => pattern(n, false),

@@ -59,9 +59,34 @@ impl Page {
 
 type PageFn = dyn Fn(u64, u64) -> Page + Send + Sync;
 
+/// One answer of a `GET` list page (`ListServer::start_get`): extra header lines (each
+/// ending in CRLF) and the body.
+pub struct GetPage {
+    /// Header lines such as `"Link: </x?page=2>; rel=\"next\"\r\n"`.
+    pub headers: String,
+    /// The JSON (or not) body.
+    pub body: String,
+}
+
+impl GetPage {
+    /// A page with this body and no extra header.
+    pub fn body(body: impl Into<String>) -> GetPage {
+        GetPage {
+            headers: String::new(),
+            body: body.into(),
+        }
+    }
+}
+
+type GetFn = dyn Fn(&str) -> GetPage + Send + Sync;
+
 struct Shared {
     catalog: Vec<String>,
     pages: Box<PageFn>,
+    /// `GET /api/list_files...` (any query), given the target; `None`: 404.
+    get_pages: Option<Box<GetFn>>,
+    /// The target of every `GET` page asked, in arrival order.
+    get_asks: Mutex<Vec<String>>,
     downloads: Mutex<HashMap<String, u64>>,
     page_asks: Mutex<Vec<(u64, u64)>>,
     /// Downloads answered before each page ask, in the asks' order.
@@ -92,11 +117,27 @@ impl ListServer {
         catalog: Vec<String>,
         pages: impl Fn(u64, u64) -> Page + Send + Sync + 'static,
     ) -> ListServer {
+        ListServer::with(catalog, Box::new(pages), None)
+    }
+
+    /// Serves `catalog` for downloads and answers each `GET /api/list_files[?query]`
+    /// with `pages(target)`, its head and body written a few bytes at a time.
+    pub fn start_get(
+        catalog: Vec<String>,
+        pages: impl Fn(&str) -> GetPage + Send + Sync + 'static,
+    ) -> ListServer {
+        let none = |_, _| Page::ids::<&str>(&[], Some("False"));
+        ListServer::with(catalog, Box::new(none), Some(Box::new(pages)))
+    }
+
+    fn with(catalog: Vec<String>, pages: Box<PageFn>, get_pages: Option<Box<GetFn>>) -> ListServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind list server");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             catalog,
-            pages: Box::new(pages),
+            pages,
+            get_pages,
+            get_asks: Mutex::new(Vec::new()),
             downloads: Mutex::new(HashMap::new()),
             page_asks: Mutex::new(Vec::new()),
             downloads_at_asks: Mutex::new(Vec::new()),
@@ -134,6 +175,11 @@ impl ListServer {
     /// The `(start, per_page)` of every page asked for, in arrival order.
     pub fn page_asks(&self) -> Vec<(u64, u64)> {
         self.shared.page_asks.lock().unwrap().clone()
+    }
+
+    /// The target of every `GET` page asked, in arrival order.
+    pub fn get_asks(&self) -> Vec<String> {
+        self.shared.get_asks.lock().unwrap().clone()
     }
 
     /// How many downloads had been answered when each page was asked, in the asks' order.
@@ -192,8 +238,14 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
         let Some(request) = read_request(&mut stream, &mut buf, shared) else {
             return;
         };
-        let response = route(&request, shared);
-        if stream.write_all(&response).is_err() || request.close {
+        let (response, split) = route(&request, shared);
+        let pieces = if split { 7 } else { response.len().max(1) };
+        for piece in response.chunks(pieces) {
+            if stream.write_all(piece).is_err() {
+                return;
+            }
+        }
+        if request.close {
             return;
         }
     }
@@ -301,7 +353,20 @@ fn content_length(parsed: &httparse::Request<'_, '_>) -> usize {
         .unwrap_or(0)
 }
 
-fn route(request: &Request, shared: &Shared) -> Vec<u8> {
+/// The answer, and whether to write it a few bytes at a time.
+fn route(request: &Request, shared: &Shared) -> (Vec<u8>, bool) {
+    let is_list =
+        request.target == "/api/list_files" || request.target.starts_with("/api/list_files?");
+    if let (Some(pages), "GET", true) = (&shared.get_pages, request.method.as_str(), is_list) {
+        shared.get_asks.lock().unwrap().push(request.target.clone());
+        let page = pages(&request.target);
+        let body = page.body.as_bytes();
+        return (response(200, "application/json", &page.headers, body), true);
+    }
+    (route_seed(request, shared), false)
+}
+
+fn route_seed(request: &Request, shared: &Shared) -> Vec<u8> {
     if request.method == "POST" && request.target == "/api/list_files" {
         let form = String::from_utf8_lossy(&request.body).into_owned();
         let field = |name: &str| {

@@ -157,28 +157,52 @@ Examples:
 /// `miodl crawl --help`.
 pub const CRAWL_HELP: &str = concat!(
     "\
-miodl crawl: page through a list API and download every id it hands out.
+miodl crawl: page through a list API and download every item it hands out.
 
 Usage: miodl crawl [OPTIONS] LIST_URL
 
-Asks LIST_URL (POST, form 'start=S&per_page=P') for page after page of ids
-while its 'More' header says True, and saves each id's download as
-<output-dir>/<id>. The pager and the downloads share one connection pool; the
-pager goes first when a slot frees.
+By default (--pages more) asks LIST_URL (POST, form 'start=S&per_page=P') for
+page after page of ids while its 'More' header says True, and saves each id's
+download as <output-dir>/<id>. Other APIs page by GET (--pages, below). The
+pager and the downloads share one connection pool; the pager goes first when a
+slot frees.
 
 Paging:
   LIST_URL                the list API, e.g.
                           http://127.0.0.1:5000/api/list_files
-      --per-page N        ids asked for per page [default: 5]
+      --pages STYLE       how the list pages [default: more]:
+                          more: POST start/per_page, header More;
+                          link: GET, follow Link: <URL>; rel=\"next\";
+                          next=POINTER: GET the URL at a JSON Pointer
+                          in the body (e.g. next=/next);
+                          cursor=POINTER,PARAM: GET LIST_URL with PARAM
+                          set to the cursor at POINTER;
+                          number=PARAM: GET with PARAM=1, 2, 3, ...;
+                          offset=PARAM: GET with PARAM=0, n, 2n, ...;
+                          number and offset end at an empty page
+      --per-page N        ids asked for per page (more) [default: 5]
                           (the reference server caps it at 5)
-      --start N           the first index asked for [default: 0]
-      --lookahead K       pages asked for ahead of the answers;
-                          0 = one page at a time [default: 0]
-      --item-url TEMPLATE the download URL of an id; {origin} and {id}
-                          are replaced [default: {origin}/api/download/{id}]
+      --start N           the first index asked for (more) [default: 0]
+      --page-size PARAM=N add PARAM=N to every page request (GET styles)
+      --lookahead K       pages asked for ahead of the answers (more,
+                          number, offset, and link when rel=\"last\" and
+                          rel=\"next\" differ in one number; next and
+                          cursor are chained: one page at a time
+                          whatever K is); 0 = one page at a time
+                          [default: 0]
+      --items POINTER     where a page's array of items is, a JSON Pointer
+                          (GET styles; default: the page itself)
+      --item POINTER      the id or URL inside each item, when items are
+                          objects (GET styles; default: the item itself)
+      --item-url TEMPLATE the download URL of an item: {origin}, {id}
+                          (percent-encoded) or {url} (the item as a URL
+                          resolved against its page) are replaced
+                          [default: {origin}/api/download/{id}]
+                          ({url} for the GET styles)
       --max-pages N       ask at most N pages, then end normally (said on
-                          stderr); 3 pages in a row without a new id end
-                          the crawl with an error
+                          stderr); 3 pages in a row without a new id, or a
+                          next page read before, end the crawl with an
+                          error
 
 ",
     transfer_options!(),
@@ -187,6 +211,10 @@ Examples:
   miodl crawl http://127.0.0.1:5000/api/list_files -o out
   miodl crawl http://127.0.0.1:5000/api/list_files -c 0 --max-in-flight 10 \\
       --lookahead 2 --json
+  miodl crawl 'https://api.example.com/items?per_page=100' --pages link \\
+      --item /url
+  miodl crawl https://api.example.com/items/ --pages next=/next \\
+      --items /results --item /download_url
 "
 );
 
@@ -213,6 +241,9 @@ Options:
                           [default: 0]
       --seed N            makes the ids and the faults reproducible [default: 0]
       --fault PLAN        misbehave on purpose; repeatable (see below)
+      --pages STYLE       page GET /api/list_files as link, next, cursor,
+                          number or offset (items {\"id\", \"url\"}, at most 5
+                          a page) [default: more]
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

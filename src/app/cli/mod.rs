@@ -28,8 +28,8 @@ use crate::app::run::{CrawlTask, GetTask};
 use crate::model::options::TransferOptions;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
-    credentials, engine, item_url, limit, non_empty, path, positive, retry_delay, seconds, shard,
-    shown, speed_limit, speed_time, timeout, utf8, whole,
+    credentials, engine, item_url, limit, non_empty, page_size, pages, path, pointer, positive,
+    retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8, whole,
 };
 
 mod help;
@@ -205,6 +205,7 @@ fn parse_get(parser: &mut Parser) -> Result<Command, UsageError> {
 fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
     let mut crawl = CrawlOptions::new(String::new());
     let mut list_url = None;
+    let mut item_url_given = None;
     let mut transfer = TransferOptions::default();
     while let Some(arg) = parser.next()? {
         if let Some(option) = transfer_option(&arg) {
@@ -212,10 +213,14 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
             continue;
         }
         match arg {
+            Long("pages") => crawl.pages = pages(parser)?,
+            Long("items") => crawl.items = Some(pointer(parser, "--items")?),
+            Long("item") => crawl.item = Some(pointer(parser, "--item")?),
+            Long("page-size") => crawl.page_size = Some(page_size(parser)?),
             Long("per-page") => crawl.per_page = positive(parser, "--per-page")?,
             Long("start") => crawl.start = whole(parser, "--start")?,
             Long("lookahead") => crawl.lookahead = whole(parser, "--lookahead")?,
-            Long("item-url") => crawl.item_url = item_url(parser)?,
+            Long("item-url") => item_url_given = Some(item_url(parser)?),
             Long("max-pages") => crawl.max_pages = Some(positive(parser, "--max-pages")?),
             Short('h') | Long("help") => return Ok(Command::Help(CRAWL_HELP)),
             Value(v) if list_url.is_none() => list_url = Some(utf8(v, "LIST_URL")?),
@@ -223,6 +228,11 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
         }
     }
     crawl.list_url = list_url.ok_or_else(|| UsageError::new("missing LIST_URL"))?;
+    let style = crawl.pages.clone();
+    crawl = crawl.pages(style);
+    if let Some(template) = item_url_given {
+        crawl.item_url = template;
+    }
     Ok(Command::Crawl(CrawlTask { crawl, transfer }))
 }
 
@@ -240,6 +250,14 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
             Long("lag") => config.lag = seconds(parser, "--lag")?,
             Long("seed") => config.seed = whole(parser, "--seed")?,
             Long("fault") => config.faults.rules.extend(fault_plan(parser)?.rules),
+            Long("pages") => {
+                let text = non_empty(parser, "--pages")?;
+                config.pages = crate::serve::ServePages::parse(&text).ok_or_else(|| {
+                    UsageError(format!(
+                        "invalid value for --pages: {text:?} is not one of more, link, next, cursor, number, offset"
+                    ))
+                })?;
+            }
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),

@@ -340,6 +340,38 @@ fn crawl_defaults_and_options() {
     assert_eq!(args.transfer.connections, Some(4));
     assert_eq!(args.transfer.max_in_flight, Some(2));
     assert_eq!(args.transfer.engine, Engine::Blocking);
+
+    // A GET style: its own default template unless one is given, wherever it is given.
+    let args = crawl(&[
+        "--pages",
+        "cursor=/meta/next,after",
+        "--items",
+        "/data",
+        "--item",
+        "/links/self",
+        "--page-size",
+        "limit=50",
+        "http://h/list",
+    ]);
+    assert_eq!(
+        args.crawl.pages,
+        crate::protocol::pager::Style::Cursor {
+            pointer: "/meta/next".into(),
+            param: "after".into()
+        }
+    );
+    assert_eq!(args.crawl.item_url, "{url}");
+    assert_eq!(args.crawl.items.as_deref(), Some("/data"));
+    assert_eq!(args.crawl.item.as_deref(), Some("/links/self"));
+    assert_eq!(args.crawl.page_size, Some(("limit".to_string(), 50)));
+    let args = crawl(&[
+        "--item-url",
+        "{origin}/f/{id}",
+        "--pages",
+        "link",
+        "http://h/list",
+    ]);
+    assert_eq!(args.crawl.item_url, "{origin}/f/{id}");
 }
 
 fn serve(args: &[&str]) -> ServeArgs {
@@ -632,7 +664,27 @@ fn usage_errors_name_what_was_wrong() {
         ),
         (
             &["crawl", "a", "--item-url", "{origin}/x"],
-            "--item-url: '{origin}/x' does not contain {id}",
+            "--item-url: '{origin}/x' contains neither {id} nor {url}",
+        ),
+        (
+            &["crawl", "a", "--pages", "page=2"],
+            "--pages: 'page=2' is not one of more, link",
+        ),
+        (
+            &["crawl", "a", "--pages", "cursor=/next"],
+            "cursor needs POINTER,PARAM",
+        ),
+        (
+            &["crawl", "a", "--items", "results"],
+            "--items: \"results\" is not a JSON Pointer",
+        ),
+        (
+            &["crawl", "a", "--page-size", "n=0"],
+            "--page-size: 'n=0' expected PARAM=N",
+        ),
+        (
+            &["serve", "--pages", "pages"],
+            "--pages: \"pages\" is not one of more, link",
         ),
         (&["crawl", "a", "-i", "f"], "unknown option '-i'"),
         (&["serve", "extra"], "unexpected argument 'extra'"),

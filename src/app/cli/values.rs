@@ -200,13 +200,47 @@ pub(super) fn engine(parser: &mut Parser) -> Result<Engine, UsageError> {
     }
 }
 
-/// `--item-url` must name the id, or every item would fetch the same URL.
+/// `--item-url` must name the id or the URL, or every item would fetch the same URL.
 pub(super) fn item_url(parser: &mut Parser) -> Result<String, UsageError> {
     let text = string(parser, "--item-url")?;
-    if !text.contains("{id}") {
-        return Err(invalid("--item-url", &text, "does not contain {id}"));
+    if !text.contains("{id}") && !text.contains("{url}") {
+        return Err(invalid(
+            "--item-url",
+            &text,
+            "contains neither {id} nor {url}",
+        ));
     }
     Ok(text)
+}
+
+/// `--pages STYLE`.
+pub(super) fn pages(parser: &mut Parser) -> Result<crate::protocol::pager::Style, UsageError> {
+    let text = string(parser, "--pages")?;
+    crate::protocol::pager::Style::parse(&text).map_err(|e| invalid("--pages", &text, &e.0))
+}
+
+/// `--items POINTER`, `--item POINTER`: JSON Pointers.
+pub(super) fn pointer(parser: &mut Parser, name: &str) -> Result<String, UsageError> {
+    let text = string(parser, name)?;
+    crate::protocol::pager::check_pointer(&text)
+        .map_err(|e| UsageError(format!("invalid value for {name}: {}", e.0)))
+}
+
+/// `--page-size PARAM=N`.
+pub(super) fn page_size(parser: &mut Parser) -> Result<(String, u32), UsageError> {
+    let text = string(parser, "--page-size")?;
+    let parsed = text.split_once('=').and_then(|(param, n)| {
+        let n: u32 = n.parse().ok().filter(|&n| n > 0)?;
+        let param = crate::protocol::pager::check_param(param).ok()?;
+        Some((param, n))
+    });
+    parsed.ok_or_else(|| {
+        invalid(
+            "--page-size",
+            &text,
+            "expected PARAM=N with N >= 1, e.g. per_page=100",
+        )
+    })
 }
 
 /// `--shard I/N`: 0 ≤ I < N.

@@ -312,6 +312,15 @@ pub struct CrawlFeed {
     list_url: Url,
     /// `{origin}` of the template, replaced once.
     item_template: String,
+    /// The template has `{url}`: each value is an absolute URL (the pager resolved it)
+    /// put in as is, and the file is named as `get` would name that URL.
+    url_values: bool,
+    /// An id that is not a safe file name is named as `get` would name its URL rather
+    /// than refused (the `GET` styles; `more` refuses it, as its pager already does).
+    name_unsafe_by_url: bool,
+    /// The names handed out by URL or by `-J`, kept unique (a file named by its id
+    /// needs no entry: ids are unique).
+    names: NameRegistry,
     /// New ids not yet made file jobs, in list order.
     pending: PendingIds,
     /// Pages are asked for only while fewer files than this wait.
@@ -322,8 +331,6 @@ pub struct CrawlFeed {
     pages_asked: u64,
     /// Pages handed out and not yet answered or failed.
     pages_out: u64,
-    /// The names handed out (`-J` only: otherwise each file is named by its id).
-    names: NameRegistry,
     /// `--skip-existing`: what earlier runs saved.
     saved: Option<SavedFiles>,
     /// Ids not made jobs because an earlier run saved them, until the scheduler takes them.
@@ -361,20 +368,30 @@ impl CrawlFeed {
         max_pages: Option<u64>,
     ) -> CrawlFeed {
         let item_template = item_template.replace("{origin}", &list_url.origin());
+        let url_values = item_template.contains("{url}");
         CrawlFeed {
             pager,
             shard,
             list_url,
             item_template,
+            url_values,
+            name_unsafe_by_url: false,
+            names: NameRegistry::default(),
             pending: PendingIds::default(),
             bound,
             max_pages,
             pages_asked: 0,
             pages_out: 0,
-            names: NameRegistry::default(),
             saved: None,
             skipped: Vec::new(),
         }
+    }
+
+    /// Names an id that is not a safe file name as `get` would name its item URL, instead
+    /// of refusing it (docs/reference.md §6, the `GET` styles).
+    pub fn name_unsafe_ids_by_url(mut self) -> CrawlFeed {
+        self.name_unsafe_by_url = true;
+        self
     }
 
     /// The pager (for its statistics).
@@ -434,7 +451,7 @@ impl CrawlFeed {
             let Some(id) = self.pending.pop() else {
                 return;
             };
-            item_url(&self.item_template, id, &mut text);
+            item_url(&self.item_template, self.url_values, id, &mut text);
             // Every pending id's URL was checked when its page was read.
             let Ok(url) = Url::parse(&text) else {
                 continue;
@@ -445,10 +462,15 @@ impl CrawlFeed {
                 continue;
             }
             made += 1;
+            let by_url =
+                self.url_values || (self.name_unsafe_by_url && safe_id_file_name(id).is_err());
+            let name = if by_url {
+                self.names.claim(file_name_for_url(&url))
+            } else {
+                id.to_string()
+            };
             out.push(NewJob {
-                kind: JobKind::File {
-                    name: id.to_string(),
-                },
+                kind: JobKind::File { name },
                 url,
                 method: Method::Get,
                 trust_host: false,
@@ -485,13 +507,15 @@ impl CrawlFeed {
         {
             // The pager already refused unsafe ids; this is the last check before the
             // id becomes a file name, kept so no path can ever escape the directory.
-            if let Err(e) = safe_id_file_name(id) {
-                report.rejected.push((format!("{id:?}"), e.to_string()));
-                continue;
+            if !self.url_values && !self.name_unsafe_by_url {
+                if let Err(e) = safe_id_file_name(id) {
+                    report.rejected.push((format!("{id:?}"), e.to_string()));
+                    continue;
+                }
             }
             // An id that would make the item URL unparsable is refused now, with its
             // reason; its job is made later, when the queue runs short.
-            item_url(&self.item_template, id, &mut probe);
+            item_url(&self.item_template, self.url_values, id, &mut probe);
             if let Err(e) = Url::check(&probe) {
                 report.rejected.push((format!("{id:?}"), e.to_string()));
                 continue;
@@ -514,9 +538,19 @@ impl CrawlFeed {
 }
 
 /// The item URL of `id`: `template` (its `{origin}` already replaced) with each `{id}`
-/// replaced by the percent-encoded id, into `out`.
-fn item_url(template: &str, id: &str, out: &mut String) {
+/// replaced by the percent-encoded id (or, when `as_url`, each `{url}` by the id, an
+/// absolute URL), into `out`.
+fn item_url(template: &str, as_url: bool, id: &str, out: &mut String) {
     out.clear();
+    if as_url {
+        for (n, part) in template.split("{url}").enumerate() {
+            if n > 0 {
+                out.push_str(id);
+            }
+            out.push_str(part);
+        }
+        return;
+    }
     for (n, part) in template.split("{id}").enumerate() {
         if n > 0 {
             out.push_str(&percent_encode_segment(id));

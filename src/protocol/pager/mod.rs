@@ -17,17 +17,34 @@
 //!        └──► PageOutcome { new_ids, rejected, duplicates } ──► file jobs
 //! ```
 //!
-//! Styles: [`more`] (the seed's `POST` form with a `More` header). A new style is one
-//! file here that implements [`Paging`], plus its registration where the crawl builds
-//! its pager (`crate::app::run`) and its tests.
+//! Styles ([`Style`], `--pages`): [`more`] (the seed's `POST` form with a `More`
+//! header), and the `GET` styles of real APIs: [`link`] (`Link: rel="next"`), [`next`]
+//! (a next URL in the body), [`cursor`] (a cursor in the body into a query parameter) —
+//! the three chained ones share [`chain`] — and [`number`] and [`offset`] (a page number
+//! or an offset in a query parameter, asked ahead with `--lookahead`). Where a page's
+//! items are and what each one's value is: [`items`]. A new style is one file here that
+//! implements [`Paging`] (or [`chain::Chain`]), plus its variant of [`Style`] (its
+//! `--pages` spelling in [`Style::parse`], its pager in [`Style::build`]) and its tests.
 //!
 //! May use: [`crate::protocol::http`] (methods, response heads), [`crate::protocol::url`].
 
+pub mod chain;
+pub mod cursor;
 mod ids;
+pub mod items;
+pub mod link;
 pub mod more;
+pub mod next;
+pub mod number;
+pub mod offset;
+mod style;
+#[cfg(test)]
+mod styles_tests;
 
 pub use ids::{check_id, is_invisible_or_bidi, RejectedId, MAX_ID_BYTES};
+pub use items::Items;
 pub use more::{parse_more, MorePager, PageRequest, BARREN_PAGES};
+pub use style::{check_param, check_pointer, PagerConfig, Style, StyleError};
 
 use crate::protocol::http::{Method, ResponseHead};
 use crate::protocol::url::Url;
@@ -74,6 +91,12 @@ pub trait Paging: std::fmt::Debug + Send {
 
     /// The counters so far.
     fn stats(&self) -> PagerStats;
+
+    /// True when the style cannot look ahead: each page's address is known only once
+    /// the page before it is read (`pages_chained` in `--json`).
+    fn chained(&self) -> bool {
+        false
+    }
 }
 
 /// What one answered page brought.
@@ -121,6 +144,26 @@ pub enum PageError {
     NotJson(serde_json::Error),
     /// The JSON has no `urls` array: not the list API this pager speaks.
     NoUrlsArray,
+    /// The page is not shaped as the options say (no array where `--items` points, items
+    /// that are objects without `--item`, a next URL that is not a string): the message
+    /// says what the page holds and which option to give.
+    Shape(String),
+    /// A next URL (or cursor) that was asked before: the list goes round in circles.
+    SeenBefore {
+        /// The page's place among the answered pages, from 1.
+        page: u64,
+        /// The next URL it named.
+        url: String,
+    },
+    /// As [`PageError::NoNewIds`], for a style whose pages are URLs.
+    NoNewIdsAt {
+        /// The page's place among the answered pages, from 1.
+        page: u64,
+        /// Where it was asked.
+        url: String,
+        /// How many such pages in a row.
+        in_a_row: u32,
+    },
     /// The answer is for a page that is not outstanding: a bug in the caller.
     NotOutstanding(PageRequest),
     /// The answer is for a page id this pager never handed out, or already read: a bug
@@ -148,6 +191,20 @@ impl std::fmt::Display for PageError {
             PageError::NoUrlsArray => write!(
                 f,
                 "list page has no \"urls\" array; expected a json object like {{\"urls\": [\"<id>\", ...]}}"
+            ),
+            PageError::Shape(message) => write!(f, "{message}"),
+            PageError::SeenBefore { page, url } => write!(
+                f,
+                "page {page} names {url} as the next page, which was read before: the list goes round in circles"
+            ),
+            PageError::NoNewIdsAt {
+                page,
+                url,
+                in_a_row,
+            } => write!(
+                f,
+                "page {page} ({url}) brought no new id, the {} in a row: the list may be going round in circles",
+                ordinal(u64::from(*in_a_row))
             ),
             PageError::NotOutstanding(req) => write!(
                 f,

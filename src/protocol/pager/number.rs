@@ -1,0 +1,150 @@
+//! The `number=PARAM` paging style: `GET` LIST_URL with PARAM=1, 2, 3, ... until a page
+//! with no items.
+//!
+//! Every page's address is known from the start, so up to `--lookahead K` later pages
+//! are asked ahead of the answers. The lowest page number that answered empty is the end;
+//! pages asked beyond it are counted as extra (wasted lookahead), the probe at the end
+//! is not. [`BARREN_PAGES`](super::BARREN_PAGES) pages in a row with items but no new id
+//! (a server that ignores PARAM) end the listing with an error.
+//!
+//! ```text
+//!   K = 2:  ask 1 2 3 │ 1 answered → ask 4 │ ... │ 7 empty → end = 7, 8 9 are extra
+//! ```
+//!
+//! Layer: `protocol`; may use [`crate::protocol::http`], [`crate::protocol::url`] (see
+//! `src/protocol/mod.rs`).
+
+use super::items::{with_query_param, Items, Tally};
+use super::{PageAsk, PageError, PageId, PageOutcome, PagerStats, Paging};
+use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::url::Url;
+
+/// The pager of the `number=PARAM` style.
+#[derive(Debug)]
+pub struct NumberPager {
+    items: Items,
+    /// LIST_URL with `--page-size` set.
+    list_url: Url,
+    param: String,
+    lookahead: u32,
+    /// The next page number never asked.
+    frontier: u64,
+    /// Pages asked and not answered: their id, number and URL.
+    outstanding: Vec<(PageId, u64, Url)>,
+    /// The lowest page number that answered empty.
+    end: Option<u64>,
+    /// Numbers of the pages answered, for the extra-page count.
+    answered: Vec<u64>,
+    next_id: u64,
+    failed: bool,
+    tally: Tally,
+}
+
+impl NumberPager {
+    /// Pages of `list_url` numbered in query parameter `param` from 1, `size` set on
+    /// each, up to `lookahead` pages ahead.
+    pub fn new(
+        list_url: Url,
+        param: String,
+        size: Option<(String, u32)>,
+        lookahead: u32,
+        items: Items,
+    ) -> NumberPager {
+        let list_url = match size {
+            Some((p, n)) => with_query_param(&list_url, &p, &n.to_string()),
+            None => list_url,
+        };
+        NumberPager {
+            items,
+            list_url,
+            param,
+            lookahead,
+            frontier: 1,
+            outstanding: Vec::new(),
+            end: None,
+            answered: Vec::new(),
+            next_id: 0,
+            failed: false,
+            tally: Tally::default(),
+        }
+    }
+
+    fn read(&mut self, number: u64, url: &Url, body: &[u8]) -> Result<PageOutcome, PageError> {
+        let mut doc = Items::parse(body)?;
+        let values = self.items.values(&mut doc, url)?;
+        let held = !values.is_empty();
+        self.answered.push(number);
+        if !held {
+            self.end = Some(self.end.map_or(number, |end| end.min(number)));
+        }
+        let outcome = self.tally.take(values);
+        self.tally.check_progress(&outcome, held, url)?;
+        Ok(outcome)
+    }
+
+    fn fail(&mut self) {
+        self.failed = true;
+        self.tally.stats.pages_failed += 1;
+    }
+}
+
+impl Paging for NumberPager {
+    fn next_page(&mut self) -> Option<PageAsk> {
+        if self.failed
+            || self.outstanding.len() > self.lookahead as usize
+            || self.end.is_some_and(|end| self.frontier >= end)
+        {
+            return None;
+        }
+        let number = self.frontier;
+        self.frontier += 1;
+        let url = with_query_param(&self.list_url, &self.param, &number.to_string());
+        let id = PageId(self.next_id);
+        self.next_id += 1;
+        self.outstanding.push((id, number, url.clone()));
+        self.tally.stats.pages_requested += 1;
+        Some(PageAsk {
+            id,
+            method: Method::Get,
+            url: Some(url),
+            body: None,
+        })
+    }
+
+    fn on_answer(
+        &mut self,
+        page: PageId,
+        _head: &ResponseHead,
+        body: &[u8],
+    ) -> Result<PageOutcome, PageError> {
+        let index = (self.outstanding.iter())
+            .position(|(id, _, _)| *id == page)
+            .ok_or(PageError::UnknownPage(page))?;
+        let (_, number, url) = self.outstanding.swap_remove(index);
+        self.read(number, &url, body).inspect_err(|_| self.fail())
+    }
+
+    fn on_failed(&mut self, page: PageId) {
+        if let Some(index) = self.outstanding.iter().position(|(id, _, _)| *id == page) {
+            self.outstanding.swap_remove(index);
+            self.fail();
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.outstanding.is_empty()
+            && (self.failed || self.end.is_some_and(|end| self.frontier >= end))
+    }
+
+    fn stats(&self) -> PagerStats {
+        let extra = self.end.map_or(0, |end| {
+            self.answered.iter().filter(|&&n| n > end).count() as u64
+        });
+        PagerStats {
+            extra_pages: extra,
+            end: self.end,
+            complete: self.is_done() && !self.failed,
+            ..self.tally.stats
+        }
+    }
+}
