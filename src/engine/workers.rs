@@ -26,7 +26,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -406,7 +406,7 @@ impl Worker<'_, '_> {
         shared
             .lock()
             .set_phase(job, Phase::Connecting, Some(slot), now);
-        let connected = connect(&host, self.options.connect_timeout, max_time, now)
+        let connected = connect(&host, self.options, max_time, now)
             .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
         match connected {
             Ok(stream) => {
@@ -570,10 +570,11 @@ fn is_tick(e: &io::Error) -> bool {
 /// `--max-time` at `now` when that is less (a connect it cuts short fails as `MaxTime`).
 fn connect(
     host: &HostKey,
-    connect_timeout: Duration,
+    options: &TransferOptions,
     max_time: Option<Deadline>,
     now: Instant,
 ) -> Result<TcpStream, JobError> {
+    let connect_timeout = options.connect_timeout;
     let left = max_time.map(|d| d.left(now));
     let timeout = left.map_or(connect_timeout, |left| left.min(connect_timeout));
     if timeout.is_zero() {
@@ -588,12 +589,14 @@ fn connect(
         Some(d) if left.is_some_and(|left| left < connect_timeout) => d.error(Phase::Connecting),
         _ => JobError::ConnectTimeout(connect_timeout),
     };
-    let addrs = (host.1.as_str(), host.2)
-        .to_socket_addrs()
+    // On this worker's thread, before each connect (`--resolve`, `-4`/`-6` as in the
+    // reactor; only the reactor keeps the answer for the run).
+    let addrs = options
+        .naming
+        .addresses(&host.1, host.2)
         .map_err(JobError::Resolve)?;
     // Each address in turn, as the reactor does: `localhost` may be `::1` first.
-    let mut failure =
-        JobError::Resolve(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+    let mut failure = JobError::Connect(io::ErrorKind::NotFound.into());
     let mut connected = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {

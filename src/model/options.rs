@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::resolve::Naming;
 use crate::model::shard::Shard;
 
 /// Which engine performs the requests. All three share the sans-IO protocol layer and
@@ -125,6 +126,9 @@ pub struct TransferOptions {
     /// `--pipeline`: GET requests the reactor may send on one socket before their
     /// answers come (HTTP/1.1 pipelining); 1 = one at a time.
     pub pipeline: usize,
+    /// How names become addresses: the resolver (the system's unless the library was
+    /// given one), `--resolve` pins and `-4` / `-6`.
+    pub naming: Naming,
 }
 
 impl Default for TransferOptions {
@@ -154,6 +158,7 @@ impl Default for TransferOptions {
             insecure: false,
             disk_threads: default_disk_threads(),
             pipeline: 1,
+            naming: Naming::default(),
         }
     }
 }

@@ -142,6 +142,9 @@ pub struct Scheduler {
     short_of_descriptors: bool,
     /// Jobs sent back for want of a descriptor since a job last finished.
     short_in_a_row: usize,
+    /// Jobs waiting for their host's lookup ([`Scheduler::await_lookup`]): out of the
+    /// queues, holding no permit, still alive.
+    awaiting_lookup: usize,
 }
 
 impl Scheduler {
@@ -181,6 +184,7 @@ impl Scheduler {
             scratch: Vec::new(),
             short_of_descriptors: false,
             short_in_a_row: 0,
+            awaiting_lookup: 0,
         };
         scheduler.refill(start.instant);
         scheduler
@@ -285,11 +289,27 @@ impl Scheduler {
         }
     }
 
+    /// A job [`Scheduler::next_ready`] handed out waits for its host's name lookup
+    /// (the engine's pool keeps its id): it gives its permit back, so that jobs of other
+    /// hosts go on, and holds no socket. [`Scheduler::lookup_done`] or
+    /// [`Scheduler::lookup_failed`] brings it back.
+    pub fn await_lookup(&mut self, job: JobId) {
+        self.release(job);
+        self.awaiting_lookup += 1;
+    }
+
+    /// The lookup `job` waited for found its host: it goes first next time.
+    pub fn lookup_done(&mut self, job: JobId) {
+        self.awaiting_lookup -= 1;
+        self.queue_for(job).push_front(job);
+    }
+
     /// True when no job is left: nothing queued, waiting, in flight, or still to come.
     pub fn is_finished(&self) -> bool {
         self.semaphore.held() == 0
             && (self.ending != Ending::Finished
-                || (self.ready_pages.is_empty()
+                || (self.awaiting_lookup == 0
+                    && self.ready_pages.is_empty()
                     && self.ready_files.is_empty()
                     && self.backing_off.is_empty()
                     && self.feed.is_exhausted()))
