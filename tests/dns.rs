@@ -7,12 +7,15 @@
 //!   after one lookup for all of them.
 //! - A failing lookup fails its host's jobs, with an error naming the host, and no
 //!   other host's, in every engine.
+//! - `--resolve` pins a name to 127.0.0.1 or [::1] without a lookup, and `-4` / `-6`
+//!   keep one family, in every engine; the `Host` header keeps the name.
 
 mod support;
 
 use std::collections::HashMap;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -163,5 +166,167 @@ fn a_failed_lookup_fails_only_its_hosts_jobs_in_every_engine() {
         if engine == Engine::Reactor {
             assert!(resolver.lookups("bad.test").len() <= 10);
         }
+    }
+}
+
+/// A small HTTP server on `listener`: answers every request with `tag` as its body and
+/// `Connection: close`, and notes each `Host` header. It stops when dropped (or after
+/// a minute).
+struct TagServer {
+    hosts: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TagServer {
+    fn start(listener: TcpListener, tag: &'static str) -> TagServer {
+        let (hosts, stop) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (seen, stopped) = (Arc::clone(&hosts), Arc::clone(&stop));
+        listener.set_nonblocking(true).unwrap();
+        thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::Relaxed) && Instant::now() < until {
+                let Ok((mut socket, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                socket.set_nonblocking(false).unwrap();
+                socket.set_read_timeout(Some(PATIENCE)).unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                if let Some(host) = head.lines().find_map(|l| l.strip_prefix("Host: ")) {
+                    seen.lock().unwrap().push(host.to_string());
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{tag}",
+                    tag.len()
+                );
+                let _ = socket.write_all(answer.as_bytes());
+            }
+        });
+        TagServer { hosts, stop }
+    }
+
+    fn hosts(&self) -> Vec<String> {
+        self.hosts.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TagServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Listeners on 127.0.0.1 and [::1] with the same port.
+fn both_loopbacks() -> (TcpListener, TcpListener) {
+    for _ in 0..50 {
+        let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = v4.local_addr().unwrap().port();
+        if let Ok(v6) = TcpListener::bind(("::1", port)) {
+            return (v4, v6);
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and [::1]");
+}
+
+#[test]
+fn resolve_pins_a_name_to_ipv4_or_ipv6_in_every_engine_and_the_host_header_stays() {
+    let (v4, v6) = both_loopbacks();
+    let port = v4.local_addr().unwrap().port();
+    let (four, six) = (TagServer::start(v4, "v4"), TagServer::start(v6, "v6"));
+    for engine in ENGINES {
+        let out = out_dir();
+        let (a, b) = (
+            format!("a.test:{port}:127.0.0.1"),
+            format!("b.test:{port}:[::1]"),
+        );
+        let urls = [
+            format!("http://a.test:{port}/one"),
+            format!("http://b.test:{port}/two"),
+        ];
+        let extra = [
+            "--engine",
+            engine,
+            "--resolve",
+            &a,
+            "--resolve",
+            &b,
+            &urls[0],
+            &urls[1],
+        ];
+        let run = miodl(&get_args(out.path(), &extra));
+        assert_eq!(run.status, Some(0), "{run}");
+        let files = support::saved(out.path());
+        assert_eq!(files["one"], b"v4", "{engine}");
+        assert_eq!(files["two"], b"v6", "{engine}");
+    }
+    assert_eq!(four.hosts(), vec![format!("a.test:{port}"); 3]);
+    assert_eq!(six.hosts(), vec![format!("b.test:{port}"); 3]);
+}
+
+#[test]
+fn minus_4_and_minus_6_keep_one_family_and_none_left_names_the_host() {
+    let (v4, v6) = both_loopbacks();
+    let port = v4.local_addr().unwrap().port();
+    let (_four, _six) = (TagServer::start(v4, "v4"), TagServer::start(v6, "v6"));
+    let url = format!("http://both.test:{port}/file");
+    let both = format!("both.test:{port}:[::1],127.0.0.1");
+    for engine in ENGINES {
+        for (family, body) in [(None, "v6"), (Some("-4"), "v4"), (Some("-6"), "v6")] {
+            let out = out_dir();
+            let mut extra = vec!["--engine", engine, "--resolve", &both, &url];
+            extra.extend(family);
+            let run = miodl(&get_args(out.path(), &extra));
+            assert_eq!(run.status, Some(0), "{run}");
+            let files = support::saved(out.path());
+            assert_eq!(files["file"], body.as_bytes(), "{engine} {family:?}");
+        }
+        let out = out_dir();
+        let only_v6 = format!("both.test:{port}:[::1]");
+        let extra = ["--engine", engine, "-4", "--resolve", &only_v6, &url];
+        let run = miodl(&get_args(out.path(), &extra));
+        assert_eq!(run.status, Some(1), "{run}");
+        let expected =
+            format!("error: {url}: could not resolve host: both.test: no IPv4 address (-4)");
+        assert_eq!(run.stderr_lines(), [expected.as_str()], "{engine}");
+    }
+}
+
+#[test]
+fn a_bad_resolve_is_a_one_line_usage_error() {
+    let out = out_dir();
+    for (value, why) in [
+        ("example.test:80", "expected HOST:PORT:ADDR[,ADDR...]"),
+        (":80:127.0.0.1", "expected HOST:PORT:ADDR[,ADDR...]"),
+        ("example.test:80:", "expected HOST:PORT:ADDR[,ADDR...]"),
+        (
+            "example.test:http:127.0.0.1",
+            "has a port that is not 1-65535",
+        ),
+        ("example.test:0:127.0.0.1", "has a port that is not 1-65535"),
+        (
+            "example.test:80:127.0.0.1,nope",
+            "has 'nope' that is not an IP address",
+        ),
+        (
+            "example.test:80:[::1",
+            "has '[::1' that is not an IP address",
+        ),
+    ] {
+        let run = miodl(&get_args(
+            out.path(),
+            &["--resolve", value, "http://example.test/"],
+        ));
+        assert_eq!(run.status, Some(2), "{run}");
+        let expected =
+            format!("miodl: invalid value for --resolve: '{value}' {why}; try 'miodl get --help'");
+        assert_eq!(run.stderr_lines(), [expected.as_str()]);
     }
 }
