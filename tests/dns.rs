@@ -125,6 +125,40 @@ fn a_slow_lookup_does_not_stop_the_other_hosts() {
     assert_eq!(slow_files.len(), 10);
     assert!(slow_files.iter().all(|&t| t >= slow_done));
     assert_eq!(support::saved(out.path()).len(), 210);
+    // Counted once per host; the slowest is the slow one.
+    assert_eq!(report.summary.dns_lookups, 2);
+    assert!(report.summary.dns_slowest >= SLOW, "{:?}", report.summary);
+    let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+    assert_eq!(json["dns_lookups"], 2);
+    assert!(json["dns_slowest_ms"].as_u64().unwrap() >= 2000, "{json}");
+}
+
+#[test]
+fn json_counts_lookups_and_neither_literals_nor_pins() {
+    let server = reference().start();
+    let port = server.addr().port();
+    let pin = format!("pinned.test:{port}:127.0.0.1");
+    for engine in ENGINES {
+        let out = out_dir();
+        let urls: Vec<String> = (0..3)
+            .map(|i| format!("http://localhost:{port}/bytes/{}", 10 + i))
+            .chain((0..3).map(|i| format!("http://pinned.test:{port}/bytes/{}", 20 + i)))
+            .chain((0..3).map(|i| format!("http://127.0.0.1:{port}/bytes/{}", 30 + i)))
+            .collect();
+        let mut extra = vec!["--engine", engine, "-c", "1", "--resolve", &pin];
+        extra.extend(urls.iter().map(String::as_str));
+        let run = miodl(&get_args(out.path(), &extra));
+        assert_eq!(run.status, Some(0), "{run}");
+        assert_eq!(run.count("ok"), 9);
+        let lookups = run.count("dns_lookups");
+        if engine == "reactor" {
+            assert_eq!(lookups, 1, "localhost once, for the run: {run}");
+        } else {
+            // Before each new socket; -c 1 keeps one, to each host in turn.
+            assert!((1..=3).contains(&lookups), "{run}");
+        }
+        assert!(run.json()["dns_slowest_ms"].is_u64(), "{run}");
+    }
 }
 
 #[test]

@@ -161,14 +161,4 @@ impl Naming {
         }
         Ok(addrs)
     }
-
-    /// Every address of `host:port`, known or looked up now (it may block), of the
-    /// family asked for: what the blocking workers use before each connect.
-    pub fn addresses(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        let found = match self.known(host, port) {
-            Some(addrs) => Ok(addrs),
-            None => self.look_up(host, port),
-        };
-        self.finish(host, found)
-    }
 }

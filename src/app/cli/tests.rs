@@ -809,6 +809,10 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "3",
         "--pipeline",
         "8",
+        "--resolve",
+        "A.test:80:127.0.0.1,[::1]",
+        "--ipv4",
+        "--ipv6",
         "--input-file",
         "urls.txt",
     ];
@@ -844,6 +848,12 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .insecure(true)
         .disk_threads(3)
         .pipeline(8)
+        .resolve(
+            "a.test",
+            80,
+            &[[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()],
+        )
+        .ip_family(crate::model::resolve::Family::V6)
         .input_file("urls.txt");
     let (options, input_files) = built.planned();
     assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));

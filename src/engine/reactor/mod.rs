@@ -452,6 +452,8 @@ impl<'o> Reactor<'o> {
     /// The resolver threads rang: hand each answer to the jobs that waited for it.
     fn on_lookups(&mut self, scheduler: &mut Scheduler, now: Instant) {
         while let Some(answer) = self.resolvers.next_answer() {
+            let (host, took) = (self.pool.lookup_key(answer.host).0, answer.took);
+            scheduler.emit(Event::Lookup { host, took }, now);
             self.on_answer(answer.host, answer.found, scheduler, now);
         }
     }

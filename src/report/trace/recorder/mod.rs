@@ -548,7 +548,8 @@ impl Observer for TraceRecorder {
             | Event::TlsHandshake { .. }
             | Event::ResponseHead { .. }
             | Event::BodyBytes { .. }
-            | Event::IdRejected { .. } => {}
+            | Event::IdRejected { .. }
+            | Event::Lookup { .. } => {}
         }
     }
 
