@@ -2,9 +2,10 @@
 //! the test supplies the resolver through the library, so it decides how long a
 //! lookup takes, and nothing depends on the machine's network.
 //!
-//! - With one host whose lookup takes 2 s and another serving 200 files, the 200 files
-//!   are saved while the slow lookup still runs; then the slow host's files are too,
-//!   after one lookup for all of them.
+//! - With one host whose lookup takes 2 s (and, so that a loaded machine cannot fail
+//!   the test, until the other host's files are in, at most 30 s) and another serving
+//!   200 files, the 200 files are saved while the slow lookup still runs; then the slow
+//!   host's files are too, after one lookup for all of them.
 //! - A failing lookup fails its host's jobs, with an error naming the host, and no
 //!   other host's, in every engine.
 //! - `--resolve` pins a name to 127.0.0.1 or [::1] without a lookup, and `-4` / `-6`
@@ -15,7 +16,7 @@ mod support;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,11 +27,19 @@ use support::*;
 /// How long `slow.test` takes to resolve.
 const SLOW: Duration = Duration::from_secs(2);
 
-/// A resolver that knows `fast.test` and `slow.test` (both 127.0.0.1, the second after
-/// [`SLOW`]) and fails `bad.test`; it counts its lookups and notes when each ended.
+/// The longest the slow lookup waits for the other host's files.
+const CAP: Duration = Duration::from_secs(30);
+
+/// A resolver that knows `fast.test` and `slow.test` (both 127.0.0.1) and fails
+/// `bad.test`; it counts its lookups and notes when each ended. `slow.test` takes
+/// [`SLOW`], and then as long as it takes `fast.test`'s files to reach `wait_for` (at
+/// most [`CAP`]): so a loop that goes on during the lookup passes however loaded the
+/// machine, and one that stops for it cannot.
 #[derive(Clone, Default)]
 struct TestResolver {
     log: Arc<Mutex<Vec<(String, Instant)>>>,
+    fast_saved: Arc<AtomicUsize>,
+    wait_for: usize,
 }
 
 impl TestResolver {
@@ -48,6 +57,12 @@ impl Resolve for TestResolver {
         let found = match host {
             "slow.test" => {
                 thread::sleep(SLOW);
+                let until = Instant::now() + CAP;
+                while self.fast_saved.load(Ordering::SeqCst) < self.wait_for
+                    && Instant::now() < until
+                {
+                    thread::sleep(Duration::from_millis(5));
+                }
                 Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)])
             }
             "fast.test" => Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]),
@@ -66,11 +81,16 @@ impl Resolve for TestResolver {
 struct Seen {
     saved: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
     failed: Arc<Mutex<Vec<(String, String)>>>,
+    /// `fast.test`'s files saved so far.
+    fast_saved: Arc<AtomicUsize>,
 }
 
 impl FileHandler for Seen {
     fn saved(&mut self, file: &SavedFile<'_>) {
         let host = file.url.host().to_string();
+        if host == "fast.test" {
+            self.fast_saved.fetch_add(1, Ordering::SeqCst);
+        }
         self.saved
             .lock()
             .unwrap()
@@ -96,7 +116,12 @@ fn a_slow_lookup_does_not_stop_the_other_hosts() {
         .map(|i| format!("http://slow.test:{port}/bytes/{}", 5000 + i))
         .collect();
     urls.extend((0..200).map(|i| format!("http://fast.test:{port}/bytes/{}", 1000 + i)));
-    let (resolver, seen) = (TestResolver::default(), Seen::default());
+    let seen = Seen::default();
+    let resolver = TestResolver {
+        fast_saved: Arc::clone(&seen.fast_saved),
+        wait_for: 200,
+        ..TestResolver::default()
+    };
     let report = Downloader::new(out.path())
         .engine(Engine::Reactor)
         .resolver(resolver.clone())
