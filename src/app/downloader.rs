@@ -33,7 +33,9 @@
 //!
 //! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::app::run::CrawlOptions;
@@ -41,6 +43,7 @@ use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::options::{Credentials, Engine, SpeedLimit, TransferOptions};
+use crate::model::resolve::{Family, Pin, Resolve, Resolver};
 use crate::model::shard::Shard;
 use crate::model::stop::Stop;
 use crate::protocol::url::Url;
@@ -276,6 +279,34 @@ impl Downloader {
     /// Does not verify TLS certificates (`--insecure`; says so on stderr).
     pub fn insecure(mut self, on: bool) -> Self {
         self.options.insecure = on;
+        self
+    }
+
+    /// Looks host names up with `resolver` instead of the system's `getaddrinfo` (a
+    /// program with its own DNS client, or a test that controls how long a lookup takes).
+    /// The reactor calls it on its resolver threads, once per host and port; the
+    /// blocking and threads engines before each connect. IP literals and
+    /// [`Downloader::resolve`] pins never reach it.
+    pub fn resolver(mut self, resolver: impl Resolve + 'static) -> Self {
+        self.options.naming.resolver = Resolver(Arc::new(resolver));
+        self
+    }
+
+    /// Uses `addrs` for `host:port`, without a lookup (`--resolve HOST:PORT:ADDR,...`;
+    /// repeatable, the first pin for a host and port wins).
+    pub fn resolve(mut self, host: &str, port: u16, addrs: &[IpAddr]) -> Self {
+        self.options.naming.pins.push(Pin {
+            host: host.to_ascii_lowercase(),
+            port,
+            addrs: addrs.to_vec(),
+        });
+        self
+    }
+
+    /// Connects to addresses of one family only (`-4`: [`Family::V4`], `-6`:
+    /// [`Family::V6`]); a host with none fails with an error naming it.
+    pub fn ip_family(mut self, family: Family) -> Self {
+        self.options.naming.family = family;
         self
     }
 

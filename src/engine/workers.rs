@@ -26,7 +26,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -412,7 +412,8 @@ impl Worker<'_, '_> {
         shared
             .lock()
             .set_phase(job, Phase::Connecting, Some(slot), now);
-        let connected = connect(&host, self.options.connect_timeout, max_time, now)
+        let connected = addresses(&host, self.options, shared)
+            .and_then(|addrs| connect(addrs, self.options, max_time, now))
             .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
         match connected {
             Ok(stream) => {
@@ -571,15 +572,42 @@ fn is_tick(e: &io::Error) -> bool {
     )
 }
 
-/// Connects with a timeout to each address of `host` in turn until one answers; reads
+/// The addresses of `host`, looked up on this worker's thread before each connect
+/// (`--resolve` and `-4`/`-6` as in the reactor; only the reactor keeps the answer for
+/// the run). A lookup is reported ([`Event::Lookup`]).
+fn addresses(
+    host: &HostKey,
+    options: &TransferOptions,
+    shared: &Shared<'_>,
+) -> Result<Vec<SocketAddr>, JobError> {
+    let naming = &options.naming;
+    let found = match naming.known(&host.1, host.2) {
+        Some(addrs) => Ok(addrs),
+        None => {
+            let started = Instant::now();
+            let found = naming.look_up(&host.1, host.2);
+            let took = started.elapsed();
+            let event = Event::Lookup {
+                host: &host.1,
+                took,
+            };
+            shared.lock().emit(event, Instant::now());
+            found
+        }
+    };
+    naming.finish(&host.1, found).map_err(JobError::Resolve)
+}
+
+/// Connects with a timeout to each address of `addrs` in turn until one answers; reads
 /// tick every [`TICK`]. The timeout is `--connect-timeout`, or what is left of the try's
 /// `--max-time` at `now` when that is less (a connect it cuts short fails as `MaxTime`).
 fn connect(
-    host: &HostKey,
-    connect_timeout: Duration,
+    addrs: Vec<SocketAddr>,
+    options: &TransferOptions,
     max_time: Option<Deadline>,
     now: Instant,
 ) -> Result<TcpStream, JobError> {
+    let connect_timeout = options.connect_timeout;
     let left = max_time.map(|d| d.left(now));
     let timeout = left.map_or(connect_timeout, |left| left.min(connect_timeout));
     if timeout.is_zero() {
@@ -594,12 +622,8 @@ fn connect(
         Some(d) if left.is_some_and(|left| left < connect_timeout) => d.error(Phase::Connecting),
         _ => JobError::ConnectTimeout(connect_timeout),
     };
-    let addrs = (host.1.as_str(), host.2)
-        .to_socket_addrs()
-        .map_err(JobError::Resolve)?;
     // Each address in turn, as the reactor does: `localhost` may be `::1` first.
-    let mut failure =
-        JobError::Resolve(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+    let mut failure = JobError::Connect(io::ErrorKind::NotFound.into());
     let mut connected = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {

@@ -26,7 +26,9 @@ use crate::protocol::url::UrlError;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum JobError {
-    /// The host name did not resolve to an address.
+    /// The host name did not resolve to an address (the message names the host). A
+    /// temporary failure may be tried again; a name that does not exist
+    /// ([`io::ErrorKind::NotFound`]) may not.
     Resolve(io::Error),
     /// The TCP connect failed (refused, unreachable, reset).
     Connect(io::Error),
@@ -78,7 +80,7 @@ impl JobError {
     /// answers, and the statuses 429/500/502/503/504 (docs/reference.md §5).
     pub fn is_retryable(&self) -> bool {
         match self {
-            JobError::Resolve(_) => false,
+            JobError::Resolve(e) => e.kind() != io::ErrorKind::NotFound,
             JobError::Connect(_) | JobError::ConnectTimeout(_) => true,
             JobError::Io(..) | JobError::IdleTimeout(..) => true,
             JobError::MaxTime(..) | JobError::TooSlow(..) => true,

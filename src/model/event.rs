@@ -55,6 +55,14 @@ pub enum Event<'a> {
         /// True when the session was resumed from an earlier socket's.
         resumed: bool,
     },
+    /// A host name was looked up (not an IP literal, not a `--resolve` pin): by the
+    /// reactor once per host, by the blocking engines before each connect.
+    Lookup {
+        /// The name.
+        host: &'a str,
+        /// How long the lookup took.
+        took: Duration,
+    },
     /// A request was written to a socket (retries and pages included).
     RequestSent {
         /// The job.

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::resolve::Naming;
 use crate::model::shard::Shard;
 
 /// Which engine performs the requests. All three share the sans-IO protocol layer and
@@ -136,6 +137,9 @@ pub struct TransferOptions {
     /// `--skip-existing`: do not request a file an earlier run recorded as saved for the
     /// same URL (get) or id (crawl) in the output directory's record of saved files.
     pub skip_existing: bool,
+    /// How names become addresses: the resolver (the system's unless the library was
+    /// given one), `--resolve` pins and `-4` / `-6`.
+    pub naming: Naming,
 }
 
 impl Default for TransferOptions {
@@ -169,6 +173,7 @@ impl Default for TransferOptions {
             pipeline: 1,
             remote_header_name: false,
             skip_existing: false,
+            naming: Naming::default(),
         }
     }
 }

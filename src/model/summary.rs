@@ -40,6 +40,10 @@ pub struct Summary {
     pub tls_handshakes: u64,
     /// Of those, resumed sessions (no certificate exchange).
     pub tls_resumed: u64,
+    /// Host names looked up (IP literals and `--resolve` pins need none).
+    pub dns_lookups: u64,
+    /// The longest of those lookups.
+    pub dns_slowest: Duration,
     /// Bytes saved in files.
     pub bytes: u64,
     /// Body bytes received, kept or not.
@@ -75,6 +79,8 @@ impl Summary {
             "connections_reused": self.connections_reused,
             "tls_handshakes": self.tls_handshakes,
             "tls_resumed": self.tls_resumed,
+            "dns_lookups": self.dns_lookups,
+            "dns_slowest_ms": self.dns_slowest.as_millis() as u64,
             "peak_connections": self.peak_connections,
             "peak_in_flight": self.peak_in_flight,
             "bytes": self.bytes,
@@ -112,6 +118,10 @@ impl Observer for Summary {
             Event::TlsHandshake { resumed, .. } => {
                 self.tls_handshakes += 1;
                 self.tls_resumed += u64::from(*resumed);
+            }
+            Event::Lookup { took, .. } => {
+                self.dns_lookups += 1;
+                self.dns_slowest = self.dns_slowest.max(*took);
             }
             Event::RequestSent { .. } => self.requests += 1,
             Event::BodyBytes { len } => self.bytes_received += *len as u64,

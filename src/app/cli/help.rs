@@ -94,6 +94,13 @@ TLS (https:// URLs):
                           one 'miodl serve --tls' prints [default: the
                           built-in Mozilla roots only]
       --insecure          do not verify certificates (says so on stderr)
+
+Names:
+      --resolve HOST:PORT:ADDR[,ADDR...]
+                          use these addresses for HOST:PORT, no lookup
+                          (repeatable; an IPv6 ADDR in brackets: [::1])
+  -4, --ipv4              connect to IPv4 addresses only
+  -6, --ipv6              connect to IPv6 addresses only
 "
     };
 }

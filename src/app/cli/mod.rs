@@ -26,10 +26,11 @@ use crate::app::demo::DemoOptions;
 use crate::app::run::CrawlOptions;
 use crate::app::run::{CrawlTask, GetTask};
 use crate::model::options::TransferOptions;
+use crate::model::resolve::Family;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
     credentials, engine, item_url, limit, non_empty, page_size, pages, path, pointer, positive,
-    retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8, whole,
+    resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8, whole,
 };
 
 mod help;
@@ -362,6 +363,9 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "pipeline"),
     (Some('J'), "remote-header-name"),
     (None, "skip-existing"),
+    (None, "resolve"),
+    (Some('4'), "ipv4"),
+    (Some('6'), "ipv6"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -410,6 +414,9 @@ fn apply_transfer_option(
         "pipeline" => t.pipeline = positive(parser, "--pipeline")?,
         "remote-header-name" => t.remote_header_name = true,
         "skip-existing" => t.skip_existing = true,
+        "resolve" => t.naming.pins.push(resolve_pin(parser)?),
+        "ipv4" => t.naming.family = Family::V4,
+        "ipv6" => t.naming.family = Family::V6,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

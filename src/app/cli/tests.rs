@@ -866,6 +866,10 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "8",
         "--remote-header-name",
         "--skip-existing",
+        "--resolve",
+        "A.test:80:127.0.0.1,[::1]",
+        "--ipv4",
+        "--ipv6",
         "--input-file",
         "urls.txt",
     ];
@@ -905,6 +909,12 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .pipeline(8)
         .remote_header_name(true)
         .skip_existing(true)
+        .resolve(
+            "a.test",
+            80,
+            &[[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()],
+        )
+        .ip_family(crate::model::resolve::Family::V6)
         .input_file("urls.txt");
     let (options, input_files) = built.planned();
     assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));

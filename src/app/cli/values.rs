@@ -8,6 +8,7 @@
 //! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::ffi::{OsStr, OsString};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use lexopt::Parser;
 
 use super::UsageError;
 use crate::model::options::{Credentials, Engine, SpeedLimit};
+use crate::model::resolve::Pin;
 
 /// `invalid value for --NAME: 'VALUE' WHY`, the value escaped and shortened.
 pub(super) fn invalid(name: &str, value: &str, why: &str) -> UsageError {
@@ -252,4 +254,40 @@ pub(super) fn shard(parser: &mut Parser) -> Result<crate::model::shard::Shard, U
         (index < count).then_some(crate::model::shard::Shard { index, count })
     });
     parsed.ok_or_else(|| invalid("--shard", &value, "expected I/N with 0 <= I < N, e.g. 0/4"))
+}
+
+/// `--resolve HOST:PORT:ADDR[,ADDR...]`, as curl spells it: an IPv6 ADDR in brackets
+/// (`[::1]`; bare is taken too, the commas being the only separator).
+pub(super) fn resolve_pin(parser: &mut Parser) -> Result<Pin, UsageError> {
+    const NAME: &str = "--resolve";
+    let value = string(parser, NAME)?;
+    let shape = || invalid(NAME, &value, "expected HOST:PORT:ADDR[,ADDR...]");
+    let (host, rest) = value.split_once(':').ok_or_else(shape)?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(shape)?;
+    if host.is_empty() || host.starts_with('[') || addrs.is_empty() {
+        return Err(shape());
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| invalid(NAME, &value, "has a port that is not 1-65535"))?;
+    let addrs = addrs
+        .split(',')
+        .map(|addr| {
+            let bare = addr
+                .strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .unwrap_or(addr);
+            bare.parse::<IpAddr>().map_err(|_| {
+                let why = format!("has {} that is not an IP address", shown(OsStr::new(addr)));
+                invalid(NAME, &value, &why)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Pin {
+        host: host.to_ascii_lowercase(),
+        port,
+        addrs,
+    })
 }

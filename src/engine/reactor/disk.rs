@@ -43,7 +43,8 @@ use crate::engine::bounds::Bounds;
 use crate::model::error::JobError;
 use crate::model::job::{JobId, Phase};
 
-/// The token of the waker the disk threads ring (slab keys never get this high).
+/// The token of the waker the disk threads and the resolver threads ring (slab keys
+/// never get this high).
 pub const WAKE_TOKEN: Token = Token(usize::MAX);
 /// A disk thread reports progress after at least this many bytes.
 const PROGRESS_STEP: u64 = 4 << 20;
@@ -161,14 +162,7 @@ impl DiskThreads {
     /// Queues a body for a disk thread, starting one if every thread has a body and
     /// fewer than `max` run.
     pub fn lend(&mut self, transfer: Transfer, registry: &Registry) -> io::Result<()> {
-        let waker = match &self.waker {
-            Some(waker) => Arc::clone(waker),
-            None => {
-                let waker = Arc::new(Waker::new(registry, WAKE_TOKEN)?);
-                self.waker = Some(Arc::clone(&waker));
-                waker
-            }
-        };
+        let waker = self.waker(registry)?;
         // Start a thread before queueing: if none can be started and none runs, the body
         // must not sit in the queue while the reactor moves it itself.
         if self.outstanding + 1 > self.started && self.started < self.max {
@@ -194,6 +188,17 @@ impl DiskThreads {
         self.outstanding += 1;
         self.shared.ready.notify_one();
         Ok(())
+    }
+
+    /// The poll's one waker ([`WAKE_TOKEN`]), made on first use; the resolver threads
+    /// ring it too (mio allows one waker per `Poll`).
+    pub fn waker(&mut self, registry: &Registry) -> io::Result<Arc<Waker>> {
+        if let Some(waker) = &self.waker {
+            return Ok(Arc::clone(waker));
+        }
+        let waker = Arc::new(Waker::new(registry, WAKE_TOKEN)?);
+        self.waker = Some(Arc::clone(&waker));
+        Ok(waker)
     }
 
     /// The next report, if any (after the waker rang).

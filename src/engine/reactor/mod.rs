@@ -26,8 +26,10 @@
 //!
 //! Files: [`conn`] is the per-socket state machine, [`timers`] the deadlines, [`splice`]
 //! the zero-copy path for large bodies, [`disk`] the threads those bodies are lent to
-//! (their reports wake `poll` through a `mio::Waker`, token `usize::MAX`), and
-//! `crate::policy::pool` decides who gets a socket. Everything else stays on this one thread.
+//! (their reports wake `poll` through a `mio::Waker`, token `usize::MAX`), [`resolve`]
+//! the threads that look host names up (their answers ring the same waker), and
+//! `crate::policy::pool` decides who gets a socket (and keeps the jobs that wait for
+//! their host's lookup). Everything else stays on this one thread.
 //! Bytes pass through `crate::transport`, which adds TLS for `https://` hosts; a TLS
 //! handshake needs no state of its own here: its records ride on the same
 //! readable/writable edges as the HTTP bytes.
@@ -37,15 +39,17 @@
 pub mod busy;
 pub mod conn;
 pub mod disk;
+pub mod resolve;
 pub mod splice;
 pub mod timers;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -55,7 +59,7 @@ use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
-use crate::policy::pool::{Checkout, HostId, Need, Pool};
+use crate::policy::pool::{Addresses, Checkout, HostId, Need, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
 use crate::transport::Opener;
@@ -92,7 +96,10 @@ pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Re
         let mut now = Instant::now();
         for event in events.iter() {
             match event.token() {
-                disk::WAKE_TOKEN => reactor.on_disk_reports(scheduler, now),
+                disk::WAKE_TOKEN => {
+                    reactor.on_disk_reports(scheduler, now);
+                    reactor.on_lookups(scheduler, now);
+                }
                 Token(key) => {
                     let peer_closed = event.is_read_closed() || event.is_error();
                     now = reactor.on_ready(ConnId(key), peer_closed, scheduler, now);
@@ -117,6 +124,10 @@ struct Reactor<'o> {
     pipe: Option<splice::Pipe>,
     /// The threads large bodies are lent to (`None` with `--disk-threads 0` or no pipe).
     disk: Option<disk::DiskThreads>,
+    /// The threads host names are looked up on.
+    resolvers: resolve::Resolvers,
+    /// The poll's one waker when there are no disk threads to keep it.
+    waker: Option<Arc<Waker>>,
     next_serial: u64,
     spare_out: Vec<Vec<u8>>,
     /// `--pipeline`: requests a socket may carry at once (1: no pipelining).
@@ -145,6 +156,8 @@ impl<'o> Reactor<'o> {
             disk: (pipe.is_some() && disk_threads > 0)
                 .then(|| disk::DiskThreads::new(disk_threads)),
             pipe,
+            resolvers: resolve::Resolvers::new(options.naming.clone()),
+            waker: None,
             next_serial: 0,
             spare_out: Vec::new(),
             pipeline_depth: if options.keep_alive {
@@ -170,6 +183,17 @@ impl<'o> Reactor<'o> {
         while let Some(job) = scheduler.next_ready(now) {
             let url = scheduler.url(job);
             let host = self.pool.intern(url.scheme(), url.host(), url.port());
+            match self.pool.await_addresses(host, job) {
+                Addresses::Known => {}
+                wait => {
+                    // The job waits in the pool, without a permit or a socket.
+                    scheduler.await_lookup(job);
+                    if wait == Addresses::StartLookup {
+                        self.start_lookup(host, scheduler, now);
+                    }
+                    continue;
+                }
+            }
             let need = if scheduler.needs_fresh_socket(job) {
                 Need::FreshSocket
             } else if scheduler.is_get(job) {
@@ -268,13 +292,9 @@ impl<'o> Reactor<'o> {
     ) {
         let mut index = first;
         let mut stream = loop {
-            let addr = match self.pool.address(host, index) {
-                Ok(Some(addr)) => addr,
-                Ok(None) => {
-                    let e = failed.unwrap_or_else(|| io::ErrorKind::NotFound.into());
-                    return scheduler.on_error(job, JobError::Connect(e), now);
-                }
-                Err(e) => return scheduler.on_error(job, JobError::Resolve(e), now),
+            let Some(addr) = self.pool.address(host, index) else {
+                let e = failed.unwrap_or_else(|| io::ErrorKind::NotFound.into());
+                return scheduler.on_error(job, JobError::Connect(e), now);
             };
             match connect(addr) {
                 Ok(stream) => break stream,
@@ -398,6 +418,65 @@ impl<'o> Reactor<'o> {
                         now,
                     );
                     self.settle(ConnId(loan.key), after, scheduler, now);
+                }
+            }
+        }
+    }
+
+    /// Starts the lookup of `host`'s addresses: answered at once when they are known
+    /// without one (an IP literal, `--resolve`), else on a resolver thread.
+    fn start_lookup(&mut self, host: HostId, scheduler: &mut Scheduler, now: Instant) {
+        let (name, port) = self.pool.lookup_key(host);
+        if let Some(found) = self.resolvers.known(name, port) {
+            return self.on_answer(host, found, scheduler, now);
+        }
+        let waker = match &mut self.disk {
+            Some(disk) => disk.waker(self.poll.registry()),
+            None => match &self.waker {
+                Some(waker) => Ok(Arc::clone(waker)),
+                None => Waker::new(self.poll.registry(), disk::WAKE_TOKEN).map(Arc::new),
+            },
+        };
+        let (name, port) = self.pool.lookup_key(host);
+        let asked = waker.and_then(|waker| {
+            self.resolvers.ask(host, name, port, &waker)?;
+            self.waker.get_or_insert(waker);
+            Ok(())
+        });
+        if let Err(e) = asked {
+            let e = io::Error::new(e.kind(), format!("{name}: {e}"));
+            self.on_answer(host, Err(e), scheduler, now);
+        }
+    }
+
+    /// The resolver threads rang: hand each answer to the jobs that waited for it.
+    fn on_lookups(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        while let Some(answer) = self.resolvers.next_answer() {
+            let (host, took) = (self.pool.lookup_key(answer.host).0, answer.took);
+            scheduler.emit(Event::Lookup { host, took }, now);
+            self.on_answer(answer.host, answer.found, scheduler, now);
+        }
+    }
+
+    /// `host`'s lookup answered: its jobs go back to the queue, first, or fail (that
+    /// host's jobs only).
+    fn on_answer(
+        &mut self,
+        host: HostId,
+        found: io::Result<Vec<SocketAddr>>,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) {
+        match found {
+            Ok(addrs) => {
+                for job in self.pool.resolved(host, Some(addrs)).into_iter().rev() {
+                    scheduler.lookup_done(job);
+                }
+            }
+            Err(e) => {
+                for job in self.pool.resolved(host, None) {
+                    let error = io::Error::new(e.kind(), e.to_string());
+                    scheduler.lookup_failed(job, JobError::Resolve(error), now);
                 }
             }
         }

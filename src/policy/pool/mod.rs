@@ -32,16 +32,19 @@
 //! sockets, and lives in the scheduler. Keeping the two apart is the point of miodl.
 //!
 //! Hosts are interned once ([`HostId`]), with their resolved addresses, so a checkout
-//! neither allocates nor resolves. A host is a scheme, a name and a port: `http://h:443`
+//! neither allocates nor resolves. Before its first socket a host needs its addresses:
+//! [`Pool::await_addresses`] says whether they are known, or whether a lookup must start
+//! (the first job of the host) or is already running (the jobs after it). The jobs wait
+//! here, as ids, until the engine's lookup answers ([`Pool::resolved`]): at most one
+//! lookup per host at a time, its answer kept for the run. A host is a scheme, a name and a port: `http://h:443`
 //! and `https://h:443` are two hosts, and never share a socket.
 //!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::HashMap;
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
-use crate::model::job::ConnId;
+use crate::model::job::{ConnId, JobId};
 use crate::protocol::url::Scheme;
 
 /// A scheme, host and port, interned.
@@ -76,12 +79,34 @@ pub enum Checkout {
     Pipeline(ConnId),
 }
 
+/// Where a host's addresses are.
+#[derive(Debug)]
+enum Lookup {
+    /// Not asked for yet (or the last lookup failed).
+    Unknown,
+    /// A lookup runs; these jobs wait for it, in their order.
+    Running(Vec<JobId>),
+    /// Known for the run, in the order they are tried.
+    Known(Vec<SocketAddr>),
+}
+
+/// The answer to "are this host's addresses known?" ([`Pool::await_addresses`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addresses {
+    /// Known: go on to a socket.
+    Known,
+    /// Not known: the job waits here; start the host's lookup.
+    StartLookup,
+    /// A lookup runs: the job waits here for it.
+    Waiting,
+}
+
 #[derive(Debug)]
 struct Host {
     scheme: Scheme,
     name: String,
     port: u16,
-    addrs: Option<Vec<SocketAddr>>,
+    lookup: Lookup,
     open: usize,
     /// Idle sockets, the most recently used last (reused first: its window is warm).
     idle: Vec<ConnId>,
@@ -127,7 +152,7 @@ impl Pool {
             scheme,
             name: name.to_string(),
             port,
-            addrs: None,
+            lookup: Lookup::Unknown,
             open: 0,
             idle: Vec::new(),
             room: Vec::new(),
@@ -142,20 +167,51 @@ impl Pool {
         (entry.scheme, &entry.name)
     }
 
-    /// The host's address number `index`, resolved on first use and cached for the run;
-    /// `None` past the last one.
-    pub fn address(&mut self, host: HostId, index: usize) -> io::Result<Option<SocketAddr>> {
+    /// The host's name and port, what its lookup asks for.
+    pub fn lookup_key(&self, host: HostId) -> (&str, u16) {
+        let entry = &self.hosts[host.0];
+        (&entry.name, entry.port)
+    }
+
+    /// Are the host's addresses known? If not, `job` waits in the pool for them (the
+    /// engine gives the job's permit back and starts the lookup on `StartLookup`).
+    #[inline]
+    pub fn await_addresses(&mut self, host: HostId, job: JobId) -> Addresses {
         let entry = &mut self.hosts[host.0];
-        if entry.addrs.is_none() {
-            let found: Vec<SocketAddr> = (entry.name.as_str(), entry.port)
-                .to_socket_addrs()?
-                .collect();
-            if found.is_empty() {
-                return Err(io::Error::new(io::ErrorKind::NotFound, "no address found"));
+        match &mut entry.lookup {
+            Lookup::Known(_) => Addresses::Known,
+            Lookup::Running(waiting) => {
+                waiting.push(job);
+                Addresses::Waiting
             }
-            entry.addrs = Some(found);
+            Lookup::Unknown => {
+                entry.lookup = Lookup::Running(vec![job]);
+                Addresses::StartLookup
+            }
         }
-        Ok(entry.addrs.as_deref().and_then(|a| a.get(index)).copied())
+    }
+
+    /// The host's lookup answered: its addresses are kept for the run (a failure is
+    /// not: a later job asks again). Returns the jobs that waited for it, in their order.
+    pub fn resolved(&mut self, host: HostId, found: Option<Vec<SocketAddr>>) -> Vec<JobId> {
+        let entry = &mut self.hosts[host.0];
+        let next = match found {
+            Some(addrs) if !addrs.is_empty() => Lookup::Known(addrs),
+            _ => Lookup::Unknown,
+        };
+        match std::mem::replace(&mut entry.lookup, next) {
+            Lookup::Running(waiting) => waiting,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The host's address number `index` (once its addresses are known); `None` past
+    /// the last one.
+    pub fn address(&self, host: HostId, index: usize) -> Option<SocketAddr> {
+        match &self.hosts[host.0].lookup {
+            Lookup::Known(addrs) => addrs.get(index).copied(),
+            _ => None,
+        }
     }
 
     /// May one more socket to `host` be opened under `--per-host`? (The one copy of

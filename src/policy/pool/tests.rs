@@ -146,3 +146,42 @@ fn out_of_descriptors_the_pool_holds_what_is_open() {
     small.opened(b);
     assert_eq!(small.checkout(b, Need::AnySocket), Checkout::Full);
 }
+
+#[test]
+fn one_lookup_per_host_its_jobs_wait_and_a_failure_is_not_kept() {
+    let mut pool = Pool::new(None, None);
+    let a = pool.intern(Scheme::Http, "a", 80);
+    let b = pool.intern(Scheme::Http, "b", 80);
+    assert_eq!(pool.lookup_key(a), ("a", 80));
+    assert_eq!(pool.await_addresses(a, JobId(1)), Addresses::StartLookup);
+    assert_eq!(pool.await_addresses(a, JobId(2)), Addresses::Waiting);
+    assert_eq!(
+        pool.await_addresses(b, JobId(3)),
+        Addresses::StartLookup,
+        "another host's lookup runs beside"
+    );
+    assert_eq!(pool.address(a, 0), None, "nothing known while it runs");
+    let addrs: Vec<SocketAddr> = vec!["[::1]:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()];
+    assert_eq!(pool.resolved(a, Some(addrs.clone())), [JobId(1), JobId(2)]);
+    assert_eq!(
+        pool.await_addresses(a, JobId(4)),
+        Addresses::Known,
+        "kept for the run"
+    );
+    assert_eq!(pool.address(a, 0), Some(addrs[0]));
+    assert_eq!(
+        pool.address(a, 1),
+        Some(addrs[1]),
+        "every address, in order"
+    );
+    assert_eq!(pool.address(a, 2), None);
+    // A failure hands back the waiting jobs and is not kept: the next job asks again.
+    assert_eq!(pool.await_addresses(b, JobId(5)), Addresses::Waiting);
+    assert_eq!(pool.resolved(b, None), [JobId(3), JobId(5)]);
+    assert_eq!(pool.await_addresses(b, JobId(3)), Addresses::StartLookup);
+    assert_eq!(
+        pool.await_addresses(a, JobId(6)),
+        Addresses::Known,
+        "a is untouched"
+    );
+}

@@ -150,6 +150,9 @@ pub struct Scheduler {
     files_fed: u64,
     /// [`Event::FeedEnded`] was said.
     feed_ended: bool,
+    /// Jobs waiting for their host's lookup ([`Scheduler::await_lookup`]): out of the
+    /// queues, holding no permit, still alive.
+    awaiting_lookup: usize,
 }
 
 impl Scheduler {
@@ -194,6 +197,7 @@ impl Scheduler {
             short_in_a_row: 0,
             files_fed: 0,
             feed_ended: false,
+            awaiting_lookup: 0,
         };
         scheduler.refill(start.instant);
         scheduler
@@ -299,11 +303,27 @@ impl Scheduler {
         }
     }
 
+    /// A job [`Scheduler::next_ready`] handed out waits for its host's name lookup
+    /// (the engine's pool keeps its id): it gives its permit back, so that jobs of other
+    /// hosts go on, and holds no socket. [`Scheduler::lookup_done`] or
+    /// [`Scheduler::lookup_failed`] brings it back.
+    pub fn await_lookup(&mut self, job: JobId) {
+        self.release(job);
+        self.awaiting_lookup += 1;
+    }
+
+    /// The lookup `job` waited for found its host: it goes first next time.
+    pub fn lookup_done(&mut self, job: JobId) {
+        self.awaiting_lookup -= 1;
+        self.queue_for(job).push_front(job);
+    }
+
     /// True when no job is left: nothing queued, waiting, in flight, or still to come.
     pub fn is_finished(&self) -> bool {
         self.semaphore.held() == 0
             && (self.ending != Ending::Finished
-                || (self.ready_pages.is_empty()
+                || (self.awaiting_lookup == 0
+                    && self.ready_pages.is_empty()
                     && self.ready_files.is_empty()
                     && self.backing_off.is_empty()
                     && self.feed.is_exhausted()))

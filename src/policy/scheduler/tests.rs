@@ -915,6 +915,49 @@ fn the_run_is_finished_only_when_no_permit_is_held() {
     assert_eq!(run.saved(), [B, A]);
 }
 
+#[test]
+fn a_job_waiting_for_its_lookup_holds_no_permit_and_keeps_the_run_going() {
+    let options = TransferOptions {
+        max_in_flight: Some(1),
+        retries: 2,
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A, B, C]);
+    let a = run.next().unwrap();
+    run.scheduler.await_lookup(a);
+    let b = run.next().unwrap();
+    run.scheduler.await_lookup(b);
+    assert_eq!(run.scheduler.in_flight(), 0, "waiting jobs hold no permit");
+    let c = run.take();
+    run.answer(c, &ok("c"));
+    assert_eq!(run.next(), None);
+    assert!(!run.scheduler.is_finished(), "two jobs wait for lookups");
+
+    // a's host resolved: it goes first; b's failed for a time: retried after a backoff.
+    run.scheduler.lookup_done(a);
+    let failed = io::Error::other("slow.test: temporary failure in name resolution");
+    run.scheduler
+        .lookup_failed(b, JobError::Resolve(failed), run.now);
+    assert_eq!(run.retries().len(), 1, "a temporary failure is retried");
+    let a = run.take();
+    run.answer(a, &ok("a"));
+    run.advance(secs(1));
+    let b = run.next().unwrap();
+    run.scheduler.await_lookup(b);
+    let gone = io::Error::new(io::ErrorKind::NotFound, "slow.test: no such name");
+    run.scheduler
+        .lookup_failed(b, JobError::Resolve(gone), run.now);
+    assert_eq!(
+        run.failures(),
+        [(
+            B.into(),
+            "could not resolve host: slow.test: no such name".into()
+        )]
+    );
+    assert!(run.scheduler.is_finished());
+    assert_eq!(run.saved(), [C, A]);
+}
+
 // ----------------------------------------------------------------------------------
 // Backoff.
 

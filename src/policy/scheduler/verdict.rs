@@ -235,6 +235,14 @@ impl Scheduler {
         self.fail_attempt(job, error, None, now);
     }
 
+    /// The lookup `job` waited for ([`Scheduler::await_lookup`]) failed: the try fails
+    /// with `error` (a temporary failure may be tried again after a backoff).
+    pub fn lookup_failed(&mut self, job: JobId, error: JobError, now: Instant) {
+        self.awaiting_lookup -= 1;
+        self.on_socket[job.0].verdict = None;
+        self.fail_attempt(job, error, None, now);
+    }
+
     /// The request went on a reused keep-alive socket that the server had already
     /// closed: resend at once on a fresh socket, without counting a try.
     pub fn on_stale(&mut self, job: JobId, now: Instant) {

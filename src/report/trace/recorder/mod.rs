@@ -551,7 +551,8 @@ impl Observer for TraceRecorder {
             | Event::IdRejected { .. }
             | Event::Skipped { .. }
             | Event::WireHead { .. }
-            | Event::FeedEnded { .. } => {}
+            | Event::FeedEnded { .. }
+            | Event::Lookup { .. } => {}
         }
     }
 

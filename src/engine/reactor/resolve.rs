@@ -1,0 +1,192 @@
+//! Resolver threads: name lookups off the reactor's thread.
+//!
+//! `getaddrinfo` blocks, for as long as the network and `/etc/resolv.conf` make it (5 s a
+//! try is glibc's default timeout), and the reactor is one thread: a lookup on it would
+//! freeze every socket and timer of the run. So lookups go to a few threads, as curl's
+//! threaded resolver and aiohttp's `ThreadedResolver` do:
+//!
+//! ```text
+//!   reactor thread                            resolver thread (one of 4, on demand)
+//!   first job of a host: the pool parks it,
+//!   ask (host id, name, port)       ───────►  resolver.resolve(name, port)   (blocks)
+//!   ... serves every other socket ...
+//!   answer                          ◄───────  (a channel, and the one mio::Waker)
+//!   the pool keeps the addresses, the host's parked jobs go back to the queue
+//! ```
+//!
+//! The answers ring the same `mio::Waker` as the disk threads ([`super::disk::WAKE_TOKEN`]):
+//! mio allows one waker per `Poll`, so the reactor makes it once and both kinds of
+//! threads share it; on that token the reactor drains both channels (a `try_recv` on an
+//! empty one costs nothing). What a lookup asks is the run's [`Naming`]: the system's
+//! `getaddrinfo` unless the library was given another [`Resolve`](crate::model::resolve::Resolve).
+//!
+//! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::Waker;
+
+use crate::model::resolve::Naming;
+use crate::policy::pool::HostId;
+
+/// Lookups that may run at once: a lookup mostly waits, so a few threads cover many
+/// hosts (each host is looked up once); more would only add threads blocked in
+/// `getaddrinfo` on the same DNS server.
+pub const RESOLVER_THREADS: usize = 4;
+
+/// A finished lookup.
+#[derive(Debug)]
+pub struct Answer {
+    /// Whose.
+    pub host: HostId,
+    /// The addresses (of the family asked for), or why there are none (naming the host).
+    pub found: io::Result<Vec<SocketAddr>>,
+    /// How long the lookup took.
+    pub took: Duration,
+}
+
+/// One lookup to run.
+struct Ask {
+    host: HostId,
+    name: String,
+    port: u16,
+}
+
+/// The queue the reactor fills and the threads empty, and the stop flag.
+struct Shared {
+    queue: Mutex<VecDeque<Ask>>,
+    ready: Condvar,
+    stop: AtomicBool,
+}
+
+/// The resolver threads of one reactor, started on demand, at most [`RESOLVER_THREADS`].
+pub struct Resolvers {
+    naming: Naming,
+    started: usize,
+    /// Lookups asked for and not yet answered.
+    outstanding: usize,
+    shared: Arc<Shared>,
+    answers: Receiver<Answer>,
+    answer_to: Sender<Answer>,
+}
+
+impl Resolvers {
+    /// No thread is started before the first lookup.
+    pub fn new(naming: Naming) -> Resolvers {
+        let (answer_to, answers) = mpsc::channel();
+        Resolvers {
+            naming,
+            started: 0,
+            outstanding: 0,
+            shared: Arc::new(Shared {
+                queue: Mutex::new(VecDeque::new()),
+                ready: Condvar::new(),
+                stop: AtomicBool::new(false),
+            }),
+            answers,
+            answer_to,
+        }
+    }
+
+    /// The addresses of `name:port` known without a lookup (an IP literal, a
+    /// `--resolve` pin), of the family asked for: answered at once, on this thread.
+    pub fn known(&self, name: &str, port: u16) -> Option<io::Result<Vec<SocketAddr>>> {
+        let addrs = self.naming.known(name, port)?;
+        Some(self.naming.finish(name, Ok(addrs)))
+    }
+
+    /// Queues a lookup of `name:port` for `host`, starting a thread if every thread has
+    /// one and fewer than [`RESOLVER_THREADS`] run. `waker` rings `poll` when it answers.
+    pub fn ask(
+        &mut self,
+        host: HostId,
+        name: &str,
+        port: u16,
+        waker: &Arc<Waker>,
+    ) -> io::Result<()> {
+        if self.outstanding + 1 > self.started && self.started < RESOLVER_THREADS {
+            let shared = Arc::clone(&self.shared);
+            let (naming, answer_to) = (self.naming.clone(), self.answer_to.clone());
+            let waker = Arc::clone(waker);
+            let spawned = thread::Builder::new()
+                .name("miodl-resolve".into())
+                .spawn(move || resolver_thread(&naming, &shared, &answer_to, &waker));
+            match spawned {
+                Ok(_) => self.started += 1,
+                Err(e) if self.started == 0 => return Err(e),
+                // The running threads take it, in turn.
+                Err(_) => {}
+            }
+        }
+        let ask = Ask {
+            host,
+            name: name.to_string(),
+            port,
+        };
+        self.shared
+            .queue
+            .lock()
+            .expect("lookup queue")
+            .push_back(ask);
+        self.outstanding += 1;
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next answer, if any (after the waker rang).
+    pub fn next_answer(&mut self) -> Option<Answer> {
+        if self.outstanding == 0 {
+            return None;
+        }
+        let answer = self.answers.try_recv().ok()?;
+        self.outstanding -= 1;
+        Some(answer)
+    }
+}
+
+impl Drop for Resolvers {
+    /// Tells the threads to stop: an idle one exits at once, one in a lookup when the
+    /// lookup returns (its answer goes nowhere).
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.queue.lock().expect("lookup queue").clear();
+        self.shared.ready.notify_all();
+    }
+}
+
+/// A resolver thread: takes lookups one at a time.
+fn resolver_thread(naming: &Naming, shared: &Shared, answer_to: &Sender<Answer>, waker: &Waker) {
+    loop {
+        let ask = {
+            let mut queue = shared.queue.lock().expect("lookup queue");
+            loop {
+                if shared.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(ask) = queue.pop_front() {
+                    break ask;
+                }
+                queue = shared.ready.wait(queue).expect("lookup queue");
+            }
+        };
+        let started = Instant::now();
+        let found = naming.look_up(&ask.name, ask.port);
+        let answer = Answer {
+            host: ask.host,
+            found: naming.finish(&ask.name, found),
+            took: started.elapsed(),
+        };
+        // The reactor is gone only when the run is over: nobody to tell.
+        if answer_to.send(answer).is_err() {
+            return;
+        }
+        let _ = waker.wake();
+    }
+}
