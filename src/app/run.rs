@@ -581,25 +581,13 @@ pub(crate) fn execute_with(
             eprintln!("miodl: warning: {shrunk}");
         }
     }
-    if stderr == Stderr::Console {
-        let crawl = matches!(feed, Feed::Crawl(_));
-        let progress = Progress::new(started, total, crawl);
-        let console = Console::new(options.quiet, options.verbose, progress);
-        observers.push(Box::new(console));
-    }
-    if let Some(path) = &options.failed {
-        let list = FailedList::create(path).map_err(|error| StartError::FailedFile {
-            path: path.clone(),
-            error,
-        })?;
-        observers.push(Box::new(list));
-    }
-    if options.events {
-        observers.push(Box::new(EventLines));
-    }
-    if let Some(path) = &options.trace {
-        observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
-    }
+    let crawl = matches!(feed, Feed::Crawl(_));
+    add_reports(
+        &mut observers,
+        &options,
+        stderr,
+        Progress::new(started, total, crawl),
+    )?;
     let engine = options.engine;
     let mut scheduler = Scheduler::new(options, feed, trusted, observers, start);
     crate::engine::run(&mut scheduler, &output, stop)
@@ -624,6 +612,35 @@ pub(crate) fn execute_with(
         output_dir: dir,
         engine: engine.name(),
     })
+}
+
+/// The observers the options ask for: the console (with the progress line), the
+/// `--failed` list, `--events` and `--trace`.
+fn add_reports(
+    observers: &mut Observers,
+    options: &TransferOptions,
+    stderr: Stderr,
+    progress: Progress,
+) -> Result<(), StartError> {
+    let started = progress.started;
+    if stderr == Stderr::Console {
+        let console = Console::new(options.quiet, options.verbose, progress);
+        observers.push(Box::new(console));
+    }
+    if let Some(path) = &options.failed {
+        let list = FailedList::create(path).map_err(|error| StartError::FailedFile {
+            path: path.clone(),
+            error,
+        })?;
+        observers.push(Box::new(list));
+    }
+    if options.events {
+        observers.push(Box::new(EventLines));
+    }
+    if let Some(path) = &options.trace {
+        observers.push(Box::new(TraceRecorder::new(path.clone(), started)));
+    }
+    Ok(())
 }
 
 /// How the listing ended: the pages asked past its end (a crawl), whether it was read to
