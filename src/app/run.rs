@@ -572,15 +572,8 @@ pub(crate) fn execute_with(
     }
     let start = start_now();
     let started = start.instant;
-    if options.insecure {
-        eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
-    }
-    // After the output directory is open, so the reserve counts it.
-    if let Some(shrunk) = open_files::plan(&mut options) {
-        if stderr == Stderr::Console {
-            eprintln!("miodl: warning: {shrunk}");
-        }
-    }
+    // After the output directory is open, so the open-file reserve counts it.
+    fit_and_warn(&mut options, stderr);
     let crawl = matches!(feed, Feed::Crawl(_));
     add_reports(
         &mut observers,
@@ -612,6 +605,19 @@ pub(crate) fn execute_with(
         output_dir: dir,
         engine: engine.name(),
     })
+}
+
+/// Sizes the pool to the open-file limit, and says on stderr what the user should know
+/// before the run: `--insecure`, and a `-c` that had to shrink.
+fn fit_and_warn(options: &mut TransferOptions, stderr: Stderr) {
+    if options.insecure {
+        eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
+    }
+    if let Some(shrunk) = open_files::plan(options) {
+        if stderr == Stderr::Console {
+            eprintln!("miodl: warning: {shrunk}");
+        }
+    }
 }
 
 /// The observers the options ask for: the console (with the progress line), the
