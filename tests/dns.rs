@@ -14,6 +14,9 @@
 //!   SYN) and 127.0.0.1 serving, the file arrives after the 250 ms attempt delay, far
 //!   from `--connect-timeout`, after one race; with both answering, one request is sent,
 //!   to IPv6 first.
+//! - An internationalized name (`bücher.example`) goes to `--resolve` and the `Host`
+//!   header in punycode, in every engine, and shows in its Unicode form in an error;
+//!   a name IDNA refuses is a one-line usage error.
 
 mod support;
 
@@ -382,6 +385,7 @@ fn a_bad_resolve_is_a_one_line_usage_error() {
             "example.test:80:[::1",
             "has '[::1' that is not an IP address",
         ),
+        ("a\u{5d0}.test:80:127.0.0.1", "has a host name IDNA refuses"),
     ] {
         let run = miodl(&get_args(
             out.path(),
@@ -459,4 +463,59 @@ fn happy_eyeballs_with_both_families_answering_sends_one_request() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(six.hosts().len(), 1);
     assert!(four.hosts().is_empty(), "{:?}", four.hosts());
+}
+
+#[test]
+fn an_international_name_goes_to_dns_and_host_in_punycode_in_every_engine() {
+    let (v4, v6) = both_loopbacks();
+    drop(v6);
+    let port = v4.local_addr().unwrap().port();
+    let server = TagServer::start(v4, "idn");
+    let url = format!("http://bücher.example:{port}/x");
+    // A pin in either form pins the same name.
+    let pins = [
+        format!("xn--bcher-kva.example:{port}:127.0.0.1"),
+        format!("BÜCHER.example:{port}:127.0.0.1"),
+    ];
+    for engine in ENGINES {
+        for pin in &pins {
+            let out = out_dir();
+            let run = miodl(&get_args(
+                out.path(),
+                &["--engine", engine, "--resolve", pin, &url],
+            ));
+            assert_eq!(run.status, Some(0), "{run}");
+            assert_eq!(run.count("dns_lookups"), 0, "{run}");
+            assert_eq!(support::saved(out.path())["x"], b"idn", "{engine}");
+        }
+    }
+    assert_eq!(
+        server.hosts(),
+        vec![format!("xn--bcher-kva.example:{port}"); 6]
+    );
+    // What IDNA refuses is a one-line usage error naming the host.
+    let out = out_dir();
+    let run = miodl(&get_args(out.path(), &["http://a\u{5d0}.example/x"]));
+    assert_eq!(run.status, Some(2), "{run}");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "{run}");
+    assert!(
+        lines[0].contains("invalid host \"a\u{5d0}.example\""),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_failed_international_name_is_reported_in_its_unicode_form() {
+    let out = out_dir();
+    let port = support::dead_port();
+    let pin = format!("xn--bcher-kva.example:{port}:127.0.0.1");
+    let url = format!("http://bücher.example:{port}/x");
+    let run = miodl(&get_args(
+        out.path(),
+        &["--retries", "0", "--resolve", &pin, &url],
+    ));
+    assert_eq!(run.status, Some(1), "{run}");
+    let lines = run.stderr_lines();
+    assert!(lines[0].starts_with(&format!("error: {url}: ")), "{run}");
 }
