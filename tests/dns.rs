@@ -10,6 +10,13 @@
 //!   other host's, in every engine.
 //! - `--resolve` pins a name to 127.0.0.1 or [::1] without a lookup, and `-4` / `-6`
 //!   keep one family, in every engine; the `Host` header keeps the name.
+//! - Happy Eyeballs (the reactor): with `[::1]` silent (a full accept queue drops the
+//!   SYN) and 127.0.0.1 serving, the file arrives after the 250 ms attempt delay, far
+//!   from `--connect-timeout`, after one race; with both answering, one request is sent,
+//!   to IPv6 first.
+//! - An internationalized name (`bücher.example`) goes to `--resolve` and the `Host`
+//!   header in punycode, in every engine, and shows in its Unicode form in an error;
+//!   a name IDNA refuses is a one-line usage error.
 
 mod support;
 
@@ -378,6 +385,7 @@ fn a_bad_resolve_is_a_one_line_usage_error() {
             "example.test:80:[::1",
             "has '[::1' that is not an IP address",
         ),
+        ("a\u{5d0}.test:80:127.0.0.1", "has a host name IDNA refuses"),
     ] {
         let run = miodl(&get_args(
             out.path(),
@@ -388,4 +396,126 @@ fn a_bad_resolve_is_a_one_line_usage_error() {
             format!("miodl: invalid value for --resolve: '{value}' {why}; try 'miodl get --help'");
         assert_eq!(run.stderr_lines(), [expected.as_str()]);
     }
+}
+
+/// A listener on `[::1]:port` that never accepts, its queue full: a connect to it
+/// gets no answer (the kernel drops the SYN), as from a host whose IPv6 is broken.
+/// `None` if the port is taken on `[::1]`.
+fn silent_v6(port: u16) -> Option<Box<dyn std::any::Any>> {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+    listener.set_only_v6(true).unwrap();
+    let addr: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    listener.bind(&addr.into()).ok()?;
+    listener.listen(0).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => fillers.push(s),
+            Err(_) if !fillers.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    assert!(!fillers.is_empty(), "could not fill the accept queue");
+    Some(Box::new((listener, fillers)))
+}
+
+#[test]
+fn happy_eyeballs_the_second_address_wins_after_the_attempt_delay() {
+    let (server, silent) = (0..50)
+        .find_map(|_| {
+            let server = reference().start();
+            let silent = silent_v6(server.addr().port())?;
+            Some((server, silent))
+        })
+        .expect("no port free on both 127.0.0.1 and [::1]");
+    let port = server.addr().port();
+    let pin = format!("race.test:{port}:[::1],127.0.0.1");
+    let url = format!("http://race.test:{port}/bytes/4096");
+    let out = out_dir();
+    let extra = ["--connect-timeout", "10", "--resolve", &pin, &url];
+    let started = Instant::now();
+    let run = miodl(&get_args(out.path(), &extra));
+    let took = started.elapsed();
+    assert_eq!(run.status, Some(0), "{run}");
+    assert_eq!(support::saved(out.path())["4096"].len(), 4096);
+    assert_eq!(run.count("happy_eyeballs_races"), 1, "{run}");
+    // About the 250 ms attempt delay, far from the 10 s connect timeout.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    drop(silent);
+}
+
+#[test]
+fn happy_eyeballs_with_both_families_answering_sends_one_request() {
+    let (v4, v6) = both_loopbacks();
+    let port = v4.local_addr().unwrap().port();
+    let (four, six) = (TagServer::start(v4, "v4"), TagServer::start(v6, "v6"));
+    let pin = format!("both.test:{port}:127.0.0.1,[::1]");
+    let url = format!("http://both.test:{port}/file");
+    let out = out_dir();
+    let run = miodl(&get_args(out.path(), &["--resolve", &pin, &url]));
+    assert_eq!(run.status, Some(0), "{run}");
+    // IPv6 first (RFC 8305 §4), though the pin names IPv4 first.
+    assert_eq!(support::saved(out.path())["file"], b"v6");
+    assert_eq!(run.count("ok"), 1);
+    assert_eq!(run.count("requests"), 1, "{run}");
+    // Let a stray second connect show up at the IPv4 server, if there were one.
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(six.hosts().len(), 1);
+    assert!(four.hosts().is_empty(), "{:?}", four.hosts());
+}
+
+#[test]
+fn an_international_name_goes_to_dns_and_host_in_punycode_in_every_engine() {
+    let (v4, v6) = both_loopbacks();
+    drop(v6);
+    let port = v4.local_addr().unwrap().port();
+    let server = TagServer::start(v4, "idn");
+    let url = format!("http://bücher.example:{port}/x");
+    // A pin in either form pins the same name.
+    let pins = [
+        format!("xn--bcher-kva.example:{port}:127.0.0.1"),
+        format!("BÜCHER.example:{port}:127.0.0.1"),
+    ];
+    for engine in ENGINES {
+        for pin in &pins {
+            let out = out_dir();
+            let run = miodl(&get_args(
+                out.path(),
+                &["--engine", engine, "--resolve", pin, &url],
+            ));
+            assert_eq!(run.status, Some(0), "{run}");
+            assert_eq!(run.count("dns_lookups"), 0, "{run}");
+            assert_eq!(support::saved(out.path())["x"], b"idn", "{engine}");
+        }
+    }
+    assert_eq!(
+        server.hosts(),
+        vec![format!("xn--bcher-kva.example:{port}"); 6]
+    );
+    // What IDNA refuses is a one-line usage error naming the host.
+    let out = out_dir();
+    let run = miodl(&get_args(out.path(), &["http://a\u{5d0}.example/x"]));
+    assert_eq!(run.status, Some(2), "{run}");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "{run}");
+    assert!(
+        lines[0].contains("invalid host \"a\u{5d0}.example\""),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_failed_international_name_is_reported_in_its_unicode_form() {
+    let out = out_dir();
+    let port = support::dead_port();
+    let pin = format!("xn--bcher-kva.example:{port}:127.0.0.1");
+    let url = format!("http://bücher.example:{port}/x");
+    let run = miodl(&get_args(
+        out.path(),
+        &["--retries", "0", "--resolve", &pin, &url],
+    ));
+    assert_eq!(run.status, Some(1), "{run}");
+    let lines = run.stderr_lines();
+    assert!(lines[0].starts_with(&format!("error: {url}: ")), "{run}");
 }

@@ -63,6 +63,13 @@ pub enum Event<'a> {
         /// How long the lookup took.
         took: Duration,
     },
+    /// Happy Eyeballs (RFC 8305): a job's connect had not finished within the attempt
+    /// delay, or failed while another ran, so a second connect to the host's next
+    /// address races it (the reactor only; the first to connect carries the job).
+    HappyEyeballsRace {
+        /// The socket of the new attempt.
+        slot: ConnId,
+    },
     /// A request was written to a socket (retries and pages included).
     RequestSent {
         /// The job.

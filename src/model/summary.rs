@@ -44,6 +44,8 @@ pub struct Summary {
     pub dns_lookups: u64,
     /// The longest of those lookups.
     pub dns_slowest: Duration,
+    /// Happy Eyeballs races: second connects started beside a first one.
+    pub happy_eyeballs_races: u64,
     /// Bytes saved in files.
     pub bytes: u64,
     /// Body bytes received, kept or not.
@@ -81,6 +83,7 @@ impl Summary {
             "tls_resumed": self.tls_resumed,
             "dns_lookups": self.dns_lookups,
             "dns_slowest_ms": self.dns_slowest.as_millis() as u64,
+            "happy_eyeballs_races": self.happy_eyeballs_races,
             "peak_connections": self.peak_connections,
             "peak_in_flight": self.peak_in_flight,
             "bytes": self.bytes,
@@ -123,6 +126,7 @@ impl Observer for Summary {
                 self.dns_lookups += 1;
                 self.dns_slowest = self.dns_slowest.max(*took);
             }
+            Event::HappyEyeballsRace { .. } => self.happy_eyeballs_races += 1,
             Event::RequestSent { .. } => self.requests += 1,
             Event::BodyBytes { len } => self.bytes_received += *len as u64,
             Event::StaleResend { .. } => self.stale_resends += 1,

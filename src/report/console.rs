@@ -150,6 +150,7 @@ impl Observer for Console {
                 ..
             } => {
                 let what = if *is_page { "list page " } else { "" };
+                let url = url.for_humans();
                 self.say(format_args!("error: {what}{url}: {error}"));
             }
             Event::BadInput { origin, message } => {
@@ -165,6 +166,7 @@ impl Observer for Console {
                 error,
                 ..
             } if !self.quiet => {
+                let url = url.for_humans();
                 self.say(format_args!(
                     "retry: {url}: {error}; try {attempt} in {:.1} s",
                     delay.as_secs_f64()

@@ -285,9 +285,12 @@ pub(super) fn resolve_pin(parser: &mut Parser) -> Result<Pin, UsageError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Pin {
-        host: host.to_ascii_lowercase(),
-        port,
-        addrs,
-    })
+    let host = if host.is_ascii() {
+        host.to_ascii_lowercase()
+    } else {
+        // As a URL keeps it: `bücher.example` is pinned as `xn--bcher-kva.example`.
+        crate::protocol::url::international_host(host)
+            .ok_or_else(|| invalid(NAME, &value, "has a host name IDNA refuses"))?
+    };
+    Ok(Pin { host, port, addrs })
 }

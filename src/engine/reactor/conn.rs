@@ -29,6 +29,12 @@
 //! ([`super::splice`]). With TLS the socket is wrapped in a [`Transport`] and the same
 //! code reads plaintext.
 //!
+//! A connecting socket may race another for the same job (Happy Eyeballs, RFC 8305):
+//! its [`Racing`] says which of the host's addresses comes next, when to start a connect
+//! to it (the attempt delay: its timer fires then and answers [`Action::Race`]), and
+//! the rival's slot. The reactor keeps the pair: the first to connect carries the job,
+//! the other is closed.
+//!
 //! A socket that served a request before and dies before the first byte of the next
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
 //! the request is resent on a fresh socket and not counted as a try.
@@ -81,6 +87,22 @@ pub enum Action {
     /// Its connect failed: close it, and try the host's next address for the same job
     /// (the scheduler has not been told).
     ConnectFailed(io::Error),
+    /// Its connect has not finished within the attempt delay: start one to the host's
+    /// next address beside it (Happy Eyeballs).
+    Race,
+}
+
+/// A connecting socket's part in a Happy Eyeballs race (RFC 8305 §5).
+#[derive(Debug, Clone, Copy)]
+pub struct Racing {
+    /// The first of the host's addresses no connect of this job has tried yet.
+    pub next_address: usize,
+    /// When to start a connect to it beside this one, if that is still to come.
+    pub start_next_at: Option<Instant>,
+    /// When the job's connect times out (`--connect-timeout` bounds the whole race).
+    pub until: Instant,
+    /// The connect racing this one for the same job, as `(slot, serial)`.
+    pub rival: Option<(ConnId, u64)>,
 }
 
 /// What the reactor lends a socket for reading: the shared buffer, the pipe of the
@@ -153,8 +175,8 @@ pub struct Conn {
     transport: Transport<TcpStream>,
     /// The host it is connected to (its pool key).
     host: HostId,
-    /// Which of the host's addresses it connected to.
-    address_index: usize,
+    /// Its part in a Happy Eyeballs race while it connects.
+    racing: Racing,
     /// Tells this socket apart from a later one in the same slab slot.
     serial: u64,
     /// When it times out, if it is waiting for the network: the connect or idle
@@ -194,12 +216,11 @@ pub struct Conn {
 pub struct Dial {
     /// The host (its pool key).
     pub host: HostId,
-    /// Which of the host's addresses.
-    pub address_index: usize,
+    /// The race it takes part in: the next address, the attempt delay's end, the
+    /// deadline of the job's connect, the rival.
+    pub racing: Racing,
     /// Tells this socket apart from a later one in the same slab slot.
     pub serial: u64,
-    /// When the connect times out.
-    pub deadline: Instant,
     /// The job's `--max-time`, counted from the start of the connect.
     pub max_time: Option<Deadline>,
 }
@@ -217,6 +238,8 @@ pub struct Redial {
     pub method: Method,
     /// Its request bytes.
     pub out: Vec<u8>,
+    /// When the job's connect times out (kept from its first address on).
+    pub until: Instant,
 }
 
 impl Conn {
@@ -232,9 +255,10 @@ impl Conn {
         Conn {
             transport,
             host: dial.host,
-            address_index: dial.address_index,
+            racing: dial.racing,
             serial: dial.serial,
-            deadline: Some(dial.deadline),
+            // The timer fires first at the attempt delay's end, if a race may start.
+            deadline: Some(dial.racing.start_next_at.unwrap_or(dial.racing.until)),
             bounds: Bounds {
                 max_time: dial.max_time,
                 speed: None,
@@ -321,10 +345,39 @@ impl Conn {
         self.state = State::Idle;
         Redial {
             host: self.host,
-            next_address: self.address_index + 1,
+            next_address: self.racing.next_address,
             job,
             method,
             out: std::mem::take(&mut self.out),
+            until: self.racing.until,
+        }
+    }
+
+    /// Its part in a Happy Eyeballs race (meaningful while it connects).
+    pub fn racing(&mut self) -> &mut Racing {
+        &mut self.racing
+    }
+
+    /// A copy of the request of this connecting socket, for a connect racing it.
+    pub fn request_copy(&self) -> Option<(JobId, Method, Vec<u8>)> {
+        match self.state {
+            State::Connecting { job, method } => Some((job, method, self.out.clone())),
+            _ => None,
+        }
+    }
+
+    /// The connect racing this one, if any, as `(slot, serial)`.
+    pub fn rival(&self) -> Option<(ConnId, u64)> {
+        self.racing.rival
+    }
+
+    /// It connected while racing another: the rival, to close (taken once).
+    #[inline]
+    pub fn won_race(&mut self) -> Option<(ConnId, u64)> {
+        self.racing.rival?;
+        match self.state {
+            State::Connecting { .. } => None,
+            _ => self.racing.rival.take(),
         }
     }
 
@@ -471,6 +524,10 @@ impl Conn {
             match connect_result(self.transport.socket()) {
                 Ok(false) => return Action::Wait,
                 Ok(true) => {
+                    if self.racing.start_next_at.take().is_some() {
+                        // The attempt delay no longer matters: the connect deadline does.
+                        self.deadline = Some(self.racing.until);
+                    }
                     if let Action::Close = self.start(job, method, slot, scheduler, now) {
                         return Action::Close;
                     }
@@ -496,6 +553,12 @@ impl Conn {
         let (phase, timed_out) = match &self.state {
             // A lent socket has no deadline here: its disk thread keeps the time.
             State::Idle | State::Lent { .. } => return Action::Wait,
+            State::Connecting { .. } if self.racing.start_next_at.is_some_and(|at| at <= now) => {
+                // Happy Eyeballs: not connected within the attempt delay.
+                self.racing.start_next_at = None;
+                self.deadline = Some(self.racing.until);
+                return Action::Race;
+            }
             State::Connecting { .. } => (
                 Phase::Connecting,
                 JobError::ConnectTimeout(options.connect_timeout),

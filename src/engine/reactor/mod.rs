@@ -61,7 +61,6 @@ use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
 use crate::policy::pool::{Addresses, Checkout, HostId, Need, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
-use crate::protocol::http::Method;
 use crate::transport::Opener;
 use busy::BusyList;
 use conn::{Action, Conn};
@@ -71,6 +70,20 @@ use timers::Timers;
 const READ_BUFFER: usize = 256 << 10;
 /// Jobs skipped over in one dispatch because their host is at `--per-host`.
 const MAX_DEFERRED: usize = 64;
+
+/// Happy Eyeballs' Connection Attempt Delay (RFC 8305 §5 recommends 250 ms): how long a
+/// connect runs alone before one to the host's next address starts beside it.
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// What starting a connect to one of a host's addresses gave.
+enum Dialed {
+    /// A connect is under way, to the address with this number.
+    Started(TcpStream, usize),
+    /// Every address left failed at once (the last error).
+    NoneLeft(io::Error),
+    /// No descriptor could be made for a socket.
+    NoDescriptor(io::Error),
+}
 
 /// Runs the scheduler's jobs to the end on this thread.
 pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Result<()> {
@@ -270,73 +283,175 @@ impl<'o> Reactor<'o> {
     fn open(&mut self, host: HostId, job: JobId, scheduler: &mut Scheduler, now: Instant) {
         let mut out = self.spare_out.pop().unwrap_or_default();
         match scheduler.encode_request(job, &mut out, now) {
-            Ok(method) => self.connect_to(host, 0, None, job, method, out, scheduler, now),
+            Ok(method) => {
+                let request = conn::Redial {
+                    host,
+                    next_address: 0,
+                    job,
+                    method,
+                    out,
+                    until: now + scheduler.options().connect_timeout,
+                };
+                self.connect_to(request, None, scheduler, now);
+            }
             Err(e) => scheduler.on_error(job, e, now),
         }
     }
 
-    /// Starts a connect to the host's address number `first`, or to the next ones while
-    /// a connect fails at once (`localhost` is often `::1` first, where nothing listens).
-    /// `failed` is the error of the address before, reported if none is left.
-    #[allow(clippy::too_many_arguments)]
+    /// Starts a connect to the host's address `request.next_address`, or to the next ones
+    /// while a connect fails at once (`localhost` is often `::1` first, where nothing
+    /// listens). `failed` is the error of the address before, reported if none is left.
+    /// If another address follows, a connect to it starts beside this one after the
+    /// attempt delay (Happy Eyeballs, [`Reactor::race`]).
     fn connect_to(
         &mut self,
-        host: HostId,
-        first: usize,
-        mut failed: Option<io::Error>,
-        job: JobId,
-        method: Method,
-        out: Vec<u8>,
+        request: conn::Redial,
+        failed: Option<io::Error>,
         scheduler: &mut Scheduler,
         now: Instant,
     ) {
-        let mut index = first;
-        let mut stream = loop {
-            let Some(addr) = self.pool.address(host, index) else {
-                let e = failed.unwrap_or_else(|| io::ErrorKind::NotFound.into());
+        let (host, job) = (request.host, request.job);
+        let (stream, index) = match self.dial(host, request.next_address, failed) {
+            Dialed::Started(stream, index) => (stream, index),
+            Dialed::NoneLeft(e) => return scheduler.on_error(job, JobError::Connect(e), now),
+            Dialed::NoDescriptor(e) => {
+                // Backpressure, not this address's fault: the pool holds no more
+                // sockets than are open now, and the job waits for one of them to
+                // close, without counting a try (`Scheduler::on_error`).
+                self.pool.shrink_to_open();
+                let mut out = request.out;
+                out.clear();
+                self.spare_out.push(out);
                 return scheduler.on_error(job, JobError::Connect(e), now);
-            };
-            match connect(addr) {
-                Ok(stream) => break stream,
-                Err(e) if is_out_of_descriptors(&e) => {
-                    // Backpressure, not this address's fault: the pool holds no more
-                    // sockets than are open now, and the job waits for one of them to
-                    // close, without counting a try (`Scheduler::on_error`).
-                    self.pool.shrink_to_open();
-                    let mut out = out;
-                    out.clear();
-                    self.spare_out.push(out);
-                    return scheduler.on_error(job, JobError::Connect(e), now);
-                }
-                Err(e) => (failed, index) = (Some(e), index + 1),
             }
         };
+        let next = index + 1;
+        let racing = conn::Racing {
+            next_address: next,
+            start_next_at: self
+                .pool
+                .address(host, next)
+                .map(|_| now + ATTEMPT_DELAY)
+                .filter(|at| *at < request.until),
+            until: request.until,
+            rival: None,
+        };
+        if let Err(e) = self.install(stream, request, racing, scheduler, now) {
+            scheduler.on_error(job, e, now);
+        }
+    }
+
+    /// Starts a nonblocking connect to the host's address number `first`, or to the
+    /// next ones while a connect fails at once.
+    fn dial(&mut self, host: HostId, first: usize, mut failed: Option<io::Error>) -> Dialed {
+        let mut index = first;
+        loop {
+            let Some(addr) = self.pool.address(host, index) else {
+                return Dialed::NoneLeft(failed.unwrap_or_else(|| io::ErrorKind::NotFound.into()));
+            };
+            match connect(addr) {
+                Ok(stream) => return Dialed::Started(stream, index),
+                Err(e) if is_out_of_descriptors(&e) => return Dialed::NoDescriptor(e),
+                Err(e) => (failed, index) = (Some(e), index + 1),
+            }
+        }
+    }
+
+    /// Puts a socket whose connect has started in the poll and the slab, carrying
+    /// `request`'s job. Returns its slot.
+    fn install(
+        &mut self,
+        mut stream: TcpStream,
+        request: conn::Redial,
+        racing: conn::Racing,
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Result<ConnId, JobError> {
         let entry = self.conns.vacant_entry();
         let slot = ConnId(entry.key());
         let interest = Interest::READABLE | Interest::WRITABLE;
         let registry = self.poll.registry();
-        if let Err(e) = registry.register(&mut stream, Token(slot.0), interest) {
-            return scheduler.on_error(job, JobError::Connect(e), now);
-        }
+        registry
+            .register(&mut stream, Token(slot.0), interest)
+            .map_err(JobError::Connect)?;
         self.next_serial += 1;
+        let host = request.host;
         let (scheme, name) = self.pool.name(host);
-        let transport = match self.opener.open(scheme, name, stream) {
-            Ok(transport) => transport,
-            Err(e) => return scheduler.on_error(job, e, now),
-        };
-        let deadline = now + scheduler.options().connect_timeout;
+        let transport = self.opener.open(scheme, name, stream)?;
         let dial = conn::Dial {
             host,
-            address_index: index,
+            racing,
             serial: self.next_serial,
-            deadline,
             max_time: crate::engine::bounds::Deadline::new(scheduler.options(), now),
         };
-        entry.insert(Conn::connecting(transport, dial, job, method, out));
+        let (job, method) = (request.job, request.method);
+        entry.insert(Conn::connecting(transport, dial, job, method, request.out));
         self.pool.opened(host);
         scheduler.emit(Event::ConnectionOpened { slot }, now);
-        scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
+        if racing.rival.is_none() {
+            // (A racer's job is connecting already.)
+            scheduler.set_phase(job, Phase::Connecting, Some(slot), now);
+        }
         self.settle(slot, Action::Wait, scheduler, now);
+        Ok(slot)
+    }
+
+    /// Happy Eyeballs (RFC 8305 §5): the connecting socket `from` has not connected
+    /// within the attempt delay, or its rival failed. Starts a connect to the host's next
+    /// address beside it, for the same job (a copy of its request); at most two race at
+    /// once. With no address left, `from` goes on alone.
+    fn race(&mut self, from: ConnId, scheduler: &mut Scheduler, now: Instant) {
+        let conn = &mut self.conns[from.0];
+        let (Some((job, method, out)), racing) = (conn.request_copy(), *conn.racing()) else {
+            return;
+        };
+        if racing.rival.is_some() {
+            return;
+        }
+        let (host, from_serial) = (conn.host(), conn.serial());
+        let (stream, index) = match self.dial(host, racing.next_address, None) {
+            Dialed::Started(stream, index) => (stream, index),
+            Dialed::NoneLeft(_) => return,
+            Dialed::NoDescriptor(_) => {
+                self.pool.shrink_to_open();
+                return;
+            }
+        };
+        let next = index + 1;
+        let theirs = conn::Racing {
+            next_address: next,
+            start_next_at: None,
+            until: racing.until,
+            rival: Some((from, from_serial)),
+        };
+        let request = conn::Redial {
+            host,
+            next_address: next,
+            job,
+            method,
+            out,
+            until: racing.until,
+        };
+        // A racer that cannot be set up leaves `from` to go on alone.
+        if let Ok(slot) = self.install(stream, request, theirs, scheduler, now) {
+            let serial = self.conns[slot.0].serial();
+            let ours = self.conns[from.0].racing();
+            ours.next_address = next;
+            ours.rival = Some((slot, serial));
+            scheduler.emit(Event::HappyEyeballsRace { slot }, now);
+        }
+    }
+
+    /// Ends the pairing of `slot` with its rival, if it races one: the rival's slot, to
+    /// close or to carry on alone.
+    fn unlink_rival(&mut self, slot: ConnId) -> Option<ConnId> {
+        let (rival, serial) = self.conns[slot.0].racing().rival.take()?;
+        let conn = self
+            .conns
+            .get_mut(rival.0)
+            .filter(|c| c.serial() == serial)?;
+        conn.racing().rival = None;
+        Some(rival)
     }
 
     /// A socket is ready: let it progress, then settle what it asks for.
@@ -361,6 +476,17 @@ impl<'o> Reactor<'o> {
             landing: &mut self.landing,
         };
         let after = conn.on_ready(slot, peer_closed, path, scheduler, now);
+        if let Some((rival, serial)) = conn.won_race() {
+            // Happy Eyeballs: this one connected first and carries the job.
+            if self
+                .conns
+                .get(rival.0)
+                .is_some_and(|c| c.serial() == serial)
+            {
+                self.conns[rival.0].racing().rival = None;
+                self.close(rival, scheduler, now);
+            }
+        }
         let busy = matches!(after, Action::Busy);
         self.settle(slot, after, scheduler, now);
         if busy {
@@ -485,20 +611,32 @@ impl<'o> Reactor<'o> {
     /// Carries out a socket's [`Action`], and keeps its deadline in the heap.
     fn settle(&mut self, slot: ConnId, after: Action, scheduler: &mut Scheduler, now: Instant) {
         match after {
-            Action::Close => self.close(slot, scheduler, now),
+            Action::Close => {
+                // A connect that timed out ends its race: the rival goes too.
+                if let Some(rival) = self.unlink_rival(slot) {
+                    self.close(rival, scheduler, now);
+                }
+                self.close(slot, scheduler, now);
+            }
             Action::ConnectFailed(error) => {
+                if let Some(rival) = self.unlink_rival(slot) {
+                    // The rival carries the job on, and a failed attempt makes way for
+                    // the next one at once (RFC 8305 §5).
+                    let next = self.conns[slot.0].racing().next_address;
+                    self.close(slot, scheduler, now);
+                    let theirs = self.conns[rival.0].racing();
+                    theirs.next_address = theirs.next_address.max(next);
+                    return self.race(rival, scheduler, now);
+                }
                 // Try the host's next address with the same request bytes.
                 let redial = self.conns[slot.0].take_request();
                 self.close(slot, scheduler, now);
-                let conn::Redial {
-                    host,
-                    next_address,
-                    job,
-                    method,
-                    out,
-                } = redial;
-                let (first, failed) = (next_address, Some(error));
-                self.connect_to(host, first, failed, job, method, out, scheduler, now);
+                self.connect_to(redial, Some(error), scheduler, now);
+            }
+            Action::Race => {
+                self.race(slot, scheduler, now);
+                // Its own timer again, at the connect deadline.
+                self.settle(slot, Action::Wait, scheduler, now);
             }
             Action::Release => {
                 let conn = &mut self.conns[slot.0];
@@ -569,6 +707,21 @@ impl<'o> Reactor<'o> {
 
     /// Stops every job in flight (a signal arrived).
     fn abort(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        // A job racing two connects is stopped once: one of the pair goes first.
+        let racing: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.rival().is_some())
+            .map(|(key, _)| ConnId(key))
+            .collect();
+        for slot in racing {
+            if !self.conns.contains(slot.0) {
+                continue; // The rival of one closed already.
+            }
+            if let Some(rival) = self.unlink_rival(slot) {
+                self.close(rival, scheduler, now);
+            }
+        }
         for (_, conn) in self.conns.iter_mut() {
             conn.abort(scheduler, now);
         }

@@ -196,7 +196,7 @@ impl Pool {
     pub fn resolved(&mut self, host: HostId, found: Option<Vec<SocketAddr>>) -> Vec<JobId> {
         let entry = &mut self.hosts[host.0];
         let next = match found {
-            Some(addrs) if !addrs.is_empty() => Lookup::Known(addrs),
+            Some(addrs) if !addrs.is_empty() => Lookup::Known(interleave_families(addrs)),
             _ => Lookup::Unknown,
         };
         match std::mem::replace(&mut entry.lookup, next) {
@@ -205,7 +205,7 @@ impl Pool {
         }
     }
 
-    /// The host's address number `index` (once its addresses are known); `None` past
+    /// The host's address number `index` (in the order [`interleave_families`] gave) (once its addresses are known); `None` past
     /// the last one.
     pub fn address(&self, host: HostId, index: usize) -> Option<SocketAddr> {
         match &self.hosts[host.0].lookup {
@@ -307,6 +307,26 @@ impl Pool {
         let limit = self.open.max(1);
         self.limit = Some(self.limit.map_or(limit, |n| n.min(limit)));
         limit
+    }
+}
+
+/// A host's addresses in the order they are tried (RFC 8305 §4): the families take
+/// turns, IPv6 first, each family in the order the lookup gave, so that a family that
+/// does not answer costs one attempt delay, not one per address. Allocates nothing when
+/// the host has one family (the usual case).
+pub fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let v6 = addrs.iter().filter(|a| a.is_ipv6()).count();
+    if v6 == 0 || v6 == addrs.len() {
+        return addrs;
+    }
+    let (six, four): (Vec<_>, Vec<_>) = addrs.into_iter().partition(SocketAddr::is_ipv6);
+    let mut turns = Vec::with_capacity(six.len() + four.len());
+    let (mut six, mut four) = (six.into_iter(), four.into_iter());
+    loop {
+        match (six.next(), four.next()) {
+            (None, None) => return turns,
+            (a, b) => turns.extend(a.into_iter().chain(b)),
+        }
     }
 }
 

@@ -185,3 +185,36 @@ fn one_lookup_per_host_its_jobs_wait_and_a_failure_is_not_kept() {
         "a is untouched"
     );
 }
+
+#[test]
+fn families_take_turns_ipv6_first() {
+    let addrs: Vec<SocketAddr> = [
+        "10.0.0.1:80",
+        "10.0.0.2:80",
+        "[::1]:80",
+        "10.0.0.3:80",
+        "[::2]:80",
+    ]
+    .iter()
+    .map(|a| a.parse().unwrap())
+    .collect();
+    let turns: Vec<String> = interleave_families(addrs)
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            "[::1]:80",
+            "10.0.0.1:80",
+            "[::2]:80",
+            "10.0.0.2:80",
+            "10.0.0.3:80"
+        ]
+    );
+    let one: Vec<SocketAddr> = vec![
+        "10.0.0.2:80".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    ];
+    assert_eq!(interleave_families(one.clone()), one);
+}

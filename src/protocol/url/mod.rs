@@ -23,6 +23,12 @@
 //!   server will actually serve.
 //! - The host is lowercased (DNS names are case-insensitive) and an IPv6 literal is kept
 //!   in its canonical form, so one server has one [`Authority`] in the connection pool.
+//! - A host with non-ASCII characters (`bücher.example`) is mapped by IDNA (UTS #46, the
+//!   `idna` crate: case folding, width and compatibility mapping, then punycode) to its
+//!   ASCII form (`xn--bcher-kva.example`), which is what DNS, SNI and `Host` get and what
+//!   a [`Url`] keeps; [`Url::for_humans`] shows the Unicode form again in messages. What
+//!   IDNA refuses is an [`UrlError::InvalidHost`]. ASCII hosts never reach the mapping,
+//!   so they cost nothing more (and allocate nothing in [`Url::check`]).
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
@@ -123,6 +129,8 @@ enum CheckedHost<'a> {
     Name(&'a str),
     /// A bracketed IPv6 literal, parsed.
     V6(Ipv6Addr),
+    /// A name with non-ASCII characters, as written; IDNA maps it (checked to succeed).
+    International(&'a str),
 }
 
 impl CheckedHost<'_> {
@@ -131,7 +139,64 @@ impl CheckedHost<'_> {
         match self {
             CheckedHost::Name(name) => name.to_ascii_lowercase(),
             CheckedHost::V6(address) => address.to_string(),
+            // `Url::check` mapped it once already; the mapping is a pure function.
+            CheckedHost::International(name) => to_ascii_host(name).unwrap_or_default(),
         }
+    }
+}
+
+/// Maps a non-ASCII host name to its ASCII form with IDNA (UTS #46 ToASCII, with the
+/// URL standard's forbidden characters and DNS length checked); the result must also
+/// pass the ASCII host rule. `Err` names what is wrong.
+fn to_ascii_host(name: &str) -> Result<String, &'static str> {
+    let mapped = idna::uts46::Uts46::new()
+        .to_ascii(
+            name.as_bytes(),
+            idna::AsciiDenyList::URL,
+            idna::uts46::Hyphens::Allow,
+            idna::uts46::DnsLength::Verify,
+        )
+        .map_err(|_| "not a valid internationalized domain name (IDNA)")?;
+    if mapped.is_empty() || !mapped.bytes().all(|b| is_unreserved(b) && b != b'~') {
+        return Err("not a valid internationalized domain name (IDNA)");
+    }
+    Ok(mapped.into_owned())
+}
+
+/// The ASCII form a [`Url`] keeps of a host name written with non-ASCII characters
+/// (`bücher.example` → `xn--bcher-kva.example`), for names given outside a URL
+/// (`--resolve`); `None` if IDNA refuses it.
+pub fn international_host(name: &str) -> Option<String> {
+    to_ascii_host(name).ok()
+}
+
+/// The Unicode form of an ASCII host with punycode labels (`xn--`), for messages;
+/// `None` when it has none (or they do not decode), so the host prints as it is.
+fn to_unicode_host(host: &str) -> Option<String> {
+    let has_punycode = host
+        .split('.')
+        .any(|label| label.len() > 4 && label[..4].eq_ignore_ascii_case("xn--"));
+    if !has_punycode {
+        return None;
+    }
+    let (unicode, result) = idna::domain_to_unicode(host);
+    result.ok().map(|()| unicode)
+}
+
+/// A [`Url`] as messages show it: the host in its Unicode form ([`Url::for_humans`]).
+pub struct ForHumans<'a>(&'a Url);
+
+impl fmt::Display for ForHumans<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let Some(host) = to_unicode_host(&url.host) else {
+            return fmt::Display::fmt(url, f);
+        };
+        write!(f, "{}://{host}", url.scheme.name())?;
+        if url.port != url.scheme.default_port() {
+            write!(f, ":{}", url.port)?;
+        }
+        f.write_str(&url.target)
     }
 }
 
@@ -258,6 +323,12 @@ impl Url {
         if self.port != self.scheme.default_port() {
             let _ = write!(out, ":{}", self.port);
         }
+    }
+
+    /// The URL as messages show it: an internationalized host in its Unicode form
+    /// (`http://bücher.example/x`), everything else as [`Url`]'s `Display` has it.
+    pub fn for_humans(&self) -> ForHumans<'_> {
+        ForHumans(self)
     }
 
     /// `scheme://host[:port]`, as used for `{origin}` in `--item-url`.
@@ -408,17 +479,29 @@ fn parse_authority<'a>(
                 url: url.to_string(),
             });
         }
-        if !host.bytes().all(|b| is_unreserved(b) && b != b'~') {
-            // Of two faults, name non-ASCII first: it has its own remedy.
-            let reason = if host.is_ascii() {
-                "only letters, digits, \"-\", \".\" and \"_\" are allowed"
-            } else {
-                "non-ascii host names are not supported (write it in punycode)"
+        if !host.is_ascii() {
+            // The one path that allocates: only non-ASCII hosts take it.
+            return match to_ascii_host(host) {
+                Ok(_) => parse_port_of(CheckedHost::International(host), port, url, default_port),
+                Err(reason) => Err(invalid_host(host, reason, url)),
             };
+        }
+        if !host.bytes().all(|b| is_unreserved(b) && b != b'~') {
+            let reason = "only letters, digits, \"-\", \".\" and \"_\" are allowed";
             return Err(invalid_host(host, reason, url));
         }
         (CheckedHost::Name(host), port)
     };
+    parse_port_of(host, port, url, default_port)
+}
+
+/// The host with its port: `default_port` when none is written.
+fn parse_port_of<'a>(
+    host: CheckedHost<'a>,
+    port: Option<&str>,
+    url: &str,
+    default_port: u16,
+) -> Result<(CheckedHost<'a>, u16), UrlError> {
     let port = match port {
         None => default_port,
         Some(text) => parse_port(text, url)?,

@@ -160,7 +160,7 @@ fn rejects_hostile_and_malformed_urls() {
         ("http://[::1]:/", "empty port"),
         ("http://ex%41mple.com/", "only letters"),
         ("http://exa\\mple.com/", "only letters"),
-        ("http://caf\u{e9}.example/", "non-ascii"),
+        ("http://\u{301}caf.example/", "(IDNA)"),
         ("http://user:secret@h/", "is not supported: use -u"),
         ("http://evil.com\\@good.com/", "user name or password"),
         ("http://a@b@c/", "user name or password"),
@@ -398,5 +398,60 @@ fn multibyte_characters_anywhere_never_panic_and_never_reach_the_wire_raw() {
                 Err(e) => assert_eq!(Url::check(&text).unwrap_err(), e),
             }
         }
+    }
+}
+
+#[test]
+fn an_international_host_is_mapped_to_punycode_for_the_wire() {
+    for input in [
+        "http://bücher.example/x",
+        // Upper case and fullwidth letters and dot fold to the same name (UTS #46).
+        "http://BÜCHER.EXAMPLE/x",
+        "http://ｂüｃｈｅｒ．example/x",
+    ] {
+        let url = Url::parse(input).unwrap();
+        assert_eq!(url.host(), "xn--bcher-kva.example", "{input}");
+        assert_eq!(url.host_header(), "xn--bcher-kva.example");
+        assert_eq!(url.to_string(), "http://xn--bcher-kva.example/x");
+        assert_eq!(url.for_humans().to_string(), "http://bücher.example/x");
+        assert_eq!(
+            Url::check(input).unwrap().authority_key(),
+            url.authority_key()
+        );
+    }
+    let url = Url::parse("https://例え.テスト:8443/a?b").unwrap();
+    assert_eq!(url.host(), "xn--r8jz45g.xn--zckzah");
+    assert_eq!(url.host_header(), "xn--r8jz45g.xn--zckzah:8443");
+    assert_eq!(url.for_humans().to_string(), "https://例え.テスト:8443/a?b");
+    // An ASCII host prints as it is; punycode written by hand shows its Unicode form.
+    let plain = Url::parse("http://example.com/x").unwrap();
+    assert_eq!(plain.for_humans().to_string(), "http://example.com/x");
+    let written = Url::parse("http://xn--bcher-kva.example:81/").unwrap();
+    assert_eq!(
+        written.for_humans().to_string(),
+        "http://bücher.example:81/"
+    );
+}
+
+#[test]
+fn what_idna_refuses_is_an_invalid_host_naming_it() {
+    let long = format!("http://ü{}.example/", "a".repeat(70));
+    for input in [
+        // A label that starts with a combining mark.
+        "http://\u{301}abc.example/",
+        // Right-to-left and left-to-right letters in one label (the bidi rule).
+        "http://a\u{5d0}.example/",
+        // A forbidden character beside a non-ASCII one.
+        "http://bü%63her.example/",
+        "http://bü<her.example/",
+        // A label past 63 bytes once mapped.
+        long.as_str(),
+    ] {
+        let err = Url::parse(input).expect_err(input);
+        assert_eq!(Url::check(input).unwrap_err(), err, "{input:?}");
+        let message = err.to_string();
+        assert!(message.starts_with("invalid host \""), "{message}");
+        assert!(message.contains("(IDNA)"), "{input:?}: {message}");
+        assert!(!message.contains('\n'));
     }
 }
