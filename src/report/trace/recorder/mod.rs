@@ -552,6 +552,7 @@ impl Observer for TraceRecorder {
             | Event::Skipped { .. }
             | Event::WireHead { .. }
             | Event::FeedEnded { .. }
+            | Event::Throttled { .. }
             | Event::Lookup { .. } => {}
         }
     }
