@@ -11,7 +11,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::scripted::{Script, Server};
+use support::scripted::{response, Script, Server};
 use support::*;
 
 /// When each request was read, and its path and try (0 for the first).
@@ -19,7 +19,8 @@ type Log = Arc<Mutex<Vec<(Instant, String, usize)>>>;
 
 /// A server that answers every request with a small body, noting when each was read;
 /// when `storm`, the first try of every path whose number ends in 0, 1 or 2 (30 %) is
-/// answered `429 Too Many Requests` with `Retry-After: 1`.
+/// answered `429 Too Many Requests` with `Retry-After: 1` at once, and the other
+/// answers take 100 ms (so that the run is still going during each pause).
 fn server(storm: bool) -> (Server, Log) {
     let log: Log = Arc::default();
     let seen = Arc::clone(&log);
@@ -30,7 +31,13 @@ fn server(storm: bool) -> (Server, Log) {
         if storm && request.attempt == 0 && throttled_path(&request.path) {
             return Script::status(429, &[("Retry-After", "1")], b"slow down\n");
         }
-        Script::ok(format!("file {}\n", request.path))
+        let body = format!("file {}\n", request.path);
+        if storm {
+            return Script::new()
+                .sleep(Duration::from_millis(100))
+                .write(response(200, &[], body.as_bytes()));
+        }
+        Script::ok(body)
     });
     (server, log)
 }
@@ -93,7 +100,7 @@ fn rate_twenty_a_second_holds_at_the_server_threads() {
 fn storm_pauses_the_host(engine: &str) {
     let (server, log) = server(true);
     let out = out_dir();
-    let urls = urls(&server, 20);
+    let urls = urls(&server, 40);
     // No try to spare: a throttled answer must not use one up.
     let mut args = get_args(
         out.path(),
@@ -102,11 +109,11 @@ fn storm_pauses_the_host(engine: &str) {
     args.extend(urls.iter().map(String::as_str));
     let run = miodl(&args);
     assert_eq!(run.status, Some(0), "{engine}: {}", run.stderr);
-    assert_eq!(run.count("ok"), 20, "{engine}");
+    assert_eq!(run.count("ok"), 40, "{engine}");
     assert_eq!(run.count("failed"), 0, "{engine}");
-    assert_eq!(run.count("throttled"), 6, "{engine}");
+    assert_eq!(run.count("throttled"), 12, "{engine}");
     assert_eq!(run.count("retries"), 0, "{engine}");
-    assert_eq!(saved(out.path()).len(), 20);
+    assert_eq!(saved(out.path()).len(), 40);
     let log = log.lock().unwrap().clone();
     // Each 429 paused the host for a second from when the client read it (just after
     // the server wrote it): no request may arrive well inside that second.
