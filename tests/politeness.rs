@@ -97,6 +97,67 @@ fn rate_twenty_a_second_holds_at_the_server_threads() {
     rate_holds_at_the_server("threads");
 }
 
+/// When each request was read, and the `Host` it named.
+type HostLog = Arc<Mutex<Vec<(Instant, String)>>>;
+
+fn per_host_rate_holds_per_host(engine: &str) {
+    let log: HostLog = Arc::default();
+    let seen = Arc::clone(&log);
+    let server = Server::start(move |request| {
+        let host = request.host().split(':').next().unwrap_or("").to_string();
+        seen.lock().unwrap().push((Instant::now(), host));
+        Script::ok("x")
+    });
+    let out = out_dir();
+    // The same server under two names: two hosts to miodl.
+    let urls: Vec<String> = (0..10)
+        .flat_map(|i| {
+            [
+                server.url(&format!("/a/{i}")),
+                server.url_as("localhost", &format!("/b/{i}")),
+            ]
+        })
+        .collect();
+    let mut args = get_args(
+        out.path(),
+        &["--per-host-rate", "5/s", "-c", "8", "--engine", engine],
+    );
+    args.extend(urls.iter().map(String::as_str));
+    let run = miodl(&args);
+    assert_eq!(run.status, Some(0), "{engine}: {}", run.stderr);
+    assert_eq!(run.count("ok"), 20, "{engine}");
+    let log = log.lock().unwrap().clone();
+    for host in ["127.0.0.1", "localhost"] {
+        let times: Vec<Instant> = log
+            .iter()
+            .filter(|(_, h)| h == host)
+            .map(|(t, _)| *t)
+            .collect();
+        assert_eq!(times.len(), 10, "{engine}: {host}");
+        let busiest = busiest_second(&times);
+        assert!(
+            busiest <= 6,
+            "{engine}: {host}: {busiest} requests in one second"
+        );
+    }
+    // The hosts went side by side, each at its own rate: together more than one alone.
+    let all: Vec<Instant> = log.iter().map(|(t, _)| *t).collect();
+    assert!(
+        busiest_second(&all) > 6,
+        "{engine}: the hosts held each other up"
+    );
+}
+
+#[test]
+fn per_host_rate_holds_each_host_and_not_the_other_reactor() {
+    per_host_rate_holds_per_host("reactor");
+}
+
+#[test]
+fn per_host_rate_holds_each_host_and_not_the_other_threads() {
+    per_host_rate_holds_per_host("threads");
+}
+
 fn storm_pauses_the_host(engine: &str) {
     let (server, log) = server(true);
     let out = out_dir();
