@@ -83,8 +83,10 @@ fn every_first_try_503_with_retry_after_is_waited_out() {
     assert_eq!(verify_text(dir.path()), "ok: 25 files", "{run}");
     assert_eq!(run.count("ok"), 25, "{run}");
     assert_eq!(run.count("failed"), 0, "{run}");
-    // One retry per page (5) and per file (25).
-    assert_eq!(run.count("retries"), 30, "{run}");
+    // One pause of the host per page (5) and per file (25), each retried without
+    // using up a try (docs/reference.md §5, "Throttled hosts").
+    assert_eq!(run.count("throttled"), 30, "{run}");
+    assert_eq!(run.count("retries"), 0, "{run}");
     assert_eq!(
         run.count("requests"),
         60 + run.count("stale_resends"),

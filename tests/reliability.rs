@@ -282,7 +282,9 @@ fn run(case: &Case) -> Outcome {
     assert_no_partials(&out);
     let ok = summary["ok"].as_u64().unwrap();
     let failed = summary["failed"].as_u64().unwrap();
-    let retries = summary["retries"].as_u64().unwrap();
+    // Tries after the first: retries, and the tries again after a throttled answer (a
+    // 429 or 503 with Retry-After, which does not use one of --retries).
+    let retries = summary["retries"].as_u64().unwrap() + summary["throttled"].as_u64().unwrap();
     assert_eq!(
         errors.len() as u64,
         failed,

@@ -42,7 +42,7 @@ use crate::app::run::CrawlOptions;
 use crate::app::run::{self, CrawlTask, GetTask, Report, StartError};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
-use crate::model::options::{Credentials, Engine, SpeedLimit, TransferOptions};
+use crate::model::options::{Credentials, Engine, Rate, SpeedLimit, TransferOptions};
 use crate::model::resolve::{Family, Pin, Resolve, Resolver};
 use crate::model::shard::Shard;
 use crate::model::stop::Stop;
@@ -146,6 +146,19 @@ impl Downloader {
     /// The semaphore (`--max-in-flight`): at most `n` requests in flight; 0 = no limit.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.options.max_in_flight = (n > 0).then_some(n);
+        self
+    }
+
+    /// `--rate`: at most `count` requests sent per `per`, all hosts together (every
+    /// request counts: pages, retries, resends).
+    pub fn rate(mut self, count: u32, per: Duration) -> Self {
+        self.options.rate = Some(Rate { count, per });
+        self
+    }
+
+    /// `--per-host-rate`: at most `count` requests sent per `per` to one host.
+    pub fn per_host_rate(mut self, count: u32, per: Duration) -> Self {
+        self.options.per_host_rate = Some(Rate { count, per });
         self
     }
 

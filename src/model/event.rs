@@ -124,6 +124,16 @@ pub enum Event<'a> {
         /// Why.
         error: &'a JobError,
     },
+    /// A 429 or 503 with `Retry-After` paused its host until `delay` has passed: the
+    /// job tries again then, without using up one of `--retries`.
+    Throttled {
+        /// The job.
+        job: JobId,
+        /// Its URL.
+        url: &'a Url,
+        /// How long its host is paused.
+        delay: Duration,
+    },
     /// A redirect was followed.
     Redirect {
         /// The job.

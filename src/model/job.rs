@@ -133,6 +133,9 @@ pub struct Job {
     pub method: Method,
     /// Attempts that failed in a retryable way so far.
     pub failures: u32,
+    /// Answers that paused the job's host (429 or 503 with `Retry-After`), retried
+    /// without counting as failures, up to a bound.
+    pub throttled: u32,
     /// Redirects followed so far.
     pub redirects: u32,
     /// Body bytes of the current answer read and dropped (error pages, redirects).

@@ -69,6 +69,22 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// A request rate, `--rate N/U`: `count` requests per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests (at least 1).
+    pub count: u32,
+    /// Per this much time (a second, minute, hour or day).
+    pub per: Duration,
+}
+
+impl Rate {
+    /// The time between two requests at this rate.
+    pub fn interval(&self) -> Duration {
+        self.per / self.count.max(1)
+    }
+}
+
 /// Options shared by `get` and `crawl`: limits, retries, timeouts and reporting.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
@@ -80,6 +96,11 @@ pub struct TransferOptions {
     pub per_host: Option<usize>,
     /// `--max-in-flight`: the semaphore, at most this many requests in flight.
     pub max_in_flight: Option<usize>,
+    /// `--rate N/U`: at most this many requests sent per unit of time, all hosts together.
+    pub rate: Option<Rate>,
+    /// `--per-host-rate N/U`: at most this many requests sent per unit of time to one
+    /// host (scheme, host and port).
+    pub per_host_rate: Option<Rate>,
     /// `--no-keepalive` clears this: every request then carries `Connection: close`.
     pub keep_alive: bool,
     /// `--retries`: extra tries after a retryable failure.
@@ -149,6 +170,8 @@ impl Default for TransferOptions {
             connections: Some(100),
             per_host: None,
             max_in_flight: None,
+            rate: None,
+            per_host_rate: None,
             keep_alive: true,
             retries: 3,
             retry_delay: Duration::from_millis(200),

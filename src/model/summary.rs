@@ -30,6 +30,8 @@ pub struct Summary {
     pub retries: u64,
     /// Requests resent at once after a stale keep-alive socket (not counted as tries).
     pub stale_resends: u64,
+    /// Answers (429 or 503 with `Retry-After`) that paused their host.
+    pub throttled: u64,
     /// Redirects followed.
     pub redirects: u64,
     /// Sockets opened.
@@ -76,6 +78,7 @@ impl Summary {
             "pages": self.pages,
             "retries": self.retries,
             "stale_resends": self.stale_resends,
+            "throttled": self.throttled,
             "redirects": self.redirects,
             "connections_opened": self.connections_opened,
             "connections_reused": self.connections_reused,
@@ -131,6 +134,7 @@ impl Observer for Summary {
             Event::BodyBytes { len } => self.bytes_received += *len as u64,
             Event::StaleResend { .. } => self.stale_resends += 1,
             Event::Retry { .. } => self.retries += 1,
+            Event::Throttled { .. } => self.throttled += 1,
             Event::Redirect { .. } => self.redirects += 1,
             Event::FileSaved { bytes, .. } => {
                 self.ok += 1;

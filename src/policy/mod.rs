@@ -6,6 +6,7 @@
 //!
 //! - [`scheduler`]: the live jobs, their order, permits, retries and redirects.
 //! - [`pool`]: the connector's decisions (reuse, open, evict, wait).
+//! - [`rate`]: `--rate`, `--per-host-rate`, and hosts paused by `Retry-After`.
 //! - [`retry`]: backoff with jitter, `Retry-After`.
 //! - [`feed`]: where jobs come from (a URL list, or the pager).
 //! - [`names`]: output file names.
@@ -15,5 +16,6 @@
 pub mod feed;
 pub mod names;
 pub mod pool;
+pub mod rate;
 pub mod retry;
 pub mod scheduler;

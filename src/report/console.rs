@@ -172,6 +172,12 @@ impl Observer for Console {
                     delay.as_secs_f64()
                 ));
             }
+            Event::Throttled { url, delay, .. } if !self.quiet => {
+                self.say(format_args!(
+                    "throttled: {url}: its host is paused for {:.1} s (Retry-After)",
+                    delay.as_secs_f64()
+                ));
+            }
             _ => {}
         }
         if self.live {

@@ -44,6 +44,12 @@ Limits:
                           [default: no extra limit]
       --max-in-flight M   at most M requests in flight, whatever the pool;
                           0 = no limit [default: no limit]
+      --rate N/U          send at most N requests per U (s, m, h or d: 10/s,
+                          600/m), all hosts together; every request counts
+                          (pages, retries, resends) [default: no limit]
+      --per-host-rate N/U at most N requests per U to one host (scheme, host,
+                          port); other hosts go on meanwhile
+                          [default: no limit]
       --no-keepalive      send 'Connection: close': one socket per request
       --engine ENGINE     reactor: the mio event loop, one thread (and disk
                           threads for large bodies: --disk-threads)
@@ -59,7 +65,9 @@ Limits:
                           thread writes it [default: CPUs, at most 4]
 
 Failures:
-      --retries N         extra tries after a retryable failure [default: 3]
+      --retries N         extra tries after a retryable failure [default: 3];
+                          a 429 or 503 with Retry-After pauses its whole host
+                          and is tried again then without using one (up to 10)
       --retry-delay MS    first backoff in milliseconds (at most 3600000 =
                           1 hour), doubling each try, with jitter;
                           Retry-After wins [default: 200]

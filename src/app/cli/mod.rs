@@ -30,7 +30,8 @@ use crate::model::resolve::Family;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
     credentials, engine, item_url, limit, non_empty, page_size, pages, path, pointer, positive,
-    resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8, whole,
+    rate, resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8,
+    whole,
 };
 
 mod help;
@@ -338,6 +339,8 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (Some('c'), "connections"),
     (None, "per-host"),
     (None, "max-in-flight"),
+    (None, "rate"),
+    (None, "per-host-rate"),
     (None, "no-keepalive"),
     (None, "retries"),
     (None, "retry-delay"),
@@ -389,6 +392,8 @@ fn apply_transfer_option(
         "connections" => t.connections = limit(parser, "--connections")?,
         "per-host" => t.per_host = limit(parser, "--per-host")?,
         "max-in-flight" => t.max_in_flight = limit(parser, "--max-in-flight")?,
+        "rate" => t.rate = Some(rate(parser, "--rate")?),
+        "per-host-rate" => t.per_host_rate = Some(rate(parser, "--per-host-rate")?),
         "no-keepalive" => t.keep_alive = false,
         "retries" => t.retries = whole(parser, "--retries")?,
         "retry-delay" => t.retry_delay = retry_delay(parser)?,

@@ -174,6 +174,10 @@ fn get_every_option() {
         "2",
         "--max-in-flight",
         "5",
+        "--rate",
+        "10/s",
+        "--per-host-rate",
+        "3/m",
         "--no-keepalive",
         "--retries",
         "0",
@@ -824,6 +828,10 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "2",
         "--max-in-flight",
         "5",
+        "--rate",
+        "10/s",
+        "--per-host-rate",
+        "3/m",
         "--no-keepalive",
         "--retries",
         "0",
@@ -885,6 +893,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .connections(7)
         .per_host(2)
         .max_in_flight(5)
+        .rate(10, Duration::from_secs(1))
+        .per_host_rate(3, Duration::from_secs(60))
         .keep_alive(false)
         .retries(0)
         .retry_delay(Duration::from_millis(50))

@@ -15,7 +15,7 @@ use std::time::Duration;
 use lexopt::Parser;
 
 use super::UsageError;
-use crate::model::options::{Credentials, Engine, SpeedLimit};
+use crate::model::options::{Credentials, Engine, Rate, SpeedLimit};
 use crate::model::resolve::Pin;
 
 /// `invalid value for --NAME: 'VALUE' WHY`, the value escaped and shortened.
@@ -293,4 +293,39 @@ pub(super) fn resolve_pin(parser: &mut Parser) -> Result<Pin, UsageError> {
             .ok_or_else(|| invalid(NAME, &value, "has a host name IDNA refuses"))?
     };
     Ok(Pin { host, port, addrs })
+}
+
+/// `--rate N/U`, `--per-host-rate N/U` (curl's form): N requests per second, minute,
+/// hour or day. A bare number is refused: curl reads it as per hour, a reader may
+/// think per second.
+pub(super) fn rate(parser: &mut Parser, name: &str) -> Result<Rate, UsageError> {
+    let text = string(parser, name)?;
+    let Some((count, unit)) = text.split_once('/') else {
+        return Err(invalid(
+            name,
+            &text,
+            "has no unit: give N/s, N/m, N/h or N/d (curl reads a bare number as per hour)",
+        ));
+    };
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(invalid(name, &text, "has a unit that is not s, m, h or d")),
+    };
+    let count: u32 = match count.parse() {
+        Ok(n) if n > 0 && count.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(invalid(
+                name,
+                &text,
+                "does not start with a whole number of at least 1",
+            ))
+        }
+    };
+    Ok(Rate {
+        count,
+        per: Duration::from_secs(per),
+    })
 }

@@ -34,6 +34,7 @@ use crate::model::options::TransferOptions;
 use crate::model::summary::Summary;
 use crate::policy::feed::{Feed, NewJob};
 use crate::policy::names::safe_header_name;
+use crate::policy::rate::Throttle;
 use crate::policy::retry::Jitter;
 use crate::protocol::http::{self, Method, Request, ResponseHead};
 use crate::protocol::url::{Authority, Url};
@@ -52,6 +53,10 @@ const QUEUE_LOW: usize = 256;
 /// as a try again: the bound that keeps a run whose every descriptor is taken by
 /// something else from spinning.
 const MAX_SHORT_IN_A_ROW: usize = 64;
+/// Queued jobs [`Scheduler::next_ready`] looks past, at most, whose host must wait
+/// (`--per-host-rate`, a `Retry-After` pause), for one of another host: the bound that
+/// keeps a long queue for one slow host from costing a scan of it per request.
+const MAX_RATE_SKIP: usize = 64;
 /// What the engine should do with the rest of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -128,6 +133,13 @@ pub struct Scheduler {
     backing_off: BinaryHeap<Reverse<(Instant, JobId)>>,
     /// Jobs set aside during one dispatch round ([`Scheduler::defer`]).
     deferred: Vec<JobId>,
+    /// `--rate`, `--per-host-rate`, and the hosts a `Retry-After` paused.
+    throttle: Throttle,
+    /// Jobs looked past in one [`Scheduler::next_ready`] (their host must wait).
+    rate_skipped: Vec<JobId>,
+    /// When the last [`Scheduler::next_ready`] that held a job back for a rate or a
+    /// pause would find one allowed ([`Scheduler::next_deadline`]).
+    rate_wake: Option<Instant>,
     semaphore: Semaphore,
     /// Scheme, host and port of the URLs named on the command line (and, as it is
     /// read, on stdin): the only ones that get the credentials.
@@ -172,7 +184,9 @@ impl Scheduler {
         if options.remote_header_name {
             feed.name_after_answer();
         }
+        let throttle = Throttle::new(options.rate, options.per_host_rate);
         let mut scheduler = Scheduler {
+            throttle,
             semaphore: Semaphore::new(options.max_in_flight),
             options,
             feed,
@@ -182,6 +196,8 @@ impl Scheduler {
             ready_files: VecDeque::new(),
             backing_off: BinaryHeap::new(),
             deferred: Vec::new(),
+            rate_skipped: Vec::new(),
+            rate_wake: None,
             trusted_hosts: trusted,
             host_scratch: String::new(),
             authorization,
@@ -246,6 +262,7 @@ impl Scheduler {
         if self.ending != Ending::Finished {
             return None;
         }
+        self.rate_wake = None;
         let permit = self.semaphore.try_acquire()?;
         while let Some(&Reverse((due, job))) = self.backing_off.peek() {
             if due > now {
@@ -258,17 +275,59 @@ impl Scheduler {
         if self.ready_pages.is_empty() {
             self.refill(now);
         }
-        let Some(job) = self
-            .ready_pages
-            .pop_front()
-            .or_else(|| self.ready_files.pop_front())
-        else {
+        let Some(job) = self.pop_allowed(now) else {
             self.semaphore.release(permit);
             return None;
         };
         let held = self.on_socket[job.0].permit.replace(permit);
         debug_assert!(held.is_none(), "a queued job held a permit");
         Some(job)
+    }
+
+    /// The next queued job (pages first) whose request the rates and pauses allow at
+    /// `now`, counted by them; `None` if there is none, with [`Scheduler::next_deadline`]
+    /// then saying when to ask again. Looks past at most [`MAX_RATE_SKIP`] jobs whose host
+    /// must wait, so that they do not hold up other hosts.
+    fn pop_allowed(&mut self, now: Instant) -> Option<JobId> {
+        if self.throttle.is_idle() {
+            return self.pop_queued();
+        }
+        if let Some(at) = self.throttle.global_wait(now) {
+            self.rate_wake = Some(at);
+            return None;
+        }
+        if !self.throttle.watches_hosts() {
+            let job = self.pop_queued()?;
+            self.throttle.take(job.0, None, now);
+            return Some(job);
+        }
+        self.throttle.forget_expired(now);
+        let found = loop {
+            let Some(job) = self.pop_queued() else {
+                break None;
+            };
+            let host = self.jobs[job.0].url().authority_key();
+            let Some(at) = self.throttle.host_wait(&host, now) else {
+                self.throttle.take(job.0, Some(&host), now);
+                break Some(job);
+            };
+            self.rate_wake = Some(self.rate_wake.map_or(at, |t| t.min(at)));
+            self.rate_skipped.push(job);
+            if self.rate_skipped.len() >= MAX_RATE_SKIP {
+                break None;
+            }
+        };
+        // Those looked past go back first, in their order.
+        while let Some(job) = self.rate_skipped.pop() {
+            self.queue_for(job).push_front(job);
+        }
+        found
+    }
+
+    fn pop_queued(&mut self) -> Option<JobId> {
+        self.ready_pages
+            .pop_front()
+            .or_else(|| self.ready_files.pop_front())
     }
 
     /// Gives back the job's permit: a job that holds none (reported twice) gives back
@@ -286,6 +345,7 @@ impl Scheduler {
     /// a socket (the pool is full): it goes first next time.
     pub fn put_back(&mut self, job: JobId) {
         self.release(job);
+        self.throttle.refund(job.0);
         self.queue_for(job).push_front(job);
     }
 
@@ -293,6 +353,7 @@ impl Scheduler {
     /// giving its permit back so jobs for other hosts can still go.
     pub fn defer(&mut self, job: JobId) {
         self.release(job);
+        self.throttle.refund(job.0);
         self.deferred.push(job);
     }
 
@@ -309,6 +370,7 @@ impl Scheduler {
     /// [`Scheduler::lookup_failed`] brings it back.
     pub fn await_lookup(&mut self, job: JobId) {
         self.release(job);
+        self.throttle.refund(job.0);
         self.awaiting_lookup += 1;
     }
 
@@ -329,9 +391,15 @@ impl Scheduler {
                     && self.feed.is_exhausted()))
     }
 
-    /// The earliest moment a backing-off job becomes ready.
+    /// The earliest moment a backing-off job becomes ready, or a job the rates or a
+    /// paused host held back at the last [`Scheduler::next_ready`] may go: when `poll`
+    /// (or a waiting worker) wakes.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.backing_off.peek().map(|Reverse((due, _))| *due)
+        let backoff = self.backing_off.peek().map(|Reverse((due, _))| *due);
+        match (backoff, self.rate_wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Stops the run: nothing new is handed out. In-flight jobs end when the engine
@@ -563,6 +631,7 @@ impl Scheduler {
                 redirected: None,
                 method,
                 failures: 0,
+                throttled: 0,
                 redirects: 0,
                 discarded: 0,
                 needs_fresh_socket: false,

@@ -19,7 +19,7 @@ use super::{Accept, Ending, Flow, Scheduler, Start};
 use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::job::{ConnId, JobId, Phase};
-use crate::model::options::{Credentials, TransferOptions};
+use crate::model::options::{Credentials, Rate, TransferOptions};
 use crate::policy::feed::{queue_bound, CrawlFeed, Feed, UrlFeed, UrlLines, UrlSources};
 use crate::policy::retry::{format_http_date, MAX_RETRY_AFTER};
 use crate::protocol::http::{self, Exchange, Limits, Method};
@@ -159,6 +159,10 @@ enum Seen {
         delay: Duration,
         error: String,
     },
+    Throttled {
+        job: JobId,
+        delay: Duration,
+    },
     Redirect {
         job: JobId,
         to: String,
@@ -210,6 +214,7 @@ impl Observer for Recorder {
                 delay,
                 error: error.to_string(),
             },
+            Event::Throttled { job, delay, .. } => Seen::Throttled { job, delay },
             Event::Redirect { job, to } => Seen::Redirect {
                 job,
                 to: to.to_string(),
@@ -441,6 +446,14 @@ impl Run {
     fn retries(&self) -> Vec<(u32, Duration)> {
         self.picked(|seen| match seen {
             Seen::Retry { attempt, delay, .. } => Some((attempt, delay)),
+            _ => None,
+        })
+    }
+
+    /// Every pause of a host so far (a throttled answer): its length.
+    fn throttles(&self) -> Vec<Duration> {
+        self.picked(|seen| match seen {
+            Seen::Throttled { delay, .. } => Some(delay),
             _ => None,
         })
     }
@@ -1095,7 +1108,8 @@ fn retry_after_in_seconds_wins_over_the_backoff() {
     let mut run = Run::get(&[A]);
     let a = run.take();
     run.answer(a, &with_header(503, Some("Retry-After: 7")));
-    assert_eq!(run.retries(), [(2, secs(7))]);
+    assert_eq!(run.throttles(), [secs(7)]);
+    assert_eq!(run.retries(), []);
     assert_eq!(run.scheduler.next_deadline(), Some(run.now + secs(7)));
     run.advance(secs(7) - ms(1));
     assert_eq!(run.next(), None);
@@ -1111,7 +1125,7 @@ fn retry_after_as_a_date_counts_from_the_start_wall_clock() {
     run.advance(secs(10));
     let date = format_http_date(start_wall() + secs(40));
     run.answer(a, &with_header(429, Some(&format!("Retry-After: {date}"))));
-    assert_eq!(run.retries(), [(2, secs(30))]);
+    assert_eq!(run.throttles(), [secs(30)]);
     assert_eq!(run.scheduler.next_deadline(), Some(run.now + secs(30)));
 }
 
@@ -1132,18 +1146,18 @@ fn retry_after_is_capped_and_a_past_date_means_at_once() {
     for (job, line) in jobs.into_iter().zip(&headers) {
         run.answer(job, &with_header(503, Some(line)));
     }
-    let delays: Vec<Duration> = run.retries().into_iter().map(|(_, d)| d).collect();
     assert_eq!(
-        delays[..3],
+        run.throttles(),
         [MAX_RETRY_AFTER, MAX_RETRY_AFTER, Duration::ZERO]
     );
+    let delays: Vec<Duration> = run.retries().into_iter().map(|(_, d)| d).collect();
     assert!(
-        within_jitter(delays[3], ms(200)),
-        "an unreadable Retry-After leaves the backoff: {:?}",
-        delays[3]
+        delays.len() == 1 && within_jitter(delays[0], ms(200)),
+        "an unreadable Retry-After leaves the backoff: {delays:?}"
     );
-    // The past date: ready at once, without the clock moving.
-    assert_eq!(run.next(), Some(jobs[2]));
+    // The past date's job is ready at once, but its host is paused by the others'
+    // Retry-After: no request to it starts.
+    assert_eq!(run.next(), None);
     assert_eq!(run.url(jobs[2]), C);
 }
 
@@ -1565,5 +1579,222 @@ fn an_output_error_stops_the_run() {
     // What is in flight still lands.
     run.answer(b, &ok("b"));
     assert_eq!(run.saved(), [B]);
+    assert!(run.scheduler.is_finished());
+}
+
+// ----------------------------------------------------------------------------------
+// Politeness: --rate, --per-host-rate, and Retry-After pausing a host.
+
+/// `n` file URLs on `host`.
+fn many(host: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("http://{host}/f{i}.bin")).collect()
+}
+
+/// `count` requests per second.
+fn per_second(count: u32) -> Option<Rate> {
+    Some(Rate {
+        count,
+        per: secs(1),
+    })
+}
+
+/// Runs every job to its end as an engine with a free pool does, waking only when
+/// `next_deadline` says (or every 10 ms of virtual time when it says nothing and a job
+/// is in flight), answering each request `answer(url, attempt)` after `lag`. Returns
+/// the virtual time each request was sent at and its URL.
+fn drive(
+    run: &mut Run,
+    lag: Duration,
+    mut answer: impl FnMut(&str) -> String,
+) -> Vec<(Duration, String)> {
+    let origin = run.now;
+    let mut sends = Vec::new();
+    let mut in_flight: Vec<(Instant, JobId)> = Vec::new();
+    for _ in 0..100_000 {
+        while let Some(job) = run.next() {
+            sends.push((run.now - origin, run.url(job)));
+            run.send(job);
+            in_flight.push((run.now + lag, job));
+        }
+        if run.scheduler.is_finished() {
+            return sends;
+        }
+        // The next thing to happen: an answer, or the scheduler's deadline.
+        let answer_due = in_flight.iter().map(|(at, _)| *at).min();
+        let next = match (answer_due, run.scheduler.next_deadline()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a
+                .or(b)
+                .expect("a run with nothing in flight has a deadline"),
+        };
+        assert!(next >= run.now, "a deadline in the past would spin");
+        run.now = next;
+        let (due, waiting): (Vec<_>, Vec<_>) =
+            in_flight.into_iter().partition(|(at, _)| *at <= run.now);
+        in_flight = waiting;
+        for (_, job) in due {
+            let url = run.url(job);
+            run.answer(job, &answer(&url));
+        }
+    }
+    panic!("the run did not end");
+}
+
+/// The most sends of `sends` (virtual times) within any one-second window.
+fn busiest_second(times: &[Duration]) -> usize {
+    times
+        .iter()
+        .map(|&t| times.iter().filter(|&&u| u >= t && u < t + secs(1)).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn rate_ten_a_second_sends_no_more_than_ten_in_any_second() {
+    let urls = many("files.test", 60);
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let options = TransferOptions {
+        rate: per_second(10),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &urls);
+    let sends = drive(&mut run, ms(5), |_| ok("x"));
+    assert_eq!(run.saved().len(), 60);
+    let times: Vec<Duration> = sends.iter().map(|(t, _)| *t).collect();
+    assert!(busiest_second(&times) <= 11, "{times:?}");
+    // And it is a rate, not a crawl: 60 requests at 10/s take about 6 s.
+    let last = *times.last().unwrap();
+    assert!(last >= ms(5_900) && last < secs(7), "{last:?}");
+}
+
+#[test]
+fn rate_counts_retries_too() {
+    let options = TransferOptions {
+        rate: per_second(2),
+        retry_delay: ms(1),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A]);
+    let a = run.take();
+    run.answer(a, &status(500));
+    run.advance(ms(10));
+    // The retry's backoff is over, the rate's interval is not.
+    assert_eq!(run.next(), None);
+    assert_eq!(
+        run.scheduler.next_deadline(),
+        Some(run.now - ms(10) + ms(500))
+    );
+}
+
+#[test]
+fn per_host_rate_holds_each_host_while_another_runs_free() {
+    let slow = many("slow.test", 20);
+    let other = many("other.test", 20);
+    // The slow host's files come first: they must not hold up the other host.
+    let urls: Vec<&str> = slow.iter().chain(&other).map(String::as_str).collect();
+    let options = TransferOptions {
+        per_host_rate: per_second(5),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &urls);
+    let sends = drive(&mut run, ms(5), |_| ok("x"));
+    assert_eq!(run.saved().len(), 40);
+    for host in ["slow.test", "other.test"] {
+        let times: Vec<Duration> = sends
+            .iter()
+            .filter(|(_, url)| url.contains(host))
+            .map(|(t, _)| *t)
+            .collect();
+        assert_eq!(times.len(), 20);
+        assert!(busiest_second(&times) <= 6, "{host}: {times:?}");
+    }
+    // Both hosts ran side by side: the other host's first file went at once.
+    let first_other = sends
+        .iter()
+        .find(|(_, url)| url.contains("other.test"))
+        .unwrap();
+    assert_eq!(first_other.0, Duration::ZERO);
+}
+
+#[test]
+fn a_job_given_back_gives_its_token_back() {
+    let options = TransferOptions {
+        rate: per_second(1),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A, B]);
+    let a = run.next().unwrap();
+    run.scheduler.put_back(a);
+    // The pool was full: nothing was sent, so the same job may go at once.
+    assert_eq!(run.take(), a);
+    assert_eq!(run.next(), None);
+}
+
+#[test]
+fn a_429_with_retry_after_pauses_its_host_only_and_uses_no_try() {
+    let throttled_host = many("busy.test", 3);
+    let other = many("calm.test", 3);
+    let urls: Vec<&str> = throttled_host
+        .iter()
+        .chain(&other)
+        .map(String::as_str)
+        .collect();
+    let options = TransferOptions {
+        retries: 0,
+        max_in_flight: Some(1),
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &urls);
+    let first = run.take();
+    assert!(run.url(first).contains("busy.test"));
+    run.answer(first, &with_header(429, Some("Retry-After: 1")));
+    assert_eq!(run.throttles(), [secs(1)]);
+    assert_eq!(run.scheduler.summary().throttled, 1);
+    // During the pause only the calm host is asked.
+    let mut during = Vec::new();
+    while let Some(job) = run.next() {
+        during.push(run.url(job));
+        run.send(job);
+        run.advance(ms(100));
+        run.answer(job, &ok("x"));
+    }
+    assert_eq!(during.len(), 3, "{during:?}");
+    assert!(during.iter().all(|u| u.contains("calm.test")), "{during:?}");
+    assert_eq!(
+        run.scheduler.next_deadline(),
+        Some(run.now - ms(300) + secs(1))
+    );
+    // After the pause, the busy host's files go, the throttled one too, and no try was
+    // used up: with --retries 0 it is saved.
+    run.now = run.scheduler.next_deadline().unwrap();
+    let mut after = Vec::new();
+    while let Some(job) = run.next() {
+        after.push(job);
+        run.send(job);
+        run.answer(job, &ok("x"));
+    }
+    assert_eq!(after.len(), 3);
+    assert!(after.contains(&first));
+    assert_eq!(run.saved().len(), 6);
+    assert!(run.failures().is_empty());
+    assert_eq!(run.scheduler.summary().retries, 0);
+}
+
+#[test]
+fn throttled_answers_are_retried_ten_times_then_count_as_failures() {
+    let options = TransferOptions {
+        retries: 0,
+        ..TransferOptions::default()
+    };
+    let mut run = Run::get_with(options, &[A]);
+    for _ in 0..10 {
+        let a = run.take();
+        run.answer(a, &with_header(503, Some("Retry-After: 1")));
+        run.advance(secs(1));
+    }
+    let a = run.take();
+    run.answer(a, &with_header(503, Some("Retry-After: 1")));
+    assert_eq!(run.throttles().len(), 10);
+    assert_eq!(run.failures().len(), 1);
     assert!(run.scheduler.is_finished());
 }

@@ -28,6 +28,9 @@ const MAX_PAGE_BYTES: usize = 16 << 20;
 /// Body bytes of an error or redirect answer read (and dropped) to keep the socket
 /// reusable; past this the socket is closed instead.
 const MAX_DISCARD_BYTES: u64 = 1 << 20;
+/// Throttled answers (429 or 503 with `Retry-After`) of one job retried without
+/// counting as a failure; the next one is a failure like any other.
+pub const MAX_THROTTLED: u32 = 10;
 
 /// What happens to the body of the answer being read, decided by its head.
 #[derive(Debug)]
@@ -263,6 +266,11 @@ impl Scheduler {
         retry_after: Option<std::time::Duration>,
         now: Instant,
     ) {
+        if let (Some(delay), JobError::Status(429 | 503)) = (retry_after, &error) {
+            if self.jobs[job.0].throttled < MAX_THROTTLED && self.ending == Ending::Finished {
+                return self.pause_host(job, delay, now);
+            }
+        }
         let entry = &mut self.jobs[job.0];
         if !error.is_retryable()
             || entry.failures >= self.options.retries
@@ -287,6 +295,27 @@ impl Scheduler {
             now,
         );
         let until = now + delay;
+        self.set_phase(job, Phase::RetryWait { until }, None, now);
+        self.backing_off.push(Reverse((until, job)));
+    }
+
+    /// A 429 or 503 with `Retry-After`: no new request starts to the job's host for
+    /// `delay`, and the job tries again then, without using up one of `--retries`.
+    fn pause_host(&mut self, job: JobId, delay: std::time::Duration, now: Instant) {
+        let entry = &mut self.jobs[job.0];
+        entry.throttled += 1;
+        entry.needs_fresh_socket = false;
+        let until = now + delay;
+        let url = entry.url().clone();
+        self.throttle.pause(url.authority_key(), until);
+        self.emit(
+            Event::Throttled {
+                job,
+                url: &url,
+                delay,
+            },
+            now,
+        );
         self.set_phase(job, Phase::RetryWait { until }, None, now);
         self.backing_off.push(Reverse((until, job)));
     }

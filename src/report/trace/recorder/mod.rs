@@ -553,6 +553,7 @@ impl Observer for TraceRecorder {
             | Event::WireHead { .. }
             | Event::FeedEnded { .. }
             | Event::HappyEyeballsRace { .. }
+            | Event::Throttled { .. }
             | Event::Lookup { .. } => {}
         }
     }
