@@ -279,3 +279,20 @@ fn a_gzip_list_page_is_decoded_before_it_is_read() {
         assert_eq!(files["b.txt"], b"/b.txt", "{engine}");
     }
 }
+
+/// An empty answer that says `Content-Encoding: gzip` is an empty file, as in curl.
+#[test]
+fn an_empty_gzip_answer_is_an_empty_file() {
+    let server =
+        Server::start(|_| Script::new().write(response(200, &[("Content-Encoding", "gzip")], b"")));
+    for engine in ENGINES {
+        let dir = out_dir();
+        let url = server.url("/empty");
+        let run = miodl(&get_args(
+            dir.path(),
+            &["--compressed", "--engine", engine, &url],
+        ));
+        assert_eq!(run.status, Some(0), "{engine}: {run}");
+        assert_eq!(saved(dir.path())["empty"], b"", "{engine}");
+    }
+}

@@ -335,7 +335,7 @@ impl Answer {
         self.decoding = compressed
             .then(|| head.header_bytes("content-encoding"))
             .flatten()
-            .filter(|_| (200..300).contains(&head.status))
+            .filter(|_| (200..300).contains(&head.status) && self.method() != Method::Head)
             .and_then(Coding::from_header)
             .map(|coding| {
                 Box::new(Decoding {

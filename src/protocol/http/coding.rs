@@ -198,10 +198,15 @@ impl Decoder {
         Ok((used, made))
     }
 
-    /// The body ended: is the stream complete?
+    /// The body ended: is the stream complete? An empty body is complete too (servers
+    /// send `Content-Encoding: gzip` on empty answers; curl accepts them).
     pub fn finish(&self) -> Result<(), DecodeError> {
-        match self.state {
+        match &self.state {
             State::Done => Ok(()),
+            State::Header(seen) if seen.is_empty() => Ok(()),
+            State::Inflate if self.inflate.total_in() == 0 && self.coding == Coding::Deflate => {
+                Ok(())
+            }
             _ => Err(DecodeError::Truncated(self.coding)),
         }
     }
@@ -356,6 +361,16 @@ mod tests {
         assert_eq!(
             decode(Coding::Deflate, b"\x78\x9c\xff\xff\xff", 2, 64),
             Err(DecodeError::Corrupt(Coding::Deflate))
+        );
+    }
+
+    #[test]
+    fn an_empty_body_is_complete_in_either_coding() {
+        assert_eq!(decode(Coding::Gzip, b"", 1, 64).unwrap(), b"");
+        assert_eq!(decode(Coding::Deflate, b"", 1, 64).unwrap(), b"");
+        assert_eq!(
+            decode(Coding::Gzip, &gzip(b"")[..5], 1, 64),
+            Err(DecodeError::Truncated(Coding::Gzip))
         );
     }
 
