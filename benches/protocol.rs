@@ -169,6 +169,8 @@ fn request_encode(c: &mut Criterion) {
         keep_alive: true,
         authorization: None,
         form_body: None,
+        custom: None,
+        trusted: false,
     };
     let mut out = Vec::with_capacity(256);
     group.bench_function("GET_host_user_agent", |b| {

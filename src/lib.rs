@@ -68,7 +68,7 @@ pub use app::run::CrawlOptions;
 pub use app::run::{Report, StartError};
 pub use model::error::JobError;
 pub use model::job::Phase;
-pub use model::options::{Credentials, Engine, SpeedLimit, TransferOptions};
+pub use model::options::{Credentials, Engine, Headers, SpeedLimit, TransferOptions};
 pub use model::resolve::{Family, Resolve};
 pub use model::shard::Shard;
 pub use model::stop::Stop;

@@ -261,6 +261,29 @@ impl Downloader {
         self
     }
 
+    /// Adds a request header to every request (`-H 'Name: value'`): it replaces miodl's
+    /// own of that name, an empty value removes it, and `Authorization` or `Cookie` go
+    /// only where [`Downloader::credentials`] would. A name that is not a token, a value
+    /// with a control character, or `Host`, `Content-Length`, `Transfer-Encoding` or
+    /// `Connection` is a [`StartError::Header`] before anything is sent.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let value = value.to_string();
+        self.options.headers.0.push((name.to_string(), value));
+        self
+    }
+
+    /// The `User-Agent` to send (`-A`), as [`Downloader::header`] with that name.
+    pub fn user_agent(self, agent: &str) -> Self {
+        self.header("User-Agent", agent)
+    }
+
+    /// Asks for gzip or deflate and saves bodies decoded (`--compressed`); the
+    /// [`Downloader::max_filesize`] counts decoded bytes.
+    pub fn compressed(mut self, on: bool) -> Self {
+        self.options.compressed = on;
+        self
+    }
+
     /// Which engine runs the requests (`--engine`).
     pub fn engine(mut self, engine: Engine) -> Self {
         self.options.engine = engine;

@@ -30,6 +30,7 @@ use crate::policy::feed::{
     queue_bound, CrawlFeed, Feed, LineError, Origin, UrlFeed, UrlLines, UrlSources,
 };
 use crate::policy::scheduler::{Ending, Scheduler, Start};
+use crate::protocol::http::HeaderArgError;
 use crate::protocol::pager::{Items, PagerConfig, Style};
 use crate::protocol::url::{Authority, Url, UrlError};
 use crate::report::console::Console;
@@ -164,9 +165,19 @@ impl Plan {
     }
 }
 
-/// Checks `--cacert` before anything is sent: a file that is missing or holds no
-/// certificate is a usage error, not a failure of every `https://` file.
-fn check_tls_options(options: &TransferOptions) -> Result<(), StartError> {
+/// Checks `--cacert` and the custom headers before anything is sent: a file that is
+/// missing or holds no certificate, or a header the command line would have refused
+/// (the library's [`Downloader::header`](crate::Downloader::header)), is a usage error,
+/// not a failure of every file.
+fn check_start_options(options: &TransferOptions) -> Result<(), StartError> {
+    for (name, value) in &options.headers.0 {
+        let line = format!("{name}: {value}");
+        match crate::protocol::http::parse_header(&line) {
+            Ok((n, v)) if n == name && v == value.trim_matches([' ', '\t']) => {}
+            Ok(_) => return Err(StartError::Header(HeaderArgError::BadName)),
+            Err(e) => return Err(StartError::Header(e)),
+        }
+    }
     #[cfg(feature = "tls")]
     crate::transport::tls::Connector::new(options.cacert.as_deref(), options.insecure)
         .map_err(StartError::Tls)?;
@@ -180,9 +191,9 @@ fn check_tls_options(options: &TransferOptions) -> Result<(), StartError> {
 /// [`StartError::InputLine`], [`StartError::InputLineBytes`], or a `--cacert` that holds
 /// no certificate.
 pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
-    check_tls_options(&args.transfer)?;
+    check_start_options(&args.transfer)?;
     // Credentials go only to the hosts named here: collect them (few) only if needed.
-    let wants_hosts = args.transfer.credentials.is_some();
+    let wants_hosts = args.transfer.credentials.is_some() || args.transfer.headers.has_secret();
     let mut trusted = Vec::new();
     let shard = args.transfer.shard;
     // The files to fetch, counted as the feed will count them (the shard's share).
@@ -265,7 +276,7 @@ fn check_input_file(
 /// Checks `crawl`'s list URL (and `--cacert`); the errors are usage errors, as for
 /// [`prepare_get`].
 pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
-    check_tls_options(&args.transfer)?;
+    check_start_options(&args.transfer)?;
     let crawl = args.crawl;
     let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
@@ -374,7 +385,7 @@ impl Report {
 ///
 /// [`prepare_get`] and [`prepare_crawl`] return the caller's mistakes (the command line
 /// exits with status 2 on them): [`StartError::Url`], [`StartError::InputFile`],
-/// [`StartError::InputLine`], [`StartError::InputLineBytes`] and `StartError::Tls`. [`execute`] returns what the
+/// [`StartError::InputLine`], [`StartError::InputLineBytes`], [`StartError::Header`] and `StartError::Tls`. [`execute`] returns what the
 /// machine refused (exit status 3): [`StartError::OutputDir`], [`StartError::Record`],
 /// [`StartError::FailedFile`] and [`StartError::Engine`]. `Display` is the one line the command line prints after
 /// `miodl: `.
@@ -416,6 +427,8 @@ pub enum StartError {
     /// A crawl's options do not fit together (`--item-url {url}` with `--pages more`,
     /// `--items` without a `GET` style, ...): one line naming them.
     Crawl(String),
+    /// A custom header (`-H`, `-A`) is malformed, or one miodl sets itself.
+    Header(HeaderArgError),
     /// The output directory could not be created.
     OutputDir {
         /// The directory.
@@ -461,6 +474,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Url(error) => write!(f, "{error}"),
             StartError::Crawl(message) => write!(f, "{message}"),
+            StartError::Header(error) => write!(f, "invalid header: {error}"),
             StartError::InputFile { path, error } => {
                 write!(f, "cannot read {}: {error}", path.display())
             }
@@ -501,7 +515,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::Url(error) | StartError::InputLine { error, .. } => Some(error),
             StartError::InputLineBytes { error, .. } => Some(error),
-            StartError::Crawl(_) => None,
+            StartError::Crawl(_) | StartError::Header(_) => None,
             StartError::InputFile { error, .. }
             | StartError::OutputDir { error, .. }
             | StartError::Record { error, .. }

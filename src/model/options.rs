@@ -85,6 +85,31 @@ impl Rate {
     }
 }
 
+/// The custom headers of a run (`-H`, `-A`), `(name, value)` in the order given.
+/// `Debug` prints the names only: a value may be a secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl Headers {
+    /// Is one of them `Authorization` or `Cookie` (with a value), so that only the
+    /// trusted hosts may get it?
+    pub fn has_secret(&self) -> bool {
+        self.0.iter().any(|(name, value)| {
+            !value.is_empty()
+                && (name.eq_ignore_ascii_case("authorization")
+                    || name.eq_ignore_ascii_case("cookie"))
+        })
+    }
+}
+
 /// Options shared by `get` and `crawl`: limits, retries, timeouts and reporting.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
@@ -119,6 +144,13 @@ pub struct TransferOptions {
     pub speed_limit: Option<SpeedLimit>,
     /// `-u USER:PASS`, sent only to the hosts named on the command line.
     pub credentials: Option<Credentials>,
+    /// `-H 'Name: value'` and `-A` (as `User-Agent`), in the order given, each checked
+    /// by [`parse_header`](crate::protocol::http::parse_header); an empty value removes
+    /// miodl's own header of that name. `Authorization` and `Cookie` go only where
+    /// `credentials` go. `Debug` hides the values.
+    pub headers: Headers,
+    /// `--compressed`: ask for gzip or deflate and save the bodies decoded.
+    pub compressed: bool,
     /// `--max-redirects`.
     pub max_redirects: u32,
     /// `--max-filesize`: a body larger than this fails.
@@ -180,6 +212,8 @@ impl Default for TransferOptions {
             max_time: None,
             speed_limit: None,
             credentials: None,
+            headers: Headers::default(),
+            compressed: false,
             max_redirects: 10,
             max_filesize: None,
             engine: Engine::Reactor,

@@ -97,6 +97,20 @@ Authentication:
                           port of the URLs given on the command line, never to
                           one a redirect leads to; never printed
 
+Headers:
+  -H, --header 'Name: value'
+                          add a header to every request (repeatable); it
+                          replaces miodl's own of that name (User-Agent,
+                          Accept); an empty value ('X-Foo:') sends none of
+                          that name; Host, Content-Length, Transfer-Encoding
+                          and Connection are refused; Authorization and
+                          Cookie go only where -u would [default: none]
+  -A, --user-agent STRING the User-Agent to send [default: miodl/VERSION]
+      --compressed        ask for gzip or deflate (Accept-Encoding) and save
+                          bodies decoded; --max-filesize counts decoded bytes;
+                          another Content-Encoding is saved as it came
+                          [default: bodies saved as sent, nothing asked]
+
 TLS (https:// URLs):
       --cacert FILE       also trust the certificates in FILE (PEM), e.g. the
                           one 'miodl serve --tls' prints [default: the

@@ -29,9 +29,9 @@ use crate::model::options::TransferOptions;
 use crate::model::resolve::Family;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
-    credentials, engine, item_url, limit, non_empty, page_size, pages, path, pointer, positive,
-    rate, resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time, timeout, utf8,
-    whole,
+    credentials, engine, header, item_url, limit, non_empty, page_size, pages, path, pointer,
+    positive, rate, resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time,
+    timeout, user_agent, utf8, whole,
 };
 
 mod help;
@@ -350,6 +350,9 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "speed-limit"),
     (None, "speed-time"),
     (Some('u'), "user"),
+    (Some('H'), "header"),
+    (Some('A'), "user-agent"),
+    (None, "compressed"),
     (None, "max-redirects"),
     (None, "max-filesize"),
     (None, "engine"),
@@ -403,6 +406,9 @@ fn apply_transfer_option(
         "speed-limit" => t.speed_limit = Some(speed_limit(parser, t.speed_limit)?),
         "speed-time" => t.speed_limit = Some(speed_time(parser, t.speed_limit)?),
         "user" => t.credentials = Some(credentials(parser)?),
+        "header" => t.headers.0.push(header(parser)?),
+        "user-agent" => t.headers.0.push(user_agent(parser)?),
+        "compressed" => t.compressed = true,
         "max-redirects" => t.max_redirects = whole(parser, "--max-redirects")?,
         "max-filesize" => t.max_filesize = Some(whole(parser, "--max-filesize")?),
         "engine" => t.engine = engine(parser)?,

@@ -880,6 +880,11 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "--ipv6",
         "--input-file",
         "urls.txt",
+        "--header",
+        "X-Probe: 1",
+        "--user-agent",
+        "probe/2",
+        "--compressed",
     ];
     for (_, long) in TRANSFER_OPTIONS {
         let option = format!("--{long}");
@@ -925,8 +930,12 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
             &[[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()],
         )
         .ip_family(crate::model::resolve::Family::V6)
-        .input_file("urls.txt");
+        .input_file("urls.txt")
+        .header("X-Probe", "1")
+        .user_agent("probe/2")
+        .compressed(true);
     let (options, input_files) = built.planned();
+    assert_eq!(options.headers, parsed.transfer.headers);
     assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));
     assert_eq!(options.credentials, parsed.transfer.credentials);
     assert_eq!(input_files, parsed.input_files);

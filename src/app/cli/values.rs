@@ -169,6 +169,35 @@ pub(super) fn speed_time(
     })
 }
 
+/// `-H 'Name: value'`: checked by the protocol's rule. No error quotes the value (it may
+/// be a secret), only the header's name.
+pub(super) fn header(parser: &mut Parser) -> Result<(String, String), UsageError> {
+    let value = parser.value()?;
+    let Ok(text) = value.into_string() else {
+        return Err(UsageError::new(
+            "invalid value for --header: it is not valid UTF-8",
+        ));
+    };
+    match crate::protocol::http::parse_header(&text) {
+        Ok((name, value)) => Ok((name.to_string(), value.to_string())),
+        Err(e) => Err(UsageError(format!("invalid value for --header: {e}"))),
+    }
+}
+
+/// `-A STRING`: the `User-Agent`, checked as `-H 'User-Agent: STRING'` would be.
+pub(super) fn user_agent(parser: &mut Parser) -> Result<(String, String), UsageError> {
+    let text = string(parser, "--user-agent")?;
+    if text.bytes().any(|b| b != b'\t' && b.is_ascii_control()) {
+        return Err(UsageError::new(
+            "invalid value for --user-agent: it holds a control character (CR, LF, NUL, ...)",
+        ));
+    }
+    Ok((
+        "User-Agent".to_string(),
+        text.trim_matches([' ', '\t']).to_string(),
+    ))
+}
+
 /// `USER:PASS`, split at the first `:`. No error quotes the value.
 pub(super) fn credentials(parser: &mut Parser) -> Result<Credentials, UsageError> {
     let value = parser.value()?;

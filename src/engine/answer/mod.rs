@@ -38,7 +38,7 @@ use crate::model::event::Event;
 use crate::model::job::{JobId, Phase};
 use crate::output::sink::{OutputDir, PartFile};
 use crate::policy::scheduler::{Accept, Flow, Scheduler};
-use crate::protocol::http::{self, Exchange, Limits, Method};
+use crate::protocol::http::{self, Coding, Decoder, Exchange, HttpError, Limits, Method};
 
 /// How an engine reaches the scheduler: the reactor owns it (`&mut Scheduler`), the
 /// threads engine shares it behind a mutex and locks it for each call, never across a
@@ -137,12 +137,26 @@ enum Body {
     Policy,
 }
 
+/// A body being decoded (`--compressed` and a `Content-Encoding` miodl knows): the
+/// decoder and the buffer its output goes through, a bounded piece at a time.
+#[derive(Debug)]
+struct Decoding {
+    decoder: Decoder,
+    out: Box<[u8]>,
+}
+
+/// How much decoded body one piece holds at most.
+const DECODED_PIECE: usize = 32 << 10;
+
 /// One answer being read for `job`: the protocol's exchange and the body's destination.
 #[derive(Debug)]
 pub struct Answer {
     job: JobId,
     exchange: Exchange,
     body: Body,
+    /// `Some` only for an encoded body under `--compressed`: every body byte then goes
+    /// through it, before `--max-filesize` counts and before the file.
+    decoding: Option<Box<Decoding>>,
 }
 
 impl Answer {
@@ -152,6 +166,7 @@ impl Answer {
             job,
             exchange: Exchange::new(method, keep_alive, Limits::default()),
             body: Body::Undecided,
+            decoding: None,
         }
     }
 
@@ -268,8 +283,12 @@ impl Answer {
     }
 
     /// The staged file, when the body may be moved into it directly (a file download
-    /// whose head was accepted), created if needed; `None` for any other body.
+    /// whose head was accepted), created if needed; `None` for any other body, and for
+    /// an encoded one (`--compressed`: its bytes are not the file's).
     pub fn splice_target(&mut self) -> Option<io::Result<&File>> {
+        if self.decoding.is_some() {
+            return None;
+        }
         match &mut self.body {
             Body::File { part, .. } => Some(part.file()),
             _ => None,
@@ -307,8 +326,24 @@ impl Answer {
         let accept = policy.with(|s| {
             let accept = s.on_head(job, head, now)?;
             s.set_phase(job, Phase::ReceivingBody, None, now);
-            Ok::<_, JobError>((accept, s.options().max_filesize))
+            let options = s.options();
+            Ok::<_, JobError>((accept, options.max_filesize, options.compressed))
         })?;
+        let (accept, limit, compressed) = accept;
+        // `--compressed`: a success's body in a coding miodl knows is decoded; any other
+        // coding is kept as it came (curl's way), an error answer's body is not read.
+        self.decoding = compressed
+            .then(|| head.header_bytes("content-encoding"))
+            .flatten()
+            .filter(|_| (200..300).contains(&head.status) && self.method() != Method::Head)
+            .and_then(Coding::from_header)
+            .map(|coding| {
+                Box::new(Decoding {
+                    decoder: Decoder::new(coding),
+                    out: vec![0; DECODED_PIECE].into_boxed_slice(),
+                })
+            });
+        let accept = (accept, limit);
         self.body = match accept {
             (Accept::File, limit) => Body::File {
                 part: landing.output.part_file(job.0),
@@ -325,31 +360,47 @@ impl Answer {
         policy: &mut impl Policy,
         now: Instant,
     ) -> Result<Flow, JobError> {
-        let job = self.job;
-        match &mut self.body {
-            Body::File { part, limit } => {
-                if let Some(limit) = *limit {
-                    if part.written() + bytes.len() as u64 > limit {
-                        return Err(JobError::TooLarge(limit));
-                    }
+        let Some(decoding) = self.decoding.as_deref_mut() else {
+            // The body ends with these bytes when its announced length is reached.
+            let last = self.exchange.body_remaining() == Some(0);
+            return deliver(&mut self.body, self.job, bytes, last, policy, now);
+        };
+        let mut input = bytes;
+        loop {
+            let (used, made) = decoding
+                .decoder
+                .decode(input, &mut decoding.out)
+                .map_err(|e| JobError::Http(HttpError::Decode(e)))?;
+            input = &input[used..];
+            if made > 0 {
+                let piece = &decoding.out[..made];
+                if deliver(&mut self.body, self.job, piece, false, policy, now)? == Flow::Enough {
+                    return Ok(Flow::Enough);
                 }
-                // The body ends with these bytes when its announced length is reached.
-                let last = self.exchange.body_remaining() == Some(0);
-                part.write(bytes, last).map_err(|error| JobError::Output {
-                    path: part.dir_path().to_path_buf(),
-                    error,
-                })?;
-                policy.with(|s| s.emit(Event::BodyBytes { len: bytes.len() }, now));
-                Ok(Flow::Continue)
             }
-            Body::Policy => policy.with(|s| s.on_body(job, bytes, now)),
-            Body::Undecided => unreachable!("the exchange yields the head before the body"),
+            if used == 0 && made == 0 {
+                // Everything used and nothing more to come out of it: wait for bytes.
+                return Ok(Flow::Continue);
+            }
         }
     }
 
     /// The answer is complete: a file is committed under its final name, anything else
-    /// is the scheduler's to act on.
+    /// is the scheduler's to act on. An encoded body must have ended with its stream.
     fn end(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
+        let job = self.job;
+        if let Some(decoding) = self.decoding.take() {
+            if let Err(e) = decoding.decoder.finish() {
+                // Dropping the staged file removes it: no partial file.
+                self.body = Body::Undecided;
+                policy.with(|s| s.on_error(job, JobError::Http(HttpError::Decode(e)), now));
+                return;
+            }
+        }
+        self.commit(policy, landing, now);
+    }
+
+    fn commit(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
         let job = self.job;
         match std::mem::replace(&mut self.body, Body::Undecided) {
             Body::File { part, .. } => {
@@ -367,6 +418,35 @@ impl Answer {
             }
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
         }
+    }
+}
+
+/// Body bytes (decoded, when they were encoded) to where the head sent them: the staged
+/// file, held to `--max-filesize`, or the scheduler.
+fn deliver(
+    body: &mut Body,
+    job: JobId,
+    bytes: &[u8],
+    last: bool,
+    policy: &mut impl Policy,
+    now: Instant,
+) -> Result<Flow, JobError> {
+    match body {
+        Body::File { part, limit } => {
+            if let Some(limit) = *limit {
+                if part.written() + bytes.len() as u64 > limit {
+                    return Err(JobError::TooLarge(limit));
+                }
+            }
+            part.write(bytes, last).map_err(|error| JobError::Output {
+                path: part.dir_path().to_path_buf(),
+                error,
+            })?;
+            policy.with(|s| s.emit(Event::BodyBytes { len: bytes.len() }, now));
+            Ok(Flow::Continue)
+        }
+        Body::Policy => policy.with(|s| s.on_body(job, bytes, now)),
+        Body::Undecided => unreachable!("the exchange yields the head before the body"),
     }
 }
 

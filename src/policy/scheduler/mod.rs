@@ -147,6 +147,8 @@ pub struct Scheduler {
     /// The `Host` value of the request being encoded (reused: no allocation per request).
     host_scratch: String,
     authorization: Option<String>,
+    /// `-H`, `-A` and `--compressed`, rendered once; `None` when there are none.
+    custom: Option<http::CustomHeaders>,
     jitter: Jitter,
     start: Start,
     /// Where every event goes: the counters of the summary, then the observers.
@@ -177,10 +179,21 @@ impl Scheduler {
         observers: Observers,
         start: Start,
     ) -> Scheduler {
+        let custom = http::CustomHeaders::new(
+            options
+                .headers
+                .0
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+            options.compressed,
+        );
+        // A custom `Authorization` (or `-H 'Authorization:'`) stands in for `-u`'s.
         let authorization = options
             .credentials
             .as_ref()
+            .filter(|_| !custom.replaces_authorization())
             .map(|c| http::basic_authorization(&c.user, &c.password));
+        let custom = (!custom.is_empty()).then_some(custom);
         if options.remote_header_name {
             feed.name_after_answer();
         }
@@ -201,6 +214,7 @@ impl Scheduler {
             trusted_hosts: trusted,
             host_scratch: String::new(),
             authorization,
+            custom,
             jitter: Jitter::new(start.jitter_seed),
             start,
             reports: Reports {
@@ -497,6 +511,12 @@ impl Scheduler {
         self.jobs[job.0].method == Method::Get
     }
 
+    /// Are there credentials (`-u`, a custom `Authorization` or `Cookie`) that only the
+    /// trusted hosts may get?
+    fn sends_secrets(&self) -> bool {
+        self.authorization.is_some() || self.custom.as_ref().is_some_and(|c| c.has_secret())
+    }
+
     /// Appends the job's request to `out` and returns its method (nothing is appended
     /// on an error).
     pub fn encode_request(
@@ -508,11 +528,14 @@ impl Scheduler {
         let job = &self.jobs[id.0];
         let url = job.url();
         let (scheme, host, port) = (url.scheme(), url.host(), url.port());
-        let authorization = self.authorization.as_deref().filter(|_| {
-            self.trusted_hosts
+        // The credentials (`-u`, a custom `Authorization` or `Cookie`) go only to the
+        // hosts named on the command line; asked only when there are some.
+        let trusted = self.sends_secrets()
+            && self
+                .trusted_hosts
                 .iter()
-                .any(|t| t.scheme == scheme && t.host == host && t.port == port)
-        });
+                .any(|t| t.scheme == scheme && t.host == host && t.port == port);
+        let authorization = self.authorization.as_deref().filter(|_| trusted);
         self.host_scratch.clear();
         url.write_host_header(&mut self.host_scratch);
         let host = self.host_scratch.as_str();
@@ -530,6 +553,8 @@ impl Scheduler {
             keep_alive: self.options.keep_alive,
             authorization,
             form_body,
+            custom: self.custom.as_ref(),
+            trusted,
         };
         let before = out.len();
         if let Err(e) = http::encode(&request, out) {
@@ -619,7 +644,7 @@ impl Scheduler {
         } in new_jobs.drain(..)
         {
             self.files_fed += u64::from(matches!(kind, JobKind::File { .. }));
-            if trust_host && self.authorization.is_some() {
+            if trust_host && self.sends_secrets() {
                 let host = url.authority_key();
                 if !self.trusted_hosts.contains(&host) {
                     self.trusted_hosts.push(host);

@@ -83,6 +83,9 @@ pub enum HttpError {
     /// lines that both say `chunked`): RFC 9112 §6.1 forbids applying it more than once,
     /// and where the body ends would be a guess.
     ChunkedTwice,
+    /// A body sent with a `Content-Encoding` miodl decodes (`--compressed`) is not
+    /// what that coding says.
+    Decode(super::coding::DecodeError),
 }
 
 /// The name of a transfer coding, as the server spelled it, kept inline so that
@@ -202,7 +205,8 @@ impl HttpError {
             | HttpError::InvalidRequest { .. }
             | HttpError::UnexpectedUpgrade
             | HttpError::UnsupportedTransferCoding { .. }
-            | HttpError::ChunkedTwice => false,
+            | HttpError::ChunkedTwice
+            | HttpError::Decode(_) => false,
         }
     }
 }
@@ -211,6 +215,7 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpError::Malformed(e) => write!(f, "malformed response head ({e})"),
+            HttpError::Decode(e) => write!(f, "{e}"),
             HttpError::HeadTooLarge { limit } => {
                 write!(f, "response head larger than {limit} bytes")
             }

@@ -25,6 +25,8 @@
 mod base64;
 pub mod body;
 pub mod chunked;
+pub mod coding;
+pub mod custom;
 pub mod disposition;
 pub mod error;
 pub mod exchange;
@@ -33,6 +35,8 @@ pub mod response;
 
 pub use body::{body_mode, is_reusable, BodyMode};
 pub use chunked::Dechunker;
+pub use coding::{Coding, DecodeError, Decoder};
+pub use custom::{parse_header, CustomHeaders, HeaderArgError};
 pub use disposition::disposition_filename;
 pub use error::{ChunkError, CodingName, EofPhase, HttpError, RequestField};
 pub use exchange::{Awaiting, Exchange, Part};

@@ -10,6 +10,7 @@
 //!  Accept: */*\r\n
 //!  Connection: close\r\n                   only when keep-alive is off
 //!  Authorization: Basic dXNlcjpwYXNz\r\n   only when given
+//!  X-Custom: value\r\n                    -H lines, rendered once (see [`custom`](super::custom))
 //!  Content-Type: application/x-www-form-urlencoded\r\n   only with a form body
 //!  Content-Length: 17\r\n                  with a form body, and 0 for a bare POST
 //!  \r\n
@@ -22,6 +23,7 @@
 //!
 //! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
+use super::custom::CustomHeaders;
 use super::error::{HttpError, RequestField};
 
 /// The request methods miodl sends.
@@ -62,6 +64,12 @@ pub struct Request<'a> {
     pub authorization: Option<&'a str>,
     /// A body sent as `application/x-www-form-urlencoded`, with its `Content-Length`.
     pub form_body: Option<&'a [u8]>,
+    /// The run's custom headers (`-H`, `-A`, `--compressed`), rendered once at start;
+    /// `None` when there are none.
+    pub custom: Option<&'a CustomHeaders>,
+    /// Does this request go to a trusted host, so that the custom `Authorization` and
+    /// `Cookie` lines go with it? (The caller decides, as for `authorization`.)
+    pub trusted: bool,
 }
 
 /// `User-Agent` value: the crate name and version.
@@ -73,26 +81,18 @@ const USER_AGENT: &str = concat!("miodl/", env!("CARGO_PKG_VERSION"));
 /// host is empty or holds a space, control character or non-ASCII byte, or when the
 /// authorization value holds a control character other than horizontal tab.
 pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
-    if !is_visible_ascii(req.target) {
-        return Err(HttpError::InvalidRequest {
-            field: RequestField::Target,
-        });
-    }
-    if !is_visible_ascii(req.host) {
-        return Err(HttpError::InvalidRequest {
-            field: RequestField::Host,
-        });
-    }
-    if let Some(auth) = req.authorization {
-        if !is_field_value(auth) {
-            return Err(HttpError::InvalidRequest {
-                field: RequestField::Authorization,
-            });
-        }
-    }
+    check(req)?;
 
     let body = req.form_body;
-    out.reserve(160 + req.target.len() + body.map_or(0, <[u8]>::len));
+    let custom_len = req.custom.map_or(0, |c| {
+        c.open_lines().len()
+            + if req.trusted {
+                c.secret_lines().len()
+            } else {
+                0
+            }
+    });
+    out.reserve(160 + req.target.len() + custom_len + body.map_or(0, <[u8]>::len));
     let mut line = |parts: &[&[u8]]| {
         parts.iter().for_each(|p| out.extend_from_slice(p));
         out.extend_from_slice(b"\r\n");
@@ -104,13 +104,30 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         b" HTTP/1.1",
     ]);
     line(&[b"Host: ", req.host.as_bytes()]);
-    line(&[b"User-Agent: ", USER_AGENT.as_bytes()]);
-    line(&[b"Accept: */*"]);
+    let custom = req.custom;
+    if !custom.is_some_and(|c| c.omit_user_agent) {
+        line(&[b"User-Agent: ", USER_AGENT.as_bytes()]);
+    }
+    if !custom.is_some_and(|c| c.omit_accept) {
+        line(&[b"Accept: */*"]);
+    }
     if !req.keep_alive {
         line(&[b"Connection: close"]);
     }
     if let Some(auth) = req.authorization {
         line(&[b"Authorization: ", auth.as_bytes()]);
+    }
+    if let Some(custom) = custom {
+        // Complete lines, each with its CRLF: copied as they are (the last CRLF is
+        // `line`'s).
+        if let Some(lines) = custom.open_lines().strip_suffix(b"\r\n") {
+            line(&[lines]);
+        }
+        if let Some(lines) = custom.secret_lines().strip_suffix(b"\r\n") {
+            if req.trusted {
+                line(&[lines]);
+            }
+        }
     }
     if body.is_some() {
         line(&[b"Content-Type: application/x-www-form-urlencoded"]);
@@ -123,6 +140,22 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     line(&[]);
     if let Some(body) = body {
         out.extend_from_slice(body);
+    }
+    Ok(())
+}
+
+/// Every field that comes from a URL or the command line, checked before a byte is
+/// written (the custom headers were checked once, when they were given).
+fn check(req: &Request<'_>) -> Result<(), HttpError> {
+    let bad = |field| Err(HttpError::InvalidRequest { field });
+    if !is_visible_ascii(req.target) {
+        return bad(RequestField::Target);
+    }
+    if !is_visible_ascii(req.host) {
+        return bad(RequestField::Host);
+    }
+    if req.authorization.is_some_and(|auth| !is_field_value(auth)) {
+        return bad(RequestField::Authorization);
     }
     Ok(())
 }

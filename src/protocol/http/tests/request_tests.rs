@@ -17,6 +17,8 @@ fn get(target: &str) -> Request<'_> {
         keep_alive: true,
         authorization: None,
         form_body: None,
+        custom: None,
+        trusted: false,
     }
 }
 
@@ -170,4 +172,38 @@ fn basic_authorization_follows_rfc_7617() {
     // The password may itself hold colons; only the first one separates.
     assert_eq!(basic_authorization("u", "a:b"), "Basic dTphOmI=");
     assert_eq!(basic_authorization("", ""), "Basic Og==");
+}
+
+#[test]
+fn custom_headers_replace_the_defaults_and_secrets_go_only_where_trusted() {
+    use crate::protocol::http::CustomHeaders;
+    let custom = CustomHeaders::new(
+        [
+            ("User-Agent", "probe/1"),
+            ("X-Trace", "7"),
+            ("Authorization", "Bearer SECRET"),
+        ],
+        true,
+    );
+    let untrusted = Request {
+        custom: Some(&custom),
+        ..get("/")
+    };
+    assert_eq!(
+        encoded(&untrusted),
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nAccept: */*\r\n\
+         Accept-Encoding: gzip, deflate\r\nUser-Agent: probe/1\r\nX-Trace: 7\r\n\r\n"
+    );
+    let trusted = Request {
+        trusted: true,
+        ..untrusted
+    };
+    assert!(encoded(&trusted).ends_with("X-Trace: 7\r\nAuthorization: Bearer SECRET\r\n\r\n"));
+    let removed = CustomHeaders::new([("Accept", "")], false);
+    let text = encoded(&Request {
+        custom: Some(&removed),
+        ..get("/")
+    });
+    assert!(!text.contains("Accept"), "{text}");
+    assert!(text.contains("User-Agent: miodl/"), "{text}");
 }
