@@ -28,6 +28,7 @@
 //!
 //! May use: [`crate::protocol::http`] (methods, response heads), [`crate::protocol::url`].
 
+mod asked;
 pub mod chain;
 pub mod cursor;
 mod ids;

@@ -14,9 +14,10 @@
 //! Layer: `protocol`; may use [`crate::protocol::http`], [`crate::protocol::url`] (see
 //! `src/protocol/mod.rs`).
 
+use super::asked::Asked;
 use super::items::{with_query_param, Items, Tally};
 use super::{PageAsk, PageError, PageId, PageOutcome, PagerStats, Paging};
-use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::http::ResponseHead;
 use crate::protocol::url::Url;
 
 /// The pager of the `number=PARAM` style.
@@ -29,13 +30,12 @@ pub struct NumberPager {
     lookahead: u32,
     /// The next page number never asked.
     frontier: u64,
-    /// Pages asked and not answered: their id, number and URL.
-    outstanding: Vec<(PageId, u64, Url)>,
+    /// The pages asked for and not yet answered.
+    outstanding: Asked,
     /// The lowest page number that answered empty.
     end: Option<u64>,
     /// Numbers of the pages answered, for the extra-page count.
     answered: Vec<u64>,
-    next_id: u64,
     failed: bool,
     tally: Tally,
 }
@@ -60,10 +60,9 @@ impl NumberPager {
             param,
             lookahead,
             frontier: 1,
-            outstanding: Vec::new(),
+            outstanding: Asked::default(),
             end: None,
             answered: Vec::new(),
-            next_id: 0,
             failed: false,
             tally: Tally::default(),
         }
@@ -99,16 +98,8 @@ impl Paging for NumberPager {
         let number = self.frontier;
         self.frontier += 1;
         let url = with_query_param(&self.list_url, &self.param, &number.to_string());
-        let id = PageId(self.next_id);
-        self.next_id += 1;
-        self.outstanding.push((id, number, url.clone()));
         self.tally.stats.pages_requested += 1;
-        Some(PageAsk {
-            id,
-            method: Method::Get,
-            url: Some(url),
-            body: None,
-        })
+        Some(self.outstanding.ask(number, url))
     }
 
     fn on_answer(
@@ -117,16 +108,12 @@ impl Paging for NumberPager {
         _head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
-        let index = (self.outstanding.iter())
-            .position(|(id, _, _)| *id == page)
-            .ok_or(PageError::UnknownPage(page))?;
-        let (_, number, url) = self.outstanding.swap_remove(index);
+        let (number, url) = self.outstanding.answered(page)?;
         self.read(number, &url, body).inspect_err(|_| self.fail())
     }
 
     fn on_failed(&mut self, page: PageId) {
-        if let Some(index) = self.outstanding.iter().position(|(id, _, _)| *id == page) {
-            self.outstanding.swap_remove(index);
+        if self.outstanding.failed(page) {
             self.fail();
         }
     }

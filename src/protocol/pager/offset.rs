@@ -18,9 +18,10 @@
 
 use std::collections::HashSet;
 
+use super::asked::Asked;
 use super::items::{with_query_param, Items, Tally};
 use super::{PageAsk, PageError, PageId, PageOutcome, PagerStats, Paging};
-use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::http::ResponseHead;
 use crate::protocol::url::Url;
 
 /// The pager of the `offset=PARAM` style.
@@ -39,13 +40,12 @@ pub struct OffsetPager {
     gaps: Vec<u64>,
     /// Every offset asked, so none is asked twice.
     asked_offsets: HashSet<u64>,
-    /// Pages asked and not answered: their id, offset and URL.
-    outstanding: Vec<(PageId, u64, Url)>,
+    /// The pages asked for and not yet answered.
+    outstanding: Asked,
     /// The lowest offset that answered empty.
     end: Option<u64>,
     /// Offsets of the pages answered, for the extra-page count.
     answered: Vec<u64>,
-    next_id: u64,
     failed: bool,
     tally: Tally,
 }
@@ -73,10 +73,9 @@ impl OffsetPager {
             step: None,
             gaps: Vec::new(),
             asked_offsets: HashSet::new(),
-            outstanding: Vec::new(),
+            outstanding: Asked::default(),
             end: None,
             answered: Vec::new(),
-            next_id: 0,
             failed: false,
             tally: Tally::default(),
         }
@@ -146,16 +145,8 @@ impl Paging for OffsetPager {
         let offset = self.take_offset()?;
         self.asked_offsets.insert(offset);
         let url = with_query_param(&self.list_url, &self.param, &offset.to_string());
-        let id = PageId(self.next_id);
-        self.next_id += 1;
-        self.outstanding.push((id, offset, url.clone()));
         self.tally.stats.pages_requested += 1;
-        Some(PageAsk {
-            id,
-            method: Method::Get,
-            url: Some(url),
-            body: None,
-        })
+        Some(self.outstanding.ask(offset, url))
     }
 
     fn on_answer(
@@ -164,16 +155,12 @@ impl Paging for OffsetPager {
         _head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
-        let index = (self.outstanding.iter())
-            .position(|(id, _, _)| *id == page)
-            .ok_or(PageError::UnknownPage(page))?;
-        let (_, offset, url) = self.outstanding.swap_remove(index);
+        let (offset, url) = self.outstanding.answered(page)?;
         self.read(offset, &url, body).inspect_err(|_| self.fail())
     }
 
     fn on_failed(&mut self, page: PageId) {
-        if let Some(index) = self.outstanding.iter().position(|(id, _, _)| *id == page) {
-            self.outstanding.swap_remove(index);
+        if self.outstanding.failed(page) {
             self.fail();
         }
     }
