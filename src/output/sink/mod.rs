@@ -318,6 +318,7 @@ impl PartFile {
     /// [`PartFile::commit`], then, when `key` is given (`--skip-existing`) and the
     /// record is open, the record's line for the file: `key`, `name` and the file's
     /// identity (one `fstat` before the commit, one `write` after it).
+    #[inline]
     pub fn commit_recorded(mut self, name: &str, key: Option<&str>) -> io::Result<u64> {
         let Some(key) = key.filter(|_| self.dir.record.is_some()) else {
             return self.commit(name);

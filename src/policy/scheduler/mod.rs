@@ -482,6 +482,10 @@ impl Scheduler {
     /// Reports the files the feed skipped since the last call (`--skip-existing`), and
     /// how many.
     fn report_skipped(&mut self, now: Instant) -> usize {
+        if !self.options.skip_existing {
+            // Nothing is ever skipped: no per-refill work for the common run.
+            return 0;
+        }
         let skipped = self.feed.take_skipped();
         for file in &skipped {
             let event = Event::Skipped {
