@@ -26,18 +26,18 @@
 //!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Registry, Token, Waker};
 
+use super::crew::{Crew, WorkQueue};
 use super::splice::{Pipe, SpliceError};
 use crate::engine::bounds::Bounds;
 use crate::model::error::JobError;
@@ -123,21 +123,12 @@ pub enum Report {
 
 /// The disk threads of one reactor, started on demand, at most `max`.
 pub struct DiskThreads {
-    max: usize,
-    started: usize,
-    /// Bodies lent and not yet back.
-    outstanding: usize,
-    shared: Arc<Shared>,
+    /// The threads, and the bodies lent and not yet back.
+    crew: Crew,
+    queue: Arc<WorkQueue<Transfer>>,
     reports: Receiver<Report>,
     report_to: Sender<Report>,
     waker: Option<Arc<Waker>>,
-}
-
-/// What the reactor and its threads share: the queue of lent bodies and the stop flag.
-struct Shared {
-    queue: Mutex<VecDeque<Transfer>>,
-    ready: Condvar,
-    stop: AtomicBool,
 }
 
 impl DiskThreads {
@@ -145,14 +136,8 @@ impl DiskThreads {
     pub fn new(max: usize) -> DiskThreads {
         let (report_to, reports) = mpsc::channel();
         DiskThreads {
-            max,
-            started: 0,
-            outstanding: 0,
-            shared: Arc::new(Shared {
-                queue: Mutex::new(VecDeque::new()),
-                ready: Condvar::new(),
-                stop: AtomicBool::new(false),
-            }),
+            crew: Crew::new(max),
+            queue: Arc::new(WorkQueue::default()),
             reports,
             report_to,
             waker: None,
@@ -165,28 +150,17 @@ impl DiskThreads {
         let waker = self.waker(registry)?;
         // Start a thread before queueing: if none can be started and none runs, the body
         // must not sit in the queue while the reactor moves it itself.
-        if self.outstanding + 1 > self.started && self.started < self.max {
-            let (shared, report_to) = (Arc::clone(&self.shared), self.report_to.clone());
+        self.crew.before_queueing(|| {
+            let (queue, report_to) = (Arc::clone(&self.queue), self.report_to.clone());
             // Each thread has its own pipe, made here so that a failure is seen here.
-            let spawned = Pipe::new().and_then(|pipe| {
+            Pipe::new().and_then(|pipe| {
                 thread::Builder::new()
                     .name("miodl-disk".into())
-                    .spawn(move || disk_thread(pipe, &shared, &report_to, &waker))
-            });
-            match spawned {
-                Ok(_) => self.started += 1,
-                Err(e) if self.started == 0 => return Err(e),
-                // The running threads take it, in turn.
-                Err(_) => {}
-            }
-        }
-        self.shared
-            .queue
-            .lock()
-            .expect("disk queue")
-            .push_back(transfer);
-        self.outstanding += 1;
-        self.shared.ready.notify_one();
+                    .spawn(move || disk_thread(pipe, &queue, &report_to, &waker))
+                    .map(drop)
+            })
+        })?;
+        self.queue.push(transfer);
         Ok(())
     }
 
@@ -205,7 +179,7 @@ impl DiskThreads {
     pub fn next_report(&mut self) -> Option<Report> {
         let report = self.reports.try_recv().ok()?;
         if let Report::Done { .. } = report {
-            self.outstanding -= 1;
+            self.crew.answered();
         }
         Some(report)
     }
@@ -215,33 +189,24 @@ impl Drop for DiskThreads {
     /// Tells the threads to stop: each gives up its body within `STOP_CHECK` (100 ms) of
     /// waiting, or at the next splice, and exits.
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        self.shared.queue.lock().expect("disk queue").clear();
-        self.shared.ready.notify_all();
+        self.queue.stop();
     }
 }
 
 /// A disk thread: takes lent bodies one at a time, each to its end.
-fn disk_thread(mut pipe: Pipe, shared: &Shared, report_to: &Sender<Report>, waker: &Waker) {
-    loop {
-        let transfer = {
-            let mut queue = shared.queue.lock().expect("disk queue");
-            loop {
-                if shared.stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Some(transfer) = queue.pop_front() {
-                    break transfer;
-                }
-                queue = shared.ready.wait(queue).expect("disk queue");
-            }
-        };
+fn disk_thread(
+    mut pipe: Pipe,
+    queue: &WorkQueue<Transfer>,
+    report_to: &Sender<Report>,
+    waker: &Waker,
+) {
+    while let Some(transfer) = queue.next() {
         let report = |report: Report| {
             // The reactor is gone only when the run is over: nobody to tell.
             let _ = report_to.send(report);
             let _ = waker.wake();
         };
-        let (moved, outcome) = move_body(&transfer, &mut pipe, &shared.stop, |moved| {
+        let (moved, outcome) = move_body(&transfer, &mut pipe, queue.stop_flag(), |moved| {
             report(Report::Progress {
                 loan: transfer.loan,
                 moved,

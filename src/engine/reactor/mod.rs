@@ -38,6 +38,7 @@
 
 pub mod busy;
 pub mod conn;
+pub mod crew;
 pub mod disk;
 pub mod resolve;
 pub mod splice;

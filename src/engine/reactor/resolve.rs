@@ -22,12 +22,10 @@
 //!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,6 +33,8 @@ use mio::Waker;
 
 use crate::model::resolve::Naming;
 use crate::policy::pool::HostId;
+
+use super::crew::{Crew, WorkQueue};
 
 /// Lookups that may run at once: a lookup mostly waits, so a few threads cover many
 /// hosts (each host is looked up once); more would only add threads blocked in
@@ -59,20 +59,12 @@ struct Ask {
     port: u16,
 }
 
-/// The queue the reactor fills and the threads empty, and the stop flag.
-struct Shared {
-    queue: Mutex<VecDeque<Ask>>,
-    ready: Condvar,
-    stop: AtomicBool,
-}
-
 /// The resolver threads of one reactor, started on demand, at most [`RESOLVER_THREADS`].
 pub struct Resolvers {
     naming: Naming,
-    started: usize,
-    /// Lookups asked for and not yet answered.
-    outstanding: usize,
-    shared: Arc<Shared>,
+    /// The threads, and the lookups asked for and not yet answered.
+    crew: Crew,
+    queue: Arc<WorkQueue<Ask>>,
     answers: Receiver<Answer>,
     answer_to: Sender<Answer>,
 }
@@ -83,13 +75,8 @@ impl Resolvers {
         let (answer_to, answers) = mpsc::channel();
         Resolvers {
             naming,
-            started: 0,
-            outstanding: 0,
-            shared: Arc::new(Shared {
-                queue: Mutex::new(VecDeque::new()),
-                ready: Condvar::new(),
-                stop: AtomicBool::new(false),
-            }),
+            crew: Crew::new(RESOLVER_THREADS),
+            queue: Arc::new(WorkQueue::default()),
             answers,
             answer_to,
         }
@@ -111,42 +98,30 @@ impl Resolvers {
         port: u16,
         waker: &Arc<Waker>,
     ) -> io::Result<()> {
-        if self.outstanding + 1 > self.started && self.started < RESOLVER_THREADS {
-            let shared = Arc::clone(&self.shared);
+        self.crew.before_queueing(|| {
+            let queue = Arc::clone(&self.queue);
             let (naming, answer_to) = (self.naming.clone(), self.answer_to.clone());
             let waker = Arc::clone(waker);
-            let spawned = thread::Builder::new()
+            thread::Builder::new()
                 .name("miodl-resolve".into())
-                .spawn(move || resolver_thread(&naming, &shared, &answer_to, &waker));
-            match spawned {
-                Ok(_) => self.started += 1,
-                Err(e) if self.started == 0 => return Err(e),
-                // The running threads take it, in turn.
-                Err(_) => {}
-            }
-        }
-        let ask = Ask {
+                .spawn(move || resolver_thread(&naming, &queue, &answer_to, &waker))
+                .map(drop)
+        })?;
+        self.queue.push(Ask {
             host,
             name: name.to_string(),
             port,
-        };
-        self.shared
-            .queue
-            .lock()
-            .expect("lookup queue")
-            .push_back(ask);
-        self.outstanding += 1;
-        self.shared.ready.notify_one();
+        });
         Ok(())
     }
 
     /// The next answer, if any (after the waker rang).
     pub fn next_answer(&mut self) -> Option<Answer> {
-        if self.outstanding == 0 {
+        if self.crew.outstanding() == 0 {
             return None;
         }
         let answer = self.answers.try_recv().ok()?;
-        self.outstanding -= 1;
+        self.crew.answered();
         Some(answer)
     }
 }
@@ -155,27 +130,18 @@ impl Drop for Resolvers {
     /// Tells the threads to stop: an idle one exits at once, one in a lookup when the
     /// lookup returns (its answer goes nowhere).
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        self.shared.queue.lock().expect("lookup queue").clear();
-        self.shared.ready.notify_all();
+        self.queue.stop();
     }
 }
 
 /// A resolver thread: takes lookups one at a time.
-fn resolver_thread(naming: &Naming, shared: &Shared, answer_to: &Sender<Answer>, waker: &Waker) {
-    loop {
-        let ask = {
-            let mut queue = shared.queue.lock().expect("lookup queue");
-            loop {
-                if shared.stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Some(ask) = queue.pop_front() {
-                    break ask;
-                }
-                queue = shared.ready.wait(queue).expect("lookup queue");
-            }
-        };
+fn resolver_thread(
+    naming: &Naming,
+    queue: &WorkQueue<Ask>,
+    answer_to: &Sender<Answer>,
+    waker: &Waker,
+) {
+    while let Some(ask) = queue.next() {
         let started = Instant::now();
         let found = naming.look_up(&ask.name, ask.port);
         let answer = Answer {
