@@ -1798,3 +1798,38 @@ fn throttled_answers_are_retried_ten_times_then_count_as_failures() {
     assert_eq!(run.failures().len(), 1);
     assert!(run.scheduler.is_finished());
 }
+
+/// `--skip-existing` with more saved URLs ahead of a new one than the feed reports in
+/// one batch: the first ask already hands out the new one. (Without the scheduler asking
+/// the feed again after a batch of skipped files, `next_ready` would answer `None`, and
+/// the reactor would sleep in `poll` for each batch of 1,024 saved files.)
+#[test]
+fn many_saved_files_ahead_of_a_new_one_do_not_hold_it_back() {
+    let saved: Vec<String> = (0..2500)
+        .map(|i| format!("http://files.test/f{i}"))
+        .collect();
+    let list = format!("{}\nhttp://files.test/new", saved.join("\n"));
+    let mut sources = UrlSources::new(Vec::new());
+    let list: Box<dyn BufRead + Send> = Box::new(Cursor::new(list));
+    sources.push_list(UrlLines::new("list".into(), list), false);
+    let mut feed = Feed::Urls(Box::new(UrlFeed::new(sources, None)));
+    // As `run::execute` does, before the scheduler's first refill.
+    let entries = saved
+        .iter()
+        .enumerate()
+        .map(|(i, url)| (url.clone(), format!("f{i}")));
+    feed.skip_saved(entries);
+    let options = TransferOptions {
+        skip_existing: true,
+        ..TransferOptions::default()
+    };
+    let mut run = Run::new(options, feed, Vec::new(), SEED);
+    let first = run
+        .next()
+        .expect("the new file is handed out at the first ask");
+    assert_eq!(
+        run.scheduler.url(first).to_string(),
+        "http://files.test/new"
+    );
+    assert_eq!(run.scheduler.summary().skipped, 2500);
+}
