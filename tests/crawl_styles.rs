@@ -112,6 +112,29 @@ fn every_style_crawls_miodl_serve_completely_on_both_engines() {
     }
 }
 
+/// `miodl serve --page-cap 10` pages its `GET` list 10 items at a time: 23 ids are 3
+/// pages, and `link` still looks ahead from the first page's rel="last".
+#[test]
+fn serve_page_cap_sets_the_page_size_of_the_get_styles() {
+    let server = serve::spawn(ServeConfig {
+        port: 0,
+        files: 23,
+        pages: ServePages::Link,
+        page_cap: 10,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let list_url = format!("{}/api/list_files", server.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = style_args(ServePages::Link);
+    extra.extend(["--lookahead", "3", "-c", "4"]);
+    let run = crawl(&list_url, dir.path(), &extra);
+    assert_eq!(run.status, Some(0), "{run}");
+    assert_eq!(verify_text(dir.path()), "ok: 23 files", "{run}");
+    assert_eq!(run.json()["pages"], json!(3), "{run}");
+    assert_eq!(run.json()["pages_chained"], json!(false), "{run}");
+}
+
 /// Runs the crawl and checks the story most tests end with: exit 0, every id of
 /// `catalog` downloaded exactly once, nothing else, and no careless request.
 fn crawl_once_each(server: &ListServer, extra: &[&str]) -> Run {

@@ -72,6 +72,8 @@ pub struct ServeConfig {
     pub faults: FaultPlan,
     /// `--pages STYLE`: how `GET /api/list_files` pages [default: `more`].
     pub pages: ServePages,
+    /// `--page-cap N`: the most items a `GET` page holds [default: 5].
+    pub page_cap: usize,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::transport::tls::SelfSigned>,
@@ -88,6 +90,7 @@ impl Default for ServeConfig {
             seed: 0,
             faults: FaultPlan::none(),
             pages: ServePages::More,
+            page_cap: pages::DEFAULT_PAGE_CAP,
             #[cfg(feature = "tls")]
             tls: None,
         }

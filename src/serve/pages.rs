@@ -2,8 +2,8 @@
 //! catalog, paged the way real APIs page, so every `miodl crawl --pages` style has a
 //! counterpart on loopback.
 //!
-//! Every style answers `GET /api/list_files` with up to 5 items a page (`per_page` or
-//! `limit` asks for fewer), each item `{"id": "<id>", "url": "/api/download/<id>"}`:
+//! Every style answers `GET /api/list_files` with up to 5 items a page (`--page-cap N`
+//! says N; `per_page` or `limit` asks for fewer), each item `{"id": "<id>", "url": "/api/download/<id>"}`:
 //!
 //! ```text
 //!   link    ?page=N        → [items], Link: </api/list_files?page=N+1&per_page=P>; rel="next",
@@ -54,8 +54,8 @@ impl ServePages {
     }
 }
 
-/// The server's cap on a page.
-const MAX_PER_PAGE: usize = 5;
+/// The server's cap on a page unless `--page-cap` says otherwise.
+pub const DEFAULT_PAGE_CAP: usize = 5;
 
 /// The cursor of the item at `start`: opaque, and with characters that need encoding.
 fn cursor_of(start: usize) -> String {
@@ -68,7 +68,7 @@ fn start_of_cursor(cursor: &str) -> Option<usize> {
 }
 
 /// Answers `GET /api/list_files?query` in the `style`.
-pub(super) fn page(ids: &[String], style: ServePages, query: &str) -> Reply {
+pub(super) fn page(ids: &[String], style: ServePages, cap: usize, query: &str) -> Reply {
     let param = |name: &str| {
         query
             .split('&')
@@ -79,8 +79,8 @@ pub(super) fn page(ids: &[String], style: ServePages, query: &str) -> Reply {
     let number = |name: &str| param(name).and_then(|v| v.parse::<usize>().ok());
     let per_page = number("per_page")
         .or(number("limit"))
-        .unwrap_or(MAX_PER_PAGE)
-        .clamp(1, MAX_PER_PAGE);
+        .unwrap_or(cap)
+        .clamp(1, cap.max(1));
     let page_no = number("page").unwrap_or(1).max(1);
     let start = match style {
         ServePages::Offset => number("offset").unwrap_or(0),

@@ -99,6 +99,7 @@ impl Context {
         let reply = route(
             &self.catalog,
             self.config.pages,
+            self.config.page_cap,
             &req.method,
             &req.target,
             &req.body,

@@ -48,6 +48,7 @@ impl Catalog {
 pub(super) fn route(
     catalog: &Catalog,
     pages: ServePages,
+    page_cap: usize,
     method: &str,
     target: &str,
     body: &[u8],
@@ -57,7 +58,7 @@ pub(super) fn route(
     match (method, segments.as_slice()) {
         ("POST", ["api", "list_files"]) => list_page(catalog, body),
         ("GET", ["api", "list_files"]) if pages != ServePages::More => {
-            super::pages::page(&catalog.ids, pages, query)
+            super::pages::page(&catalog.ids, pages, page_cap, query)
         }
         ("GET", ["api", "list_files"]) => list_all(catalog),
         ("GET", ["api", "download", id]) => download(catalog, id),

@@ -273,6 +273,8 @@ Options:
       --pages STYLE       page GET /api/list_files as link, next, cursor,
                           number or offset (items {\"id\", \"url\"}, at most 5
                           a page) [default: more]
+      --page-cap N        the most items a GET page holds (per_page or
+                          limit asks for fewer) [default: 5]
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

@@ -260,6 +260,7 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
                     ))
                 })?;
             }
+            Long("page-cap") => config.page_cap = positive(parser, "--page-cap")?,
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
