@@ -20,7 +20,9 @@
 #   "tls": the small files again over HTTPS, from a second nginx with a local CA made by
 #      openssl (each tool is told to trust it; needs nginx and openssl);
 #   6. prints a markdown table per scenario (median wall, min-max, CPU µs per file, peak
-#      RSS, wall relative to miodl) and writes the tables to OUT as well.
+#      RSS, wall relative to miodl, CPU and wall relative to the floor) and writes the
+#      tables to OUT as well. The floor (benches/floor.rs) fetches the same files with
+#      only the unavoidable work: docs/performance.md, "The floor".
 #
 # Peers (each is skipped when missing):
 #   apt-get install nginx curl wget2 aria2 time      # `time` provides /usr/bin/time
@@ -29,9 +31,11 @@
 #
 # Knobs (environment): ROUNDS=5  SMALL_FILES=10000 SMALL_SIZE=4096 SMALL_CONN=64
 #   LARGE_FILES=4 LARGE_SIZE=268435456 LARGE_CONN=4  CRAWL_FILES=25 CRAWL_LAGS="0 0.3"
-#   SCENARIOS="small large crawl tls"  TOOLS="miodl miodl-pipeline curl wget2 aria2c aiohttp"
+#   SCENARIOS="small large crawl tls"  TOOLS="miodl miodl-pipeline curl wget2 aria2c aiohttp floor cat"
 #   (also: miodl-threads, miodl-nodisk; miodl-pipeline is left out of "large": 4 files on
-#   4 sockets leave nothing to pipeline)
+#   4 sockets leave nothing to pipeline; floor, benches/floor.rs, runs in "small" and
+#   "large" (plain HTTP only); cat, a plain copy of the served files with no network, in
+#   "large" only)
 #   SERVER=auto|nginx|miodl-serve  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
 #   QUIET_LOAD=1.5 QUIET_TRIES=10 (wait, 30 s at a time, for a quiet machine before starting)
 # Example, a quick look: ROUNDS=3 SMALL_FILES=2000 LARGE_SIZE=67108864 benches/compare.sh
@@ -48,7 +52,7 @@ LARGE_CONN=${LARGE_CONN:-4}
 CRAWL_FILES=${CRAWL_FILES:-25}
 CRAWL_LAGS=${CRAWL_LAGS:-0 0.3}
 SCENARIOS=${SCENARIOS:-small large crawl tls}
-TOOLS=${TOOLS:-miodl miodl-pipeline curl wget2 aria2c aiohttp}
+TOOLS=${TOOLS:-miodl miodl-pipeline curl wget2 aria2c aiohttp floor cat}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 OUT=${OUT:-${TMPDIR:-/tmp}/miodl-compare-$(date +%Y%m%d-%H%M%S).md}
 
@@ -183,18 +187,25 @@ timed_run() { # tool out verify-command... -- command...
     rm -rf "$out"
 }
 
+# The median of column $2 of the ok rows of $RESULTS that match the awk condition $1.
+median_of() {
+    awk "$1 && \$5 == \"ok\" { print \$$2 }" "$RESULTS" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
 # Prints the markdown table of $RESULTS; $1 = files per run, $2 = the title.
 table() {
     local files=$1 title=$2
     printf '\n### %s\n\n' "$title"
-    printf '| tool | median wall (s) | min–max (s) | CPU µs/file | peak RSS (MiB) | wall vs miodl | runs ok |\n'
-    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-    local base
-    base=$(awk '$1 ~ /^miodl(-crawl)?$/ && $5 == "ok" { print $2 }' "$RESULTS" | sort -n |
-        awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+    printf '| tool | median wall (s) | min–max (s) | CPU µs/file | peak RSS (MiB) | wall vs miodl | CPU vs floor | wall vs floor | runs ok |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+    local base floor_wall floor_cpu
+    base=$(median_of '$1 ~ /^miodl(-crawl)?$/' 2)
+    floor_wall=$(median_of '$1 == "floor"' 2)
+    floor_cpu=$(median_of '$1 == "floor" && $3 != "na"' 3)
     local t
     for t in $(awk '{ print $1 }' "$RESULTS" | awk '!seen[$0]++'); do
-        awk -v t="$t" -v files="$files" -v base="$base" '
+        awk -v t="$t" -v files="$files" -v base="$base" -v fw="$floor_wall" -v fc="$floor_cpu" '
             function median(a, n,   i, j, x) {
                 for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -208,12 +219,15 @@ table() {
                 if ($2 > max) max = $2
             }
             END {
-                if (n == 0) { printf "| %s | FAILED | | | | | 0/%d |\n", t, runs; exit }
+                if (n == 0) { printf "| %s | FAILED | | | | | | | 0/%d |\n", t, runs; exit }
                 m = median(wall, n)
-                c = nc ? sprintf("%.0f", median(cpu, nc) * 1e6 / files) : "n/a"
+                mc = nc ? median(cpu, nc) : ""
+                c = nc ? sprintf("%.0f", mc * 1e6 / files) : "n/a"
                 r = rss != "" ? sprintf("%.1f", rss / 1024) : "n/a"
                 ratio = base != "" ? sprintf("%.2f×", m / base) : "n/a"
-                printf "| %s | %.3f | %.3f–%.3f | %s | %s | %s | %d/%d |\n", t, m, min, max, c, r, ratio, n, runs
+                cf = (nc && fc > 0) ? sprintf("%.2f×", mc / fc) : "n/a"
+                wf = fw > 0 ? sprintf("%.2f×", m / fw) : "n/a"
+                printf "| %s | %.3f | %.3f–%.3f | %s | %s | %s | %s | %s | %d/%d |\n", t, m, min, max, c, r, ratio, cf, wf, n, runs
             }' "$RESULTS"
     done
 }
@@ -236,6 +250,10 @@ scenario() { # name files size connections
         say "$name: round $round/$ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))"
         for tool in "${tools[@]}"; do
             [[ $name == large && $tool == miodl-pipeline ]] && continue
+            # The floor assumes equal answers: nginx's files, not miodl serve's SIZE+i.
+            [[ $tool == floor && ($name == tls || $SERVER != nginx) ]] && continue
+            [[ $name != large && $tool == cat ]] && continue
+            REF=$S/ref/$name
             tool_cmd "$tool" "$S/$name.list" "$S/out" "$n"
             timed_run "$tool" "$S/out" diff -rq "$S/ref/$name" "$S/out" -- "${cmd[@]}"
         done

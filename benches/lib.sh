@@ -14,15 +14,28 @@
 #   start_miodl_serve ARGS...  `miodl serve --port 0 ARGS`; sets SERVE_URL
 #   make_pattern_file SIZE PATH  the byte pattern of miodl serve's /bytes routes
 #   write_aiohttp_get          writes $S/aiohttp_get.py, the aiohttp peer
+#   build_floor                cargo builds benches/floor.rs; sets FLOOR
 #   tool_cmd TOOL LIST OUT N   sets cmd=(...): TOOL fetching every URL of LIST into OUT at
 #                              N connections (curl's config file is ${LIST%.list}.curl);
 #                              TOOL miodl-threads is `miodl get --engine threads`,
 #                              miodl-pipeline `miodl get --pipeline 8`, miodl-nodisk
-#                              `miodl get --disk-threads 0` (no disk threads)
+#                              `miodl get --disk-threads 0` (no disk threads), floor the
+#                              floor program, cat a plain copy of the files of $REF
 # The caller sets `set -euo pipefail` and `repo` (the repository root).
 
 say() { printf '%s\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# The floor program (benches/floor.rs), built by cargo; sets FLOOR to its executable.
+build_floor() {
+    FLOOR=$(cd "$repo" && cargo bench --quiet --bench floor --no-run --message-format=json 2>/dev/null |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "floor" and m.get("executable"):
+        print(m["executable"])')
+    [[ -x $FLOOR ]] || { say "could not build benches/floor.rs"; return 1; }
+}
 
 build_miodl() {
     say "building miodl (release)..."
@@ -226,6 +239,9 @@ tool_cmd() {
         --allow-overwrite=true --auto-file-renaming=false --enable-http-keep-alive=true
         --deferred-input=true --summary-interval=0) ;;
     aiohttp) cmd=(python3 "$S/aiohttp_get.py" "$list" "$out" "$n") ;;
+    floor) cmd=("$FLOOR" "$list" "$out" "$n") ;;
+    # Plain cat, no network: one cat per file of $REF at once, onto the output directory.
+    cat) cmd=(bash -c 'for f in "$1"/*; do cat "$f" >"$2/${f##*/}" & done; wait' cat "$REF" "$out") ;;
     miodl-crawl) cmd=("$MIODL" crawl -q -o "$out" "$list/api/list_files") ;;
     aiohttp-crawl) cmd=(python3 "$S/aiohttp_crawl.py" "$list" "$out") ;;
     esac
@@ -246,7 +262,8 @@ find_tools() {
     local t
     for t in $TOOLS; do
         case $t in
-        miodl | miodl-*) tools+=("$t") ;;
+        miodl | miodl-* | cat) tools+=("$t") ;;
+        floor) if build_floor; then tools+=(floor); fi ;;
         aiohttp) if python3 -c 'import aiohttp' 2>/dev/null; then tools+=(aiohttp); else say "skip aiohttp: pip install aiohttp"; fi ;;
         *) if have "$t"; then tools+=("$t"); else say "skip $t: not installed"; fi ;;
         esac
