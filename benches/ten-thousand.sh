@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# benches/ten-thousand.sh — 10,000 sockets on one thread: `miodl get -c 10000` against
+# `miodl serve --lag 1`, which holds every request for a second before answering.
+#
+# A perfect client finishes in 1 s plus the time to open 10,000 sockets. Each row gets a
+# fresh server on a new port, so the TIME_WAIT sockets a row leaves behind (10,000 of them,
+# on the client side) never collide with the next row's 4-tuples; the ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range) must still hold FILES ports at once.
+# The script raises its own `ulimit -n` to the hard limit; where that is below what
+# -c FILES needs, miodl shrinks the pool and says so (docs/reference.md, "open files").
+#
+# Rows: miodl get -c FILES; aiohttp TCPConnector(limit=0) (no limit); curl --parallel
+# --parallel-max 300 (its ceiling in 7.x). Each row prints wall, CPU per file, peak RSS,
+# RSS per socket ((peak - the same tool's peak at -c 1 on 100 files) / sockets), and the
+# listen queue overflows the kernel counted during the row (TcpExtListenOverflows: SYNs
+# the server's full accept queue dropped; each costs that connect a 1 s retransmission).
+#
+# Needs: python3; aiohttp and curl for their rows; /usr/bin/time for RSS.
+# Knobs: FILES=10000 SIZE=4096 LAG=1 TOOLS="miodl aiohttp curl" MIODL=path.
+set -euo pipefail
+
+FILES=${FILES:-10000}
+SIZE=${SIZE:-4096}
+LAG=${LAG:-1}
+TOOLS=${TOOLS:-miodl aiohttp curl}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
+
+if [[ -z ${MIODL:-} ]]; then build_miodl; fi
+make_scratch miodl-ten-thousand
+write_aiohttp_get
+ulimit -n "$(ulimit -Hn)"
+wait_quiet
+
+overflows() { awk '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else { split($0, v); for (i in k) if (k[i] == "ListenOverflows") print v[i] } }' /proc/net/netstat; }
+
+# Runs tool $1 on $2 files at $3 connections against a fresh server; prints
+# "wall cpu rss_kb overflows".
+row() {
+    local tool=$1 files=$2 conn=$3 out=$S/out-$tool-$conn
+    start_miodl_serve --files "$files" --lag "$LAG"
+    local list=$S/$tool-$files.list i
+    for ((i = 1; i <= files; i++)); do echo "$SERVE_URL/bytes/$((SIZE + i))"; done >"$list"
+    sed 's/.*/url = "&"/' "$list" >"${list%.list}.curl"
+    rm -rf "$out" && mkdir -p "$out"
+    tool_cmd "$tool" "$list" "$out" "$conn"
+    local before after t0 t1
+    before=$(overflows)
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%U %S %M' -o "$S/time" "${cmd[@]}" >/dev/null 2>"$S/err" || say "$tool exited $?: $(tail -n 2 "$S/err")"
+    t1=$(date +%s%N)
+    after=$(overflows)
+    local got
+    got=$(find "$out" -type f | wc -l)
+    ((got == files)) || say "$tool: $got of $files files"
+    read -r user sys rss <"$S/time"
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $((after - before))"
+    kill "${server_pids[-1]}" 2>/dev/null || true
+}
+
+echo "$FILES files of $SIZE bytes, miodl serve --lag $LAG, -c $FILES; ulimit -n $(ulimit -n); somaxconn $(cat /proc/sys/net/core/somaxconn); $QUIET_NOTE"
+printf '| tool | wall (s) | CPU µs/file | peak RSS (MiB) | RSS per socket (KiB) | listen overflows |\n| --- | ---: | ---: | ---: | ---: | ---: |\n'
+for tool in $TOOLS; do
+    case $tool in
+    aiohttp) python3 -c 'import aiohttp' 2>/dev/null || { say "skip aiohttp"; continue; }; conn=0 ;;
+    curl) have curl || { say "skip curl"; continue; }; conn=$FILES ;;
+    *) conn=$FILES ;;
+    esac
+    read -r _ _ rss1 _ < <(LAG=0 row "$tool" 100 1)
+    read -r wall cpu rss over < <(row "$tool" "$FILES" "$conn")
+    sockets=$FILES
+    [[ $tool == curl ]] && sockets=300
+    printf '| %s | %s | %.0f | %.1f | %.2f | %s |\n' "$tool" "$wall" "$(awk -v c="$cpu" -v n="$FILES" 'BEGIN { print c * 1e6 / n }')" \
+        "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v r="$rss" -v r1="$rss1" -v n="$sockets" 'BEGIN { print (r - r1) / n }')" "$over"
+done
