@@ -4,7 +4,9 @@
 //! event, which is only a hint) or a timer this connection asked for is due. `progress` does
 //! all the work that is possible *now* without blocking and reports when it next wants
 //! to be woken. Reads and writes go until `WouldBlock`, because mio's readiness is
-//! edge-triggered: an event that is not drained will not be repeated.
+//! edge-triggered: an event that is not drained will not be repeated. Each has a share
+//! per call, though (the input caps, the write budget, [`DISCARD_BUDGET`]): a call that
+//! stops at its share sets a [`Purpose::Pace`] deadline and goes on next turn.
 //!
 //! ```text
 //!              request parsed: queued, due at now + lag
@@ -56,6 +58,10 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 const LINGER: Duration = Duration::from_secs(2);
 /// Read/parse/write rounds per call of `progress`, for the same fairness reason.
 const MAX_ROUNDS: usize = 64;
+/// Reads of input to throw away per call (16 KiB each): a client that never stops
+/// sending to a lingering or stalled connection cannot hold the loop, the rule the
+/// client's reactor keeps too (docs/architecture.md, "One socket, one turn").
+const DISCARD_BUDGET: usize = 16;
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,15 +173,21 @@ impl ServerConn {
             return Next::Close;
         }
         match self.state {
+            // Input left unread past the budget waits for the linger's end, which closes.
             State::Lingering => match self.discard_input() {
-                Ok(true) | Err(_) => Next::Close,
-                Ok(false) if self.is_due(Purpose::Linger, now) => Next::Close,
-                Ok(false) => Next::Keep,
+                Ok(Discarded::PeerClosed) | Err(_) => Next::Close,
+                Ok(_) if self.is_due(Purpose::Linger, now) => Next::Close,
+                Ok(_) => Next::Keep,
             },
             State::Stalled => match self.discard_input() {
-                Ok(true) | Err(_) => Next::Close,
-                Ok(false) => {
+                Ok(Discarded::PeerClosed) | Err(_) => Next::Close,
+                Ok(Discarded::Drained) => {
                     self.deadline = None;
+                    Next::Keep
+                }
+                // Come back next turn: a FIN behind the unread bytes brings no new event.
+                Ok(Discarded::MoreLeft) => {
+                    self.deadline = Some(Deadline::new(Purpose::Pace, now));
                     Next::Keep
                 }
             },
@@ -352,24 +364,36 @@ impl ServerConn {
         self.state = State::Lingering;
         self.deadline = Some(Deadline::new(Purpose::Linger, now + LINGER));
         match self.discard_input() {
-            Ok(true) | Err(_) => Next::Close,
-            Ok(false) => Next::Keep,
+            Ok(Discarded::PeerClosed) | Err(_) => Next::Close,
+            Ok(_) => Next::Keep,
         }
     }
 
-    /// Reads and drops input until `WouldBlock`; `Ok(true)` at the peer's FIN.
-    fn discard_input(&mut self) -> io::Result<bool> {
+    /// Reads and drops input until `WouldBlock`, the peer's FIN, or [`DISCARD_BUDGET`].
+    fn discard_input(&mut self) -> io::Result<Discarded> {
         let mut chunk = [0u8; 16 * 1024];
-        loop {
+        let mut reads = 0;
+        while reads < DISCARD_BUDGET {
             match self.transport.read(&mut chunk) {
-                Ok(0) => return Ok(true),
-                Ok(_) => {}
-                Err(e) if would_block(&e) => return Ok(false),
+                Ok(0) => return Ok(Discarded::PeerClosed),
+                Ok(_) => reads += 1,
+                Err(e) if would_block(&e) => return Ok(Discarded::Drained),
                 Err(e) if interrupted(&e) => continue,
                 Err(e) => return Err(e),
             }
         }
+        Ok(Discarded::MoreLeft)
     }
+}
+
+/// How far one call of `discard_input` got.
+enum Discarded {
+    /// The peer sent FIN.
+    PeerClosed,
+    /// Nothing more to read now (`WouldBlock`): the next bytes bring an event.
+    Drained,
+    /// The budget ran out with input perhaps still waiting.
+    MoreLeft,
 }
 
 /// The outcome of one round of writing.

@@ -89,3 +89,50 @@ fn a_due_answer_the_socket_will_not_take_waits_for_writable_not_a_timer() {
     }
     panic!("the socket never filled");
 }
+
+#[test]
+fn a_stalled_connection_throws_away_a_share_of_its_input_per_call() {
+    let config = ServeConfig {
+        faults: crate::serve::FaultPlan::parse("stall").unwrap(),
+        ..ServeConfig::default()
+    };
+    let stats = Arc::new(ServerStats::default());
+    let mut ctx = Context::new(Catalog::new(catalog(3, 0)), config, stats);
+    let (mut conn, mut client) = pair();
+    // Room for the whole flood on the server's side, so one call could read all of it.
+    socket2::SockRef::from(conn.transport.socket())
+        .set_recv_buffer_size(4 << 20)
+        .unwrap();
+    client
+        .write_all(b"GET /bytes/10 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    progress_until_queued(&mut conn, &mut ctx);
+    assert_eq!(conn.progress(Instant::now(), &mut ctx), Next::Keep);
+    assert_eq!(conn.state, State::Stalled);
+
+    let flood = vec![b'x'; 1 << 20];
+    client.write_all(&flood).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let now = Instant::now();
+    assert_eq!(conn.progress(now, &mut ctx), Next::Keep);
+    // 1 MiB waits, 16 reads of 16 KiB were allowed: the rest is for the next turn.
+    assert_eq!(conn.deadline, Some(Deadline::new(Purpose::Pace, now)));
+    let mut calls = 1;
+    while conn.deadline.is_some() && calls < 1000 {
+        assert_eq!(conn.progress(Instant::now(), &mut ctx), Next::Keep);
+        calls += 1;
+    }
+    assert!(calls >= 4, "1 MiB in {calls} calls of at most 256 KiB");
+    assert_eq!(conn.deadline, None, "drained");
+    // The FIN closes it.
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut closed = false;
+    for _ in 0..1000 {
+        if conn.progress(Instant::now(), &mut ctx) == Next::Close {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(closed);
+}
