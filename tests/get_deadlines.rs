@@ -214,3 +214,50 @@ fn fast_downloads_within_the_bounds_succeed() {
         assert_eq!(files["2000000"], pattern(2_000_000), "{engine}");
     }
 }
+
+/// A listener that never accepts, its queue filled: new SYNs are dropped, so a connect
+/// neither succeeds nor fails. Returns the URL and what must live as long as the test.
+fn hanging_connect() -> (String, Box<dyn std::any::Any>) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    listener.bind(&any.into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    // Connect until one connect hangs: then the queue is full.
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => fillers.push(s),
+            Err(_) if !fillers.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    assert!(!fillers.is_empty(), "could not fill the accept queue");
+    (
+        format!("http://{addr}/never.bin"),
+        Box::new((listener, fillers)),
+    )
+}
+
+/// `--max-time` bounds a connect that never completes, long before `--connect-timeout`.
+#[test]
+fn a_connect_that_never_completes_runs_into_max_time() {
+    let (url, _held) = hanging_connect();
+    for engine in ["reactor", "threads"] {
+        let dir = out_dir();
+        let mut args = get_args(dir.path(), &["--max-time", "1", "--connect-timeout", "30"]);
+        args.extend(["--retries", "0", "--engine", engine, &url]);
+        let run = miodl(&args);
+        assert_eq!(run.status, Some(1), "{engine}: {run:?}");
+        let lines = run.stderr_lines();
+        assert_eq!(lines.len(), 1, "{engine}: one line, got {lines:?}");
+        assert!(
+            lines[0].contains("took longer than --max-time 1 s while connecting"),
+            "{engine}: {}",
+            lines[0]
+        );
+        assert!(run.elapsed < GENEROUS, "{engine}: {:?}", run.elapsed);
+        assert_no_temp_files(dir.path());
+    }
+}
