@@ -11,7 +11,7 @@
 //! the length of one whole answer (head and body); every answer is then assumed to have
 //! exactly that length, which holds for equally sized files from one nginx. Then:
 //!
-//! - **small** bodies (up to 1 MiB): one thread, one `mio::Poll`, N kept-alive sockets.
+//! - **small** bodies (under 256 KiB, where miodl stops splicing): one thread, one `mio::Poll`, N kept-alive sockets.
 //!   Each request is prepared before the clock matters (one buffer, offsets into it);
 //!   each answer is read with `recvfrom` into a buffer of the known length, nothing is
 //!   parsed, and the body is made a file the way miodl makes one whole: `openat(O_TMPFILE)`,
@@ -47,7 +47,7 @@ fn main() {
     std::fs::create_dir_all(out).expect("OUT: creatable");
     let dir = linux::Dir::open(out);
     let (head_len, body_len) = linux::probe(&urls[0]);
-    if body_len <= 1 << 20 {
+    if body_len < 256 << 10 {
         linux::small(&urls, &dir, conn, head_len + body_len, head_len);
     } else {
         linux::large(&urls, &dir, conn);
