@@ -73,7 +73,7 @@ fn drive(
             pending.remove(0)
         };
         let (lines, body) = server(&at);
-        match pager.on_answer(id, &head(&lines), body.as_bytes()) {
+        match pager.on_answer(id, None, &head(&lines), body.as_bytes()) {
             Ok(outcome) => run.ids.extend(outcome.new_ids),
             Err(e) => {
                 run.error = Some(e.to_string());
@@ -487,7 +487,7 @@ fn an_answer_for_a_page_not_asked_is_refused() {
     let ask = pager.next_page().unwrap();
     let wrong = super::PageId(ask.id.0 + 5);
     assert!(matches!(
-        pager.on_answer(wrong, &head(""), b"[]"),
+        pager.on_answer(wrong, None, &head(""), b"[]"),
         Err(PageError::UnknownPage(_))
     ));
     pager.on_failed(ask.id);
