@@ -8,6 +8,10 @@
 //! client on a virtual clock (no sockets, no sleeping) and returns its finishing time, so
 //! the demo can print, next to each measured row, how close the real run came.
 //!
+//! A request rate (`--rate`, `--per-host-rate`: a token bucket with a burst of one) adds
+//! a bound of its own, [`paced_bound`]: no two requests closer than its interval. The
+//! perfect client is held to both, so its time is at least the larger of the two.
+//!
 //! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
 use std::time::Duration;
@@ -85,6 +89,23 @@ pub fn lower_bound(shape: Shape) -> (Duration, u64) {
         }
     }
     (lag * now as u32, requests)
+}
+
+/// The bound of a row whose requests are paced (`interval`: one request per interval
+/// at most, a burst of one): the last of `requests` starts no sooner than
+/// `requests - 1` intervals after the first and takes `lag`, and the pool's bound
+/// (`pool`) holds too. Without pacing, the pool's bound.
+pub fn paced_bound(
+    pool: Duration,
+    requests: u64,
+    interval: Option<Duration>,
+    lag: Duration,
+) -> Duration {
+    let Some(interval) = interval else {
+        return pool;
+    };
+    let gaps = u32::try_from(requests.saturating_sub(1)).unwrap_or(u32::MAX);
+    pool.max(interval.saturating_mul(gaps) + lag)
 }
 
 #[cfg(test)]

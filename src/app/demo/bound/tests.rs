@@ -34,3 +34,20 @@ fn a_small_pool_makes_pages_wait_for_downloads() {
     assert_eq!(requests, 30);
     assert!(time > Duration::from_millis(1800), "{time:?}");
 }
+
+#[test]
+fn a_rate_bounds_the_time_by_its_intervals() {
+    let lag = Duration::from_millis(300);
+    let pool = Duration::from_millis(1800);
+    let tenth = Some(Duration::from_millis(100));
+    // 31 requests at 10/s: the last starts 3 s after the first, and takes the lag.
+    assert_eq!(
+        paced_bound(pool, 31, tenth, lag),
+        Duration::from_millis(3300)
+    );
+    // A fast rate leaves the pool's bound.
+    let fast = Some(Duration::from_millis(10));
+    assert_eq!(paced_bound(pool, 31, fast, lag), pool);
+    assert_eq!(paced_bound(pool, 31, None, lag), pool);
+    assert_eq!(paced_bound(Duration::ZERO, 1, tenth, lag), lag);
+}
