@@ -23,7 +23,7 @@ use crate::app::run::{execute, prepare_crawl, CrawlTask, Report, Stderr};
 use crate::model::options::{Engine, Rate, TransferOptions};
 use crate::model::stop::Stop;
 use crate::serve::{self, ServeConfig};
-use bound::{lower_bound, paced_bound, Shape};
+use bound::{lower_bound, Shape};
 
 /// The reference server caps pages at this many ids.
 const SERVER_PAGE_CAP: u64 = 5;
@@ -299,8 +299,8 @@ fn run_row(
         lookahead: u64::from(row.lookahead),
         slots,
         lag: args.lag,
+        pace: pacing(&row),
     });
-    let bound = paced_bound(bound, bound_requests, pacing(&row), args.lag);
     Ok(Outcome {
         row,
         report,

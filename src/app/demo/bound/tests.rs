@@ -11,6 +11,7 @@ fn shape(slots: u64, lookahead: u64) -> Shape {
         lookahead,
         slots,
         lag: Duration::from_millis(300),
+        pace: None,
     }
 }
 
@@ -37,17 +38,23 @@ fn a_small_pool_makes_pages_wait_for_downloads() {
 
 #[test]
 fn a_rate_bounds_the_time_by_its_intervals() {
-    let lag = Duration::from_millis(300);
-    let pool = Duration::from_millis(1800);
-    let tenth = Some(Duration::from_millis(100));
-    // 31 requests at 10/s: the last starts 3 s after the first, and takes the lag.
+    let tenth = Duration::from_millis(100);
+    let paced = |slots, lookahead, pace| {
+        lower_bound(Shape {
+            pace: Some(pace),
+            ..shape(slots, lookahead)
+        })
+    };
+    // 30 requests at 10/s: at least 29 intervals and a lag (3.2 s); the first page's lag
+    // leaves two tokens unused (nothing is known yet), so 3.4 s.
+    let (time, requests) = paced(100, 0, tenth);
+    assert_eq!(requests, 30);
+    assert_eq!(time, Duration::from_millis(3400));
+    // A rate faster than the work leaves the pool's bound.
     assert_eq!(
-        paced_bound(pool, 31, tenth, lag),
-        Duration::from_millis(3300)
+        paced(100, 0, Duration::from_millis(1)).0,
+        lower_bound(shape(100, 0)).0 + Duration::from_millis(4)
     );
-    // A fast rate leaves the pool's bound.
-    let fast = Some(Duration::from_millis(10));
-    assert_eq!(paced_bound(pool, 31, fast, lag), pool);
-    assert_eq!(paced_bound(pool, 31, None, lag), pool);
-    assert_eq!(paced_bound(Duration::ZERO, 1, tenth, lag), lag);
+    // One slot: the rate never binds when each request takes longer than its interval.
+    assert_eq!(paced(1, 0, tenth), lower_bound(shape(1, 0)));
 }
