@@ -74,87 +74,46 @@ const fn per_second(count: u32) -> Rate {
 
 /// The rows of the demo, in the order they run.
 fn rows() -> Vec<Row> {
-    let row = |engine, strategy, connections, max_in_flight, keep_alive, lookahead| Row {
+    let row = |engine, strategy, connections| Row {
         engine,
         strategy,
-        connections,
-        max_in_flight,
-        keep_alive,
-        lookahead,
+        connections: Some(connections),
+        max_in_flight: None,
+        keep_alive: true,
+        lookahead: 0,
         rate: None,
         per_host_rate: None,
     };
+    let reactor = |strategy, connections| row(Engine::Reactor, strategy, connections);
     vec![
         row(
             Engine::Blocking,
             "one request at a time (seed: requests)",
-            Some(1),
-            None,
-            true,
-            0,
+            1,
         ),
-        row(
-            Engine::Threads,
-            "20 worker threads (seed: executor)",
-            Some(20),
-            None,
-            true,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "connector -c 100 (aiohttp's default)",
-            Some(100),
-            None,
-            true,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "semaphore --max-in-flight 5, -c 100",
-            Some(100),
-            Some(5),
-            true,
-            0,
-        ),
-        row(Engine::Reactor, "connector -c 5", Some(5), None, true, 0),
-        row(
-            Engine::Reactor,
-            "connector -c 5 --no-keepalive",
-            Some(5),
-            None,
-            false,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "-c 100 --lookahead 8",
-            Some(100),
-            None,
-            true,
-            8,
-        ),
+        row(Engine::Threads, "20 worker threads (seed: executor)", 20),
+        reactor("connector -c 100 (aiohttp's default)", 100),
+        Row {
+            max_in_flight: Some(5),
+            ..reactor("semaphore --max-in-flight 5, -c 100", 100)
+        },
+        reactor("connector -c 5", 5),
+        Row {
+            keep_alive: false,
+            ..reactor("connector -c 5 --no-keepalive", 5)
+        },
+        Row {
+            lookahead: 8,
+            ..reactor("-c 100 --lookahead 8", 100)
+        },
         Row {
             rate: Some(per_second(10)),
-            ..row(
-                Engine::Reactor,
-                "--rate 10/s, -c 100",
-                Some(100),
-                None,
-                true,
-                0,
-            )
+            ..reactor("--rate 10/s, -c 100", 100)
         },
         Row {
             per_host_rate: Some(per_second(20)),
-            ..row(
-                Engine::Reactor,
-                "--per-host-rate 20/s, -c 100 --lookahead 8",
-                Some(100),
-                None,
-                true,
-                8,
-            )
+            lookahead: 8,
+            ..reactor("--per-host-rate 20/s, -c 100 --lookahead 8", 100)
         },
     ]
 }
