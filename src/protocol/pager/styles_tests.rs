@@ -555,3 +555,44 @@ fn link_looks_ahead_when_last_and_next_differ_in_one_number() {
         assert!(pager.stats().complete);
     }
 }
+
+#[test]
+fn a_moved_page_names_its_urls_relative_to_where_it_answered() {
+    // Asked at /list, answered at /v2/list?page=1 (a redirect): "list?page=2" is
+    // /v2/list?page=2, and the item "files/a" is /v2/files/a.
+    let mut pager = ChainPager::new(
+        NextAt {
+            pointer: "/next".into(),
+        },
+        url("http://h:1/list"),
+        Items {
+            items: Some("/results".into()),
+            item: Some("/url".into()),
+            as_url: true,
+        },
+        None,
+    );
+    let first = pager.next_page().unwrap();
+    assert_eq!(first.url.unwrap().to_string(), "http://h:1/list");
+    let moved = url("http://h:1/v2/list?page=1");
+    let body = json!({ "next": "list?page=2", "results": [{ "url": "files/a" }] });
+    let outcome = (pager.on_answer(
+        first.id,
+        Some(&moved),
+        &head(""),
+        body.to_string().as_bytes(),
+    ))
+    .unwrap();
+    assert_eq!(outcome.new_ids, ["http://h:1/v2/files/a"]);
+    let second = pager.next_page().unwrap();
+    assert_eq!(second.url.unwrap().to_string(), "http://h:1/v2/list?page=2");
+    // Not moved: relative to the URL asked.
+    let body = json!({ "next": "list?page=3", "results": [{ "url": "files/b" }] });
+    let outcome =
+        (pager.on_answer(second.id, None, &head(""), body.to_string().as_bytes())).unwrap();
+    assert_eq!(outcome.new_ids, ["http://h:1/v2/files/b"]);
+    assert_eq!(
+        pager.next_page().unwrap().url.unwrap().to_string(),
+        "http://h:1/v2/list?page=3"
+    );
+}
