@@ -540,3 +540,77 @@ fn the_library_crawls_a_get_style_with_the_same_options() {
     assert_eq!(report.pages_chained, Some(false));
     assert_eq!(verify_text(dir.path()), "ok: 12 files");
 }
+
+/// A list at `/list` that moved: every page request is redirected (`code`) to
+/// `/v2/list?page=N`, whose URLs are all relative to the page that answered: the next
+/// page `list?page=N+1` (in the body, or in a `Link` header), and items `files/ID`. Read
+/// against the URL asked (`/list...`), they would name `/list?page=2` and `/files/ID`,
+/// which answer 404.
+fn moved_list_server(code: u16) -> support::scripted::Server {
+    use support::scripted::{Script, Server};
+    Server::start(move |request| {
+        let target = request.path.as_str();
+        if let Some(query) = target.strip_prefix("/list") {
+            let page = number(query, "page", 1);
+            return Script::redirect(code, &format!("/v2/list?page={page}"));
+        }
+        if target.starts_with("/v2/list") {
+            let page = number(target, "page", 1);
+            let next = (page < 3).then(|| format!("list?page={}", page + 1));
+            let results: Vec<_> = (0..2)
+                .map(|i| json!({ "url": format!("files/p{page}-{i}") }))
+                .collect();
+            let body = json!({ "next": next, "results": results }).to_string();
+            let link = next.map(|n| format!("<{n}>; rel=\"next\""));
+            let headers: Vec<(&str, &str)> = link.iter().map(|l| ("Link", l.as_str())).collect();
+            return Script::status(200, &headers, body);
+        }
+        if let Some(name) = target.strip_prefix("/v2/files/") {
+            return Script::ok(format!("file {name}\n"));
+        }
+        Script::not_found()
+    })
+}
+
+#[test]
+fn urls_on_a_redirected_page_are_relative_to_where_it_moved() {
+    for (code, style) in [(301, "next"), (302, "link"), (307, "next"), (308, "link")] {
+        for engine in ["reactor", "threads"] {
+            let server = moved_list_server(code);
+            let dir = tempfile::tempdir().unwrap();
+            let pages = match style {
+                "next" => "next=/next",
+                _ => "link",
+            };
+            let args = [
+                "--pages",
+                pages,
+                "--items",
+                "/results",
+                "--item",
+                "/url",
+                "--engine",
+                engine,
+                "--retries",
+                "0",
+            ];
+            let run = crawl(&server.url("/list"), dir.path(), &args);
+            let what = format!("{code} {style} {engine}");
+            assert_eq!(run.status, Some(0), "{what}: {run}");
+            assert_eq!(run.count("ok"), 6, "{what}: {run}");
+            assert_eq!(run.count("pages"), 3, "{what}: {run}");
+            let stats = server.stats();
+            for page in 2..=3 {
+                let asked = stats.requests_for(&format!("/v2/list?page={page}"));
+                assert_eq!(asked.len(), 1, "{what}: page {page}");
+            }
+            let mut names = names_in(dir.path());
+            names.sort();
+            assert_eq!(
+                names,
+                ["p1-0", "p1-1", "p2-0", "p2-1", "p3-0", "p3-1"],
+                "{what}"
+            );
+        }
+    }
+}

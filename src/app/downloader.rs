@@ -162,6 +162,13 @@ impl Downloader {
         self
     }
 
+    /// `--limit-rate`: at most `bytes_per_second` received a second, every socket of
+    /// the run together (0 is taken as 1).
+    pub fn limit_rate(mut self, bytes_per_second: u64) -> Self {
+        self.options.limit_rate = Some(bytes_per_second.max(1));
+        self
+    }
+
     /// Keep-alive on (the default) or off (`--no-keepalive`: every request carries
     /// `Connection: close`).
     pub fn keep_alive(mut self, on: bool) -> Self {

@@ -15,6 +15,7 @@
 
 pub mod answer;
 pub mod bounds;
+pub mod limit;
 pub mod reactor;
 pub mod workers;
 

@@ -21,6 +21,10 @@
 //! after each read, so they need no socket option of their own. Sockets are a
 //! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
 //! reactor's (the handshake runs inside the first write and read).
+//! With `--limit-rate` the workers share one byte bucket ([`Limiter`]): each read takes
+//! its grant first and reads no more, and a worker the bucket has nothing for sleeps
+//! until it has (a tick at most, then it looks at the stop flag); that sleep is not
+//! counted as the server's silence.
 //!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
@@ -28,11 +32,12 @@ use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::engine::answer::{Answer, Broken, Landing, Policy, Progress, Unread};
 use crate::engine::bounds::{Bounds, Deadline, Window};
+use crate::engine::limit::{limited, Limiter};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -92,6 +97,8 @@ struct Shared<'a> {
     opener: Opener,
     /// Workers still taking jobs ([`Shared::retire`]).
     working: AtomicUsize,
+    /// `--limit-rate`'s bucket, if set.
+    limit: Option<Arc<Limiter>>,
 }
 
 impl<'a> Shared<'a> {
@@ -204,6 +211,7 @@ pub fn run(
         changed: Condvar::new(),
         opener: Opener::new(&options)?,
         working: AtomicUsize::new(workers),
+        limit: Limiter::for_run(&options),
     };
     if workers == 1 {
         worker(0, &shared, output, &options, stop);
@@ -490,7 +498,7 @@ impl Worker<'_, '_> {
         }
         let mut last_byte = Instant::now();
         loop {
-            let n = match socket.stream.read(&mut belongings.buf) {
+            let n = match self.read(&mut socket.stream, &mut belongings.buf, &mut last_byte)? {
                 Ok(n) => n,
                 Err(e) if is_tick(&e) => {
                     self.between_bytes(last_byte, &answer, &mut bounds)?;
@@ -531,6 +539,34 @@ impl Worker<'_, '_> {
                     left_over,
                 } => return Ok(reusable && !left_over),
             }
+        }
+    }
+
+    /// Reads into `buf`; with `--limit-rate`, at most what the shared bucket grants,
+    /// after waiting for a grant if need be (the time waited moves `last_byte` on: it is
+    /// not the server's silence). `Err` only if the run stops meanwhile.
+    fn read(
+        &self,
+        stream: &mut Transport<TcpStream>,
+        buf: &mut [u8],
+        last_byte: &mut Instant,
+    ) -> Result<io::Result<usize>, Broken> {
+        let Some(limit) = &self.shared.limit else {
+            return Ok(stream.read(buf));
+        };
+        loop {
+            let now = Instant::now();
+            if let Some((_, read)) =
+                limited(Some(limit), buf.len(), now, |n| stream.read(&mut buf[..n]))
+            {
+                return Ok(read);
+            }
+            if self.stop.requested().is_some() {
+                return Err(Broken::Failed(JobError::Interrupted));
+            }
+            let due = limit.ready_at(buf.len(), now);
+            std::thread::sleep(due.saturating_duration_since(now).min(TICK));
+            *last_byte += Instant::now().saturating_duration_since(now);
         }
     }
 

@@ -126,6 +126,9 @@ pub struct TransferOptions {
     /// `--per-host-rate N/U`: at most this many requests sent per unit of time to one
     /// host (scheme, host and port).
     pub per_host_rate: Option<Rate>,
+    /// `--limit-rate BYTES`: at most this many bytes received a second, the whole run
+    /// together (heads and bodies, every socket). `None`: no cap.
+    pub limit_rate: Option<u64>,
     /// `--no-keepalive` clears this: every request then carries `Connection: close`.
     pub keep_alive: bool,
     /// `--retries`: extra tries after a retryable failure.
@@ -204,6 +207,7 @@ impl Default for TransferOptions {
             max_in_flight: None,
             rate: None,
             per_host_rate: None,
+            limit_rate: None,
             keep_alive: true,
             retries: 3,
             retry_delay: Duration::from_millis(200),

@@ -50,6 +50,9 @@ Limits:
       --per-host-rate N/U at most N requests per U to one host (scheme, host,
                           port); other hosts go on meanwhile
                           [default: no limit]
+      --limit-rate BYTES  receive at most BYTES a second, all sockets together
+                          (k, M, G: 1024, 1024², 1024³, as curl: 200k, 2M)
+                          [default: no limit]
       --no-keepalive      send 'Connection: close': one socket per request
       --engine ENGINE     reactor: the mio event loop, one thread (and disk
                           threads for large bodies: --disk-threads)

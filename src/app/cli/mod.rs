@@ -29,9 +29,9 @@ use crate::model::options::TransferOptions;
 use crate::model::resolve::Family;
 use crate::serve::{FaultPlan, ServeConfig};
 use values::{
-    credentials, engine, header, item_url, limit, non_empty, page_size, pages, path, pointer,
-    positive, rate, resolve_pin, retry_delay, seconds, shard, shown, speed_limit, speed_time,
-    timeout, user_agent, utf8, whole,
+    credentials, engine, header, item_url, limit, limit_rate, non_empty, page_size, pages, path,
+    pointer, positive, rate, resolve_pin, retry_delay, seconds, shard, shown, speed_limit,
+    speed_time, timeout, user_agent, utf8, whole,
 };
 
 mod help;
@@ -342,6 +342,7 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "max-in-flight"),
     (None, "rate"),
     (None, "per-host-rate"),
+    (None, "limit-rate"),
     (None, "no-keepalive"),
     (None, "retries"),
     (None, "retry-delay"),
@@ -398,6 +399,7 @@ fn apply_transfer_option(
         "max-in-flight" => t.max_in_flight = limit(parser, "--max-in-flight")?,
         "rate" => t.rate = Some(rate(parser, "--rate")?),
         "per-host-rate" => t.per_host_rate = Some(rate(parser, "--per-host-rate")?),
+        "limit-rate" => t.limit_rate = Some(limit_rate(parser)?),
         "no-keepalive" => t.keep_alive = false,
         "retries" => t.retries = whole(parser, "--retries")?,
         "retry-delay" => t.retry_delay = retry_delay(parser)?,

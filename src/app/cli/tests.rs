@@ -832,6 +832,8 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "10/s",
         "--per-host-rate",
         "3/m",
+        "--limit-rate",
+        "200k",
         "--no-keepalive",
         "--retries",
         "0",
@@ -900,6 +902,7 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .max_in_flight(5)
         .rate(10, Duration::from_secs(1))
         .per_host_rate(3, Duration::from_secs(60))
+        .limit_rate(200 << 10)
         .keep_alive(false)
         .retries(0)
         .retry_delay(Duration::from_millis(50))
@@ -954,4 +957,21 @@ fn dash_j_and_skip_existing_are_switches() {
     assert!(parsed.transfer.skip_existing);
     let plain = get(&["x"]);
     assert!(!plain.transfer.remote_header_name && !plain.transfer.skip_existing);
+}
+
+#[test]
+fn limit_rate_takes_bytes_with_curls_suffixes() {
+    for (text, bytes) in [
+        ("1", 1u64),
+        ("2000", 2000),
+        ("200k", 200 << 10),
+        ("200K", 200 << 10),
+        ("2m", 2 << 20),
+        ("2M", 2 << 20),
+        ("1G", 1 << 30),
+    ] {
+        let parsed = get(&["x", "--limit-rate", text]);
+        assert_eq!(parsed.transfer.limit_rate, Some(bytes), "{text}");
+    }
+    assert_eq!(get(&["x"]).transfer.limit_rate, None);
 }

@@ -358,3 +358,30 @@ pub(super) fn rate(parser: &mut Parser, name: &str) -> Result<Rate, UsageError> 
         per: Duration::from_secs(per),
     })
 }
+
+/// `--limit-rate BYTES`: bytes a second, a whole number with curl's suffixes `k`/`K`,
+/// `m`/`M`, `g`/`G` (powers of 1024); at least 1.
+pub(super) fn limit_rate(parser: &mut Parser) -> Result<u64, UsageError> {
+    const NAME: &str = "--limit-rate";
+    let text = string(parser, NAME)?;
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'k' | b'K') => (&text[..text.len() - 1], 10),
+        Some(b'm' | b'M') => (&text[..text.len() - 1], 20),
+        Some(b'g' | b'G') => (&text[..text.len() - 1], 30),
+        _ => (&text[..], 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(
+            NAME,
+            &text,
+            "is not bytes a second: a whole number, with k, M or G for 1024, 1024² or 1024³ (200k, 2M)",
+        ));
+    }
+    let n = (digits.parse::<u64>().ok())
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| invalid(NAME, &text, "is too large"))?;
+    if n == 0 {
+        return Err(invalid(NAME, &text, "must be at least 1 byte a second"));
+    }
+    Ok(n)
+}

@@ -2,9 +2,11 @@
 //!
 //! The demo starts the reference server in this process, on a free loopback port, and
 //! crawls it once per row: each engine, and the reactor under each way of limiting
-//! concurrency. Every run is verified, and printed next to the lower bound a perfect
-//! client could reach with the same limits (`bound`), so the table answers the seed's
-//! question in one look: what each strategy costs in time, requests and sockets.
+//! concurrency, then under each request rate (`--rate`, `--per-host-rate`: the knob
+//! that counts requests per second, not at once). Every run is verified, and printed
+//! next to the lower bound a perfect client could reach with the same limits (`bound`),
+//! so the table answers the seed's question in one look: what each strategy costs in
+//! time, requests and sockets.
 //!
 //! Layer: `app`; may use `protocol`, `model`, `policy`, `output`, `transport`, `engine`, `report` and `serve` (see `src/app/mod.rs`).
 
@@ -18,7 +20,7 @@ use serde_json::json;
 
 use crate::app::run::CrawlOptions;
 use crate::app::run::{execute, prepare_crawl, CrawlTask, Report, Stderr};
-use crate::model::options::{Engine, TransferOptions};
+use crate::model::options::{Engine, Rate, TransferOptions};
 use crate::model::stop::Stop;
 use crate::serve::{self, ServeConfig};
 use bound::{lower_bound, Shape};
@@ -56,69 +58,74 @@ struct Row {
     keep_alive: bool,
     /// `--lookahead`.
     lookahead: u32,
+    /// `--rate`.
+    rate: Option<Rate>,
+    /// `--per-host-rate` (the demo's server is one host: it binds as `--rate` would).
+    per_host_rate: Option<Rate>,
+}
+
+/// `count` requests a second.
+const fn per_second(count: u32) -> Rate {
+    Rate {
+        count,
+        per: Duration::from_secs(1),
+    }
 }
 
 /// The rows of the demo, in the order they run.
 fn rows() -> Vec<Row> {
-    let row = |engine, strategy, connections, max_in_flight, keep_alive, lookahead| Row {
+    let row = |engine, strategy, connections| Row {
         engine,
         strategy,
-        connections,
-        max_in_flight,
-        keep_alive,
-        lookahead,
+        connections: Some(connections),
+        max_in_flight: None,
+        keep_alive: true,
+        lookahead: 0,
+        rate: None,
+        per_host_rate: None,
     };
+    let reactor = |strategy, connections| row(Engine::Reactor, strategy, connections);
     vec![
         row(
             Engine::Blocking,
             "one request at a time (seed: requests)",
-            Some(1),
-            None,
-            true,
-            0,
+            1,
         ),
-        row(
-            Engine::Threads,
-            "20 worker threads (seed: executor)",
-            Some(20),
-            None,
-            true,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "connector -c 100 (aiohttp's default)",
-            Some(100),
-            None,
-            true,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "semaphore --max-in-flight 5, -c 100",
-            Some(100),
-            Some(5),
-            true,
-            0,
-        ),
-        row(Engine::Reactor, "connector -c 5", Some(5), None, true, 0),
-        row(
-            Engine::Reactor,
-            "connector -c 5 --no-keepalive",
-            Some(5),
-            None,
-            false,
-            0,
-        ),
-        row(
-            Engine::Reactor,
-            "-c 100 --lookahead 8",
-            Some(100),
-            None,
-            true,
-            8,
-        ),
+        row(Engine::Threads, "20 worker threads (seed: executor)", 20),
+        reactor("connector -c 100 (aiohttp's default)", 100),
+        Row {
+            max_in_flight: Some(5),
+            ..reactor("semaphore --max-in-flight 5, -c 100", 100)
+        },
+        reactor("connector -c 5", 5),
+        Row {
+            keep_alive: false,
+            ..reactor("connector -c 5 --no-keepalive", 5)
+        },
+        Row {
+            lookahead: 8,
+            ..reactor("-c 100 --lookahead 8", 100)
+        },
+        Row {
+            rate: Some(per_second(10)),
+            ..reactor("--rate 10/s, -c 100", 100)
+        },
+        Row {
+            per_host_rate: Some(per_second(20)),
+            lookahead: 8,
+            ..reactor("--per-host-rate 20/s, -c 100 --lookahead 8", 100)
+        },
     ]
+}
+
+/// The rate a row's requests are paced by: the slower of `--rate` and
+/// `--per-host-rate` (the demo's server is one host), if either is set.
+fn pacing(row: &Row) -> Option<Duration> {
+    [row.rate, row.per_host_rate]
+        .into_iter()
+        .flatten()
+        .map(|rate| rate.interval())
+        .max()
 }
 
 /// A finished row.
@@ -211,6 +218,8 @@ fn run_row(
         output_dir: Some(dir.clone()),
         connections: row.connections,
         max_in_flight: row.max_in_flight,
+        rate: row.rate,
+        per_host_rate: row.per_host_rate,
         keep_alive: row.keep_alive,
         engine: row.engine,
         cacert,
@@ -249,6 +258,7 @@ fn run_row(
         lookahead: u64::from(row.lookahead),
         slots,
         lag: args.lag,
+        pace: pacing(&row),
     });
     Ok(Outcome {
         row,
@@ -263,10 +273,10 @@ fn run_row(
 fn print_header(tls: bool) {
     let handshakes = if tls { "        handshakes" } else { "" };
     println!(
-        "{:<9} {:<40} {:>8} {:>8} {:>9} {:>8} {:>7}{handshakes}  verify",
+        "{:<9} {:<44} {:>8} {:>8} {:>9} {:>8} {:>7}{handshakes}  verify",
         "engine", "strategy", "wall", "bound", "requests", "sockets", "reused"
     );
-    println!("{}", "-".repeat(if tls { 126 } else { 108 }));
+    println!("{}", "-".repeat(if tls { 130 } else { 112 }));
 }
 
 fn print_row(o: &Outcome, tls: bool) {
@@ -278,7 +288,7 @@ fn print_row(o: &Outcome, tls: bool) {
         String::new()
     };
     println!(
-        "{:<9} {:<40} {:>6.2} s {:>6.2} s {:>9} {:>8} {:>7}{handshakes}  {}",
+        "{:<9} {:<44} {:>6.2} s {:>6.2} s {:>9} {:>8} {:>7}{handshakes}  {}",
         o.row.engine.name(),
         o.row.strategy,
         o.report.elapsed.as_secs_f64(),
@@ -306,7 +316,8 @@ fn print_notes(outcomes: &[Outcome]) {
         })
         .collect();
     println!();
-    println!("bound: a perfect client with the same limits, every request taking exactly the lag.");
+    println!("bound: a perfect client with the same limits, every request taking exactly the lag");
+    println!("       (with a rate: and no two requests closer than its interval).");
     println!("sockets: connections opened; reused: requests sent on an already open socket.");
     for line in extra {
         println!("note: {line}");
@@ -326,6 +337,8 @@ fn print_json(outcomes: &[Outcome]) {
                 "max_in_flight": o.row.max_in_flight,
                 "keep_alive": o.row.keep_alive,
                 "lookahead": o.row.lookahead,
+                "rate": o.row.rate.map(|r| format!("{}/s", r.count)),
+                "per_host_rate": o.row.per_host_rate.map(|r| format!("{}/s", r.count)),
                 "elapsed_s": o.report.elapsed.as_secs_f64(),
                 "bound_s": o.bound.as_secs_f64(),
                 "requests": s.requests,

@@ -35,6 +35,13 @@
 //! the rival's slot. The reactor keeps the pair: the first to connect carries the job,
 //! the other is closed.
 //!
+//! With `--limit-rate`, every read (and every splice) first takes its grant from the
+//! run's byte bucket ([`Limiter`]) and reads no more than that. A socket that gets
+//! nothing answers [`Action::Held`]: the reactor keeps it on its held list, stops reading
+//! it (it stays registered; its readiness is remembered, as the busy list remembers a
+//! socket that did not finish), and serves it again, in turn, when the bucket has room.
+//! Meanwhile the kernel's receive buffer fills and TCP's flow control slows the sender.
+//!
 //! A socket that served a request before and dies before the first byte of the next
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
 //! the request is resent on a fresh socket and not counted as a try.
@@ -49,6 +56,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -58,6 +66,7 @@ use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread, Used};
 use crate::engine::bounds::{Bounds, Deadline, Window};
+use crate::engine::limit::{limited, Limiter};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -80,6 +89,10 @@ pub enum Action {
     /// It used its budget and may still have bytes: serve it again after the next
     /// `poll(0)`, without waiting for an edge (otherwise as [`Action::Wait`]).
     Busy,
+    /// `--limit-rate`'s bucket has nothing for it now, and it may have bytes: hold it
+    /// (do not read it, whatever its events say) until the bucket has room, then serve
+    /// it without an edge.
+    Held,
     /// Its answer is complete and it is reusable: give it back to the pool.
     Release,
     /// Close it.
@@ -116,6 +129,8 @@ pub struct ReadPath<'a, 'o> {
     pub disk: Option<(&'a mut DiskThreads, &'a Registry)>,
     /// Where file bodies land.
     pub landing: &'a mut Landing<'o>,
+    /// `--limit-rate`'s bucket, if set: every read takes its grant first.
+    pub limit: Option<&'a Arc<Limiter>>,
 }
 
 /// What the bytes of one read did to the answers being read.
@@ -136,6 +151,8 @@ enum Spliced {
     Blocked,
     /// The budget ran out with the body still coming.
     Busy,
+    /// `--limit-rate`'s bucket has nothing for it now.
+    Held,
     /// The rest of the body went to a disk thread, with the socket.
     Lent,
     /// The body is complete and the socket reusable.
@@ -209,6 +226,9 @@ pub struct Conn {
     /// The turn it used its whole read budget in, if it has not been served since
     /// (see [`super::busy`]).
     busy_in: Option<u64>,
+    /// On the reactor's held list: `--limit-rate` had no bytes for it, and it is not read
+    /// until the reactor serves it from there.
+    held: bool,
 }
 
 /// Where a new socket is connecting to, and until when.
@@ -274,6 +294,29 @@ impl Conn {
             unread: Unread::default(),
             served: 0,
             busy_in: None,
+            held: false,
+        }
+    }
+
+    /// `--limit-rate` had nothing for it: it waits on the held list, unread. True if that
+    /// is news (put it on the list).
+    pub fn hold(&mut self) -> bool {
+        !std::mem::replace(&mut self.held, true)
+    }
+
+    /// Whether it waits on the held list (then its events are not served).
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Its turn on the held list came at `now`: it may be read again. Waiting for the
+    /// bucket is not the server's silence, so its read timeout counts from now.
+    pub fn resume(&mut self, now: Instant, timeout: std::time::Duration) {
+        self.held = false;
+        if self.deadline.is_some() {
+            if let State::Exchanging { .. } = self.state {
+                self.deadline = Some(now + timeout);
+            }
         }
     }
 
@@ -576,6 +619,11 @@ impl Conn {
         };
         let error = match self.bounds.check(now, phase) {
             Err(bound) => bound,
+            Ok(()) if self.held => {
+                // Not read because of --limit-rate: not the server's silence.
+                self.deadline = Some(now + options.timeout);
+                return Action::Wait;
+            }
             Ok(()) if self.deadline.is_some_and(|at| at <= now) => timed_out,
             // Only a window closed, fast enough: `settle` arms the next one.
             Ok(()) => return Action::Wait,
@@ -647,6 +695,7 @@ impl Conn {
             mut pipe,
             mut disk,
             landing,
+            limit,
         }: ReadPath<'_, '_>,
         no_later_edge: bool,
         scheduler: &mut Scheduler,
@@ -665,10 +714,12 @@ impl Conn {
             // A large body of known length skips the buffer: socket → pipe → file.
             if let Some(pipe) = pipe.as_deref_mut() {
                 let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));
-                match self.splice_body(slot, pipe, disk, drained, landing, scheduler, now) {
+                let path = (pipe, disk, limit);
+                match self.splice_body(slot, path, drained, landing, scheduler, now) {
                     None => {}
                     Some(Spliced::Blocked | Spliced::Lent) => return Action::Wait,
                     Some(Spliced::Busy) => return Action::Busy,
+                    Some(Spliced::Held) => return Action::Held,
                     Some(Spliced::Close) => return Action::Close,
                     Some(Spliced::Completed) => {
                         self.served += 1;
@@ -687,13 +738,20 @@ impl Conn {
                 return Action::Busy;
             } else {
                 reads += 1;
-                self.transport.read(buf)
+                // With --limit-rate, at most the grant (none needed for the read after a
+                // completed answer: it can only find the server's close, or junk).
+                let limit = limit.filter(|_| !completed).map(|l| &**l);
+                let transport = &mut self.transport;
+                match limited(limit, buf.len(), now, |n| transport.read(&mut buf[..n])) {
+                    Some((asked, read)) => read.map(|n| (n, asked)),
+                    None => return Action::Held,
+                }
             };
             let n = match read {
-                Ok(n) => {
+                Ok((n, asked)) => {
                     // Not when no later edge will announce the rest (a FIN that came
                     // with this edge, or bytes left from a busy turn).
-                    drained = plain && !no_later_edge && n > 0 && n < buf.len();
+                    drained = plain && !no_later_edge && n > 0 && n < asked;
                     n
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -864,12 +922,10 @@ impl Conn {
     /// plain socket, going to a file: lends it to a disk thread, or moves what the socket
     /// has (nothing when the last read `drained` it). `None` when it does not apply (the
     /// ordinary read path then runs).
-    #[allow(clippy::too_many_arguments)]
     fn splice_body(
         &mut self,
         slot: ConnId,
-        pipe: &mut Pipe,
-        disk: Option<(&mut DiskThreads, &Registry)>,
+        (pipe, disk, limit): SplicePath<'_, '_>,
         drained: bool,
         landing: &mut Landing<'_>,
         scheduler: &mut Scheduler,
@@ -884,7 +940,7 @@ impl Conn {
             return None;
         }
         if let Some(disk) = disk {
-            match self.lend(slot, job, disk, scheduler) {
+            match self.lend(slot, job, disk, limit, scheduler) {
                 Ok(true) => return Some(Spliced::Lent),
                 Ok(false) => {}
                 Err(e) => {
@@ -897,7 +953,7 @@ impl Conn {
             // Lent or not, the socket has nothing more now.
             return Some(Spliced::Blocked);
         }
-        self.splice_until_blocked(pipe, landing, scheduler, now)
+        self.splice_until_blocked(pipe, limit, landing, scheduler, now)
     }
 
     /// Moves the body through the reactor's pipe into the file until the socket has
@@ -905,6 +961,7 @@ impl Conn {
     fn splice_until_blocked(
         &mut self,
         pipe: &mut Pipe,
+        limit: Option<&Arc<Limiter>>,
         landing: &mut Landing<'_>,
         scheduler: &mut Scheduler,
         now: Instant,
@@ -934,7 +991,14 @@ impl Conn {
                     return Some(Spliced::Close);
                 }
             };
-            let moved = match pipe.socket_to_file(self.transport.socket(), file, left) {
+            // With --limit-rate, at most the grant.
+            let (socket, want) = (self.transport.socket(), usize::try_from(left));
+            let splice = |n: usize| pipe.socket_to_file(socket, file, n as u64);
+            let limit = limit.map(|l| &**l);
+            let Some((_, spliced)) = limited(limit, want.unwrap_or(usize::MAX), now, splice) else {
+                return Some(Spliced::Held);
+            };
+            let moved = match spliced {
                 Ok(0) => {
                     // The peer closed mid-body: the exchange names the shortfall.
                     if let Err(e) = answer.feed_eof(scheduler, landing, now) {
@@ -969,6 +1033,7 @@ impl Conn {
         slot: ConnId,
         job: JobId,
         (disk, registry): (&mut DiskThreads, &Registry),
+        limit: Option<&Arc<Limiter>>,
         scheduler: &mut Scheduler,
     ) -> Result<bool, JobError> {
         let State::Exchanging { answer } = &mut self.state else {
@@ -1003,6 +1068,7 @@ impl Conn {
             len,
             timeout: scheduler.options().timeout,
             bounds: self.bounds,
+            limit: limit.cloned(),
         };
         // Out of the poll while lent: every packet of the body would wake the reactor
         // for a socket it must not touch. Back in by `lent_back`.
@@ -1123,6 +1189,14 @@ impl Conn {
         Action::Close
     }
 }
+
+/// What the zero-copy path may use: the reactor's pipe, the disk threads (and the
+/// registry their waker needs), `--limit-rate`'s bucket.
+type SplicePath<'a, 'r> = (
+    &'a mut Pipe,
+    Option<(&'a mut DiskThreads, &'r Registry)>,
+    Option<&'a Arc<Limiter>>,
+);
 
 /// What a failed splice means for the job: the socket failed mid-body, or the file.
 fn splice_failure(answer: &Answer, error: SpliceError) -> JobError {

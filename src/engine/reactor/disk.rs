@@ -24,6 +24,10 @@
 //! Small bodies, TLS, chunked bodies and pages never leave the reactor thread: a
 //! run of small files stays one thread. `--disk-threads 0` keeps everything there.
 //!
+//! With `--limit-rate`, a disk thread takes each splice's grant from the run's shared
+//! bucket, as the reactor does for its reads, and sleeps (looking at the stop flag) while
+//! the bucket has nothing for it; the time asleep is not counted as the socket's silence.
+//!
 //! Layer: `engine`; may use `protocol`, `model`, `policy`, `output` and `transport` (see `src/engine/mod.rs`).
 
 use std::fs::File;
@@ -40,6 +44,7 @@ use mio::{Registry, Token, Waker};
 use super::crew::{Crew, WorkQueue};
 use super::splice::{Pipe, SpliceError};
 use crate::engine::bounds::Bounds;
+use crate::engine::limit::Limiter;
 use crate::model::error::JobError;
 use crate::model::job::{JobId, Phase};
 
@@ -79,6 +84,8 @@ pub struct Transfer {
     /// The try's `--max-time` and `--speed-limit`, as the reactor kept them so far (its
     /// speed window goes on counting here).
     pub bounds: Bounds,
+    /// `--limit-rate`'s bucket, shared with the reactor, if set.
+    pub limit: Option<Arc<Limiter>>,
 }
 
 /// How a lent body ended.
@@ -234,7 +241,19 @@ fn move_body(
         if moved == transfer.len {
             break Outcome::Complete;
         }
-        match pipe.socket_to_file(&transfer.socket, &transfer.file, transfer.len - moved) {
+        let left = transfer.len - moved;
+        let want = match &transfer.limit {
+            Some(limit) => match granted(limit, left, stop) {
+                Some(grant) => grant,
+                None => break Outcome::Stopped,
+            },
+            None => left,
+        };
+        let spliced = pipe.socket_to_file(&transfer.socket, &transfer.file, want);
+        if let Some(limit) = &transfer.limit {
+            limit.settle(want as usize, *spliced.as_ref().unwrap_or(&0));
+        }
+        match spliced {
             Ok(0) => break Outcome::Eof,
             Ok(n) => {
                 moved += n as u64;
@@ -267,6 +286,25 @@ fn move_body(
         }
     };
     (moved - reported, outcome)
+}
+
+/// `--limit-rate`: waits until the shared bucket grants some of the `left` bytes (the
+/// grant), or the run stops (`None`).
+fn granted(limit: &Limiter, left: u64, stop: &AtomicBool) -> Option<u64> {
+    let want = usize::try_from(left).unwrap_or(usize::MAX);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let now = Instant::now();
+        match limit.take(want, now) {
+            0 => {
+                let due = limit.ready_at(want, now);
+                thread::sleep(due.saturating_duration_since(now).min(STOP_CHECK));
+            }
+            grant => return Some(grant as u64),
+        }
+    }
 }
 
 /// Counts `n` more bytes against the try's bounds and checks them: the outcome if one

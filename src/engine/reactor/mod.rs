@@ -9,6 +9,7 @@
 //!       stop?      ── a signal ends the run here, every turn
 //!       on_ready   ── each ready socket makes the progress its budget allows ──► conn
 //!       busy       ── then each socket that used its whole budget last turn
+//!       held       ── then, when --limit-rate's bucket has room, the sockets it held
 //!       expire     ── connects and reads past their deadline fail ─────────────► timers
 //!   }
 //! ```
@@ -17,6 +18,11 @@
 //! and, if it may have more, waits on the busy list, served every turn after a `poll`
 //! that does not sleep, with no new edge needed. The clock is read again after a socket
 //! that used its budget, so the deadlines set after it count from their own reads.
+//!
+//! `--limit-rate`: a socket the run's byte bucket has nothing for goes on the held list
+//! (it stays registered; its events are ignored meanwhile) and the loop wakes when the
+//! bucket has room again, to serve the held sockets in turn, first held first served.
+//! The kernel's receive buffers fill meanwhile, and TCP's flow control slows the senders.
 //!
 //! The slab key of a socket is its `mio::Token` (mio's advice), and its [`ConnId`] slot
 //! in traces. Sockets are registered once, for both readable and writable, edge-triggered:
@@ -44,6 +50,7 @@ pub mod resolve;
 pub mod splice;
 pub mod timers;
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +62,7 @@ use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::engine::answer::Landing;
+use crate::engine::limit::Limiter;
 use crate::model::error::{is_out_of_descriptors, JobError};
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
@@ -121,6 +129,9 @@ pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Re
             }
         }
         now = reactor.serve_busy(due, scheduler, now);
+        if reactor.limit.is_some() {
+            now = reactor.serve_held(scheduler, now);
+        }
         reactor.expire(scheduler, now);
     }
     reactor.close_all(scheduler, Instant::now());
@@ -154,6 +165,12 @@ struct Reactor<'o> {
     opener: Opener,
     /// Where file bodies land.
     landing: Landing<'o>,
+    /// `--limit-rate`'s bucket (shared with the disk threads), if set.
+    limit: Option<Arc<Limiter>>,
+    /// The sockets `--limit-rate` held back, in the order they were held, and when the
+    /// bucket has room for the first of them.
+    held: VecDeque<busy::Entry>,
+    held_until: Option<Instant>,
 }
 
 impl<'o> Reactor<'o> {
@@ -183,6 +200,9 @@ impl<'o> Reactor<'o> {
             busy: BusyList::default(),
             opener: Opener::new(options)?,
             landing: Landing::new(output),
+            limit: Limiter::for_run(options),
+            held: VecDeque::new(),
+            held_until: None,
         })
     }
 
@@ -470,11 +490,16 @@ impl<'o> Reactor<'o> {
         let Some(conn) = self.conns.get_mut(slot.0) else {
             return now;
         };
+        if conn.is_held() {
+            // --limit-rate holds it: it is served from the held list, in its turn.
+            return now;
+        }
         let path = conn::ReadPath {
             buf: &mut self.read_buffer[..],
             pipe: self.pipe.as_mut(),
             disk: self.disk.as_mut().map(|d| (d, self.poll.registry())),
             landing: &mut self.landing,
+            limit: self.limit.as_ref(),
         };
         let after = conn.on_ready(slot, peer_closed, path, scheduler, now);
         if let Some((rival, serial)) = conn.won_race() {
@@ -516,6 +541,36 @@ impl<'o> Reactor<'o> {
             }
         }
         self.busy.done(due);
+        now
+    }
+
+    /// `--limit-rate`: when the bucket has room, serves the sockets it held, first held
+    /// first, until one is held again (the bucket is empty: it goes to the back of the
+    /// list, behind those that waited longer). No edge announced them, so each reads
+    /// until `WouldBlock`, its budget or its grant.
+    fn serve_held(&mut self, scheduler: &mut Scheduler, mut now: Instant) -> Instant {
+        if self.held_until.is_some_and(|at| at > now) {
+            return now;
+        }
+        self.held_until = None;
+        let timeout = scheduler.options().timeout;
+        for _ in 0..self.held.len() {
+            let Some((slot, serial)) = self.held.pop_front() else {
+                break;
+            };
+            let Some(conn) = (self.conns.get_mut(slot.0)).filter(|c| c.serial() == serial) else {
+                continue;
+            };
+            if !conn.is_held() {
+                continue;
+            }
+            conn.resume(now, timeout);
+            now = self.on_ready(slot, true, scheduler, now);
+            if self.held_until.is_some() {
+                // Held again: the bucket has nothing left for the others either.
+                break;
+            }
+        }
         now
     }
 
@@ -646,10 +701,18 @@ impl<'o> Reactor<'o> {
                 }
                 self.pool.release(conn.host(), slot);
             }
-            Action::Wait | Action::Busy => {
+            Action::Wait | Action::Busy | Action::Held => {
                 let conn = &mut self.conns[slot.0];
                 if matches!(after, Action::Busy) && conn.mark_busy(self.busy.turn()) {
                     self.busy.mark((slot, conn.serial()));
+                }
+                if matches!(after, Action::Held) {
+                    if conn.hold() {
+                        self.held.push_back((slot, conn.serial()));
+                    }
+                    if let Some(limit) = &self.limit {
+                        self.held_until = Some(limit.ready_at(READ_BUFFER, now));
+                    }
                 }
                 // Keep the pool's list of sockets with room for a pipelined request true.
                 match conn.room_change(self.pipeline_depth) {
@@ -687,6 +750,11 @@ impl<'o> Reactor<'o> {
             return Some(Duration::ZERO);
         }
         let next = match (self.timers.next(), scheduler.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // --limit-rate: wake when the bucket has room for the sockets it held.
+        let next = match (next, self.held_until.filter(|_| !self.held.is_empty())) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

@@ -483,13 +483,14 @@ impl CrawlFeed {
     pub fn on_page(
         &mut self,
         page: PageId,
+        moved_to: Option<&Url>,
         head: &ResponseHead,
         body: &[u8],
         want: usize,
         out: &mut Vec<NewJob>,
     ) -> Result<PageReport, PageError> {
         self.pages_out = self.pages_out.saturating_sub(1);
-        let outcome = self.pager.on_answer(page, head, body)?;
+        let outcome = self.pager.on_answer(page, moved_to, head, body)?;
         let mut report = PageReport {
             new_ids: 0,
             rejected: outcome

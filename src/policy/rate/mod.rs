@@ -10,6 +10,8 @@
 //! by a `Retry-After`; the scheduler asks it before handing out a job and tells it each
 //! time one goes. Nothing here reads a clock: time comes in as `now`.
 //!
+//! [`bytes`] is the fourth knob beside them: `--limit-rate`, bytes a second over the run.
+//!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::HashMap;
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::model::options::Rate;
 use crate::protocol::url::Authority;
+
+pub mod bytes;
 
 #[cfg(test)]
 mod tests;

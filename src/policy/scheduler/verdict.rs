@@ -358,7 +358,9 @@ impl Scheduler {
         };
         let mut new_jobs = std::mem::take(&mut self.scratch);
         let want = super::QUEUE_LOW.saturating_sub(self.ready_files.len());
-        match feed.on_page(page, head, body, want, &mut new_jobs) {
+        // Where redirects led, if they did: the page's URLs are relative to it.
+        let moved_to = self.jobs[job.0].redirected.as_ref();
+        match feed.on_page(page, moved_to, head, body, want, &mut new_jobs) {
             Ok(report) => {
                 self.set_phase(job, Phase::Saved, None, now);
                 self.emit(

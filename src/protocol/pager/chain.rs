@@ -217,6 +217,7 @@ impl<C: Chain> Paging for ChainPager<C> {
     fn on_answer(
         &mut self,
         page: PageId,
+        moved_to: Option<&Url>,
         head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
@@ -224,7 +225,8 @@ impl<C: Chain> Paging for ChainPager<C> {
             .position(|(id, _)| *id == page)
             .ok_or(PageError::UnknownPage(page))?;
         let (_, url) = self.outstanding.swap_remove(index);
-        self.read(&url, head, body).map_err(|e| self.fail(e))
+        let base = moved_to.unwrap_or(&url);
+        self.read(base, head, body).map_err(|e| self.fail(e))
     }
 
     fn on_failed(&mut self, page: PageId) {

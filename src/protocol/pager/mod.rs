@@ -13,7 +13,7 @@
 //! ```text
 //!   next_page() ──► PageAsk { id, method, url, body } ──► scheduler queue (pages first)
 //!                                                               │ engine: request, answer
-//!   on_answer(id, head, body) ◄──── head + whole body ◄─────────┘
+//!   on_answer(id, moved_to, head, body) ◄── head + whole body ◄──┘
 //!        └──► PageOutcome { new_ids, rejected, duplicates } ──► file jobs
 //! ```
 //!
@@ -74,12 +74,16 @@ pub trait Paging: std::fmt::Debug + Send {
     /// answer (a style without lookahead hands out one page at a time).
     fn next_page(&mut self) -> Option<PageAsk>;
 
-    /// The answer to `page` arrived whole: its head and body. Returns the ids never
-    /// handed out before, in order, and the rejected entries. An error fails the listing
-    /// (no retry helps a malformed page).
+    /// The answer to `page` arrived whole: its head and body. `moved_to` is the URL
+    /// that answered when redirects led away from the one asked (`None`: the one asked);
+    /// every URL the page names (a next page, a `Link`, a `{url}` item) is relative to
+    /// it, as a browser reads a redirected page. Returns the ids never handed out
+    /// before, in order, and the rejected entries. An error fails the listing (no retry
+    /// helps a malformed page).
     fn on_answer(
         &mut self,
         page: PageId,
+        moved_to: Option<&Url>,
         head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError>;

@@ -105,11 +105,13 @@ impl Paging for NumberPager {
     fn on_answer(
         &mut self,
         page: PageId,
+        moved_to: Option<&Url>,
         _head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
         let (number, url) = self.outstanding.answered(page)?;
-        self.read(number, &url, body).inspect_err(|_| self.fail())
+        let base = moved_to.unwrap_or(&url);
+        self.read(number, base, body).inspect_err(|_| self.fail())
     }
 
     fn on_failed(&mut self, page: PageId) {

@@ -152,11 +152,13 @@ impl Paging for OffsetPager {
     fn on_answer(
         &mut self,
         page: PageId,
+        moved_to: Option<&Url>,
         _head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {
         let (offset, url) = self.outstanding.answered(page)?;
-        self.read(offset, &url, body).inspect_err(|_| self.fail())
+        let base = moved_to.unwrap_or(&url);
+        self.read(offset, base, body).inspect_err(|_| self.fail())
     }
 
     fn on_failed(&mut self, page: PageId) {

@@ -73,7 +73,7 @@ fn drive(
             pending.remove(0)
         };
         let (lines, body) = server(&at);
-        match pager.on_answer(id, &head(&lines), body.as_bytes()) {
+        match pager.on_answer(id, None, &head(&lines), body.as_bytes()) {
             Ok(outcome) => run.ids.extend(outcome.new_ids),
             Err(e) => {
                 run.error = Some(e.to_string());
@@ -487,7 +487,7 @@ fn an_answer_for_a_page_not_asked_is_refused() {
     let ask = pager.next_page().unwrap();
     let wrong = super::PageId(ask.id.0 + 5);
     assert!(matches!(
-        pager.on_answer(wrong, &head(""), b"[]"),
+        pager.on_answer(wrong, None, &head(""), b"[]"),
         Err(PageError::UnknownPage(_))
     ));
     pager.on_failed(ask.id);
@@ -554,4 +554,45 @@ fn link_looks_ahead_when_last_and_next_differ_in_one_number() {
         assert_eq!(pager.chained(), lookahead == 0);
         assert!(pager.stats().complete);
     }
+}
+
+#[test]
+fn a_moved_page_names_its_urls_relative_to_where_it_answered() {
+    // Asked at /list, answered at /v2/list?page=1 (a redirect): "list?page=2" is
+    // /v2/list?page=2, and the item "files/a" is /v2/files/a.
+    let mut pager = ChainPager::new(
+        NextAt {
+            pointer: "/next".into(),
+        },
+        url("http://h:1/list"),
+        Items {
+            items: Some("/results".into()),
+            item: Some("/url".into()),
+            as_url: true,
+        },
+        None,
+    );
+    let first = pager.next_page().unwrap();
+    assert_eq!(first.url.unwrap().to_string(), "http://h:1/list");
+    let moved = url("http://h:1/v2/list?page=1");
+    let body = json!({ "next": "list?page=2", "results": [{ "url": "files/a" }] });
+    let outcome = (pager.on_answer(
+        first.id,
+        Some(&moved),
+        &head(""),
+        body.to_string().as_bytes(),
+    ))
+    .unwrap();
+    assert_eq!(outcome.new_ids, ["http://h:1/v2/files/a"]);
+    let second = pager.next_page().unwrap();
+    assert_eq!(second.url.unwrap().to_string(), "http://h:1/v2/list?page=2");
+    // Not moved: relative to the URL asked.
+    let body = json!({ "next": "list?page=3", "results": [{ "url": "files/b" }] });
+    let outcome =
+        (pager.on_answer(second.id, None, &head(""), body.to_string().as_bytes())).unwrap();
+    assert_eq!(outcome.new_ids, ["http://h:1/v2/files/b"]);
+    assert_eq!(
+        pager.next_page().unwrap().url.unwrap().to_string(),
+        "http://h:1/v2/list?page=3"
+    );
 }

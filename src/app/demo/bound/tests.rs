@@ -11,6 +11,7 @@ fn shape(slots: u64, lookahead: u64) -> Shape {
         lookahead,
         slots,
         lag: Duration::from_millis(300),
+        pace: None,
     }
 }
 
@@ -33,4 +34,27 @@ fn a_small_pool_makes_pages_wait_for_downloads() {
     let (time, requests) = lower_bound(shape(5, 0));
     assert_eq!(requests, 30);
     assert!(time > Duration::from_millis(1800), "{time:?}");
+}
+
+#[test]
+fn a_rate_bounds_the_time_by_its_intervals() {
+    let tenth = Duration::from_millis(100);
+    let paced = |slots, lookahead, pace| {
+        lower_bound(Shape {
+            pace: Some(pace),
+            ..shape(slots, lookahead)
+        })
+    };
+    // 30 requests at 10/s: at least 29 intervals and a lag (3.2 s); the first page's lag
+    // leaves two tokens unused (nothing is known yet), so 3.4 s.
+    let (time, requests) = paced(100, 0, tenth);
+    assert_eq!(requests, 30);
+    assert_eq!(time, Duration::from_millis(3400));
+    // A rate faster than the work leaves the pool's bound.
+    assert_eq!(
+        paced(100, 0, Duration::from_millis(1)).0,
+        lower_bound(shape(100, 0)).0 + Duration::from_millis(4)
+    );
+    // One slot: the rate never binds when each request takes longer than its interval.
+    assert_eq!(paced(1, 0, tenth), lower_bound(shape(1, 0)));
 }

@@ -469,6 +469,7 @@ impl Paging for MorePager {
     fn on_answer(
         &mut self,
         page: PageId,
+        _moved_to: Option<&crate::protocol::url::Url>,
         head: &ResponseHead,
         body: &[u8],
     ) -> Result<PageOutcome, PageError> {

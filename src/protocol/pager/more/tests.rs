@@ -807,7 +807,12 @@ fn as_a_paging_style_it_posts_its_form_and_reads_more_from_the_head() {
 
     let body = json!({"urls": ["a", "b"]}).to_string();
     let outcome = style
-        .on_answer(first.id, &head_with("More: True\r\n"), body.as_bytes())
+        .on_answer(
+            first.id,
+            None,
+            &head_with("More: True\r\n"),
+            body.as_bytes(),
+        )
         .unwrap();
     assert_eq!(outcome.new_ids, ["a", "b"]);
     let second = style.next_page().expect("More: True asks on");
@@ -816,7 +821,12 @@ fn as_a_paging_style_it_posts_its_form_and_reads_more_from_the_head() {
 
     let body = json!({"urls": ["c"]}).to_string();
     style
-        .on_answer(second.id, &head_with("more: false\r\n"), body.as_bytes())
+        .on_answer(
+            second.id,
+            None,
+            &head_with("more: false\r\n"),
+            body.as_bytes(),
+        )
         .unwrap();
     assert!(style.next_page().is_none());
     assert!(style.is_done());
@@ -832,7 +842,7 @@ fn as_a_paging_style_it_refuses_an_unknown_page_and_stops_on_a_failed_one() {
     let body = json!({"urls": []}).to_string();
     let stranger = PageId(first.id.0 + 100);
     let err = style
-        .on_answer(stranger, &head_with(""), body.as_bytes())
+        .on_answer(stranger, None, &head_with(""), body.as_bytes())
         .unwrap_err();
     assert!(matches!(err, PageError::UnknownPage(p) if p == stranger));
     assert!(err.to_string().contains("not outstanding"), "{err}");
@@ -844,7 +854,7 @@ fn as_a_paging_style_it_refuses_an_unknown_page_and_stops_on_a_failed_one() {
     // The same page reported again is ignored, and cannot be answered any more.
     style.on_failed(first.id);
     let err = style
-        .on_answer(first.id, &head_with(""), body.as_bytes())
+        .on_answer(first.id, None, &head_with(""), body.as_bytes())
         .unwrap_err();
     assert!(matches!(err, PageError::UnknownPage(_)));
     assert!(!style.stats().complete);
