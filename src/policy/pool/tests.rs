@@ -241,5 +241,6 @@ fn through_a_proxy_http_is_keyed_by_the_proxy_and_https_by_its_origin() {
     assert_eq!(pool.lookup_key(tunnel_s), ("p", 3128));
     assert!(pool.is_tunnel(tunnel_s) && pool.via_proxy(forward_a));
     assert_ne!(pool.intern_route(&s, Route::Direct), tunnel_s);
-    assert!(!pool.via_proxy(pool.intern_route(&s, Route::Direct)));
+    let direct = pool.intern_route(&s, Route::Direct);
+    assert!(!pool.via_proxy(direct));
 }
