@@ -645,7 +645,8 @@ fn warn_if_proxy_sees_credentials(options: &TransferOptions, trusted: &[Authorit
     if options.credentials.is_none() && !options.headers.has_secret() {
         return;
     }
-    let through = |a: &Authority| a.scheme == Scheme::Http && !options.proxy.no_proxy.covers(&a.host);
+    let through =
+        |a: &Authority| a.scheme == Scheme::Http && !options.proxy.no_proxy.covers(&a.host);
     if trusted.iter().any(through) {
         eprintln!("miodl: warning: the HTTP proxy {proxy} sees the credentials of http:// URLs");
     }

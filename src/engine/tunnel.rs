@@ -68,9 +68,9 @@ impl Tunnel {
         match self.reply.feed(bytes) {
             Ok(None) => Ok(false),
             Ok(Some(Reply::Open { used })) if used == bytes.len() => Ok(true),
-            Ok(Some(Reply::Open { .. })) => Err(self.error(ProxyCause::Answer(
-                HttpError::UnexpectedUpgrade,
-            ))),
+            Ok(Some(Reply::Open { .. })) => {
+                Err(self.error(ProxyCause::Answer(HttpError::UnexpectedUpgrade)))
+            }
             Ok(Some(Reply::Refused { status, reason })) => {
                 let asked = self.asked.clone();
                 Err(self.error(ProxyCause::Refused {
@@ -140,7 +140,12 @@ impl Tunnel {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if stop.requested().is_some() {
                         return Err(JobError::Interrupted);
                     }

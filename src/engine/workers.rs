@@ -36,13 +36,13 @@ use std::time::{Duration, Instant};
 
 use crate::engine::answer::{Answer, Broken, Landing, Policy, Progress, Unread};
 use crate::engine::bounds::{Bounds, Deadline, Window};
+use crate::engine::tunnel::Tunnel;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
-use crate::engine::tunnel::Tunnel;
 use crate::policy::pool::{hop_key, Hop, HostId, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;

@@ -50,7 +50,9 @@ pub(super) fn var(name: &str) -> Option<String> {
 pub(super) fn proxy(parser: &mut Parser, t: &mut TransferOptions) -> Result<(), UsageError> {
     let value = parser.value()?;
     let Some(text) = value.to_str() else {
-        return Err(UsageError::new("invalid value for --proxy: not valid UTF-8"));
+        return Err(UsageError::new(
+            "invalid value for --proxy: not valid UTF-8",
+        ));
     };
     let proxy = Proxy::parse(text)
         .map_err(|e| UsageError::new(format!("invalid value for --proxy: {e}")))?;
@@ -63,7 +65,9 @@ pub(super) fn proxy(parser: &mut Parser, t: &mut TransferOptions) -> Result<(), 
 pub(super) fn noproxy(parser: &mut Parser, t: &mut TransferOptions) -> Result<(), UsageError> {
     let value = parser.value()?;
     let Some(text) = value.to_str() else {
-        return Err(UsageError::new("invalid value for --noproxy: not valid UTF-8"));
+        return Err(UsageError::new(
+            "invalid value for --noproxy: not valid UTF-8",
+        ));
     };
     t.proxy.no_proxy = NoProxy::parse(text);
     Ok(())

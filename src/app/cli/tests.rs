@@ -972,7 +972,10 @@ fn proxies_come_from_the_command_line_or_the_environment_as_curl_reads_them() {
     assert!(parsed.transfer.proxy.no_proxy.covers("b.a.test"));
     for bad in ["socks5://u:secret@h:1080", "https://h", "socks4://h"] {
         let e = error(&["get", "x", "-x", bad]);
-        assert!(e.contains("invalid value for --proxy") && e.contains("only http://"), "{e}");
+        assert!(
+            e.contains("invalid value for --proxy") && e.contains("only http://"),
+            "{e}"
+        );
         assert!(!e.contains("secret"), "{e}");
     }
 
@@ -1018,13 +1021,20 @@ fn proxies_come_from_the_command_line_or_the_environment_as_curl_reads_them() {
     assert_eq!(proxies.no_proxy, NoProxy::parse("x.test"));
     let e = from(none, &[("https_proxy", "socks5://u:secret@h:1080")]).unwrap_err();
     let e = e.to_string();
-    assert!(e.contains("invalid proxy in https_proxy") && !e.contains("secret"), "{e}");
+    assert!(
+        e.contains("invalid proxy in https_proxy") && !e.contains("secret"),
+        "{e}"
+    );
     // -x and --noproxy beat the environment.
     let mut given = proxy_env::Given::default();
     given.note("proxy");
     given.note("noproxy");
     let mut t = TransferOptions::default();
-    proxy_env::apply_env(&mut t, given, env(&[("http_proxy", "socks5://h"), ("no_proxy", "*")]))
-        .unwrap();
+    proxy_env::apply_env(
+        &mut t,
+        given,
+        env(&[("http_proxy", "socks5://h"), ("no_proxy", "*")]),
+    )
+    .unwrap();
     assert!(t.proxy.http.is_none() && t.proxy.no_proxy == NoProxy::Nobody);
 }

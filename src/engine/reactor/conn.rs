@@ -64,12 +64,12 @@ use super::disk::{DiskThreads, Loan, Outcome, Transfer};
 use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread, Used};
 use crate::engine::bounds::{Bounds, Deadline, Window};
+use crate::engine::tunnel::Tunnel;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::policy::pool::HostId;
 use crate::policy::scheduler::Scheduler;
-use crate::engine::tunnel::Tunnel;
 use crate::protocol::http::Method;
 use crate::protocol::proxy::Route;
 use crate::transport::Transport;
@@ -586,7 +586,12 @@ impl Conn {
         scheduler: &mut Scheduler,
         now: Instant,
     ) -> Option<Action> {
-        let State::Tunneling { job, method, tunnel } = &mut self.state else {
+        let State::Tunneling {
+            job,
+            method,
+            tunnel,
+        } = &mut self.state
+        else {
             return None;
         };
         let (job, method) = (*job, *method);

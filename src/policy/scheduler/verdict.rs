@@ -156,7 +156,12 @@ impl Scheduler {
                 cause: ProxyCause::Refused {
                     asked: format!("{} {}", method.as_str(), url.for_humans()),
                     status: head.status,
-                    reason: head.reason().chars().filter(|c| !c.is_control()).take(80).collect(),
+                    reason: head
+                        .reason()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(80)
+                        .collect(),
                 },
             }),
             Route::Direct | Route::Tunnel(_) => JobError::Status(head.status),

@@ -105,12 +105,12 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         parts.iter().for_each(|p| out.extend_from_slice(p));
         out.extend_from_slice(b"\r\n");
     };
-    let origin: &[u8] = if req.absolute {
-        b"http://"
+    let origin: &[u8] = if req.absolute { b"http://" } else { b"" };
+    let host_in_target = if req.absolute {
+        req.host.as_bytes()
     } else {
         b""
     };
-    let host_in_target = if req.absolute { req.host.as_bytes() } else { b"" };
     line(&[
         req.method.as_str().as_bytes(),
         b" ",

@@ -119,7 +119,8 @@ impl Proxy {
             Some(colon) => !hostport[colon..].contains(']'),
             None => false,
         };
-        let url = Url::parse(&format!("http://{hostport}/")).map_err(|e| invalid(&e.to_string()))?;
+        let url =
+            Url::parse(&format!("http://{hostport}/")).map_err(|e| invalid(&e.to_string()))?;
         let port = if explicit_port {
             url.port()
         } else {
@@ -172,7 +173,12 @@ impl NoProxy {
         let entries: Vec<String> = list
             .split([',', ' ', '\t'])
             .map(|entry| entry.trim().trim_start_matches('.'))
-            .map(|entry| entry.strip_prefix('[').and_then(|e| e.strip_suffix(']')).unwrap_or(entry))
+            .map(|entry| {
+                entry
+                    .strip_prefix('[')
+                    .and_then(|e| e.strip_suffix(']'))
+                    .unwrap_or(entry)
+            })
             .filter(|entry| !entry.is_empty())
             .map(|entry| entry.to_ascii_lowercase())
             .collect();

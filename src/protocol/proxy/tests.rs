@@ -6,7 +6,10 @@ use super::*;
 #[test]
 fn a_proxy_url_is_read_as_curl_reads_it() {
     let p = Proxy::parse("http://127.0.0.1:3128").unwrap();
-    assert_eq!((p.host(), p.port(), p.authorization()), ("127.0.0.1", 3128, None));
+    assert_eq!(
+        (p.host(), p.port(), p.authorization()),
+        ("127.0.0.1", 3128, None)
+    );
     let p = Proxy::parse("Proxy.Example/").unwrap();
     assert_eq!((p.host(), p.port()), ("proxy.example", DEFAULT_PROXY_PORT));
     let p = Proxy::parse("http://[::1]").unwrap();
@@ -43,7 +46,13 @@ fn other_proxy_schemes_are_refused_without_showing_credentials() {
 #[test]
 fn no_proxy_takes_names_suffixes_addresses_and_star() {
     let list = NoProxy::parse("example.com, .internal,10.0.0.1 [::1]");
-    for host in ["example.com", "a.example.com", "b.internal", "10.0.0.1", "::1"] {
+    for host in [
+        "example.com",
+        "a.example.com",
+        "b.internal",
+        "10.0.0.1",
+        "::1",
+    ] {
         assert!(list.covers(host), "{host}");
     }
     for host in ["notexample.com", "example.org", "10.0.0.2", "internal.x"] {
@@ -82,7 +91,10 @@ fn a_connect_request_names_the_origin_and_carries_the_proxy_credentials() {
     );
     out.clear();
     encode_connect("::1", 8443, None, &mut out);
-    assert_eq!(out, b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n");
+    assert_eq!(
+        out,
+        b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n"
+    );
 }
 
 /// Feeds `bytes` in two pieces cut at `at`: the result, and the bytes fed before the
@@ -102,7 +114,8 @@ fn feed_split(bytes: &[u8], at: usize) -> (Result<Option<Reply>, HttpError>, usi
 
 #[test]
 fn the_proxy_answer_is_the_same_wherever_it_is_cut() {
-    let open = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n";
+    let open =
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n";
     for at in 0..=open.len() {
         let (result, before) = feed_split(open, at);
         let Ok(Some(Reply::Open { used })) = result else {
@@ -129,7 +142,10 @@ fn the_proxy_answer_is_the_same_wherever_it_is_cut() {
 fn bytes_after_the_open_head_are_not_counted_as_used() {
     let mut reply = ConnectReply::default();
     assert_eq!(reply.feed(b"HTTP/1.1 200 OK\r"), Ok(None));
-    assert_eq!(reply.feed(b"\n\r\nEXTRA"), Ok(Some(Reply::Open { used: 3 })));
+    assert_eq!(
+        reply.feed(b"\n\r\nEXTRA"),
+        Ok(Some(Reply::Open { used: 3 }))
+    );
 }
 
 #[test]
