@@ -187,7 +187,7 @@ impl ProxyError {
     /// a 403 will not.
     pub fn is_retryable(&self) -> bool {
         match &self.cause {
-            ProxyCause::Refused { status, .. } => matches!(status, 502 | 503 | 504),
+            ProxyCause::Refused { status, .. } => matches!(status, 502..=504),
             ProxyCause::Connect(_) => true,
             ProxyCause::Answer(e) => e.is_retryable(),
         }

@@ -105,12 +105,7 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         parts.iter().for_each(|p| out.extend_from_slice(p));
         out.extend_from_slice(b"\r\n");
     };
-    let origin: &[u8] = if req.absolute { b"http://" } else { b"" };
-    let host_in_target = if req.absolute {
-        req.host.as_bytes()
-    } else {
-        b""
-    };
+    let (origin, host_in_target) = absolute_prefix(req);
     line(&[
         req.method.as_str().as_bytes(),
         b" ",
@@ -161,6 +156,16 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         out.extend_from_slice(body);
     }
     Ok(())
+}
+
+/// What goes before the target on the request line: `http://` and the host for an
+/// absolute-form target (to an HTTP proxy), nothing for origin form.
+fn absolute_prefix<'a>(req: &Request<'a>) -> (&'static [u8], &'a [u8]) {
+    if req.absolute {
+        (b"http://", req.host.as_bytes())
+    } else {
+        (b"", b"")
+    }
 }
 
 /// Every field that comes from a URL or the command line, checked before a byte is
