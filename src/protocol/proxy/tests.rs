@@ -1,5 +1,7 @@
 //! The proxy URL, `--noproxy`, the routes, the `CONNECT` request, and the proxy's answer
 //! fed split at every position.
+//!
+//! Layer: `protocol`; may use nothing else of the crate (see `src/protocol/mod.rs`).
 
 use super::*;
 
