@@ -129,10 +129,11 @@ Proxies:
                           http://[USER:PASS@]HOST[:PORT] (port 1080 if none):
                           http:// URLs in absolute form, https:// through
                           CONNECT; other proxy schemes are refused [default:
-                          http_proxy, https_proxy, all_proxy as curl reads them]
+                          http_proxy, https_proxy / HTTPS_PROXY, all_proxy /
+                          ALL_PROXY]
       --noproxy LIST      hosts that never go through the proxy: names, domain
                           suffixes, addresses, comma-separated; '*' for all
-                          [default: no_proxy]
+                          [default: no_proxy / NO_PROXY]
 "
     };
 }
