@@ -136,7 +136,9 @@ impl Scheduler {
                     },
                 },
             },
-            407 => self.proxy_auth_required(entry.url(), entry.method, head),
+            407 if self.options.proxy.is_set() => {
+                self.proxy_auth_required(entry.url(), entry.method, head)
+            }
             status => Verdict::Reject {
                 error: JobError::Status(status),
                 retry_after: head
@@ -149,6 +151,8 @@ impl Scheduler {
     /// A 407 to a request through an HTTP proxy is the proxy's own answer (an origin
     /// behind a tunnel cannot answer as the proxy): the error names the proxy, as a
     /// refused `CONNECT` does. Without a proxy it is the server's status.
+    #[cold]
+    #[inline(never)]
     fn proxy_auth_required(&self, url: &Url, method: Method, head: &ResponseHead) -> Verdict {
         let error = match self.options.proxy.route(url) {
             Route::Forward(proxy) => JobError::Proxy(ProxyError {

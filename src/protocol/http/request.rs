@@ -92,29 +92,26 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     check(req)?;
 
     let body = req.form_body;
-    let custom_len = req.custom.map_or(0, |c| {
-        c.open_lines().len()
-            + if req.trusted {
-                c.secret_lines().len()
-            } else {
-                0
-            }
-    });
+    let secret_len = |c: &CustomHeaders| c.secret_lines().len() * usize::from(req.trusted);
+    let custom_len = req
+        .custom
+        .map_or(0, |c| c.open_lines().len() + secret_len(c));
     out.reserve(160 + req.target.len() + custom_len + body.map_or(0, <[u8]>::len));
     let mut line = |parts: &[&[u8]]| {
         parts.iter().for_each(|p| out.extend_from_slice(p));
         out.extend_from_slice(b"\r\n");
     };
-    let (origin, host_in_target) = absolute_prefix(req);
-    line(&[
+    let (method, target, host) = (
         req.method.as_str().as_bytes(),
-        b" ",
-        origin,
-        host_in_target,
         req.target.as_bytes(),
-        b" HTTP/1.1",
-    ]);
-    line(&[b"Host: ", req.host.as_bytes()]);
+        req.host.as_bytes(),
+    );
+    if req.absolute {
+        line(&[method, b" http://", host, target, b" HTTP/1.1"]);
+    } else {
+        line(&[method, b" ", target, b" HTTP/1.1"]);
+    }
+    line(&[b"Host: ", host]);
     let custom = req.custom;
     if !custom.is_some_and(|c| c.omit_user_agent) {
         line(&[b"User-Agent: ", USER_AGENT.as_bytes()]);
@@ -156,16 +153,6 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         out.extend_from_slice(body);
     }
     Ok(())
-}
-
-/// What goes before the target on the request line: `http://` and the host for an
-/// absolute-form target (to an HTTP proxy), nothing for origin form.
-fn absolute_prefix<'a>(req: &Request<'a>) -> (&'static [u8], &'a [u8]) {
-    if req.absolute {
-        (b"http://", req.host.as_bytes())
-    } else {
-        (b"", b"")
-    }
 }
 
 /// Every field that comes from a URL or the command line, checked before a byte is
