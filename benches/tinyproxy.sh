@@ -35,7 +35,7 @@ tls=$(sed -n 's/^listening on //p' "$S/tls.out")
 cert=$(sed -n 's/^certificate: //p' "$S/tls.out")
 tls_port=${tls##*:}
 
-proxy() { # NAME EXTRA-CONFIG-LINE
+proxy() { # NAME EXTRA-CONFIG-LINE; sets $url (not run in $(...): its pid must stay here)
     local port
     port=$(free_port)
     cat >"$S/$1.conf" <<EOF
@@ -51,14 +51,16 @@ $2
 EOF
     tinyproxy -d -c "$S/$1.conf" >/dev/null 2>&1 & pids+=($!)
     for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-    echo "http://127.0.0.1:$port"
+    url="http://127.0.0.1:$port"
 }
-open=$(proxy open "")
-auth=$(proxy auth "BasicAuth alice s3cret")
+proxy open ""
+open=$url
+proxy auth "BasicAuth alice s3cret"
+auth=$url
 urls() { for n in $(seq 1 "$2"); do echo "$1/bytes/$((n * 1000))"; done; }
 show() { echo; echo "\$ $*"; set +e; "$@"; echo "exit $?"; set -e; }
 
-show "$M" get -q --json -o "$S/http" -x "$open" $(urls "$plain" 20)
+show "$M" get -q --json -o "$S/http" -c 4 -x "$open" $(urls "$plain" 20)
 show "$M" get -q --json -o "$S/https" --cacert "$cert" -x "$open" $(urls "$tls" 20)
 show env https_proxy="$open" "$M" crawl "$tls/api/list_files" -q --json -o "$S/crawl" --cacert "$cert"
 show "$M" verify "$S/crawl"
