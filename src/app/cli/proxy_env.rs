@@ -46,7 +46,8 @@ pub(super) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// `-x URL`: the proxy for every URL.
+/// `-x URL`: the proxy for every URL; `-x ''` none, whatever the variables say (curl's
+/// way to turn them off).
 pub(super) fn proxy(parser: &mut Parser, t: &mut TransferOptions) -> Result<(), UsageError> {
     let value = parser.value()?;
     let Some(text) = value.to_str() else {
@@ -54,6 +55,10 @@ pub(super) fn proxy(parser: &mut Parser, t: &mut TransferOptions) -> Result<(), 
             "invalid value for --proxy: not valid UTF-8",
         ));
     };
+    if text.is_empty() {
+        (t.proxy.http, t.proxy.https) = (None, None);
+        return Ok(());
+    }
     let proxy = Proxy::parse(text)
         .map_err(|e| UsageError::new(format!("invalid value for --proxy: {e}")))?;
     t.proxy.http = Some(proxy.clone());

@@ -1037,4 +1037,7 @@ fn proxies_come_from_the_command_line_or_the_environment_as_curl_reads_them() {
     )
     .unwrap();
     assert!(t.proxy.http.is_none() && t.proxy.no_proxy == NoProxy::Nobody);
+    // -x '' turns the proxy off.
+    let parsed = get(&["x", "-x", "127.0.0.1:3128", "-x", ""]);
+    assert!(!parsed.transfer.proxy.is_set());
 }
