@@ -55,7 +55,7 @@ fn on_terminal(args: &[&str], cols: u16) -> (Option<i32>, String) {
 /// [`on_terminal`] with `stdin`.
 fn on_terminal_with(args: &[&str], cols: u16, stdin: Stdio) -> (Option<i32>, String) {
     let (mut master, slave) = pty(cols);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_miodl"))
+    let mut child = without_proxy_env(&mut Command::new(env!("CARGO_BIN_EXE_miodl")))
         .args(args)
         .stdin(stdin)
         .stdout(Stdio::null())

@@ -71,7 +71,7 @@ fn four_shards_one_killed_and_run_again_save_every_file_once() {
 
     // The retry: the documented recipe, all four shards again.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/shards.sh");
-    let status = Command::new("bash")
+    let status = support::without_proxy_env(&mut Command::new("bash"))
         .arg(&script)
         .arg(&out)
         .arg(SHARDS.to_string())

@@ -353,6 +353,23 @@ impl Downloader {
         self
     }
 
+    /// Sends every request through the HTTP proxy `proxy` (`-x`; parse it with
+    /// [`Proxy::parse`](crate::protocol::proxy::Proxy::parse)): `http://` URLs in
+    /// absolute form, `https://` through a `CONNECT` tunnel. The library reads no
+    /// `*_proxy` variable: only the command line does.
+    pub fn proxy(mut self, proxy: crate::protocol::proxy::Proxy) -> Self {
+        self.options.proxy.http = Some(proxy.clone());
+        self.options.proxy.https = Some(proxy);
+        self
+    }
+
+    /// The hosts that never go through the proxy (`--noproxy LIST`: names, domain
+    /// suffixes, IP addresses, comma-separated; `*` for every host).
+    pub fn noproxy(mut self, list: &str) -> Self {
+        self.options.proxy.no_proxy = crate::protocol::proxy::NoProxy::parse(list);
+        self
+    }
+
     /// Writes a Chrome trace-event file of the run (`--trace`; `miodl timeline` draws it).
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Self {
         self.options.trace = Some(path.into());

@@ -32,7 +32,7 @@ use crate::policy::feed::{
 use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::http::HeaderArgError;
 use crate::protocol::pager::{Items, PagerConfig, Style};
-use crate::protocol::url::{Authority, Url, UrlError};
+use crate::protocol::url::{Authority, Scheme, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
 use crate::report::failed_list::FailedList;
@@ -588,6 +588,7 @@ pub(crate) fn execute_with(
     let started = start.instant;
     // After the output directory is open, so the open-file reserve counts it.
     fit_and_warn(&mut options, stderr);
+    warn_if_proxy_sees_credentials(&options, &trusted);
     let crawl = matches!(feed, Feed::Crawl(_));
     add_reports(
         &mut observers,
@@ -631,6 +632,23 @@ fn fit_and_warn(options: &mut TransferOptions, stderr: Stderr) {
         if stderr == Stderr::Console {
             eprintln!("miodl: warning: {shrunk}");
         }
+    }
+}
+
+/// Says once, before the run, that an HTTP proxy reads the credentials of the `http://`
+/// URLs it carries (`-u`, a custom `Authorization` or `Cookie`): they are not inside TLS.
+/// (Through a `CONNECT` tunnel it cannot read them.) The secret itself is not printed.
+fn warn_if_proxy_sees_credentials(options: &TransferOptions, trusted: &[Authority]) {
+    let Some(proxy) = &options.proxy.http else {
+        return;
+    };
+    if options.credentials.is_none() && !options.headers.has_secret() {
+        return;
+    }
+    let through =
+        |a: &Authority| a.scheme == Scheme::Http && !options.proxy.no_proxy.covers(&a.host);
+    if trusted.iter().any(through) {
+        eprintln!("miodl: warning: the HTTP proxy {proxy} sees the credentials of http:// URLs");
     }
 }
 

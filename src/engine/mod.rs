@@ -9,7 +9,8 @@
 //! (`crate::policy::scheduler`) and the seam between them, [`answer`] (one copy of how
 //! an answer is read off a socket: framing, the keep-alive race, kept bytes, files), so
 //! they save the same files, report the same failures the same way and print the same
-//! summary; only the waiting differs, which is what the comparison is about.
+//! summary; only the waiting differs, which is what the comparison is about. A
+//! `CONNECT` tunnel through an HTTP proxy is [`tunnel`], shared the same way.
 //!
 //! May use: every layer below (protocol, model, policy, output, transport), mio, socket2.
 
@@ -17,6 +18,7 @@ pub mod answer;
 pub mod bounds;
 pub mod limit;
 pub mod reactor;
+pub mod tunnel;
 pub mod workers;
 
 use std::io;

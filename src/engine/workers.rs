@@ -20,7 +20,10 @@
 //! (`--max-time`, `--speed-limit`: [`crate::engine::bounds`]) are checked on each tick and
 //! after each read, so they need no socket option of their own. Sockets are a
 //! [`Transport`] in blocking mode, so `https://` goes through the same TLS code as the
-//! reactor's (the handshake runs inside the first write and read).
+//! reactor's (the handshake runs inside the first write and read). Through an HTTP
+//! proxy, a worker connects to the proxy: `http://` requests go to it in absolute form
+//! on a socket kept for every origin, an `https://` socket first opens a `CONNECT`
+//! tunnel ([`Tunnel::establish`], the reactor's code in blocking form).
 //! With `--limit-rate` the workers share one byte bucket ([`Limiter`]): each read takes
 //! its grant first and reads no more, and a worker the bucket has nothing for sleeps
 //! until it has (a tick at most, then it looks at the stop flag); that sleep is not
@@ -38,15 +41,17 @@ use std::time::{Duration, Instant};
 use crate::engine::answer::{Answer, Broken, Landing, Policy, Progress, Unread};
 use crate::engine::bounds::{Bounds, Deadline, Window};
 use crate::engine::limit::{limited, Limiter};
+use crate::engine::tunnel::Tunnel;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::model::options::TransferOptions;
 use crate::model::stop::Stop;
 use crate::output::sink::OutputDir;
-use crate::policy::pool::{HostId, Pool};
+use crate::policy::pool::{hop_key, Hop, HostId, Pool};
 use crate::policy::scheduler::{Ending, Scheduler};
 use crate::protocol::http::Method;
+use crate::protocol::proxy::Route;
 use crate::protocol::url::{Scheme, Url};
 use crate::transport::{Opener, Transport};
 
@@ -57,18 +62,23 @@ const TICK: Duration = Duration::from_millis(100);
 /// A worker's read buffer.
 const READ_BUFFER: usize = 64 << 10;
 
-/// A scheme, host and port: what `--per-host` counts sockets by, and what a kept socket
-/// may be reused for.
-type HostKey = (Scheme, String, u16);
+/// A scheme, host and port, and how it is reached (directly, or the HTTP proxy that
+/// forwards `http://` URLs, or a tunnel through it): what `--per-host` counts sockets by,
+/// and what a kept socket may be reused for.
+type HostKey = (Scheme, String, u16, Hop);
 
-/// The key of a URL's host (an allocation: made only for a new socket or `--per-host`).
-fn host_of(url: &Url) -> HostKey {
-    (url.scheme(), url.host().to_string(), url.port())
+/// The key of a URL's host by its route (an allocation: made only for a new socket or
+/// `--per-host`).
+fn host_of(url: &Url, route: Route<'_>) -> HostKey {
+    let ((scheme, name, port), hop) = hop_key(url, route);
+    (scheme, name.to_string(), port, hop)
 }
 
-/// True if `url` goes to the host of `key` (no allocation: the per-request check).
-fn is_host(key: &HostKey, url: &Url) -> bool {
-    key.0 == url.scheme() && key.1 == url.host() && key.2 == url.port()
+/// True if `url` by `route` goes to the host of `key` (no allocation: the per-request
+/// check).
+fn is_host(key: &HostKey, url: &Url, route: Route<'_>) -> bool {
+    let ((scheme, name, port), hop) = hop_key(url, route);
+    key.0 == scheme && key.1 == name && key.2 == port && key.3 == hop
 }
 
 /// `--per-host`: the connector's count of the sockets open to each host, the same
@@ -82,9 +92,10 @@ impl PerHost {
     }
 }
 
-/// The pool's id of the host of `key` (interned on first sight).
+/// The pool's id of the host of `key` (interned on first sight; only counted, never
+/// looked up, so a tunnel's proxy need not be known here).
 fn host_id(pool: &mut Pool, key: &HostKey) -> HostId {
-    pool.intern(key.0, &key.1, key.2)
+    pool.intern_hop(key.0, &key.1, key.2, key.3, None)
 }
 
 /// The scheduler and the condition workers wait on, and the per-host socket count.
@@ -112,15 +123,15 @@ impl<'a> Shared<'a> {
     /// the check, so two workers cannot both take the last place: [`Claim::Counted`].
     /// [`Claim::None`]: nothing was counted (no limit, or it keeps using its own socket).
     /// `None`: the host is full.
-    fn claim(&self, url: &Url, kept: Option<&HostKey>) -> Option<Claim> {
+    fn claim(&self, (url, route): (&Url, Route<'_>), kept: Option<&HostKey>) -> Option<Claim> {
         let Some(per_host) = &self.per_host else {
             return Some(Claim::None);
         };
-        if kept.is_some_and(|key| is_host(key, url)) {
+        if kept.is_some_and(|key| is_host(key, url, route)) {
             return Some(Claim::None);
         }
         let mut pool = per_host.pool();
-        let host = pool.intern(url.scheme(), url.host(), url.port());
+        let host = host_id(&mut pool, &host_of(url, route));
         if !pool.host_may_open(host) {
             return None;
         }
@@ -301,7 +312,7 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         }
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
-            if let Some(claim) = shared.claim(scheduler.url(job), kept) {
+            if let Some(claim) = shared.claim(scheduler.url_and_route(job), kept) {
                 return Some((job, claim));
             }
             // Its host is at --per-host: leave it to a worker with a socket there.
@@ -380,15 +391,16 @@ impl Worker<'_, '_> {
         kept: &Option<KeptSocket>,
     ) -> Option<(Method, bool)> {
         let mut scheduler = self.shared.lock();
-        let url = scheduler.url(job);
+        let (url, route) = scheduler.url_and_route(job);
         let fresh = scheduler.needs_fresh_socket(job);
-        let reuse = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url));
+        let reuse = !fresh && kept.as_ref().is_some_and(|k| is_host(&k.host, url, route));
         out.clear();
         match scheduler.encode_request(job, out, Instant::now()) {
             Ok(method) => Some((method, reuse)),
             Err(e) => {
                 if claim == Claim::Counted {
-                    self.shared.unclaim(&host_of(scheduler.url(job)), self.slot);
+                    let (url, route) = scheduler.url_and_route(job);
+                    self.shared.unclaim(&host_of(url, route), self.slot);
                 }
                 scheduler.on_error(job, e, Instant::now());
                 None
@@ -414,14 +426,28 @@ impl Worker<'_, '_> {
             scheduler.set_phase(job, Phase::Sending, Some(slot), now);
             return Some(socket);
         }
-        let host = host_of(shared.lock().url(job));
+        let (host, dial, tunnel) = {
+            let scheduler = shared.lock();
+            let (url, route) = scheduler.url_and_route(job);
+            let dial = match route {
+                Route::Forward(proxy) | Route::Tunnel(proxy) => (proxy.host(), proxy.port()),
+                Route::Direct => (url.host(), url.port()),
+            };
+            let tunnel = match route {
+                Route::Tunnel(proxy) => Some(Tunnel::new(proxy, url)),
+                Route::Direct | Route::Forward(_) => None,
+            };
+            (host_of(url, route), (dial.0.to_string(), dial.1), tunnel)
+        };
         shared.socket_opened(&host, slot, claim);
         let now = Instant::now();
         shared
             .lock()
             .set_phase(job, Phase::Connecting, Some(slot), now);
-        let connected = addresses(&host, self.options, shared)
+        let connected = addresses(&dial, self.options, shared)
             .and_then(|addrs| connect(addrs, self.options, max_time, now))
+            .map_err(|e| shared.lock().connect_error(job, e))
+            .and_then(|stream| self.through(tunnel, stream, now))
             .and_then(|stream| shared.opener.open(host.0, &host.1, stream));
         match connected {
             Ok(stream) => {
@@ -442,6 +468,27 @@ impl Worker<'_, '_> {
                 None
             }
         }
+    }
+
+    /// Opens `tunnel` on the socket just connected to the proxy, if there is one, within
+    /// what is left of `--connect-timeout` since `started` (a tunnel is reported as
+    /// [`Event::ProxyTunnel`]).
+    fn through(
+        &self,
+        tunnel: Option<Tunnel>,
+        mut stream: TcpStream,
+        started: Instant,
+    ) -> Result<TcpStream, JobError> {
+        let Some(tunnel) = tunnel else {
+            return Ok(stream);
+        };
+        let timeout = self.options.connect_timeout;
+        tunnel.establish(&mut stream, started + timeout, timeout, self.stop)?;
+        let slot = self.slot;
+        self.shared
+            .lock()
+            .emit(Event::ProxyTunnel { slot }, Instant::now());
+        Ok(stream)
     }
 
     /// After the attempt: keep a reusable socket, or close it and report the failure.
@@ -608,30 +655,28 @@ fn is_tick(e: &io::Error) -> bool {
     )
 }
 
-/// The addresses of `host`, looked up on this worker's thread before each connect
+/// The addresses of `name` and `port` (the host's, or its proxy's), looked up on this worker's thread before each connect
 /// (`--resolve` and `-4`/`-6` as in the reactor; only the reactor keeps the answer for
 /// the run). A lookup is reported ([`Event::Lookup`]).
 fn addresses(
-    host: &HostKey,
+    (name, port): &(String, u16),
     options: &TransferOptions,
     shared: &Shared<'_>,
 ) -> Result<Vec<SocketAddr>, JobError> {
+    let (name, port) = (name.as_str(), *port);
     let naming = &options.naming;
-    let found = match naming.known(&host.1, host.2) {
+    let found = match naming.known(name, port) {
         Some(addrs) => Ok(addrs),
         None => {
             let started = Instant::now();
-            let found = naming.look_up(&host.1, host.2);
+            let found = naming.look_up(name, port);
             let took = started.elapsed();
-            let event = Event::Lookup {
-                host: &host.1,
-                took,
-            };
+            let event = Event::Lookup { host: name, took };
             shared.lock().emit(event, Instant::now());
             found
         }
     };
-    naming.finish(&host.1, found).map_err(JobError::Resolve)
+    naming.finish(name, found).map_err(JobError::Resolve)
 }
 
 /// Connects with a timeout to each address of `addrs` in turn until one answers; reads

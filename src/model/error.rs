@@ -17,6 +17,7 @@ use crate::model::job::Phase;
 use crate::model::options::SpeedLimit;
 use crate::protocol::http::HttpError;
 use crate::protocol::pager::PageError;
+use crate::protocol::proxy::Proxy;
 use crate::protocol::url::UrlError;
 
 /// Why one attempt of a job failed.
@@ -69,6 +70,9 @@ pub enum JobError {
     Page(PageError),
     /// The run was interrupted (SIGINT/SIGTERM) before the job finished.
     Interrupted,
+    /// The HTTP proxy refused the request or the tunnel, could not be reached, or did
+    /// not speak HTTP (the message names the proxy, never its credentials).
+    Proxy(ProxyError),
     /// TLS failed: an untrusted or wrong certificate, a server that does not speak TLS,
     /// a stream cut without `close_notify`.
     #[cfg(feature = "tls")]
@@ -86,6 +90,7 @@ impl JobError {
             JobError::MaxTime(..) | JobError::TooSlow(..) => true,
             JobError::Http(e) => e.is_retryable(),
             JobError::Status(s) => matches!(s, 429 | 500 | 502 | 503 | 504),
+            JobError::Proxy(e) => e.is_retryable(),
             JobError::TooManyRedirects(_)
             | JobError::BadRedirect(_)
             | JobError::RedirectTarget(_)
@@ -125,6 +130,81 @@ impl JobError {
             }
             JobError::Output { error, .. } => is_out_of_descriptors(error),
             _ => false,
+        }
+    }
+}
+
+impl JobError {
+    /// This error met on the way to `proxy`: a connect that failed or timed out is the
+    /// proxy's ([`ProxyCause::Connect`]), so the message names it; others stay as
+    /// they are.
+    pub fn via_proxy(self, proxy: &Proxy) -> JobError {
+        let cause = match self {
+            JobError::Connect(e) => ProxyCause::Connect(e),
+            JobError::ConnectTimeout(d) => ProxyCause::Connect(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect timed out after {:.1} s", d.as_secs_f64()),
+            )),
+            other => return other,
+        };
+        JobError::Proxy(ProxyError {
+            proxy: proxy.to_string(),
+            cause,
+        })
+    }
+}
+
+/// What went wrong with an HTTP proxy ([`JobError::Proxy`]).
+#[derive(Debug)]
+pub struct ProxyError {
+    /// The proxy, `host:port` (no credentials).
+    pub proxy: String,
+    /// What happened.
+    pub cause: ProxyCause,
+}
+
+/// Why a proxy did not carry a request.
+#[derive(Debug)]
+pub enum ProxyCause {
+    /// It answered `asked` (`CONNECT host:port`, or the request through it) with a
+    /// status that is not a success (407, 403, 502, …).
+    Refused {
+        /// What was asked of it, as messages show it.
+        asked: String,
+        /// Its status code.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+    },
+    /// It could not be connected to.
+    Connect(io::Error),
+    /// Its answer to `CONNECT` was not HTTP.
+    Answer(HttpError),
+}
+
+impl ProxyError {
+    /// A 502, 503 or 504 may pass, and so may a proxy that was not reachable; a 407 or
+    /// a 403 will not.
+    pub fn is_retryable(&self) -> bool {
+        match &self.cause {
+            ProxyCause::Refused { status, .. } => matches!(status, 502..=504),
+            ProxyCause::Connect(_) => true,
+            ProxyCause::Answer(e) => e.is_retryable(),
+        }
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proxy = &self.proxy;
+        match &self.cause {
+            ProxyCause::Refused {
+                asked,
+                status,
+                reason,
+            } => write!(f, "proxy {proxy} refused {asked}: {status} {reason}"),
+            ProxyCause::Connect(e) => write!(f, "proxy {proxy}: connect failed: {e}"),
+            ProxyCause::Answer(e) => write!(f, "proxy {proxy}: bad answer to CONNECT: {e}"),
         }
     }
 }
@@ -188,6 +268,7 @@ impl fmt::Display for JobError {
             }
             JobError::Page(e) => write!(f, "bad list page: {e}"),
             JobError::Interrupted => write!(f, "interrupted"),
+            JobError::Proxy(e) => write!(f, "{e}"),
             #[cfg(feature = "tls")]
             JobError::Tls(e) => write!(f, "{e}"),
         }
@@ -198,6 +279,10 @@ impl std::error::Error for JobError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             JobError::Resolve(e) | JobError::Connect(e) => Some(e),
+            JobError::Proxy(ProxyError {
+                cause: ProxyCause::Connect(e),
+                ..
+            }) => Some(e),
             JobError::Output { error, .. } => Some(error),
             JobError::Io(e, _) => Some(e),
             JobError::Http(e) => Some(e),

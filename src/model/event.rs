@@ -70,6 +70,12 @@ pub enum Event<'a> {
         /// The socket of the new attempt.
         slot: ConnId,
     },
+    /// A `CONNECT` tunnel through an HTTP proxy was opened on a socket (the proxy
+    /// answered 2xx; TLS to the origin starts inside it).
+    ProxyTunnel {
+        /// The slot.
+        slot: ConnId,
+    },
     /// A request was written to a socket (retries and pages included).
     RequestSent {
         /// The job.

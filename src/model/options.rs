@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::model::resolve::Naming;
 use crate::model::shard::Shard;
+use crate::protocol::proxy::Proxies;
 
 /// Which engine performs the requests. All three share the sans-IO protocol layer and
 /// produce the same files and the same summary; they differ only in how they wait.
@@ -196,6 +197,9 @@ pub struct TransferOptions {
     /// How names become addresses: the resolver (the system's unless the library was
     /// given one), `--resolve` pins and `-4` / `-6`.
     pub naming: Naming,
+    /// `-x` / `--noproxy` (or, from the command line, the `*_proxy` variables): the
+    /// HTTP proxies for `http://` and `https://` URLs, and the hosts that bypass them.
+    pub proxy: Proxies,
 }
 
 impl Default for TransferOptions {
@@ -235,6 +239,7 @@ impl Default for TransferOptions {
             remote_header_name: false,
             skip_existing: false,
             naming: Naming::default(),
+            proxy: Proxies::default(),
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct Summary {
     pub dns_slowest: Duration,
     /// Happy Eyeballs races: second connects started beside a first one.
     pub happy_eyeballs_races: u64,
+    /// `CONNECT` tunnels opened through an HTTP proxy.
+    pub proxy_tunnels: u64,
     /// Bytes saved in files.
     pub bytes: u64,
     /// Body bytes received, kept or not.
@@ -87,6 +89,7 @@ impl Summary {
             "dns_lookups": self.dns_lookups,
             "dns_slowest_ms": self.dns_slowest.as_millis() as u64,
             "happy_eyeballs_races": self.happy_eyeballs_races,
+            "proxy_tunnels": self.proxy_tunnels,
             "peak_connections": self.peak_connections,
             "peak_in_flight": self.peak_in_flight,
             "bytes": self.bytes,
@@ -130,6 +133,7 @@ impl Observer for Summary {
                 self.dns_slowest = self.dns_slowest.max(*took);
             }
             Event::HappyEyeballsRace { .. } => self.happy_eyeballs_races += 1,
+            Event::ProxyTunnel { .. } => self.proxy_tunnels += 1,
             Event::RequestSent { .. } => self.requests += 1,
             Event::BodyBytes { len } => self.bytes_received += *len as u64,
             Event::StaleResend { .. } => self.stale_resends += 1,

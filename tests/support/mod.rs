@@ -6,6 +6,7 @@
 //! - [`scripted`]: a server that answers each request with the script a test writes
 //!   (bytes, pauses, gates, a close or a reset), and counts what it saw;
 //! - [`list_server`]: a misbehaving list API for `miodl crawl`, witness of every request;
+//! - [`proxy`]: a small forwarding and tunnelling HTTP proxy that records what it saw;
 //! - [`client`]: a plain `std::net` HTTP client, to check the reference server itself.
 //!
 //! Nothing here may hang a test: every run of the binary has a watchdog ([`WATCHDOG`]),
@@ -16,6 +17,7 @@
 
 pub mod client;
 pub mod list_server;
+pub mod proxy;
 pub mod scripted;
 
 use std::collections::BTreeMap;
@@ -157,11 +159,47 @@ impl Started {
     }
 }
 
+/// The environment variables that send miodl (as curl) through a proxy.
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Removes the proxy variables from what `command` inherits: a machine's proxy settings
+/// must not send the tests' loopback requests elsewhere. Every run of the binary here
+/// goes through it.
+pub fn without_proxy_env(command: &mut Command) -> &mut Command {
+    for name in PROXY_VARS {
+        command.env_remove(name);
+    }
+    command
+}
+
 fn launch<S: AsRef<str>>(args: &[S], stdin: Stdio) -> Started {
     launch_with(Command::new(env!("CARGO_BIN_EXE_miodl")), args, stdin)
 }
 
+/// Starts `miodl ARGS` (stdin closed) with the proxy variables `env` set (and no other
+/// proxy variable inherited).
+pub fn start_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Started {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_miodl"));
+    without_proxy_env(&mut command);
+    command.envs(env.iter().copied());
+    spawn_command(command, args, Stdio::null())
+}
+
 fn launch_with<S: AsRef<str>>(mut command: Command, args: &[S], stdin: Stdio) -> Started {
+    without_proxy_env(&mut command);
+    spawn_command(command, args, stdin)
+}
+
+fn spawn_command<S: AsRef<str>>(mut command: Command, args: &[S], stdin: Stdio) -> Started {
     let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
     let since = Instant::now();
     let child = command

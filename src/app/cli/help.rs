@@ -126,6 +126,17 @@ Names:
                           (repeatable; an IPv6 ADDR in brackets: [::1])
   -4, --ipv4              connect to IPv4 addresses only
   -6, --ipv6              connect to IPv6 addresses only
+
+Proxies:
+  -x, --proxy URL         send every request through this HTTP proxy,
+                          http://[USER:PASS@]HOST[:PORT] (port 1080 if none):
+                          http:// URLs in absolute form, https:// through
+                          CONNECT; other proxy schemes are refused [default:
+                          http_proxy, https_proxy / HTTPS_PROXY, all_proxy /
+                          ALL_PROXY]
+      --noproxy LIST      hosts that never go through the proxy: names, domain
+                          suffixes, addresses, comma-separated; '*' for all
+                          [default: no_proxy / NO_PROXY]
 "
     };
 }

@@ -35,6 +35,7 @@ use values::{
 };
 
 mod help;
+mod proxy_env;
 mod values;
 use help::{CRAWL_HELP, DEMO_HELP, GET_HELP, HELP, SERVE_HELP, TIMELINE_HELP, VERIFY_HELP};
 
@@ -180,9 +181,11 @@ fn parse_get(parser: &mut Parser) -> Result<Command, UsageError> {
     let mut urls = Vec::new();
     let mut input_files = Vec::new();
     let mut transfer = TransferOptions::default();
+    let mut given = proxy_env::Given::default();
     while let Some(arg) = parser.next()? {
         if let Some(option) = transfer_option(&arg) {
             apply_transfer_option(option, parser, &mut transfer)?;
+            given.note(option);
             continue;
         }
         match arg {
@@ -197,6 +200,7 @@ fn parse_get(parser: &mut Parser) -> Result<Command, UsageError> {
             "missing URL: give at least one URL or -i FILE",
         ));
     }
+    proxy_env::apply_env(&mut transfer, given, proxy_env::var)?;
     Ok(Command::Get(GetTask {
         urls,
         input_files,
@@ -209,9 +213,11 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
     let mut list_url = None;
     let mut item_url_given = None;
     let mut transfer = TransferOptions::default();
+    let mut given = proxy_env::Given::default();
     while let Some(arg) = parser.next()? {
         if let Some(option) = transfer_option(&arg) {
             apply_transfer_option(option, parser, &mut transfer)?;
+            given.note(option);
             continue;
         }
         match arg {
@@ -235,6 +241,7 @@ fn parse_crawl(parser: &mut Parser) -> Result<Command, UsageError> {
     if let Some(template) = item_url_given {
         crawl.item_url = template;
     }
+    proxy_env::apply_env(&mut transfer, given, proxy_env::var)?;
     Ok(Command::Crawl(CrawlTask { crawl, transfer }))
 }
 
@@ -374,6 +381,8 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "resolve"),
     (Some('4'), "ipv4"),
     (Some('6'), "ipv6"),
+    (Some('x'), "proxy"),
+    (None, "noproxy"),
 ];
 
 /// The long name of a shared transfer option, if `arg` is one.
@@ -431,6 +440,8 @@ fn apply_transfer_option(
         "resolve" => t.naming.pins.push(resolve_pin(parser)?),
         "ipv4" => t.naming.family = Family::V4,
         "ipv6" => t.naming.family = Family::V6,
+        "proxy" => proxy_env::proxy(parser, t)?,
+        "noproxy" => proxy_env::noproxy(parser, t)?,
         other => unreachable!("{other} is in TRANSFER_OPTIONS but not handled"),
     }
     Ok(())

@@ -887,6 +887,10 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "--user-agent",
         "probe/2",
         "--compressed",
+        "--proxy",
+        "http://u:p@proxy.test:3128",
+        "--noproxy",
+        "local.test,10.0.0.1",
     ];
     for (_, long) in TRANSFER_OPTIONS {
         let option = format!("--{long}");
@@ -936,7 +940,9 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .input_file("urls.txt")
         .header("X-Probe", "1")
         .user_agent("probe/2")
-        .compressed(true);
+        .compressed(true)
+        .proxy(crate::protocol::proxy::Proxy::parse("http://u:p@proxy.test:3128").unwrap())
+        .noproxy("local.test,10.0.0.1");
     let (options, input_files) = built.planned();
     assert_eq!(options.headers, parsed.transfer.headers);
     assert_eq!(format!("{options:?}"), format!("{:?}", parsed.transfer));
@@ -974,4 +980,84 @@ fn limit_rate_takes_bytes_with_curls_suffixes() {
         assert_eq!(parsed.transfer.limit_rate, Some(bytes), "{text}");
     }
     assert_eq!(get(&["x"]).transfer.limit_rate, None);
+}
+
+#[test]
+fn proxies_come_from_the_command_line_or_the_environment_as_curl_reads_them() {
+    use crate::protocol::proxy::{NoProxy, Proxy};
+    let parsed = get(&["x", "-x", "127.0.0.1:3128", "--noproxy", "a.test"]);
+    let p = Proxy::parse("http://127.0.0.1:3128").unwrap();
+    assert_eq!(parsed.transfer.proxy.http.as_ref(), Some(&p));
+    assert_eq!(parsed.transfer.proxy.https.as_ref(), Some(&p));
+    assert!(parsed.transfer.proxy.no_proxy.covers("b.a.test"));
+    for bad in ["socks5://u:secret@h:1080", "https://h", "socks4://h"] {
+        let e = error(&["get", "x", "-x", bad]);
+        assert!(
+            e.contains("invalid value for --proxy") && e.contains("only http://"),
+            "{e}"
+        );
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let from = |given: proxy_env::Given, pairs| {
+        let mut t = TransferOptions::default();
+        proxy_env::apply_env(&mut t, given, env(pairs)).map(|()| t.proxy)
+    };
+    let none = proxy_env::Given::default();
+    let proxies = from(
+        none,
+        &[
+            ("HTTP_PROXY", "http://upper:1"),
+            ("HTTPS_PROXY", "http://secure:2"),
+            ("ALL_PROXY", "http://all:3"),
+            ("NO_PROXY", "*"),
+        ],
+    )
+    .unwrap();
+    // HTTP_PROXY is not read (curl's rule); all_proxy fills in.
+    assert_eq!(proxies.http.unwrap().to_string(), "all:3");
+    assert_eq!(proxies.https.unwrap().to_string(), "secure:2");
+    assert_eq!(proxies.no_proxy, NoProxy::Everybody);
+    let proxies = from(
+        none,
+        &[
+            ("http_proxy", "plain:8"),
+            ("https_proxy", ""),
+            ("no_proxy", "x.test"),
+            ("NO_PROXY", "*"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(proxies.http.unwrap().to_string(), "plain:8");
+    assert!(proxies.https.is_none(), "an empty variable is unset");
+    assert_eq!(proxies.no_proxy, NoProxy::parse("x.test"));
+    let e = from(none, &[("https_proxy", "socks5://u:secret@h:1080")]).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("invalid proxy in https_proxy") && !e.contains("secret"),
+        "{e}"
+    );
+    // -x and --noproxy beat the environment.
+    let mut given = proxy_env::Given::default();
+    given.note("proxy");
+    given.note("noproxy");
+    let mut t = TransferOptions::default();
+    proxy_env::apply_env(
+        &mut t,
+        given,
+        env(&[("http_proxy", "socks5://h"), ("no_proxy", "*")]),
+    )
+    .unwrap();
+    assert!(t.proxy.http.is_none() && t.proxy.no_proxy == NoProxy::Nobody);
+    // -x '' turns the proxy off.
+    let parsed = get(&["x", "-x", "127.0.0.1:3128", "-x", ""]);
+    assert!(!parsed.transfer.proxy.is_set());
 }

@@ -4,6 +4,7 @@
 //! ```text
 //!             connect done                request written
 //!  Connecting ─────────────► Exchanging ───────────────────► (Exchanging: reading)
+//!      │  └─ to a proxy, https ─► Tunneling ── 2xx to CONNECT ──► Exchanging (TLS first)
 //!      │                      ▲     │ answer complete, reusable
 //!      │ error/timeout        │     ▼
 //!      ▼               reuse  │    Idle ──── server closes / sends junk ───► closed
@@ -28,6 +29,11 @@
 //! `--disk-threads 0` moves it from the socket into the file through the reactor's pipe
 //! ([`super::splice`]). With TLS the socket is wrapped in a [`Transport`] and the same
 //! code reads plaintext.
+//!
+//! Through an HTTP proxy, an `https://` socket is `Tunneling` between its connect and
+//! its first request: the `CONNECT` goes out and the proxy's answer is read on the bare
+//! socket ([`Tunnel`], shared with the blocking workers); then TLS starts inside the
+//! tunnel, with the origin's name, as on a direct socket.
 //!
 //! A connecting socket may race another for the same job (Happy Eyeballs, RFC 8305):
 //! its [`Racing`] says which of the host's addresses comes next, when to start a connect
@@ -67,12 +73,14 @@ use super::splice::{Pipe, SpliceError, SPLICE_MIN};
 use crate::engine::answer::{Answer, Broken, Landing, Progress, Unread, Used};
 use crate::engine::bounds::{Bounds, Deadline, Window};
 use crate::engine::limit::{limited, Limiter};
+use crate::engine::tunnel::Tunnel;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{ConnId, JobId, Phase};
 use crate::policy::pool::HostId;
 use crate::policy::scheduler::Scheduler;
 use crate::protocol::http::Method;
+use crate::protocol::proxy::Route;
 use crate::transport::Transport;
 
 /// Reads of the shared buffer one socket may make for one readiness (8 × 256 KiB: about
@@ -166,6 +174,13 @@ enum Spliced {
 enum State {
     /// The nonblocking connect is in progress; `job` waits for it.
     Connecting { job: JobId, method: Method },
+    /// Connected to an HTTP proxy: its `CONNECT` is written and its answer read on the
+    /// bare socket (the TLS state waits, untouched, for the tunnel); then `Exchanging`.
+    Tunneling {
+        job: JobId,
+        method: Method,
+        tunnel: Box<Tunnel>,
+    },
     /// Writing the request of the answer's job and reading its answer (with
     /// `--pipeline`, the requests queued behind it wait in `Conn::pipelined`).
     Exchanging { answer: Answer },
@@ -373,7 +388,7 @@ impl Conn {
     /// The job on this socket, if any.
     pub fn job(&self) -> Option<JobId> {
         match &self.state {
-            State::Connecting { job, .. } => Some(*job),
+            State::Connecting { job, .. } | State::Tunneling { job, .. } => Some(*job),
             State::Exchanging { answer } | State::Lent { answer } => Some(answer.job()),
             State::Idle => None,
         }
@@ -494,7 +509,10 @@ impl Conn {
         let options = scheduler.options();
         let keep_alive = options.keep_alive;
         if options.has_bounds() {
-            if !matches!(self.state, State::Connecting { .. }) {
+            if !matches!(
+                self.state,
+                State::Connecting { .. } | State::Tunneling { .. }
+            ) {
                 // A reused socket: the try starts now (a new one's started with its connect).
                 self.bounds.max_time = Deadline::new(options, now);
             }
@@ -571,11 +589,23 @@ impl Conn {
                         // The attempt delay no longer matters: the connect deadline does.
                         self.deadline = Some(self.racing.until);
                     }
-                    if let Action::Close = self.start(job, method, slot, scheduler, now) {
+                    if let Route::Tunnel(proxy) = scheduler.route(job) {
+                        let tunnel = Box::new(Tunnel::new(proxy, scheduler.url(job)));
+                        self.state = State::Tunneling {
+                            job,
+                            method,
+                            tunnel,
+                        };
+                    } else if let Action::Close = self.start(job, method, slot, scheduler, now) {
                         return Action::Close;
                     }
                 }
                 Err(e) => return Action::ConnectFailed(e),
+            }
+        }
+        if let State::Tunneling { .. } = self.state {
+            if let Some(after) = self.tunnel(slot, path.buf, scheduler, now) {
+                return after;
             }
         }
         if let Action::Close = self.send(scheduler, now) {
@@ -587,6 +617,57 @@ impl Conn {
             scheduler.emit(Event::TlsHandshake { slot, resumed }, now);
         }
         after
+    }
+
+    /// Writes the `CONNECT` and reads the proxy's answer, on the bare socket. `None` when
+    /// the tunnel opened and the job's request has started through it (TLS first);
+    /// else what to do with the socket (the job was told if it is closed).
+    fn tunnel(
+        &mut self,
+        slot: ConnId,
+        buf: &mut [u8],
+        scheduler: &mut Scheduler,
+        now: Instant,
+    ) -> Option<Action> {
+        let State::Tunneling {
+            job,
+            method,
+            tunnel,
+        } = &mut self.state
+        else {
+            return None;
+        };
+        let (job, method) = (*job, *method);
+        let socket = self.transport.socket_mut();
+        let opened = loop {
+            let step = if tunnel.unsent().is_empty() {
+                socket.read(buf).map(|n| (false, n))
+            } else {
+                socket.write(tunnel.unsent()).map(|n| (true, n))
+            };
+            match step {
+                Ok((true, 0)) => break Err(tunnel.io_error(io::ErrorKind::WriteZero.into())),
+                Ok((true, n)) => tunnel.wrote(n),
+                Ok((false, 0)) => break Err(tunnel.eof()),
+                Ok((false, n)) => match tunnel.feed(&buf[..n]) {
+                    Ok(false) => {}
+                    Ok(true) => break Ok(()),
+                    Err(e) => break Err(e),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(Action::Wait),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(tunnel.io_error(e)),
+            }
+        };
+        if let Err(e) = opened {
+            scheduler.on_error(job, e, now);
+            return Some(Action::Close);
+        }
+        scheduler.emit(Event::ProxyTunnel { slot }, now);
+        match self.start(job, method, slot, scheduler, now) {
+            Action::Close => Some(Action::Close),
+            _ => None,
+        }
     }
 
     /// Its timer is due: fail the job it carries if its deadline or a bound of its try
@@ -602,10 +683,13 @@ impl Conn {
                 self.deadline = Some(self.racing.until);
                 return Action::Race;
             }
-            State::Connecting { .. } => (
+            State::Connecting { job, .. } => (
                 Phase::Connecting,
-                JobError::ConnectTimeout(options.connect_timeout),
+                scheduler.connect_error(*job, JobError::ConnectTimeout(options.connect_timeout)),
             ),
+            State::Tunneling { tunnel, .. } => {
+                (Phase::Connecting, tunnel.timed_out(options.connect_timeout))
+            }
             State::Exchanging { answer } => {
                 // Its own request unsent (not one queued behind it).
                 let job = answer.job();

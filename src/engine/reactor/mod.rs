@@ -215,8 +215,8 @@ impl<'o> Reactor<'o> {
         }
         let mut deferred = 0;
         while let Some(job) = scheduler.next_ready(now) {
-            let url = scheduler.url(job);
-            let host = self.pool.intern(url.scheme(), url.host(), url.port());
+            let (url, route) = scheduler.url_and_route(job);
+            let host = self.pool.intern_route(url, route);
             match self.pool.await_addresses(host, job) {
                 Addresses::Known => {}
                 wait => {
@@ -334,7 +334,10 @@ impl<'o> Reactor<'o> {
         let (host, job) = (request.host, request.job);
         let (stream, index) = match self.dial(host, request.next_address, failed) {
             Dialed::Started(stream, index) => (stream, index),
-            Dialed::NoneLeft(e) => return scheduler.on_error(job, JobError::Connect(e), now),
+            Dialed::NoneLeft(e) => {
+                let error = scheduler.connect_error(job, JobError::Connect(e));
+                return scheduler.on_error(job, error, now);
+            }
             Dialed::NoDescriptor(e) => {
                 // Backpressure, not this address's fault: the pool holds no more
                 // sockets than are open now, and the job waits for one of them to

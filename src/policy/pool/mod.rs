@@ -39,13 +39,21 @@
 //! lookup per host at a time, its answer kept for the run. A host is a scheme, a name and a port: `http://h:443`
 //! and `https://h:443` are two hosts, and never share a socket.
 //!
+//! Through an HTTP proxy ([`Pool::intern_route`]) a host is also how it is reached. Plain
+//! `http://` URLs are keyed by the proxy (`Hop::Forward`): every origin shares its
+//! keep-alive sockets, and `-c` and `--per-host` count sockets to the proxy. An
+//! `https://` URL is keyed by its origin (`Hop::Tunnel`, one tunnel is one origin's
+//! connection), but its sockets connect to the proxy, so its lookup is the proxy's name.
+//! Neither is ever the same host as a direct connection to the same name.
+//!
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::model::job::{ConnId, JobId};
-use crate::protocol::url::Scheme;
+use crate::protocol::proxy::Route;
+use crate::protocol::url::{Scheme, Url};
 
 /// A scheme, host and port, interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,11 +109,25 @@ pub enum Addresses {
     Waiting,
 }
 
+/// How a host's sockets reach it (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hop {
+    /// Straight to it.
+    Direct,
+    /// It is an HTTP proxy, carrying `http://` requests in absolute form.
+    Forward,
+    /// A `CONNECT` tunnel through a proxy.
+    Tunnel,
+}
+
 #[derive(Debug)]
 struct Host {
     scheme: Scheme,
     name: String,
     port: u16,
+    hop: Hop,
+    /// Where its sockets connect when not to itself (a tunnel's proxy): what is looked up.
+    dial: Option<(String, u16)>,
     lookup: Lookup,
     open: usize,
     /// Idle sockets, the most recently used last (reused first: its window is warm).
@@ -136,12 +158,37 @@ impl Pool {
         }
     }
 
-    /// The id of `scheme://host:port`, interning it on first sight.
+    /// The id of `scheme://host:port`, reached directly, interning it on first sight.
     pub fn intern(&mut self, scheme: Scheme, name: &str, port: u16) -> HostId {
+        self.intern_hop(scheme, name, port, Hop::Direct, None)
+    }
+
+    /// The id of the host `url`'s request goes to by `route`: its origin, the proxy
+    /// (an `http://` URL through it), or its origin through a tunnel.
+    #[inline]
+    pub fn intern_route(&mut self, url: &Url, route: Route<'_>) -> HostId {
+        let ((scheme, name, port), hop) = hop_key(url, route);
+        let dial = match route {
+            Route::Tunnel(proxy) => Some((proxy.host(), proxy.port())),
+            Route::Direct | Route::Forward(_) => None,
+        };
+        self.intern_hop(scheme, name, port, hop, dial)
+    }
+
+    /// The id of `scheme://host:port` reached by `hop`, its sockets connecting to `dial`
+    /// when that is not the host itself (a tunnel's proxy), interning it on first sight.
+    pub fn intern_hop(
+        &mut self,
+        scheme: Scheme,
+        name: &str,
+        port: u16,
+        hop: Hop,
+        dial: Option<(&str, u16)>,
+    ) -> HostId {
         if let Some(ids) = self.by_name.get(name) {
             let same = |id: &&HostId| {
                 let host = &self.hosts[id.0];
-                host.port == port && host.scheme == scheme
+                host.port == port && host.scheme == scheme && host.hop == hop
             };
             if let Some(&id) = ids.iter().find(same) {
                 return id;
@@ -152,6 +199,8 @@ impl Pool {
             scheme,
             name: name.to_string(),
             port,
+            hop,
+            dial: dial.map(|(name, port)| (name.to_string(), port)),
             lookup: Lookup::Unknown,
             open: 0,
             idle: Vec::new(),
@@ -167,10 +216,23 @@ impl Pool {
         (entry.scheme, &entry.name)
     }
 
-    /// The host's name and port, what its lookup asks for.
+    /// The name and port its lookup asks for: its own, or its tunnel's proxy's.
     pub fn lookup_key(&self, host: HostId) -> (&str, u16) {
         let entry = &self.hosts[host.0];
-        (&entry.name, entry.port)
+        match &entry.dial {
+            Some((name, port)) => (name, *port),
+            None => (&entry.name, entry.port),
+        }
+    }
+
+    /// True when its sockets go through an HTTP proxy (forwarded or tunnelled).
+    pub fn via_proxy(&self, host: HostId) -> bool {
+        self.hosts[host.0].hop != Hop::Direct
+    }
+
+    /// True when its sockets are `CONNECT` tunnels through a proxy.
+    pub fn is_tunnel(&self, host: HostId) -> bool {
+        self.hosts[host.0].hop == Hop::Tunnel
     }
 
     /// Are the host's addresses known? If not, `job` waits in the pool for them (the
@@ -307,6 +369,17 @@ impl Pool {
         let limit = self.open.max(1);
         self.limit = Some(self.limit.map_or(limit, |n| n.min(limit)));
         limit
+    }
+}
+
+/// The scheme, name and port a socket for `url` is keyed by when it goes by `route`, and
+/// how it gets there: the origin's, or the proxy's for a forwarded `http://` URL.
+#[inline]
+pub fn hop_key<'a>(url: &'a Url, route: Route<'a>) -> ((Scheme, &'a str, u16), Hop) {
+    match route {
+        Route::Direct => ((url.scheme(), url.host(), url.port()), Hop::Direct),
+        Route::Forward(proxy) => ((Scheme::Http, proxy.host(), proxy.port()), Hop::Forward),
+        Route::Tunnel(_) => ((url.scheme(), url.host(), url.port()), Hop::Tunnel),
     }
 }
 

@@ -218,3 +218,29 @@ fn families_take_turns_ipv6_first() {
     ];
     assert_eq!(interleave_families(one.clone()), one);
 }
+
+#[test]
+fn through_a_proxy_http_is_keyed_by_the_proxy_and_https_by_its_origin() {
+    use crate::protocol::proxy::Proxy;
+    let proxy = Proxy::parse("http://p:3128").unwrap();
+    let mut pool = Pool::new(None, None);
+    let a = Url::parse("http://a/x").unwrap();
+    let b = Url::parse("http://b:8080/y").unwrap();
+    let forward_a = pool.intern_route(&a, Route::Forward(&proxy));
+    assert_eq!(pool.intern_route(&b, Route::Forward(&proxy)), forward_a);
+    assert_eq!(pool.lookup_key(forward_a), ("p", 3128));
+    // Never the same host as a direct socket to the proxy's own name and port.
+    assert_ne!(pool.intern(Scheme::Http, "p", 3128), forward_a);
+    assert_ne!(pool.intern_route(&a, Route::Direct), forward_a);
+
+    let s = Url::parse("https://s/x").unwrap();
+    let t = Url::parse("https://t/x").unwrap();
+    let tunnel_s = pool.intern_route(&s, Route::Tunnel(&proxy));
+    assert_ne!(pool.intern_route(&t, Route::Tunnel(&proxy)), tunnel_s);
+    assert_eq!(pool.name(tunnel_s), (Scheme::Https, "s"));
+    assert_eq!(pool.lookup_key(tunnel_s), ("p", 3128));
+    assert!(pool.is_tunnel(tunnel_s) && pool.via_proxy(forward_a));
+    assert_ne!(pool.intern_route(&s, Route::Direct), tunnel_s);
+    let direct = pool.intern_route(&s, Route::Direct);
+    assert!(!pool.via_proxy(direct));
+}

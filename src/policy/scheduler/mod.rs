@@ -37,6 +37,7 @@ use crate::policy::names::safe_header_name;
 use crate::policy::rate::Throttle;
 use crate::policy::retry::Jitter;
 use crate::protocol::http::{self, Method, Request, ResponseHead};
+use crate::protocol::proxy::Route;
 use crate::protocol::url::{Authority, Url};
 use permit::{Permit, Semaphore};
 use verdict::Verdict;
@@ -429,6 +430,30 @@ impl Scheduler {
         self.jobs[job.0].url()
     }
 
+    /// How the job's request reaches its server: directly, or through an HTTP proxy
+    /// (`-x`, `--noproxy`; [`Route::Direct`] at once when none is set).
+    #[inline]
+    pub fn route(&self, job: JobId) -> Route<'_> {
+        self.options.proxy.route(self.jobs[job.0].url())
+    }
+
+    /// An error met while connecting `job`'s socket, naming the proxy when the socket
+    /// goes to one ([`JobError::via_proxy`]).
+    pub fn connect_error(&self, job: JobId, error: JobError) -> JobError {
+        match self.route(job) {
+            Route::Forward(proxy) | Route::Tunnel(proxy) => error.via_proxy(proxy),
+            Route::Direct => error,
+        }
+    }
+
+    /// The job's URL and how it goes: what the engines key a socket by
+    /// ([`Pool::intern_route`](crate::policy::pool::Pool::intern_route)).
+    #[inline]
+    pub fn url_and_route(&self, job: JobId) -> (&Url, Route<'_>) {
+        let url = self.jobs[job.0].url();
+        (url, self.options.proxy.route(url))
+    }
+
     /// True if the job's next request must go on a new socket (after a stale one).
     pub fn needs_fresh_socket(&self, job: JobId) -> bool {
         self.jobs[job.0].needs_fresh_socket
@@ -540,6 +565,12 @@ impl Scheduler {
                 .iter()
                 .any(|t| t.scheme == scheme && t.host == host && t.port == port);
         let authorization = self.authorization.as_deref().filter(|_| trusted);
+        // Through an HTTP proxy, a plain URL goes in absolute form with the proxy's
+        // credentials; a tunnelled one is written as to the origin (inside TLS).
+        let forward = match self.options.proxy.route(url) {
+            Route::Forward(proxy) => Some(proxy.authorization()),
+            Route::Direct | Route::Tunnel(_) => None,
+        };
         self.host_scratch.clear();
         url.write_host_header(&mut self.host_scratch);
         let host = self.host_scratch.as_str();
@@ -559,6 +590,8 @@ impl Scheduler {
             form_body,
             custom: self.custom.as_ref(),
             trusted,
+            absolute: forward.is_some(),
+            proxy_authorization: forward.flatten(),
         };
         let before = out.len();
         if let Err(e) = http::encode(&request, out) {

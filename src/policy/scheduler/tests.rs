@@ -1833,3 +1833,46 @@ fn many_saved_files_ahead_of_a_new_one_do_not_hold_it_back() {
     );
     assert_eq!(run.scheduler.summary().skipped, 2500);
 }
+
+// ----------------------------------------------------------------------------------
+// Proxies.
+
+#[test]
+fn through_a_proxy_http_is_absolute_with_the_proxy_credentials_and_https_is_as_to_the_origin() {
+    use crate::protocol::proxy::{NoProxy, Proxy};
+    let proxy = Proxy::parse("http://p:s@proxy.test:3128").unwrap();
+    let mut options = with_credentials();
+    options.proxy.http = Some(proxy.clone());
+    options.proxy.https = Some(proxy);
+    options.proxy.no_proxy = NoProxy::parse("direct.test");
+    let urls = [
+        "http://files.test/a.bin",
+        "https://files.test/b.bin",
+        "http://direct.test/c.bin",
+    ];
+    let mut run = Run::get_listed(options, &urls, &[]);
+    let proxy_basic = "Basic cDpz";
+    let mut sent = Vec::new();
+    while let Some(job) = run.next() {
+        let request = run.send(job);
+        sent.push((
+            request_line(&request).to_string(),
+            header(&request, "Proxy-Authorization").map(str::to_owned),
+            header(&request, "Authorization").map(str::to_owned),
+        ));
+    }
+    let user = Some(USER_PASS.to_string());
+    assert_eq!(
+        sent,
+        [
+            (
+                "GET http://files.test/a.bin HTTP/1.1".to_string(),
+                Some(proxy_basic.to_string()),
+                user.clone()
+            ),
+            // Inside the tunnel: origin form, and nothing for the proxy.
+            ("GET /b.bin HTTP/1.1".to_string(), None, user.clone()),
+            ("GET /c.bin HTTP/1.1".to_string(), None, user),
+        ]
+    );
+}

@@ -15,12 +15,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::{Accept, Ending, Flow, Scheduler, MAX_SHORT_IN_A_ROW};
-use crate::model::error::JobError;
+use crate::model::error::{JobError, ProxyCause, ProxyError};
 use crate::model::event::Event;
 use crate::model::job::{JobId, JobKind, Phase};
 use crate::policy::feed::Feed;
 use crate::policy::retry::{backoff, parse_retry_after};
 use crate::protocol::http::{Method, ResponseHead};
+use crate::protocol::proxy::Route;
 use crate::protocol::url::Url;
 
 /// The largest list page kept in memory.
@@ -135,6 +136,9 @@ impl Scheduler {
                     },
                 },
             },
+            407 if self.options.proxy.is_set() => {
+                self.proxy_auth_required(entry.url(), entry.method, head)
+            }
             status => Verdict::Reject {
                 error: JobError::Status(status),
                 retry_after: head
@@ -142,6 +146,34 @@ impl Scheduler {
                     .and_then(|v| parse_retry_after(v, self.wall_at(now))),
             },
         })
+    }
+
+    /// A 407 to a request through an HTTP proxy is the proxy's own answer (an origin
+    /// behind a tunnel cannot answer as the proxy): the error names the proxy, as a
+    /// refused `CONNECT` does. Without a proxy it is the server's status.
+    #[cold]
+    #[inline(never)]
+    fn proxy_auth_required(&self, url: &Url, method: Method, head: &ResponseHead) -> Verdict {
+        let error = match self.options.proxy.route(url) {
+            Route::Forward(proxy) => JobError::Proxy(ProxyError {
+                proxy: proxy.to_string(),
+                cause: ProxyCause::Refused {
+                    asked: format!("{} {}", method.as_str(), url.for_humans()),
+                    status: head.status,
+                    reason: head
+                        .reason()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(80)
+                        .collect(),
+                },
+            }),
+            Route::Direct | Route::Tunnel(_) => JobError::Status(head.status),
+        };
+        Verdict::Reject {
+            error,
+            retry_after: None,
+        }
     }
 
     /// Body bytes arrived of an answer accepted as [`Accept::Bytes`].

@@ -5,11 +5,14 @@
 //!
 //! ```text
 //!  GET /api/download/ab12 HTTP/1.1\r\n     request line: METHOD SP target SP version
+//!                                         (through an HTTP proxy the target is absolute:
+//!                                         GET http://127.0.0.1:5000/api/… HTTP/1.1)
 //!  Host: 127.0.0.1:5000\r\n
 //!  User-Agent: miodl/0.1.0\r\n
 //!  Accept: */*\r\n
 //!  Connection: close\r\n                   only when keep-alive is off
 //!  Authorization: Basic dXNlcjpwYXNz\r\n   only when given
+//!  Proxy-Authorization: Basic …\r\n      only to an HTTP proxy that has credentials
 //!  X-Custom: value\r\n                    -H lines, rendered once (see [`custom`](super::custom))
 //!  Content-Type: application/x-www-form-urlencoded\r\n   only with a form body
 //!  Content-Length: 17\r\n                  with a form body, and 0 for a bare POST
@@ -70,6 +73,11 @@ pub struct Request<'a> {
     /// Does this request go to a trusted host, so that the custom `Authorization` and
     /// `Cookie` lines go with it? (The caller decides, as for `authorization`.)
     pub trusted: bool,
+    /// Sent to an HTTP proxy (an `http://` URL through `-x`): the target goes in
+    /// absolute form, `http://` + `host` + `target` (RFC 9112 §3.2.2).
+    pub absolute: bool,
+    /// The full `Proxy-Authorization` value for that proxy, if it has credentials.
+    pub proxy_authorization: Option<&'a str>,
 }
 
 /// `User-Agent` value: the crate name and version.
@@ -84,26 +92,26 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     check(req)?;
 
     let body = req.form_body;
-    let custom_len = req.custom.map_or(0, |c| {
-        c.open_lines().len()
-            + if req.trusted {
-                c.secret_lines().len()
-            } else {
-                0
-            }
-    });
+    let secret_len = |c: &CustomHeaders| c.secret_lines().len() * usize::from(req.trusted);
+    let custom_len = req
+        .custom
+        .map_or(0, |c| c.open_lines().len() + secret_len(c));
     out.reserve(160 + req.target.len() + custom_len + body.map_or(0, <[u8]>::len));
     let mut line = |parts: &[&[u8]]| {
         parts.iter().for_each(|p| out.extend_from_slice(p));
         out.extend_from_slice(b"\r\n");
     };
-    line(&[
+    let (method, target, host) = (
         req.method.as_str().as_bytes(),
-        b" ",
         req.target.as_bytes(),
-        b" HTTP/1.1",
-    ]);
-    line(&[b"Host: ", req.host.as_bytes()]);
+        req.host.as_bytes(),
+    );
+    if req.absolute {
+        line(&[method, b" http://", host, target, b" HTTP/1.1"]);
+    } else {
+        line(&[method, b" ", target, b" HTTP/1.1"]);
+    }
+    line(&[b"Host: ", host]);
     let custom = req.custom;
     if !custom.is_some_and(|c| c.omit_user_agent) {
         line(&[b"User-Agent: ", USER_AGENT.as_bytes()]);
@@ -116,6 +124,9 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     }
     if let Some(auth) = req.authorization {
         line(&[b"Authorization: ", auth.as_bytes()]);
+    }
+    if let Some(auth) = req.proxy_authorization {
+        line(&[b"Proxy-Authorization: ", auth.as_bytes()]);
     }
     if let Some(custom) = custom {
         // Complete lines, each with its CRLF: copied as they are (the last CRLF is
@@ -154,7 +165,8 @@ fn check(req: &Request<'_>) -> Result<(), HttpError> {
     if !is_visible_ascii(req.host) {
         return bad(RequestField::Host);
     }
-    if req.authorization.is_some_and(|auth| !is_field_value(auth)) {
+    let bad_value = |auth: Option<&str>| auth.is_some_and(|auth| !is_field_value(auth));
+    if bad_value(req.authorization) || bad_value(req.proxy_authorization) {
         return bad(RequestField::Authorization);
     }
     Ok(())

@@ -331,6 +331,17 @@ impl Url {
         ForHumans(self)
     }
 
+    /// `host:port` as messages show it (the Unicode form of an internationalized name,
+    /// an IPv6 host in brackets), e.g. for a proxy's `CONNECT`.
+    pub fn authority_for_humans(&self) -> String {
+        let host = to_unicode_host(&self.host).unwrap_or_else(|| self.host.clone());
+        if host.contains(':') {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
     /// `scheme://host[:port]`, as used for `{origin}` in `--item-url`.
     pub fn origin(&self) -> String {
         format!("{}://{}", self.scheme.name(), self.host_header())

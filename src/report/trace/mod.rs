@@ -26,7 +26,8 @@
 //!  ],
 //!  "displayTimeUnit": "ms",
 //!  "otherData": {"tool": "miodl", "version", "wall_us", "requests", "sockets_opened",
-//!                "saved", "failed", "retries", "stale_resends", "redirects"}}
+//!                "saved", "failed", "retries", "stale_resends", "redirects",
+//!                "proxy_tunnels"}}
 //! ```
 //!
 //! URLs in the trace never carry credentials: miodl keeps `--user` apart from the URL.

@@ -19,7 +19,30 @@ fn get(target: &str) -> Request<'_> {
         form_body: None,
         custom: None,
         trusted: false,
+        absolute: false,
+        proxy_authorization: None,
     }
+}
+
+#[test]
+fn through_a_proxy_the_target_is_absolute_and_the_proxy_gets_its_credentials() {
+    let req = Request {
+        absolute: true,
+        proxy_authorization: Some("Basic cDpx"),
+        ..get("/a?b")
+    };
+    assert_eq!(
+        encoded(&req),
+        format!(
+            "GET http://127.0.0.1:5000/a?b HTTP/1.1\r\nHost: 127.0.0.1:5000\r\n{UA}\
+             Accept: */*\r\nProxy-Authorization: Basic cDpx\r\n\r\n"
+        )
+    );
+    let smuggled = Request {
+        proxy_authorization: Some("Basic x\r\nX: y"),
+        ..req
+    };
+    assert!(encode(&smuggled, &mut Vec::new()).is_err());
 }
 
 fn encoded(req: &Request<'_>) -> String {

@@ -185,6 +185,7 @@ struct Counts {
     retries: u64,
     stale_resends: u64,
     redirects: u64,
+    proxy_tunnels: u64,
 }
 
 /// How many jobs are in flight, queued, and backing off.
@@ -528,6 +529,7 @@ impl Observer for TraceRecorder {
             Event::ConnectionOpened { .. } => self.on_socket_opened(ts),
             Event::ConnectionClosed { .. } => self.on_socket_closed(ts),
             Event::RequestSent { .. } => self.counts.requests += 1,
+            Event::ProxyTunnel { .. } => self.counts.proxy_tunnels += 1,
             Event::StaleResend { job, url } => self.on_stale_resend(job, url, ts),
             Event::Retry {
                 job,

@@ -50,6 +50,7 @@ impl TraceRecorder {
             "retries": counts.retries,
             "stale_resends": counts.stale_resends,
             "redirects": counts.redirects,
+            "proxy_tunnels": counts.proxy_tunnels,
         });
         write!(
             out,
