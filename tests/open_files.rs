@@ -18,7 +18,15 @@ const FILES: usize = 1500;
 
 /// A server answering every path with its own path, and a `-i` file of `FILES` URLs.
 fn server_and_list(dir: &std::path::Path) -> (Server, std::path::PathBuf) {
-    let server = Server::start(|req| Script::new().write(response(200, &[], req.path.as_bytes())));
+    // A short pause before each answer keeps the sockets open side by side, so the
+    // peak the server counts is the pool's, not the machine's scheduling.
+    let server = Server::start(|req| {
+        (Script::new().sleep(std::time::Duration::from_millis(20))).write(response(
+            200,
+            &[],
+            req.path.as_bytes(),
+        ))
+    });
     let list = dir.join("urls.txt");
     let mut file = std::fs::File::create(&list).expect("create the URL list");
     for i in 0..FILES {
