@@ -590,6 +590,7 @@ fn addresses(
             let event = Event::Lookup {
                 host: &host.1,
                 took,
+                found: found.as_ref().map(Vec::len),
             };
             shared.lock().emit(event, Instant::now());
             found
