@@ -1,5 +1,7 @@
 //! The store read from files a test writes: a bundle, a directory with hashed links and
 //! files that are not certificates, a missing or empty named file.
+//!
+//! Layer: `transport`; may use `protocol`, `model`, `policy` and `output` (see `src/transport/mod.rs`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
