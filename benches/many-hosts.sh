@@ -34,6 +34,8 @@
 # Knobs (environment): HOSTS=200 FILES_PER_HOST=50 SIZE=4096 CONN=64 ROUNDS=3
 #   SLOW_EVERY=10 SLOW_MS=1000 TOOLS="miodl curl wget2 aiohttp" RUN_TIMEOUT=300
 #   SERVER=auto|nginx|miodl-serve OUT=<file for the table> KEEP=1 (keep scratch)
+#   TRACE_DIR=<dir>: each miodl run also writes --trace DIR/TOOL-fast|slow-ROUND.json
+#   (`miodl timeline` draws its lookups), and its --json summary to the same name .out
 #   QUIET_LOAD=1.5 QUIET_TRIES=10
 # Example, a quick look: ROUNDS=1 HOSTS=50 FILES_PER_HOST=10 benches/many-hosts.sh
 set -euo pipefail
@@ -49,7 +51,8 @@ TOOLS=${TOOLS:-miodl curl wget2 aiohttp}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 SERVER=${SERVER:-auto}
 OUT=${OUT:-${TMPDIR:-/tmp}/miodl-many-hosts-$(date +%Y%m%d-%H%M%S).md}
-export HOSTS FILES_PER_HOST SIZE CONN ROUNDS SLOW_EVERY SLOW_MS TOOLS RUN_TIMEOUT SERVER OUT
+TRACE_DIR=${TRACE_DIR:-}
+export HOSTS FILES_PER_HOST SIZE CONN ROUNDS SLOW_EVERY SLOW_MS TOOLS RUN_TIMEOUT SERVER OUT TRACE_DIR
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/lib.sh
@@ -189,9 +192,14 @@ run_one() { # tool dns-label
     local tool=$1 label=$2 out=$S/out log=$S/run.log t0 t1 status=ok
     rm -rf "$out" && mkdir -p "$out"
     tool_cmd "$tool" "$S/all.list" "$out" "$CONN"
+    if [[ -n $TRACE_DIR && $tool == miodl* ]]; then
+        mkdir -p "$TRACE_DIR"
+        cmd+=(--json --trace "$TRACE_DIR/$tool-$label-$round.json")
+    fi
     t0=$(date +%s%N)
     timeout "$RUN_TIMEOUT" "${cmd[@]}" >"$log" 2>&1 || status=FAILED
     t1=$(date +%s%N)
+    if [[ -n $TRACE_DIR && $tool == miodl* ]]; then cp "$log" "$TRACE_DIR/$tool-$label-$round.out"; fi
     if [[ $status == ok ]] && ! diff -rq "$ref" "$out" >>"$log" 2>&1; then status=FAILED; fi
     if [[ $status == FAILED ]]; then
         say "  $tool ($label): FAILED ($(head -c 300 "$log" | tr '\n' ' '))"
