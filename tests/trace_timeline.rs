@@ -119,3 +119,64 @@ fn a_traced_run_draws_one_row_per_socket() {
         std::fs::write(format!("{keep}.svg"), &svg).unwrap();
     }
 }
+
+/// With no `--resolve`, a name is looked up: `localhost` (from /etc/hosts) shows as a
+/// lookup on the trace's "dns" track, with its addresses, and as a "dns" row in the
+/// timeline; the reactor looks a host up once, the threads engine before each connect.
+#[test]
+fn a_lookup_of_localhost_is_in_the_trace_and_on_the_timeline() {
+    use miodl::model::options::Engine;
+    let port = serve();
+    for engine in [Engine::Reactor, Engine::Threads] {
+        let dir = tempfile::tempdir().unwrap();
+        let trace_path = dir.path().join("run.json");
+        let urls = (0..6)
+            .map(|i| format!("http://localhost:{port}/files/{i}"))
+            .collect();
+        let args = GetTask {
+            urls,
+            input_files: Vec::new(),
+            transfer: TransferOptions {
+                output_dir: Some(dir.path().join("out")),
+                trace: Some(trace_path.clone()),
+                connections: Some(2),
+                // localhost may name ::1 too, where nothing listens: the next address.
+                quiet: true,
+                engine,
+                ..TransferOptions::default()
+            },
+        };
+        let plan = prepare_get(args).unwrap();
+        let report = execute(plan, &Stop::new(), Stderr::Silent).unwrap();
+        assert_eq!(report.summary.ok, 6, "{engine:?}");
+        let text = std::fs::read_to_string(&trace_path).unwrap();
+        let root: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let lookups = root["otherData"]["dns_lookups"].as_u64().unwrap();
+        assert_eq!(lookups, report.summary.dns_lookups, "{engine:?}");
+        let trace = parse_trace(&text).unwrap();
+        assert_eq!(trace.lookups.len() as u64, lookups, "{engine:?}");
+        match engine {
+            Engine::Reactor => assert_eq!(lookups, 1, "once per host"),
+            _ => assert!(lookups >= 1, "before each connect"),
+        }
+        for lookup in &trace.lookups {
+            assert_eq!(lookup.host, "localhost");
+            assert!(matches!(lookup.found, Ok(n) if n >= 1), "{lookup:?}");
+            assert!(lookup.start_us + lookup.dur_us <= trace.wall_us);
+        }
+        // The reactor's jobs wait for the lookup before their connect starts; a
+        // worker thread looks up inside its connect phase.
+        let first_connect = (trace.slots.iter().flat_map(|s| &s.spans))
+            .filter(|s| s.phase == SpanPhase::Connect)
+            .map(|s| s.start_us)
+            .min()
+            .unwrap();
+        let first = &trace.lookups[0];
+        if engine == Engine::Reactor {
+            assert!(first.start_us + first.dur_us <= first_connect, "{first:?}");
+        }
+        let svg = render_svg(&trace, "localhost");
+        assert!(svg.contains(">dns</text>"), "a dns row");
+        assert!(svg.contains("lookup localhost · "), "its bar");
+    }
+}

@@ -165,8 +165,8 @@ impl Plan {
     }
 }
 
-/// Checks `--cacert` and the custom headers before anything is sent: a file that is
-/// missing or holds no certificate, or a header the command line would have refused
+/// Checks `--cacert`, the trust store named by `SSL_CERT_FILE` and the custom headers
+/// before anything is sent: a file that is missing or holds no certificate, or a header the command line would have refused
 /// (the library's [`Downloader::header`](crate::Downloader::header)), is a usage error,
 /// not a failure of every file.
 fn check_start_options(options: &TransferOptions) -> Result<(), StartError> {
@@ -420,8 +420,10 @@ pub enum StartError {
         /// What is wrong with the line.
         error: LineError,
     },
-    /// `--cacert FILE` could not be read or holds no certificate
-    /// ([`TlsError::CaFile`](crate::protocol::tls::TlsError::CaFile)).
+    /// `--cacert FILE` or the `SSL_CERT_FILE` of the environment could not be read or
+    /// holds no certificate
+    /// ([`TlsError::CaFile`](crate::protocol::tls::TlsError::CaFile),
+    /// [`TlsError::TrustStore`](crate::protocol::tls::TlsError::TrustStore)).
     #[cfg(feature = "tls")]
     Tls(crate::protocol::tls::TlsError),
     /// A crawl's options do not fit together (`--item-url {url}` with `--pages more`,
@@ -623,10 +625,20 @@ pub(crate) fn execute_with(
 }
 
 /// Sizes the pool to the open-file limit, and says on stderr what the user should know
-/// before the run: `--insecure`, and a `-c` that had to shrink.
+/// before the run: `--insecure`, a part of the system's trust store that could not be
+/// used, and a `-c` that had to shrink.
 fn fit_and_warn(options: &mut TransferOptions, stderr: Stderr) {
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
+    }
+    #[cfg(feature = "tls")]
+    if let (false, Stderr::Console) = (options.insecure, stderr) {
+        // Read (once per process) by check_start_options, which refused a bad one.
+        if let Ok(trusted) = crate::transport::tls::trust::trusted() {
+            for warning in &trusted.warnings {
+                eprintln!("miodl: warning: {warning}");
+            }
+        }
     }
     if let Some(shrunk) = open_files::plan(options) {
         if stderr == Stderr::Console {

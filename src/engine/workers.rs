@@ -671,7 +671,11 @@ fn addresses(
             let started = Instant::now();
             let found = naming.look_up(name, port);
             let took = started.elapsed();
-            let event = Event::Lookup { host: name, took };
+            let event = Event::Lookup {
+                host: name,
+                took,
+                found: found.as_ref().map(Vec::len),
+            };
             shared.lock().emit(event, Instant::now());
             found
         }

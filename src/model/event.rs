@@ -60,8 +60,10 @@ pub enum Event<'a> {
     Lookup {
         /// The name.
         host: &'a str,
-        /// How long the lookup took.
+        /// How long the lookup took (it started `took` before the event).
         took: Duration,
+        /// How many addresses it found (of every family), or why it failed.
+        found: Result<usize, &'a std::io::Error>,
     },
     /// Happy Eyeballs (RFC 8305): a job's connect had not finished within the attempt
     /// delay, or failed while another ran, so a second connect to the host's next

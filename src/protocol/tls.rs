@@ -46,6 +46,14 @@ pub enum TlsError {
         /// What went wrong.
         reason: String,
     },
+    /// The system's trust store named by the environment (`SSL_CERT_FILE`) could not
+    /// be read or holds no certificate.
+    TrustStore {
+        /// The variable and the file, `SSL_CERT_FILE=PATH`.
+        named: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl TlsError {
@@ -115,6 +123,9 @@ impl fmt::Display for TlsError {
             TlsError::Protocol(why) => write!(f, "tls failed: {}", why.to_lowercase()),
             TlsError::CaFile { path, reason } => {
                 write!(f, "cannot use --cacert {path}: {reason}")
+            }
+            TlsError::TrustStore { named, reason } => {
+                write!(f, "cannot use the trust store {named}: {reason}")
             }
         }
     }

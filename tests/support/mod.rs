@@ -471,3 +471,16 @@ pub fn threads_named(pid: u32, name: &str) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// Runs `miodl ARGS` as [`miodl`] does, with the environment changed by `env`: each
+/// `(NAME, Some(VALUE))` set, each `(NAME, None)` removed (the rest inherited).
+pub fn miodl_env<S: AsRef<str>>(args: &[S], env: &[(&str, Option<&str>)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_miodl"));
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    launch_with(command, args, Stdio::null()).finish()
+}

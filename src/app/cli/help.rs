@@ -116,8 +116,10 @@ Headers:
 
 TLS (https:// URLs):
       --cacert FILE       also trust the certificates in FILE (PEM), e.g. the
-                          one 'miodl serve --tls' prints [default: the
-                          built-in Mozilla roots only]
+                          one 'miodl serve --tls' prints, beside the system's
+                          store (SSL_CERT_FILE, SSL_CERT_DIR, or the
+                          distribution's bundle) [default: the built-in
+                          Mozilla roots and the system's store]
       --insecure          do not verify certificates (says so on stderr)
 
 Names:

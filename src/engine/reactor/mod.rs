@@ -638,7 +638,8 @@ impl<'o> Reactor<'o> {
     fn on_lookups(&mut self, scheduler: &mut Scheduler, now: Instant) {
         while let Some(answer) = self.resolvers.next_answer() {
             let (host, took) = (self.pool.lookup_key(answer.host).0, answer.took);
-            scheduler.emit(Event::Lookup { host, took }, now);
+            let found = answer.found.as_ref().map(Vec::len);
+            scheduler.emit(Event::Lookup { host, took, found }, now);
             self.on_answer(answer.host, answer.found, scheduler, now);
         }
     }

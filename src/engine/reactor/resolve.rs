@@ -6,7 +6,7 @@
 //! threaded resolver and aiohttp's `ThreadedResolver` do:
 //!
 //! ```text
-//!   reactor thread                            resolver thread (one of 4, on demand)
+//!   reactor thread                            resolver thread (one of 64, on demand)
 //!   first job of a host: the pool parks it,
 //!   ask (host id, name, port)       ───────►  resolver.resolve(name, port)   (blocks)
 //!   ... serves every other socket ...
@@ -36,10 +36,14 @@ use crate::policy::pool::HostId;
 
 use super::crew::{Crew, WorkQueue};
 
-/// Lookups that may run at once: a lookup mostly waits, so a few threads cover many
-/// hosts (each host is looked up once); more would only add threads blocked in
-/// `getaddrinfo` on the same DNS server.
-pub const RESOLVER_THREADS: usize = 4;
+/// Lookups that may run at once. A lookup mostly waits, but a slow one holds its
+/// thread for as long as the DNS server takes: with N threads, N slow names at once
+/// stall the lookup of every other host behind them (benches/many-hosts.sh: with 4
+/// threads, 20 names answered after 1 s cost a run of 200 names 5 s, not 1 s). So the
+/// cap is as high as the sockets a run commonly opens (`-c 64`), as curl starts a
+/// thread per lookup; a thread starts only when every running one is busy (a burst of
+/// new hosts starts them all), and a blocked one costs a stack and no CPU.
+pub const RESOLVER_THREADS: usize = 64;
 
 /// A finished lookup.
 #[derive(Debug)]

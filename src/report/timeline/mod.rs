@@ -3,12 +3,16 @@
 //! Perfetto shows a trace best when you can click around; a picture in a README or a bug
 //! report needs a file. This draws one row per connection slot (and one for the pager in
 //! a crawl), a bar per request phase coloured by phase, page requests outlined, markers
-//! for retries, stale resends, redirects and failures, a time axis, and a legend. It is
+//! for retries, stale resends, redirects, failures, throttled hosts and Happy Eyeballs
+//! races, a "dns" row (more when lookups overlap) with a bar per host name lookup, a
+//! time axis, and a legend. It is
 //! hand-written SVG: a `<style>` block names the colours once, so 10,000 bars stay small.
 //!
 //! ```text
 //!  title                          N requests · M sockets · wall T
-//!  legend ▮queued ▮connect ▮send ▮wait ▮body ▮retry-wait ▯page  ▲retry ◆stale ● redirect ✕failed
+//!  legend ▮queued ▮connect ▮send ▮wait ▮body ▮retry-wait ▯page ▮lookup  ▲retry ◆stale …
+//!       dns │▬▬  ▬▬▬▬▬▬▬▬▬▬▬▬▬▬
+//!     dns 2 │ ▬▬▬
 //!     pager │ ▭  ▭   ▭
 //!  socket 0 │▮▮▮▮▮▮▮▮▮▮▮▲▮▮▮▮▮
 //!  socket 1 │ ▮▮▮▮▮▮▮▮▮▮▮▮▮▮▮
@@ -21,7 +25,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use crate::report::trace::{parse_trace, Mark, MarkKind, Span, SpanPhase, Trace, TrackId};
+use crate::report::trace::{
+    parse_trace, LookupSpan, Mark, MarkKind, Span, SpanPhase, Trace, TrackId,
+};
 
 /// The drawing's width, in pixels.
 const WIDTH: f64 = 1200.0;
@@ -31,6 +37,8 @@ const LEFT: f64 = 96.0;
 const RIGHT: f64 = 24.0;
 /// Where the first row starts (under the title and the legend).
 const PLOT_TOP: f64 = 84.0;
+/// At most this many "dns" rows: lookups that overlap more share the one that frees first.
+const MAX_DNS_ROWS: usize = 4;
 /// Room under the rows for the axis labels.
 const BOTTOM: f64 = 36.0;
 
@@ -48,10 +56,14 @@ text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;fill:#222}
 .page{stroke:#5b2a86;stroke-width:1.2}
 .retry{fill:#e76f51}.stale-resend{fill:#277da1}.redirect{fill:#6c757d}
 .failed{stroke:#d62828;stroke-width:2;fill:none}
+.lookup{fill:#9b5de5;fill-opacity:.8}.lookup.error{fill:#fff;stroke:#d62828;stroke-width:1.2}
+.throttled{fill:#8338ec}.happy-eyeballs{fill:#ff006e}
 ";
 
 /// One row of the chart.
 enum Row<'a> {
+    /// Host name lookups: row `n` (from 0) of those that overlap.
+    Dns(usize, Vec<&'a LookupSpan>),
     Pager(&'a [Span]),
     Socket(usize, &'a [Span]),
     /// File jobs that never reached a socket (shown only if something happened there).
@@ -62,18 +74,21 @@ impl Row<'_> {
     /// The name left of the row.
     fn label(&self) -> String {
         match self {
+            Row::Dns(0, _) => "dns".to_string(),
+            Row::Dns(n, _) => format!("dns {}", n + 1),
             Row::Pager(_) => "pager".to_string(),
             Row::Socket(n, _) => crate::report::trace::socket_track_name(*n),
             Row::Queue => "queue".to_string(),
         }
     }
 
-    /// The track whose marks the row shows.
-    fn track(&self) -> TrackId {
+    /// The track whose marks the row shows (none on a "dns" row).
+    fn track(&self) -> Option<TrackId> {
         match self {
-            Row::Pager(_) => TrackId::Pager,
-            Row::Socket(n, _) => TrackId::Socket(*n),
-            Row::Queue => TrackId::Queue,
+            Row::Pager(_) => Some(TrackId::Pager),
+            Row::Socket(n, _) => Some(TrackId::Socket(*n)),
+            Row::Queue => Some(TrackId::Queue),
+            Row::Dns(..) => None,
         }
     }
 
@@ -81,14 +96,20 @@ impl Row<'_> {
     fn spans(&self) -> &[Span] {
         match self {
             Row::Pager(spans) | Row::Socket(_, spans) => spans,
-            Row::Queue => &[],
+            Row::Queue | Row::Dns(..) => &[],
         }
     }
 }
 
-/// The rows, top to bottom: pager, sockets by number, queue.
+/// The rows, top to bottom: dns, pager, sockets by number, queue.
 fn rows(trace: &Trace) -> Vec<Row<'_>> {
     let mut rows = Vec::with_capacity(trace.slots.len() + 2);
+    rows.extend(
+        dns_lanes(&trace.lookups)
+            .into_iter()
+            .enumerate()
+            .map(|(n, lane)| Row::Dns(n, lane)),
+    );
     if trace.has_pager() {
         rows.push(Row::Pager(&trace.pager));
     }
@@ -97,6 +118,29 @@ fn rows(trace: &Trace) -> Vec<Row<'_>> {
         rows.push(Row::Queue);
     }
     rows
+}
+
+/// The lookups packed into as few rows as their overlaps need (at most
+/// [`MAX_DNS_ROWS`]): each goes to the first row that is free when it starts, else to a
+/// new row, else to the row that freed first.
+fn dns_lanes(lookups: &[LookupSpan]) -> Vec<Vec<&LookupSpan>> {
+    // Each lane's lookups and the time its last one ends.
+    let mut lanes: Vec<(Vec<&LookupSpan>, u64)> = Vec::new();
+    for lookup in lookups {
+        let end = lookup.start_us + lookup.dur_us;
+        let free = lanes.iter().position(|(_, busy)| *busy <= lookup.start_us);
+        let lane = match free {
+            Some(i) => i,
+            None if lanes.len() < MAX_DNS_ROWS => {
+                lanes.push((Vec::new(), 0));
+                lanes.len() - 1
+            }
+            None => (0..lanes.len()).min_by_key(|&i| lanes[i].1).unwrap_or(0),
+        };
+        lanes[lane].0.push(lookup);
+        lanes[lane].1 = lanes[lane].1.max(end);
+    }
+    lanes.into_iter().map(|(lane, _)| lane).collect()
 }
 
 /// The number of rows [`render_svg`] draws for `trace`.
@@ -220,6 +264,11 @@ fn row_bars(svg: &mut String, layout: &Layout, i: usize, row: &Row<'_>) {
         ""
     };
     let _ = writeln!(svg, "<g{group}>");
+    if let Row::Dns(_, lookups) = row {
+        for lookup in lookups {
+            lookup_bar(svg, layout, lookup, y, bar_h);
+        }
+    }
     for span in row.spans() {
         let left = layout.x(span.start_us);
         let width = (layout.x(span.start_us + span.dur_us) - left).max(0.6);
@@ -235,11 +284,34 @@ fn row_bars(svg: &mut String, layout: &Layout, i: usize, row: &Row<'_>) {
     svg.push_str("</g>\n");
 }
 
+/// A lookup's bar (outlined red when it failed), its host and answer as a tooltip.
+fn lookup_bar(svg: &mut String, layout: &Layout, lookup: &LookupSpan, y: f64, bar_h: f64) {
+    let left = layout.x(lookup.start_us);
+    let width = (layout.x(lookup.start_us + lookup.dur_us) - left).max(0.6);
+    let (class, answer) = match &lookup.found {
+        Ok(1) => ("lookup", "1 address".to_string()),
+        Ok(n) => ("lookup", format!("{n} addresses")),
+        Err(e) => ("lookup error", format!("failed: {e}")),
+    };
+    let tip = format!(
+        "lookup {} · {answer} · {} at {}",
+        lookup.host,
+        duration(lookup.dur_us),
+        duration(lookup.start_us)
+    );
+    let _ = writeln!(
+        svg,
+        "<rect class=\"{class}\" x=\"{left:.2}\" y=\"{y:.1}\" width=\"{width:.2}\" \
+         height=\"{bar_h:.1}\"><title>{}</title></rect>",
+        escape(&tip)
+    );
+}
+
 /// The marks, each on the top edge of its row; a mark whose track has no row is left out.
 fn plot_marks(svg: &mut String, layout: &Layout, rows: &[Row<'_>], marks: &[Mark]) {
     let size = (layout.row_h * 0.4).clamp(3.0, 6.0);
     for mark in marks {
-        let Some(i) = rows.iter().position(|r| r.track() == mark.track) else {
+        let Some(i) = rows.iter().position(|r| r.track() == Some(mark.track)) else {
             continue;
         };
         let cx = layout.x(mark.at_us);
@@ -280,7 +352,10 @@ fn legend(svg: &mut String) {
     let items = SpanPhase::ALL
         .iter()
         .map(|p| (p.name(), format!("swatch {}", p.name())))
-        .chain([("page request", "swatch wait page".to_string())]);
+        .chain([
+            ("page request", "swatch wait page".to_string()),
+            ("lookup", "swatch lookup".to_string()),
+        ]);
     for (label, class) in items {
         let _ = writeln!(
             svg,
@@ -292,12 +367,7 @@ fn legend(svg: &mut String) {
         x += 28.0 + 6.5 * label.len() as f64;
     }
     x += 12.0;
-    for kind in [
-        MarkKind::Retry,
-        MarkKind::StaleResend,
-        MarkKind::Redirect,
-        MarkKind::Failed,
-    ] {
+    for kind in MarkKind::ALL {
         let mark = Mark {
             kind,
             at_us: 0,
@@ -360,7 +430,8 @@ fn nice_step(raw: f64) -> f64 {
 }
 
 /// A mark's shape, `size` px from its centre to its edge: ▲ retry, ◆ stale resend,
-/// ● redirect, ✕ failed; its [`mark_tooltip`] as a tooltip.
+/// ● redirect, ✕ failed, ■ throttled, ▼ happy-eyeballs; its [`mark_tooltip`] as a
+/// tooltip.
 fn marker(svg: &mut String, mark: &Mark, cx: f64, cy: f64, size: f64) {
     let class = mark.kind.name();
     let tip = escape(&mark_tooltip(mark));
@@ -384,6 +455,16 @@ fn marker(svg: &mut String, mark: &Mark, cx: f64, cy: f64, size: f64) {
             svg,
             "<path class=\"mark {class}\" d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\"><title>{tip}</title></path>",
             cx - size, cy - size, cx + size, cy + size, cx - size, cy + size, cx + size, cy - size
+        ),
+        MarkKind::Throttled => writeln!(
+            svg,
+            "<rect class=\"mark {class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{tip}</title></rect>",
+            cx - size * 0.8, cy - size * 0.8, size * 1.6, size * 1.6
+        ),
+        MarkKind::HappyEyeballs => writeln!(
+            svg,
+            "<polygon class=\"mark {class}\" points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\"><title>{tip}</title></polygon>",
+            cx - size, cy - size * 0.8, cx + size, cy - size * 0.8, cx, cy + size
         ),
     };
 }

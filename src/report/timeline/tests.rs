@@ -220,10 +220,83 @@ fn marks_are_drawn_on_their_rows() {
     let svg = render_svg(&trace, "marks");
     check_xml(&svg);
     assert_eq!(labels(&svg), ["socket 0", "socket 1", "queue"]);
-    // Four in the legend, four in the plot.
-    assert_eq!(svg.matches("class=\"mark ").count(), 8);
+    // One of each kind in the legend, four in the plot.
+    assert_eq!(
+        svg.matches("class=\"mark ").count(),
+        MarkKind::ALL.len() + 4
+    );
     assert!(svg.contains("retry at 50.0 ms · job 3 · HTTP 503 &amp; &lt;friends&gt;"));
     assert!(svg.contains("· 1 failed"));
+}
+
+/// A lookup of `host` from `start_ms` for `ms`.
+fn lookup(host: &str, start_ms: u64, ms: u64, found: Result<u64, &str>) -> LookupSpan {
+    LookupSpan {
+        host: host.to_string(),
+        start_us: start_ms * 1_000,
+        dur_us: ms * 1_000,
+        found: found.map_err(str::to_string),
+    }
+}
+
+#[test]
+fn lookups_get_dns_rows_as_many_as_they_overlap_and_no_marks() {
+    let mut trace = synthetic(2, 8, 100_000);
+    // a and c overlap b; d starts after a ended, so it takes a's row again.
+    trace.lookups = vec![
+        lookup("a.example", 0, 20, Ok(2)),
+        lookup("b.example", 5, 60, Err("no such host")),
+        lookup("c.example", 10, 5, Ok(1)),
+        lookup("d.example", 30, 10, Ok(1)),
+    ];
+    trace.marks = vec![
+        Mark {
+            kind: MarkKind::Throttled,
+            at_us: 50_000,
+            track: TrackId::Queue,
+            job: Some(3),
+            detail: "paused 1500 ms".to_string(),
+        },
+        Mark {
+            kind: MarkKind::HappyEyeballs,
+            at_us: 60_000,
+            track: TrackId::Socket(1),
+            job: None,
+            detail: String::new(),
+        },
+    ];
+    let svg = render_svg(&trace, "lookups");
+    check_xml(&svg);
+    assert_eq!(
+        labels(&svg),
+        ["dns", "dns 2", "dns 3", "socket 0", "socket 1", "queue"]
+    );
+    assert_eq!(row_count(&trace), 6);
+    // Four lookup bars and the legend's swatch; the spans' bars unchanged.
+    assert_eq!(svg.matches("<rect class=\"lookup").count(), 4);
+    assert_eq!(svg.matches("class=\"lookup error\"").count(), 1);
+    assert_eq!(bars(&svg), trace.span_count());
+    assert!(svg.contains("lookup a.example · 2 addresses · 20.0 ms at 0 µs"));
+    assert!(svg.contains("lookup b.example · failed: no such host"));
+    // The queue's mark is on the queue's row (the last), not on a dns row.
+    let row_h = attr_values(&svg, "row", "height")[0];
+    let throttled = attr_values(&svg, "mark throttled", "y");
+    assert_eq!(throttled.len(), 2, "the legend's and the plot's");
+    assert!(throttled[1] > PLOT_TOP + 5.0 * row_h, "{throttled:?}");
+    assert!(svg.contains("throttled at 50.0 ms · job 3 · paused 1500 ms"));
+    assert!(svg.contains("happy-eyeballs at 60.0 ms"));
+}
+
+#[test]
+fn many_overlapping_lookups_share_at_most_four_rows() {
+    let mut trace = synthetic(1, 2, 2_000_000);
+    trace.lookups = (0..200)
+        .map(|i| lookup(&format!("h{i:03}.bench.test"), i / 10, 1_000, Ok(1)))
+        .collect();
+    let svg = render_svg(&trace, "many");
+    check_xml(&svg);
+    assert_eq!(labels(&svg), ["dns", "dns 2", "dns 3", "dns 4", "socket 0"]);
+    assert_eq!(svg.matches("<rect class=\"lookup\" x").count(), 200);
 }
 
 #[test]

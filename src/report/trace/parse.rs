@@ -22,8 +22,11 @@ pub struct Trace {
     pub pager: Vec<Span>,
     /// File jobs waiting (queued, retry-wait); they overlap freely.
     pub queue: Vec<Span>,
-    /// Retries, stale resends, redirects and failures, in file order.
+    /// Retries, stale resends, redirects, failures, throttled hosts and Happy Eyeballs
+    /// races, in file order.
     pub marks: Vec<Mark>,
+    /// Host name lookups, by start time (they overlap).
+    pub lookups: Vec<LookupSpan>,
     /// The time of the last event, in microseconds since the run started.
     pub wall_us: u64,
     /// Requests written, when the file says.
@@ -56,6 +59,19 @@ pub struct Span {
     pub is_page: bool,
     /// The job's URL, when known.
     pub url: Option<String>,
+}
+
+/// One host name's lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupSpan {
+    /// The name looked up.
+    pub host: String,
+    /// Start, in microseconds since the run started.
+    pub start_us: u64,
+    /// Length, in microseconds.
+    pub dur_us: u64,
+    /// How many addresses it found, or why it failed (`Err`: the error text).
+    pub found: Result<u64, String>,
 }
 
 /// The phases a span can show: [`crate::model::job::Phase`] minus the final ones.
@@ -126,6 +142,10 @@ pub enum MarkKind {
     Redirect,
     /// A job failed for good.
     Failed,
+    /// A `Retry-After` paused the job's host.
+    Throttled,
+    /// A second connect raced a slow one (Happy Eyeballs), on this socket.
+    HappyEyeballs,
 }
 
 impl MarkKind {
@@ -136,18 +156,23 @@ impl MarkKind {
             MarkKind::StaleResend => "stale-resend",
             MarkKind::Redirect => "redirect",
             MarkKind::Failed => "failed",
+            MarkKind::Throttled => "throttled",
+            MarkKind::HappyEyeballs => "happy-eyeballs",
         }
     }
 
+    /// Every kind, in the legend's order.
+    pub const ALL: [MarkKind; 6] = [
+        MarkKind::Retry,
+        MarkKind::StaleResend,
+        MarkKind::Redirect,
+        MarkKind::Failed,
+        MarkKind::Throttled,
+        MarkKind::HappyEyeballs,
+    ];
+
     fn from_name(name: &str) -> Option<MarkKind> {
-        [
-            MarkKind::Retry,
-            MarkKind::StaleResend,
-            MarkKind::Redirect,
-            MarkKind::Failed,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
+        MarkKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -267,6 +292,8 @@ struct Reader {
     slots: BTreeMap<usize, Vec<Span>>,
     /// Waits begun and not yet ended: their start and their span.
     open_waits: HashMap<WaitKey, (u64, Span)>,
+    /// Lookups begun and not yet ended, by id.
+    open_lookups: HashMap<String, LookupSpan>,
 }
 
 impl Reader {
@@ -283,6 +310,7 @@ impl Reader {
             trace: Trace::default(),
             slots,
             open_waits: HashMap::new(),
+            open_lookups: HashMap::new(),
         }
     }
 
@@ -326,8 +354,31 @@ impl Reader {
             .push(new_span(event, phase, ts, dur));
     }
 
-    /// An async begin (`b`): a wait opens.
+    /// An async begin (`b`): a wait or a lookup opens.
     fn begin_wait(&mut self, event: &Value, name: &str, ts: u64) {
+        if is_lookup(event, name) {
+            let args = event.get("args");
+            let arg = |key: &str| args.and_then(|a| a.get(key));
+            let found = match arg("addresses").and_then(Value::as_u64) {
+                Some(n) => Ok(n),
+                None => Err(arg("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()),
+            };
+            let lookup = LookupSpan {
+                host: arg("host")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                start_us: ts,
+                dur_us: 0,
+                found,
+            };
+            let id = event.get("id").map(Value::to_string).unwrap_or_default();
+            self.open_lookups.insert(id, lookup);
+            return;
+        }
         let Some(phase) = SpanPhase::from_name(name) else {
             return;
         };
@@ -336,8 +387,17 @@ impl Reader {
             .insert(key, (ts, new_span(event, phase, ts, 0)));
     }
 
-    /// An async end (`e`): the wait it closes goes to the pager's or the queue's list.
+    /// An async end (`e`): the wait it closes goes to the pager's or the queue's list,
+    /// the lookup to the lookups.
     fn end_wait(&mut self, event: &Value, name: &str, ts: u64) {
+        if is_lookup(event, name) {
+            let id = event.get("id").map(Value::to_string).unwrap_or_default();
+            if let Some(mut lookup) = self.open_lookups.remove(&id) {
+                lookup.dur_us = ts.saturating_sub(lookup.start_us);
+                self.trace.lookups.push(lookup);
+            }
+            return;
+        }
         if SpanPhase::from_name(name).is_none() {
             return;
         }
@@ -389,6 +449,7 @@ impl Reader {
         }
         trace.pager.sort_by_key(|s| s.start_us);
         trace.queue.sort_by_key(|s| s.start_us);
+        trace.lookups.sort_by_key(|l| l.start_us);
         let number = |key: &str| other_data.and_then(|o| o.get(key)).and_then(Value::as_u64);
         trace.wall_us = trace.wall_us.max(number("wall_us").unwrap_or(0));
         trace.requests = number("requests");
@@ -406,13 +467,25 @@ fn wait_key(event: &Value, name: &str) -> WaitKey {
     }
 }
 
-/// A mark's detail: its `error`, else its `to`, else empty.
+/// A mark's detail: its `error`, else its `to`, else its `delay_ms` (a throttled
+/// host's pause: `paused N ms`), else empty.
 fn mark_detail(args: Option<&Value>) -> String {
-    ["error", "to"]
+    let text = ["error", "to"]
         .iter()
-        .find_map(|k| args.and_then(|a| a.get(*k)).and_then(Value::as_str))
-        .unwrap_or("")
-        .to_string()
+        .find_map(|k| args.and_then(|a| a.get(*k)).and_then(Value::as_str));
+    match (
+        text,
+        args.and_then(|a| a.get("delay_ms")).and_then(Value::as_u64),
+    ) {
+        (Some(text), _) => text.to_string(),
+        (None, Some(ms)) => format!("paused {ms} ms"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Is it one of the "dns" track's lookups?
+fn is_lookup(event: &Value, name: &str) -> bool {
+    name == "lookup" && str_field(event, "cat") == Some("dns")
 }
 
 /// A string field of an event.

@@ -464,6 +464,117 @@ fn parse_reads_back_what_the_recorder_wrote() {
     );
 }
 
+/// Two lookups (one failed), a throttled job and a Happy Eyeballs race, recorded and
+/// written; the file's text.
+fn lookups_throttles_and_races() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.json");
+    let mut s = Story::new(path.clone());
+    s.phase(0, 3, Kind::File, Phase::Queued, Phase::Queued, None);
+    let found = Ok(2);
+    let took = Duration::from_millis(30);
+    s.emit(
+        40,
+        Event::Lookup {
+            host: "a.example",
+            took,
+            found,
+        },
+    );
+    let error = io::Error::other("b.example: no such host");
+    let (took, found) = (Duration::from_millis(5), Err(&error));
+    s.emit(
+        20,
+        Event::Lookup {
+            host: "b.example",
+            took,
+            found,
+        },
+    );
+    let u = url("http://a.example/f");
+    let delay = Duration::from_millis(1_500);
+    s.emit(
+        41,
+        Event::Throttled {
+            job: JobId(3),
+            url: &u,
+            delay,
+        },
+    );
+    s.emit(44, Event::ConnectionOpened { slot: ConnId(4) });
+    s.emit(45, Event::HappyEyeballsRace { slot: ConnId(5) });
+    s.recorder.finish();
+    std::fs::read_to_string(&path).unwrap()
+}
+
+#[test]
+fn lookups_are_async_pairs_on_the_dns_track_with_their_answers() {
+    let root: Value = serde_json::from_str(&lookups_throttles_and_races()).unwrap();
+    assert_eq!(thread_names(&root)[&DNS_TID], "dns");
+    let dns: Vec<&Value> = (events(&root).iter())
+        .filter(|e| e["cat"] == "dns")
+        .collect();
+    assert_eq!(dns.len(), 4, "a b and an e per lookup");
+    let begin = |host: &str| {
+        (dns.iter())
+            .find(|e| e["ph"] == "b" && e["args"]["host"] == host)
+            .unwrap_or_else(|| panic!("no lookup of {host}"))
+    };
+    let a = begin("a.example");
+    assert_eq!(
+        (a["ts"].as_u64(), a["tid"].as_u64()),
+        (Some(10_000), Some(DNS_TID))
+    );
+    assert_eq!(a["args"]["addresses"], 2);
+    let b = begin("b.example");
+    assert_eq!(b["args"]["error"], "b.example: no such host");
+    let end = (dns.iter())
+        .find(|e| e["ph"] == "e" && e["id"] == a["id"])
+        .unwrap();
+    assert_eq!(end["ts"], 40_000);
+    let other = &root["otherData"];
+    assert_eq!(
+        (
+            &other["dns_lookups"],
+            &other["throttled"],
+            &other["happy_eyeballs_races"]
+        ),
+        (&Value::from(2), &Value::from(1), &Value::from(1))
+    );
+}
+
+#[test]
+fn parse_reads_back_lookups_throttles_and_races() {
+    let trace = parse_trace(&lookups_throttles_and_races()).unwrap();
+    let lookups: Vec<(&str, u64, u64, Result<u64, String>)> = (trace.lookups.iter())
+        .map(|l| (l.host.as_str(), l.start_us, l.dur_us, l.found.clone()))
+        .collect();
+    assert_eq!(
+        lookups,
+        [
+            ("a.example", 10_000, 30_000, Ok(2)),
+            (
+                "b.example",
+                15_000,
+                5_000,
+                Err("b.example: no such host".into())
+            ),
+        ]
+    );
+    let marks: Vec<(MarkKind, TrackId, &str)> = (trace.marks.iter())
+        .map(|m| (m.kind, m.track, m.detail.as_str()))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            (MarkKind::Throttled, TrackId::Queue, "paused 1500 ms"),
+            (MarkKind::HappyEyeballs, TrackId::Socket(5), ""),
+        ]
+    );
+    assert_eq!(trace.slots.iter().map(|s| s.slot).collect::<Vec<_>>(), [5]);
+    assert_eq!(trace.wall_us, 45_000);
+}
+
 #[test]
 fn a_stopped_run_closes_its_open_spans() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,8 @@
 //! host name. SNI is sent for DNS names only; rustls leaves it out for IP literals, as
 //! RFC 6066 section 3 asks.
 //!
-//! A certificate given with `--cacert` is trusted as a root. When the server presents
+//! The roots are the built-in ones and the system's store (see [`super::trust`]); a
+//! certificate given with `--cacert` is trusted as one more root beside them. When the server presents
 //! that very certificate (byte for byte) as its own and it says `CA:TRUE` (what
 //! `openssl req -x509` makes), webpki refuses it (`CaUsedAsEndEntity`: a CA must not
 //! be an end entity). [`PinnedOrWebPki`] accepts exactly that case, after webpki has
@@ -50,8 +51,11 @@ impl fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// Trusts Mozilla's roots (compiled in, so it works offline) and the certificates
-    /// of `cacert` (PEM); `insecure` verifies nothing at all.
+    /// Trusts Mozilla's roots (compiled in, so it works offline), the system's store
+    /// ([`trusted`](super::trust::trusted): `SSL_CERT_FILE`, `SSL_CERT_DIR` or the
+    /// distribution's bundle, read once per process) and the certificates of `cacert`
+    /// (PEM), which add to the others; `insecure` verifies nothing at all and reads no
+    /// store.
     pub fn new(cacert: Option<&Path>, insecure: bool) -> Result<Connector, TlsError> {
         let provider = provider();
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -63,9 +67,7 @@ impl Connector {
                 .with_custom_certificate_verifier(Arc::new(NoVerifier(provider)))
                 .with_no_client_auth()
         } else {
-            let mut roots = RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
+            let mut roots = super::trust::trusted()?.roots.clone();
             let Some(path) = cacert else {
                 return Ok(Connector::with(
                     builder.with_root_certificates(roots).with_no_client_auth(),

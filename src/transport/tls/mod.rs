@@ -7,8 +7,9 @@
 //! ```
 //!
 //! The moving of bytes lives in [`crate::transport`]; this module decides *what* TLS is
-//! spoken: [`Connector`] builds the one `ClientConfig` of a run (webpki roots plus
-//! `--cacert`, or no verification with `--insecure`; ALPN `http/1.1`; TLS 1.2 and 1.3)
+//! spoken: [`Connector`] builds the one `ClientConfig` of a run (the built-in roots, the
+//! system's store as [`trust`] reads it once per process, and `--cacert`; or no
+//! verification with `--insecure`; ALPN `http/1.1`; TLS 1.2 and 1.3)
 //! and opens connections with it, so that every socket to a host shares rustls's
 //! in-memory session cache and the second handshake is a resumed one. [`SelfSigned`] is
 //! the reference server's self-signed certificate. [`crate::protocol::tls::TlsError`] says, in one line, why
@@ -20,6 +21,7 @@
 
 mod client;
 mod server;
+pub mod trust;
 
 pub use client::Connector;
 pub use server::{server_config, SelfSigned};

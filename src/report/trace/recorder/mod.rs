@@ -138,6 +138,17 @@ enum Record {
     },
     /// A counter's new values (`ph: "C"`).
     Count { ts: u64, sample: Sample },
+    /// A host name's lookup (an async `b`/`e` pair on the "dns" track; lookups of
+    /// different hosts overlap).
+    Lookup {
+        /// Its number among the run's lookups (the pair's id).
+        serial: u32,
+        host: Box<str>,
+        ts: u64,
+        dur: u64,
+        /// How many addresses it found, or why it failed.
+        found: Result<usize, Box<str>>,
+    },
 }
 
 /// The "why" of a mark.
@@ -150,6 +161,8 @@ enum Detail {
     },
     /// A redirect's target.
     Redirect { to: Box<str> },
+    /// A `Retry-After` pause of the job's host, in milliseconds.
+    Throttled { delay_ms: u64 },
     /// Why the job failed.
     Error(Box<str>),
     /// Nothing to add (a stale resend).
@@ -186,6 +199,9 @@ struct Counts {
     stale_resends: u64,
     redirects: u64,
     proxy_tunnels: u64,
+    lookups: u64,
+    throttled: u64,
+    happy_eyeballs_races: u64,
 }
 
 /// How many jobs are in flight, queued, and backing off.
@@ -498,6 +514,41 @@ impl TraceRecorder {
         self.forget(job);
     }
 
+    /// A host name was looked up: it started `took` before `ts`.
+    fn on_lookup(&mut self, host: &str, took: Duration, found: Result<usize, String>, ts: u64) {
+        let serial = self.counts.lookups as u32;
+        self.counts.lookups += 1;
+        let dur = took.as_micros() as u64;
+        self.records.push(Record::Lookup {
+            serial,
+            host: host.into(),
+            ts: ts.saturating_sub(dur),
+            dur: dur.min(ts),
+            found: found.map_err(String::into_boxed_str),
+        });
+    }
+
+    /// A `Retry-After` paused the job's host: a mark where the job is.
+    fn on_throttled(&mut self, job: JobId, url: &dyn fmt::Display, delay: Duration, ts: u64) {
+        self.counts.throttled += 1;
+        self.learn_url(job, url, WhichUrl::Current);
+        let delay_ms = delay.as_millis() as u64;
+        self.mark("throttled", job, ts, Detail::Throttled { delay_ms });
+    }
+
+    /// Happy Eyeballs: a second connect races a slow one, on socket `slot`.
+    fn on_race(&mut self, ConnId(n): ConnId, ts: u64) {
+        self.counts.happy_eyeballs_races += 1;
+        self.slots.insert(n);
+        self.records.push(Record::Mark {
+            name: "happy-eyeballs",
+            track: Track::Socket(n),
+            serial: None,
+            ts,
+            detail: Detail::None,
+        });
+    }
+
     /// A job in flight was stopped: marked as failed, not counted as one.
     fn on_stopped(&mut self, job: JobId, ts: u64) {
         self.mark("failed", job, ts, Detail::Error("interrupted".into()));
@@ -546,6 +597,12 @@ impl Observer for TraceRecorder {
             } => self.on_failed(job, url, Detail::error(error), ts),
             Event::BadInput { origin, message } => self.on_bad_input(origin, message, ts),
             Event::Stopped { job } => self.on_stopped(job, ts),
+            Event::Lookup { host, took, found } => {
+                let found = found.map_err(|e| e.to_string());
+                self.on_lookup(host, took, found, ts);
+            }
+            Event::Throttled { job, url, delay } => self.on_throttled(job, url, delay, ts),
+            Event::HappyEyeballsRace { slot } => self.on_race(slot, ts),
             Event::ConnectionReused { .. }
             | Event::TlsHandshake { .. }
             | Event::ResponseHead { .. }
@@ -553,10 +610,7 @@ impl Observer for TraceRecorder {
             | Event::IdRejected { .. }
             | Event::Skipped { .. }
             | Event::WireHead { .. }
-            | Event::FeedEnded { .. }
-            | Event::HappyEyeballsRace { .. }
-            | Event::Throttled { .. }
-            | Event::Lookup { .. } => {}
+            | Event::FeedEnded { .. } => {}
         }
     }
 

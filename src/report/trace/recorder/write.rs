@@ -10,7 +10,9 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 
 use super::{Detail, Record, Sample, TraceRecorder};
-use crate::report::trace::{socket_track_name, PAGER_TID, PID, QUEUE_TID, SOCKET_TID_BASE};
+use crate::report::trace::{
+    socket_track_name, DNS_TID, PAGER_TID, PID, QUEUE_TID, SOCKET_TID_BASE,
+};
 
 impl TraceRecorder {
     /// Writes the whole file.
@@ -35,6 +37,11 @@ impl TraceRecorder {
                     write_event(out, begin)?;
                     write_event(out, end)?;
                 }
+                Record::Lookup { .. } => {
+                    let (begin, end) = lookup_pair(record);
+                    write_event(out, begin)?;
+                    write_event(out, end)?;
+                }
                 _ => write_event(out, self.trace_event(record))?,
             }
         }
@@ -51,6 +58,9 @@ impl TraceRecorder {
             "stale_resends": counts.stale_resends,
             "redirects": counts.redirects,
             "proxy_tunnels": counts.proxy_tunnels,
+            "dns_lookups": counts.lookups,
+            "throttled": counts.throttled,
+            "happy_eyeballs_races": counts.happy_eyeballs_races,
         });
         write!(
             out,
@@ -58,7 +68,7 @@ impl TraceRecorder {
         )
     }
 
-    /// Track names and order: queue, pager, then the sockets by number.
+    /// Track names and order: dns, queue, pager, then the sockets by number.
     fn metadata(&self) -> Vec<Value> {
         let thread_metadata = |tid: u64, name: String, order: u64| {
             [
@@ -81,6 +91,9 @@ impl TraceRecorder {
                 _ => false,
             })
         };
+        if self.counts.lookups > 0 {
+            out.extend(thread_metadata(DNS_TID, "dns".to_string(), 0));
+        }
         if has_events_on(QUEUE_TID) {
             out.extend(thread_metadata(QUEUE_TID, "queue".to_string(), 0));
         }
@@ -176,7 +189,9 @@ impl TraceRecorder {
                 };
                 json!({"name": name, "ph": "C", "ts": ts, "pid": PID, "tid": 0, "args": args})
             }
-            Record::Wait { .. } => unreachable!("waits are written as pairs"),
+            Record::Wait { .. } | Record::Lookup { .. } => {
+                unreachable!("waits and lookups are written as pairs")
+            }
         }
     }
 }
@@ -196,9 +211,36 @@ fn add_detail_args(args: &mut serde_json::Map<String, Value>, detail: &Detail) {
         Detail::Redirect { to } => {
             args.insert("to".into(), to.as_ref().into());
         }
+        Detail::Throttled { delay_ms } => {
+            args.insert("delay_ms".into(), (*delay_ms).into());
+        }
         Detail::Error(error) => {
             args.insert("error".into(), error.as_ref().into());
         }
         Detail::None => {}
     }
+}
+
+/// A lookup as its async pair on the "dns" track: the `b` event with `{host,
+/// addresses}` or `{host, error}`, and the `e`.
+fn lookup_pair(record: &Record) -> (Value, Value) {
+    let Record::Lookup {
+        serial,
+        host,
+        ts,
+        dur,
+        found,
+    } = record
+    else {
+        unreachable!("lookup_pair takes a Lookup record")
+    };
+    let args = match found {
+        Ok(n) => json!({"host": host.as_ref(), "addresses": n}),
+        Err(error) => json!({"host": host.as_ref(), "error": error.as_ref()}),
+    };
+    let begin = json!({"name": "lookup", "cat": "dns", "ph": "b", "id": serial, "ts": ts,
+                       "pid": PID, "tid": DNS_TID, "args": args});
+    let end = json!({"name": "lookup", "cat": "dns", "ph": "e", "id": serial, "ts": ts + dur,
+                     "pid": PID, "tid": DNS_TID});
+    (begin, end)
 }
