@@ -130,6 +130,7 @@ fn protocol_only() -> (Counts, Counts) {
         form_body: None,
         custom: None,
         trusted: false,
+        range: None,
     };
     let mut out = Vec::with_capacity(256);
     let ((), encode_counts) = counted(|| {

@@ -171,6 +171,7 @@ fn request_encode(c: &mut Criterion) {
         form_body: None,
         custom: None,
         trusted: false,
+        range: None,
     };
     let mut out = Vec::with_capacity(256);
     group.bench_function("GET_host_user_agent", |b| {

@@ -584,6 +584,15 @@ pub(crate) fn execute_with(
         })?;
         feed.skip_saved(saved.into_iter().map(|entry| (entry.key, entry.name)));
     }
+    // `-C`: the parts earlier runs left, read once, before the first request.
+    let parts = if options.resume {
+        crate::output::partial::scan(&dir).map_err(|error| StartError::OutputDir {
+            path: dir.clone(),
+            error,
+        })?
+    } else {
+        Vec::new()
+    };
     let start = start_now();
     let started = start.instant;
     // After the output directory is open, so the open-file reserve counts it.
@@ -597,6 +606,9 @@ pub(crate) fn execute_with(
     )?;
     let engine = options.engine;
     let mut scheduler = Scheduler::new(options, feed, trusted, observers, start);
+    if !parts.is_empty() {
+        scheduler.resume_parts(parts);
+    }
     crate::engine::run(&mut scheduler, &output, stop)
         .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();

@@ -36,7 +36,8 @@ use std::time::Instant;
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, Phase};
-use crate::output::sink::{OutputDir, PartFile};
+use crate::output::partial;
+use crate::output::sink::{Keep, OutputDir, PartFile};
 use crate::policy::scheduler::{Accept, Flow, Scheduler};
 use crate::protocol::http::{self, Coding, Decoder, Exchange, HttpError, Limits, Method};
 
@@ -133,6 +134,9 @@ enum Body {
     Undecided,
     /// A file download: bytes go to the staged file, held to `--max-filesize`.
     File { part: PartFile, limit: Option<u64> },
+    /// `-C`: a part that is already whole (a `416`): the body is dropped, the part
+    /// committed at the end.
+    Whole { part: PartFile },
     /// A page kept in memory, or an answer dropped: bytes go to the scheduler.
     Policy,
 }
@@ -327,9 +331,10 @@ impl Answer {
             let accept = s.on_head(job, head, now)?;
             s.set_phase(job, Phase::ReceivingBody, None, now);
             let options = s.options();
-            Ok::<_, JobError>((accept, options.max_filesize, options.compressed))
+            let resume = options.resume;
+            Ok::<_, JobError>((accept, options.max_filesize, options.compressed, resume))
         })?;
-        let (accept, limit, compressed) = accept;
+        let (accept, limit, compressed, resume) = accept;
         // `--compressed`: a success's body in a coding miodl knows is decoded; any other
         // coding is kept as it came (curl's way), an error answer's body is not read.
         self.decoding = compressed
@@ -343,13 +348,23 @@ impl Answer {
                     out: vec![0; DECODED_PIECE].into_boxed_slice(),
                 })
             });
-        let accept = (accept, limit);
         self.body = match accept {
-            (Accept::File, limit) => Body::File {
+            Accept::File if resume && self.decoding.is_none() => Body::File {
+                part: kept_or_staged(job, head, policy, landing)?,
+                limit,
+            },
+            Accept::File => Body::File {
                 part: landing.output.part_file(job.0),
                 limit,
             },
-            (Accept::Bytes, _) => Body::Policy,
+            Accept::Append { at } => Body::File {
+                part: open_kept(job, Keep::Append { at }, policy, landing)?,
+                limit,
+            },
+            Accept::Whole => Body::Whole {
+                part: open_kept(job, Keep::Whole, policy, landing)?,
+            },
+            Accept::Bytes => Body::Policy,
         };
         Ok(())
     }
@@ -403,7 +418,7 @@ impl Answer {
     fn commit(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
         let job = self.job;
         match std::mem::replace(&mut self.body, Body::Undecided) {
-            Body::File { part, .. } => {
+            Body::File { part, .. } | Body::Whole { part } => {
                 let committed = policy.with_file_name(job, |name, key| {
                     landing.output.final_path_into(name, &mut landing.path);
                     part.commit_recorded(name, key)
@@ -419,6 +434,55 @@ impl Answer {
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
         }
     }
+}
+
+/// `-C`: where a whole answer's body goes: a kept part (`crate::output::partial`) when
+/// it can be resumed later (a GET's identity-encoded body with a strong validator, and a
+/// name short enough), else a file staged as without `-C`.
+fn kept_or_staged(
+    job: JobId,
+    head: &http::ResponseHead,
+    policy: &mut impl Policy,
+    landing: &Landing<'_>,
+) -> Result<PartFile, JobError> {
+    let identity = head
+        .header("content-encoding")
+        .is_none_or(|c| c.trim().eq_ignore_ascii_case("identity"));
+    let validator = http::resume_validator(head).filter(|_| identity);
+    let length = head
+        .header("content-length")
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    let meta = validator.and_then(|validator| {
+        let url = policy.with(|s| s.part_of(job).1.to_string());
+        partial::meta_text(&url, validator, length)
+    });
+    let Some(meta) = meta else {
+        return Ok(landing.output.part_file(job.0));
+    };
+    match open_kept(job, Keep::Fresh { meta: &meta }, policy, landing) {
+        Err(JobError::Output { error, .. }) if error.kind() == io::ErrorKind::InvalidInput => {
+            // A name too long for a part's: staged as without `-C`.
+            Ok(landing.output.part_file(job.0))
+        }
+        opened => opened,
+    }
+}
+
+/// `-C`: opens the part of `job` (named after the name the job was made with).
+fn open_kept(
+    job: JobId,
+    keep: Keep<'_>,
+    policy: &mut impl Policy,
+    landing: &Landing<'_>,
+) -> Result<PartFile, JobError> {
+    let name = policy.with(|s| s.part_of(job).0.to_string());
+    landing
+        .output
+        .kept_part(job.0, &name, keep)
+        .map_err(|error| JobError::Output {
+            path: landing.output.path().to_path_buf(),
+            error,
+        })
 }
 
 /// Body bytes (decoded, when they were encoded) to where the head sent them: the staged
@@ -446,6 +510,8 @@ fn deliver(
             Ok(Flow::Continue)
         }
         Body::Policy => policy.with(|s| s.on_body(job, bytes, now)),
+        // The body of a `416`: not the file's.
+        Body::Whole { .. } => Ok(Flow::Continue),
         Body::Undecided => unreachable!("the exchange yields the head before the body"),
     }
 }

@@ -22,7 +22,7 @@
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Instant, SystemTime};
 
 use slab::Slab;
@@ -31,6 +31,7 @@ use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::job::{ConnId, Job, JobId, JobKind, Phase};
 use crate::model::options::TransferOptions;
+use crate::model::partial::Partial;
 use crate::model::summary::Summary;
 use crate::policy::feed::{Feed, NewJob};
 use crate::policy::names::safe_header_name;
@@ -77,6 +78,15 @@ pub enum Accept {
     /// Anything else (a list page, an answer read only to be dropped): hand the bytes to
     /// [`Scheduler::on_body`], then report [`Scheduler::on_end`].
     Bytes,
+    /// `-C`: a `206` that goes on the part an earlier run left: the body goes after its
+    /// first `at` bytes; then as [`Accept::File`].
+    Append {
+        /// Bytes already in the part.
+        at: u64,
+    },
+    /// `-C`: a `416` for a part that already holds the whole length: drop the body and
+    /// commit the part as it is; then as [`Accept::File`].
+    Whole,
 }
 
 /// What the scheduler is given once, at its start, instead of reading clocks: the
@@ -109,6 +119,10 @@ struct OnSocket {
     /// `-J`: the name claimed for its file when its first accepted head was read (kept
     /// across retries, so a retry does not claim a second name).
     named: Option<String>,
+    /// `-C`: this try asked for the rest of a part after its first `N` bytes.
+    ranged: Option<u64>,
+    /// `-C`: the accepted answer goes on a part of this many bytes (counted when saved).
+    resumed: Option<u64>,
 }
 
 /// How a run ended, for the exit status.
@@ -167,6 +181,9 @@ pub struct Scheduler {
     /// Jobs waiting for their host's lookup ([`Scheduler::await_lookup`]): out of the
     /// queues, holding no permit, still alive.
     awaiting_lookup: usize,
+    /// `-C`: the parts earlier runs left, by final name ([`Scheduler::resume_parts`]);
+    /// empty otherwise, and then no request looks here.
+    partials: HashMap<String, Partial>,
 }
 
 impl Scheduler {
@@ -228,6 +245,7 @@ impl Scheduler {
             files_fed: 0,
             feed_ended: false,
             awaiting_lookup: 0,
+            partials: HashMap::new(),
         };
         scheduler.refill(start.instant);
         scheduler
@@ -464,6 +482,36 @@ impl Scheduler {
         })
     }
 
+    /// `-C`: the parts an earlier run left in the output directory. A file job whose
+    /// name and URL (as given) match one asks for the rest of it.
+    pub fn resume_parts(&mut self, parts: Vec<Partial>) {
+        self.partials = parts.into_iter().map(|p| (p.name.clone(), p)).collect();
+    }
+
+    /// `-C`: what names a file job's part and its description: the name it was made
+    /// with (with `-J`, the fallback: the part is found before the answer names the
+    /// file) and its URL as given.
+    pub fn part_of(&self, job: JobId) -> (&str, &Url) {
+        (self.planned_name(job), &self.jobs[job.0].original_url)
+    }
+
+    /// `-C`: the part `job` may resume, if there is one for its name and URL.
+    fn part_to_resume(&self, job: JobId) -> Option<&Partial> {
+        let entry = &self.jobs[job.0];
+        let JobKind::File { name } = &entry.kind else {
+            return None;
+        };
+        let part = self.partials.get(name.as_str())?;
+        (entry.method == Method::Get && part.url == entry.original_url.to_string()).then_some(part)
+    }
+
+    /// `-C`: the part of `job` is not to be resumed any more (its answer starts over).
+    fn forget_part(&mut self, job: JobId) {
+        if let JobKind::File { name } = &self.jobs[job.0].kind {
+            self.partials.remove(name.as_str());
+        }
+    }
+
     /// `-J`: claims the file's name from the answer's `Content-Disposition`, made safe,
     /// or (when it has none usable) the name the job was made with; once per job.
     fn name_from_answer(&mut self, job: JobId, head: &ResponseHead) {
@@ -550,7 +598,16 @@ impl Scheduler {
             } if job.method == Method::Post => (Method::Post, Some(body.as_slice())),
             _ => (job.method, None),
         };
+        // `-C`: the rest of a part an earlier run left (a map lookup only when there are).
+        let range = if self.partials.is_empty() {
+            None
+        } else {
+            self.part_to_resume(id)
+                .map(|part| (part.have, part.validator.as_str()))
+        };
+        let ranged = range.map(|(from, _)| from);
         let request = Request {
+            range,
             method,
             target: url.target(),
             host,
@@ -564,6 +621,9 @@ impl Scheduler {
         if let Err(e) = http::encode(&request, out) {
             out.truncate(before);
             return Err(JobError::Http(e));
+        }
+        if ranged.is_some() || self.on_socket[id.0].ranged.is_some() {
+            self.on_socket[id.0].ranged = ranged;
         }
         if self.options.verbose {
             let sent = &out[before..];

@@ -10,6 +10,8 @@
 //!  Accept: */*\r\n
 //!  Connection: close\r\n                   only when keep-alive is off
 //!  Authorization: Basic dXNlcjpwYXNz\r\n   only when given
+//!  Range: bytes=N-\r\n                    -C resuming a part of N bytes, with
+//!  If-Range: "etag"\r\n                   its validator (RFC 9110 §14.2, §13.1.5)
 //!  X-Custom: value\r\n                    -H lines, rendered once (see [`custom`](super::custom))
 //!  Content-Type: application/x-www-form-urlencoded\r\n   only with a form body
 //!  Content-Length: 17\r\n                  with a form body, and 0 for a bare POST
@@ -70,6 +72,10 @@ pub struct Request<'a> {
     /// Does this request go to a trusted host, so that the custom `Authorization` and
     /// `Cookie` lines go with it? (The caller decides, as for `authorization`.)
     pub trusted: bool,
+    /// `-C`: resume a body after its first `N` bytes if it is still the one `validator`
+    /// (a strong `ETag` or a `Last-Modified` date) names: `Range: bytes=N-` and
+    /// `If-Range: validator`.
+    pub range: Option<(u64, &'a str)>,
 }
 
 /// `User-Agent` value: the crate name and version.
@@ -117,6 +123,11 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     if let Some(auth) = req.authorization {
         line(&[b"Authorization: ", auth.as_bytes()]);
     }
+    if let Some((from, validator)) = req.range {
+        let mut digits = [0u8; 20];
+        line(&[b"Range: bytes=", decimal(from, &mut digits), b"-"]);
+        line(&[b"If-Range: ", validator.as_bytes()]);
+    }
     if let Some(custom) = custom {
         // Complete lines, each with its CRLF: copied as they are (the last CRLF is
         // `line`'s).
@@ -156,6 +167,12 @@ fn check(req: &Request<'_>) -> Result<(), HttpError> {
     }
     if req.authorization.is_some_and(|auth| !is_field_value(auth)) {
         return bad(RequestField::Authorization);
+    }
+    if req
+        .range
+        .is_some_and(|(_, v)| v.is_empty() || !is_field_value(v))
+    {
+        return bad(RequestField::IfRange);
     }
     Ok(())
 }
