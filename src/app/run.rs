@@ -584,15 +584,7 @@ pub(crate) fn execute_with(
         })?;
         feed.skip_saved(saved.into_iter().map(|entry| (entry.key, entry.name)));
     }
-    // `-C`: the parts earlier runs left, read once, before the first request.
-    let parts = if options.resume {
-        crate::output::partial::scan(&dir).map_err(|error| StartError::OutputDir {
-            path: dir.clone(),
-            error,
-        })?
-    } else {
-        Vec::new()
-    };
+    let parts = parts_to_resume(&options, &dir)?;
     let start = start_now();
     let started = start.instant;
     // After the output directory is open, so the open-file reserve counts it.
@@ -630,6 +622,21 @@ pub(crate) fn execute_with(
         stopped_at_max_pages,
         output_dir: dir,
         engine: engine.name(),
+    })
+}
+
+/// `-C`: the parts earlier runs left in `dir`, read once, before the first request
+/// (nothing is read without `-C`).
+fn parts_to_resume(
+    options: &TransferOptions,
+    dir: &Path,
+) -> Result<Vec<crate::model::partial::Partial>, StartError> {
+    if !options.resume {
+        return Ok(Vec::new());
+    }
+    crate::output::partial::scan(dir).map_err(|error| StartError::OutputDir {
+        path: dir.to_path_buf(),
+        error,
     })
 }
 
