@@ -370,3 +370,54 @@ fn without_continue_a_cut_body_leaves_nothing_and_sends_no_range() {
         assert!(fs::read(out.path().join("big")).unwrap() == *origin.body);
     }
 }
+
+/// `miodl serve` is the counterpart: `/bytes/<n>` has an `ETag` and answers `Range`.
+/// A first run cut by its `reset-body` fault (half the body, then a reset) is resumed
+/// from the half; a server on the same port with `--no-ranges`, or with another
+/// `--etag-salt`, makes the rerun start over; every run ends with the right bytes.
+#[test]
+fn miodl_serve_resumes_and_its_options_make_a_rerun_start_over() {
+    const LEN: usize = 8 << 20;
+    let expected = support::pattern(LEN);
+    for (case, later) in [
+        ("ranges", None),
+        ("no-ranges", Some(true)),
+        ("salt", Some(false)),
+    ] {
+        let server = support::reference().faults("reset-body:1@1").start();
+        let url = format!("{}/bytes/{LEN}", server.base_url());
+        let port = server.addr().port();
+        let out = tempfile::tempdir().unwrap();
+        let first = get(out.path(), &url, &[], &["-C"]);
+        assert_eq!(first.status, Some(1), "{case}: {first}");
+        let have = fs::metadata(out.path().join(format!(".{LEN}.miodl-part")))
+            .map(|m| m.len())
+            .unwrap_or_else(|e| panic!("{case}: no part: {e}"));
+        assert!(have > 0 && have <= LEN as u64 / 2, "{case}: {have}");
+        let server = match later {
+            None => server,
+            Some(no_ranges) => {
+                server.shutdown().unwrap();
+                let next = support::reference().port(port);
+                let next = if no_ranges {
+                    next.no_ranges()
+                } else {
+                    next.etag_salt("v2")
+                };
+                next.start()
+            }
+        };
+        let rerun = get(out.path(), &url, &[], &["-C"]);
+        assert_eq!(rerun.status, Some(0), "{case}: {rerun}");
+        let saved = fs::read(out.path().join(LEN.to_string())).unwrap();
+        assert!(saved == expected, "{case}: the file differs");
+        assert_eq!(hidden(out.path()), Vec::<String>::new(), "{case}");
+        let (resumed, kept) = (rerun.count("resumed"), rerun.count("bytes_resumed"));
+        match later {
+            None => assert_eq!((resumed, kept), (1, have), "{case}: {rerun}"),
+            Some(_) => assert_eq!((resumed, kept), (0, 0), "{case}: {rerun}"),
+        }
+        assert_eq!(rerun.count("requests"), 1, "{case}: {rerun}");
+        drop(server);
+    }
+}

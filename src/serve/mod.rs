@@ -72,6 +72,12 @@ pub struct ServeConfig {
     pub faults: FaultPlan,
     /// `--pages STYLE`: how `GET /api/list_files` pages [default: `more`].
     pub pages: ServePages,
+    /// `GET /bytes/<n>` answers `Range: bytes=N-` with a `206` (`false`:
+    /// `--no-ranges`, every answer is the whole body, as some servers do).
+    pub ranges: bool,
+    /// `--etag-salt WORD`: goes into every `ETag`, so that a server started with
+    /// another word serves "changed" bodies (empty: none).
+    pub etag_salt: String,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::transport::tls::SelfSigned>,
@@ -88,6 +94,8 @@ impl Default for ServeConfig {
             seed: 0,
             faults: FaultPlan::none(),
             pages: ServePages::More,
+            ranges: true,
+            etag_salt: String::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -73,6 +73,10 @@ pub(super) struct Request {
     pub keep_alive: bool,
     /// The body, `Content-Length` bytes.
     pub body: Vec<u8>,
+    /// `Range: bytes=N-`: the N (other ranges are not read: answered whole).
+    pub range_from: Option<u64>,
+    /// The `If-Range` value, when sent with a `Range`.
+    pub if_range: Option<String>,
 }
 
 impl Request {
@@ -107,6 +111,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     let http10 = req.version == Some(0);
     let mut keep_alive = !http10;
     let mut content_length: Option<usize> = None;
+    let (mut range_from, mut if_range) = (None, None);
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
             let Some(n) = std::str::from_utf8(h.value)
@@ -120,6 +125,14 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
                 return Parsed::Invalid(400, "Bad Request");
             }
             content_length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("range") {
+            range_from = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().strip_prefix("bytes="))
+                .and_then(|v| v.strip_suffix('-'))
+                .and_then(|n| n.parse().ok());
+        } else if h.name.eq_ignore_ascii_case("if-range") {
+            if_range = Some(String::from_utf8_lossy(h.value).trim().to_string());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             // Chunked request bodies are legal HTTP but no route needs one.
             return Parsed::Invalid(501, "Not Implemented");
@@ -150,5 +163,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
         http10,
         keep_alive,
         body: input[head_len..consumed].to_vec(),
+        range_from,
+        if_range: if_range.filter(|_| range_from.is_some()),
     })
 }

@@ -280,6 +280,12 @@ Options:
       --pages STYLE       page GET /api/list_files as link, next, cursor,
                           number or offset (items {\"id\", \"url\"}, at most 5
                           a page) [default: more]
+      --no-ranges         answer every Range request to /bytes/<n> with the
+                          whole body (200) [default: Range: bytes=N- gets a
+                          206, or a 416 past the end]
+      --etag-salt WORD    put WORD in every ETag (\"<n>-WORD\"), so a server
+                          started with another word serves changed bodies
+                          [default: ETag \"<n>\"]
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

@@ -260,6 +260,8 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
                     ))
                 })?;
             }
+            Long("no-ranges") => config.ranges = false,
+            Long("etag-salt") => config.etag_salt = etag_salt(parser)?,
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
@@ -267,6 +269,21 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
         }
     }
     Ok(Command::Serve(serve))
+}
+
+/// `serve --etag-salt WORD`: letters, digits, `-` and `_` only (it goes inside a
+/// quoted `ETag`).
+fn etag_salt(parser: &mut Parser) -> Result<String, UsageError> {
+    let word = non_empty(parser, "--etag-salt")?;
+    if !word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(UsageError(format!(
+            "invalid value for --etag-salt: {word:?} may hold only letters, digits, - and _"
+        )));
+    }
+    Ok(word)
 }
 
 /// One `--fault PLAN`: its rules, which the caller adds after those of earlier ones.
