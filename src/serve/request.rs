@@ -111,7 +111,6 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     let http10 = req.version == Some(0);
     let mut keep_alive = !http10;
     let mut content_length: Option<usize> = None;
-    let (mut range_from, mut if_range) = (None, None);
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
             let Some(n) = std::str::from_utf8(h.value)
@@ -125,14 +124,6 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
                 return Parsed::Invalid(400, "Bad Request");
             }
             content_length = Some(n);
-        } else if h.name.eq_ignore_ascii_case("range") {
-            range_from = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().strip_prefix("bytes="))
-                .and_then(|v| v.strip_suffix('-'))
-                .and_then(|n| n.parse().ok());
-        } else if h.name.eq_ignore_ascii_case("if-range") {
-            if_range = Some(String::from_utf8_lossy(h.value).trim().to_string());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             // Chunked request bodies are legal HTTP but no route needs one.
             return Parsed::Invalid(501, "Not Implemented");
@@ -155,6 +146,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     if input.len() < consumed {
         return Parsed::Partial;
     }
+    let (range_from, if_range) = conditional(req.headers);
     Parsed::Request(Request {
         consumed,
         // httparse has checked both are tokens / visible ASCII when it said Complete.
@@ -164,6 +156,20 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
         keep_alive,
         body: input[head_len..consumed].to_vec(),
         range_from,
-        if_range: if_range.filter(|_| range_from.is_some()),
+        if_range,
     })
+}
+
+/// `Range: bytes=N-` (its N; other ranges are not read) and, with it, `If-Range`.
+fn conditional(headers: &[httparse::Header<'_>]) -> (Option<u64>, Option<String>) {
+    let value = |name: &str| {
+        let h = headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+        std::str::from_utf8(h.value).ok().map(str::trim)
+    };
+    let from = value("range")
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|n| n.parse().ok());
+    let if_range = from.and_then(|_| value("if-range")).map(str::to_string);
+    (from, if_range)
 }

@@ -622,7 +622,7 @@ impl Scheduler {
             out.truncate(before);
             return Err(JobError::Http(e));
         }
-        if ranged.is_some() || self.on_socket[id.0].ranged.is_some() {
+        if self.options.resume {
             self.on_socket[id.0].ranged = ranged;
         }
         if self.options.verbose {

@@ -131,9 +131,11 @@ impl Scheduler {
             };
             self.emit(event, now);
         }
-        if let Some(at) = self.on_socket[job.0].ranged.take() {
-            if let Some(accept) = self.on_resumed_head(job, head, at) {
-                return Ok(accept);
+        if self.options.resume {
+            if let Some(at) = self.on_socket[job.0].ranged.take() {
+                if let Some(accept) = self.on_resumed_head(job, head, at) {
+                    return Ok(accept);
+                }
             }
         }
         match self.verdict_for(job, head, now)? {
@@ -255,7 +257,11 @@ impl Scheduler {
     /// now at `path`, under the job's final name.
     pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
         self.release(job);
-        if let Some(kept) = self.on_socket[job.0].resumed.take() {
+        let resumed = self
+            .options
+            .resume
+            .then(|| self.on_socket[job.0].resumed.take());
+        if let Some(kept) = resumed.flatten() {
             self.emit(Event::Resumed { job, bytes: kept }, now);
         }
         self.set_phase(job, Phase::Saved, None, now);
