@@ -421,3 +421,42 @@ fn miodl_serve_resumes_and_its_options_make_a_rerun_start_over() {
         drop(server);
     }
 }
+
+#[test]
+fn a_weak_etag_keeps_no_part() {
+    let (server, origin) = Origin::start(body(4 << 20), Cut::Reset(1 << 20));
+    *origin.etag.lock().unwrap() = "W/\"v1\"".into();
+    let out = tempfile::tempdir().unwrap();
+    let first = get(out.path(), &server.url("/big"), &[], &["-C"]);
+    assert_eq!(first.status, Some(1), "{first}");
+    // Not resumable safely (If-Range may not carry a weak tag): staged as without -C.
+    assert_eq!(names_in(out.path()), Vec::<String>::new());
+}
+
+/// With `--skip-existing` too, a resumed file is recorded like any other: the next run
+/// requests nothing.
+#[test]
+fn a_resumed_file_is_recorded_for_skip_existing() {
+    let (server, origin) = Origin::start(body(4 << 20), Cut::Reset(1 << 20));
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("/big");
+    let both = ["-C", "--skip-existing"];
+    let first = get(out.path(), &url, &[], &both);
+    assert_eq!(first.status, Some(1), "{first}");
+    let rerun = get(out.path(), &url, &[], &both);
+    assert_eq!(
+        (rerun.count("ok"), rerun.count("resumed")),
+        (1, 1),
+        "{rerun}"
+    );
+    let record = fs::read_to_string(out.path().join(".miodl-saved")).unwrap();
+    assert!(record.starts_with(&format!("{url}\tbig\t")), "{record}");
+    let third = get(out.path(), &url, &[], &both);
+    assert_eq!(
+        (third.count("skipped"), third.count("requests")),
+        (1, 0),
+        "{third}"
+    );
+    assert_eq!(origin.log().len(), 2);
+    assert!(fs::read(out.path().join("big")).unwrap() == *origin.body);
+}

@@ -169,7 +169,14 @@ impl OutputDir {
             }
             Keep::Append { at } => {
                 let mut file = open_at(fd, &names.part, libc::O_WRONLY | libc::O_CLOEXEC)?;
-                if file.metadata()?.len() != at {
+                let len = file.metadata()?.len();
+                if len < at {
+                    // Never pad with zeros: the part lost bytes since it was read.
+                    return Err(io::Error::other(format!(
+                        "the part of {name} has {len} bytes, not the {at} it was resumed from"
+                    )));
+                }
+                if len > at {
                     file.set_len(at)?;
                 }
                 file.seek(SeekFrom::Start(at))?;

@@ -1834,3 +1834,57 @@ fn many_saved_files_ahead_of_a_new_one_do_not_hold_it_back() {
     );
     assert_eq!(run.scheduler.summary().skipped, 2500);
 }
+
+/// `-C`: what each answer to `Range: bytes=N-` + `If-Range` means for the part (the
+/// table of docs/reference.md, "Resume").
+#[test]
+fn answers_to_a_resumed_request_append_name_start_over_or_fall_through() {
+    use super::verdict::{resumed, Resumed};
+    use crate::model::partial::Partial;
+    let part = Partial {
+        name: "f".into(),
+        url: "http://h/f".into(),
+        validator: "\"v1\"".into(),
+        length: Some(1000),
+        have: 400,
+    };
+    let head = |text: &str| {
+        let bytes = format!("{text}\r\n\r\n");
+        http::ResponseHead::parse(bytes.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    let at = part.have;
+    let case = |text: &str| resumed(&head(text), at, Some(&part));
+    let ok = "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nETag: \"v1\"";
+    assert_eq!(case(ok), Resumed::Append);
+    let no_tag = "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000";
+    assert_eq!(case(no_tag), Resumed::Append);
+    for bad in [
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 0-999/1000",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/2000",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/*",
+        "HTTP/1.1 206 P",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nETag: \"v2\"",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nContent-Encoding: gzip",
+        "HTTP/1.1 416 R\r\nContent-Range: bytes */1000",
+    ] {
+        assert_eq!(case(bad), Resumed::StartOver, "{bad}");
+    }
+    assert_eq!(case("HTTP/1.1 200 OK"), Resumed::Fresh);
+    for other in [
+        "HTTP/1.1 503 U",
+        "HTTP/1.1 404 N",
+        "HTTP/1.1 302 F\r\nLocation: /x",
+    ] {
+        assert_eq!(case(other), Resumed::Other, "{other}");
+    }
+    let whole = Partial {
+        have: 1000,
+        ..part.clone()
+    };
+    let at_end = head("HTTP/1.1 416 R\r\nContent-Range: bytes */1000");
+    assert_eq!(resumed(&at_end, 1000, Some(&whole)), Resumed::Whole);
+    assert_eq!(resumed(&head("HTTP/1.1 206 P"), 1, None), Resumed::Other);
+}

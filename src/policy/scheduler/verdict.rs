@@ -61,7 +61,7 @@ pub(super) enum Verdict {
 
 /// `-C`: what an answer to a request for the rest of a part means for the part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resumed {
+pub(super) enum Resumed {
     /// The rest of the body, after the part's bytes.
     Append,
     /// The part is already whole.
@@ -75,7 +75,7 @@ enum Resumed {
 }
 
 /// `-C`: reads the answer to a request for the bytes after the first `at` of `part`.
-fn resumed(head: &ResponseHead, at: u64, part: Option<&Partial>) -> Resumed {
+pub(super) fn resumed(head: &ResponseHead, at: u64, part: Option<&Partial>) -> Resumed {
     let Some(part) = part else {
         return Resumed::Other;
     };
