@@ -460,3 +460,31 @@ fn a_resumed_file_is_recorded_for_skip_existing() {
     assert_eq!(origin.log().len(), 2);
     assert!(fs::read(out.path().join("big")).unwrap() == *origin.body);
 }
+
+/// `-C` within one run: a retry after the body was cut asks for the rest of the part
+/// the cut try left, not for the whole body again.
+#[test]
+fn a_retry_in_the_same_run_resumes_the_part() {
+    for engine in ENGINES {
+        let k = random_cut();
+        let (server, origin) = Origin::start(body(SIZE), Cut::Reset(k));
+        let out = tempfile::tempdir().unwrap();
+        let extra = ["-C", "--retries", "1", "--retry-delay", "10"];
+        let run = get(out.path(), &server.url("/big"), engine, &extra);
+        assert_eq!(run.status, Some(0), "{engine:?} {run}");
+        assert!(fs::read(out.path().join("big")).unwrap() == *origin.body);
+        assert_eq!(hidden(out.path()), Vec::<String>::new());
+        let log = origin.log();
+        assert_eq!(log.len(), 2, "{engine:?} {log:?}");
+        let (from, status, sent) = log[1];
+        assert_eq!(status, 206, "{engine:?} {log:?}");
+        let from = from.unwrap();
+        assert!(
+            from.abs_diff(k as u64) <= 2 * MIB,
+            "{engine:?}: cut at {k}, resumed from {from}"
+        );
+        assert_eq!(from + sent, SIZE as u64);
+        assert_eq!(run.count("resumed"), 1, "{run}");
+        assert_eq!(run.count("bytes_resumed"), from, "{run}");
+    }
+}

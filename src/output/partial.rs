@@ -135,6 +135,7 @@ pub fn read_pair(dir: &Path, name: &str) -> Option<Partial> {
         validator,
         length,
         have: part.len(),
+        progress: None,
     })
 }
 

@@ -31,11 +31,14 @@
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, Phase};
+use crate::model::partial::Partial;
 use crate::output::partial;
 use crate::output::sink::{Keep, OutputDir, PartFile};
 use crate::policy::scheduler::{Accept, Flow, Scheduler};
@@ -357,10 +360,13 @@ impl Answer {
                 part: landing.output.part_file(job.0),
                 limit,
             },
-            Accept::Append { at } => Body::File {
-                part: open_kept(job, Keep::Append { at }, policy, landing)?,
-                limit,
-            },
+            Accept::Append { at } => {
+                let mut part = open_kept(job, Keep::Append { at }, policy, landing)?;
+                if let Some(progress) = policy.with(|s| s.part_progress(job)) {
+                    part.track(progress);
+                }
+                Body::File { part, limit }
+            }
             Accept::Whole => Body::Whole {
                 part: open_kept(job, Keep::Whole, policy, landing)?,
             },
@@ -452,20 +458,34 @@ fn kept_or_staged(
     let length = head
         .header("content-length")
         .and_then(|n| n.trim().parse::<u64>().ok());
-    let meta = validator.and_then(|validator| {
-        let url = policy.with(|s| s.part_of(job).1.to_string());
-        partial::meta_text(&url, validator, length)
+    let (name, url) = policy.with(|s| {
+        let (name, url) = s.part_of(job);
+        (name.to_string(), url.to_string())
     });
-    let Some(meta) = meta else {
+    let described = validator.and_then(|v| Some((v, partial::meta_text(&url, v, length)?)));
+    let Some((validator, meta)) = described else {
         return Ok(landing.output.part_file(job.0));
     };
-    match open_kept(job, Keep::Fresh { meta: &meta }, policy, landing) {
+    let mut part = match open_kept(job, Keep::Fresh { meta: &meta }, policy, landing) {
         Err(JobError::Output { error, .. }) if error.kind() == io::ErrorKind::InvalidInput => {
             // A name too long for a part's: staged as without `-C`.
-            Ok(landing.output.part_file(job.0))
+            return Ok(landing.output.part_file(job.0));
         }
-        opened => opened,
-    }
+        opened => opened?,
+    };
+    // A retry in this run resumes the part from where its drop leaves it.
+    let progress = Arc::new(AtomicU64::new(0));
+    part.track(Arc::clone(&progress));
+    let kept = Partial {
+        name,
+        url,
+        validator: validator.to_string(),
+        length,
+        have: 0,
+        progress: Some(progress),
+    };
+    policy.with(|s| s.part_kept(kept));
+    Ok(part)
 }
 
 /// `-C`: opens the part of `job` (named after the name the job was made with).

@@ -34,6 +34,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::output::partial;
@@ -154,6 +155,7 @@ impl OutputDir {
         let names = KeptNames {
             part: c_name(partial::part_name(name).ok_or_else(too_long)?)?,
             meta: c_name(partial::meta_name(name).ok_or_else(too_long)?)?,
+            progress: None,
         };
         let mut part = self.part_file(tag);
         let fd = &self.dir.fd;
@@ -242,11 +244,13 @@ pub enum Keep<'a> {
     Whole,
 }
 
-/// The names of a kept part and its description, NUL-terminated.
+/// The names of a kept part and its description, NUL-terminated, and where its size
+/// goes when it is dropped ([`PartFile::track`]).
 #[derive(Debug)]
 struct KeptNames {
     part: CString,
     meta: CString,
+    progress: Option<Arc<AtomicU64>>,
 }
 
 fn c_name(name: String) -> io::Result<CString> {
@@ -407,6 +411,14 @@ impl PartFile {
 }
 
 impl PartFile {
+    /// `-C`: a kept part stores its size in `progress` when it is dropped without a
+    /// commit (the scheduler's retry asks for the rest from there). Nothing for others.
+    pub fn track(&mut self, progress: Arc<AtomicU64>) {
+        if let Some(kept) = self.kept.as_deref_mut() {
+            kept.progress = Some(progress);
+        }
+    }
+
     /// [`PartFile::commit`], then, when `key` is given (`--skip-existing`) and the
     /// record is open, the record's line for the file: `key`, `name` and the file's
     /// identity (one `fstat` before the commit, one `write` after it).
@@ -428,8 +440,15 @@ impl PartFile {
 impl Drop for PartFile {
     fn drop(&mut self) {
         if let Temp::Kept(_) = self.temp {
-            // `-C`: the part stays, with every byte received (best effort).
+            // `-C`: the part stays, with every byte received (best effort), and its size
+            // as the disk has it goes to the scheduler for a retry.
             let _ = self.flush();
+            let progress = self.kept.as_deref().and_then(|k| k.progress.as_ref());
+            if let (Temp::Kept(file), Some(progress)) = (&self.temp, progress) {
+                if let Ok(meta) = file.metadata() {
+                    progress.store(meta.len(), Ordering::Release);
+                }
+            }
             return;
         }
         if let Temp::Named(_) | Temp::NamedClosed = self.temp {

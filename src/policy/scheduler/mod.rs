@@ -23,6 +23,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use slab::Slab;
@@ -495,6 +497,26 @@ impl Scheduler {
         (self.planned_name(job), &self.jobs[job.0].original_url)
     }
 
+    /// `-C`: the part this run just opened for `job` from byte 0 (it may resume it on
+    /// a retry).
+    pub fn part_kept(&mut self, part: Partial) {
+        self.partials.insert(part.name.clone(), part);
+    }
+
+    /// `-C`: where the part `job` appends to stores its size when dropped (made on
+    /// first ask).
+    pub fn part_progress(&mut self, job: JobId) -> Option<Arc<AtomicU64>> {
+        let JobKind::File { name } = &self.jobs[job.0].kind else {
+            return None;
+        };
+        let part = self.partials.get_mut(name.as_str())?;
+        let have = part.have;
+        let progress = part
+            .progress
+            .get_or_insert_with(|| Arc::new(AtomicU64::new(have)));
+        Some(Arc::clone(progress))
+    }
+
     /// `-C`: the part `job` may resume, if there is one for its name and URL.
     fn part_to_resume(&self, job: JobId) -> Option<&Partial> {
         let entry = &self.jobs[job.0];
@@ -505,8 +527,9 @@ impl Scheduler {
         (entry.method == Method::Get && part.url == entry.original_url.to_string()).then_some(part)
     }
 
-    /// `-C`: the part of `job` is not to be resumed any more (its answer starts over).
-    fn forget_part(&mut self, job: JobId) {
+    /// `-C`: the part of `job` is not to be resumed any more (its answer starts over,
+    /// or it is saved).
+    pub(super) fn forget_part(&mut self, job: JobId) {
         if let JobKind::File { name } = &self.jobs[job.0].kind {
             self.partials.remove(name.as_str());
         }
@@ -603,7 +626,7 @@ impl Scheduler {
             None
         } else {
             self.part_to_resume(id)
-                .map(|part| (part.have, part.validator.as_str()))
+                .map(|part| (part.have_now(), part.validator.as_str()))
         };
         let ranged = range.map(|(from, _)| from);
         let request = Request {

@@ -1847,6 +1847,7 @@ fn answers_to_a_resumed_request_append_name_start_over_or_fall_through() {
         validator: "\"v1\"".into(),
         length: Some(1000),
         have: 400,
+        progress: None,
     };
     let head = |text: &str| {
         let bytes = format!("{text}\r\n\r\n");

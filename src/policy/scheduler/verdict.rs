@@ -257,10 +257,10 @@ impl Scheduler {
     /// now at `path`, under the job's final name.
     pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
         self.release(job);
-        let resumed = self
-            .options
-            .resume
-            .then(|| self.on_socket[job.0].resumed.take());
+        let resumed = self.options.resume.then(|| {
+            self.forget_part(job);
+            self.on_socket[job.0].resumed.take()
+        });
         if let Some(kept) = resumed.flatten() {
             self.emit(Event::Resumed { job, bytes: kept }, now);
         }
