@@ -488,3 +488,15 @@ fn a_retry_in_the_same_run_resumes_the_part() {
         assert_eq!(run.count("bytes_resumed"), from, "{run}");
     }
 }
+
+/// A rerun whose answer can no longer be kept (the server dropped its `ETag`) saves the
+/// whole file and removes the old part with its description.
+#[test]
+fn a_whole_answer_that_cannot_be_kept_removes_the_old_part() {
+    let log = rerun_starts_over(|o| *o.etag.lock().unwrap() = String::new(), true);
+    assert_eq!(
+        log.iter().map(|l| l.1).collect::<Vec<_>>(),
+        [200],
+        "{log:?}"
+    );
+}

@@ -445,10 +445,10 @@ impl Answer {
 /// `-C`: where a whole answer's body goes: a kept part (`crate::output::partial`) when
 /// it can be resumed later (a GET's identity-encoded body with a strong validator, and a
 /// name short enough), else a file staged as without `-C`.
-fn kept_or_staged(
+fn kept_or_staged<P: Policy>(
     job: JobId,
     head: &http::ResponseHead,
-    policy: &mut impl Policy,
+    policy: &mut P,
     landing: &Landing<'_>,
 ) -> Result<PartFile, JobError> {
     let identity = head
@@ -463,13 +463,20 @@ fn kept_or_staged(
         (name.to_string(), url.to_string())
     });
     let described = validator.and_then(|v| Some((v, partial::meta_text(&url, v, length)?)));
+    // Staged as without `-C`; an old part of this name would outlive the file: removed.
+    let staged = |policy: &mut P| {
+        if policy.with(|s| s.drop_part(job)) {
+            landing.output.remove_part(&name);
+        }
+        Ok(landing.output.part_file(job.0))
+    };
     let Some((validator, meta)) = described else {
-        return Ok(landing.output.part_file(job.0));
+        return staged(policy);
     };
     let mut part = match open_kept(job, Keep::Fresh { meta: &meta }, policy, landing) {
+        // A name too long for a part's.
         Err(JobError::Output { error, .. }) if error.kind() == io::ErrorKind::InvalidInput => {
-            // A name too long for a part's: staged as without `-C`.
-            return Ok(landing.output.part_file(job.0));
+            return staged(policy);
         }
         opened => opened?,
     };

@@ -196,6 +196,16 @@ impl OutputDir {
         Ok(part)
     }
 
+    /// `-C`: removes the part kept for the final name `name` and its description, if
+    /// they are there (best effort: a body that cannot be kept replaces them).
+    pub fn remove_part(&self, name: &str) {
+        for hidden in [partial::part_name(name), partial::meta_name(name)] {
+            if let Some(hidden) = hidden.and_then(|n| CString::new(n).ok()) {
+                let _ = unlink_at(&self.dir.fd, &hidden);
+            }
+        }
+    }
+
     /// Sets `path` to the final path of `name` in this directory, reusing its buffer.
     pub fn final_path_into(&self, name: &str, path: &mut PathBuf) {
         path.as_mut_os_string().clear();

@@ -527,6 +527,18 @@ impl Scheduler {
         (entry.method == Method::Get && part.url == entry.original_url.to_string()).then_some(part)
     }
 
+    /// `-C`: forgets the part of `job`, if the run knew one: `true` when it did (the
+    /// engine then removes it: a body that cannot be kept replaces it).
+    pub fn drop_part(&mut self, job: JobId) -> bool {
+        if self.partials.is_empty() {
+            return false;
+        }
+        let JobKind::File { name } = &self.jobs[job.0].kind else {
+            return false;
+        };
+        self.partials.remove(name.as_str()).is_some()
+    }
+
     /// `-C`: the part of `job` is not to be resumed any more (its answer starts over,
     /// or it is saved).
     pub(super) fn forget_part(&mut self, job: JobId) {

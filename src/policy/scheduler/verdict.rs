@@ -159,10 +159,9 @@ impl Scheduler {
         let accept = match resumed(head, at, self.part_to_resume(job)) {
             Resumed::Append => Accept::Append { at },
             Resumed::Whole => Accept::Whole,
-            Resumed::Fresh => {
-                self.forget_part(job);
-                return None;
-            }
+            // The whole body: the answer starts the part over, or, when this body cannot
+            // be kept, removes it (`Scheduler::drop_part`).
+            Resumed::Fresh => return None,
             Resumed::StartOver => {
                 self.forget_part(job);
                 self.on_socket[job.0].verdict = Some(Verdict::StartOver);
