@@ -500,3 +500,35 @@ fn a_whole_answer_that_cannot_be_kept_removes_the_old_part() {
         "{log:?}"
     );
 }
+
+/// `--compressed`: a gzip-encoded body is not resumable (its bytes are not the file's),
+/// so cut, it leaves no part; only identity-encoded bodies are kept.
+#[test]
+fn an_encoded_body_under_compressed_keeps_no_part() {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&body(2 << 20)).unwrap();
+    let encoded = encoder.finish().unwrap();
+    let server = Server::start(move |_| {
+        let mut head = format!(
+            "HTTP/1.1 200 OK\r\nETag: \"g1\"\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            encoded.len()
+        )
+        .into_bytes();
+        head.extend_from_slice(&encoded[..encoded.len() / 2]);
+        Script::new()
+            .write(head)
+            .sleep(Duration::from_millis(200))
+            .reset()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = get(
+        out.path(),
+        &server.url("/big"),
+        &[],
+        &["-C", "--compressed"],
+    );
+    assert_eq!(run.status, Some(1), "{run}");
+    assert_eq!(names_in(out.path()), Vec::<String>::new());
+}

@@ -352,7 +352,7 @@ impl Answer {
                 })
             });
         self.body = match accept {
-            Accept::File if resume && self.decoding.is_none() => Body::File {
+            Accept::File if resume => Body::File {
                 part: kept_or_staged(job, head, policy, landing)?,
                 limit,
             },
