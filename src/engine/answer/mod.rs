@@ -334,10 +334,9 @@ impl Answer {
             let accept = s.on_head(job, head, now)?;
             s.set_phase(job, Phase::ReceivingBody, None, now);
             let options = s.options();
-            let resume = options.resume;
-            Ok::<_, JobError>((accept, options.max_filesize, options.compressed, resume))
+            Ok::<_, JobError>((accept, options.max_filesize, options.compressed))
         })?;
-        let (accept, limit, compressed, resume) = accept;
+        let (accept, limit, compressed) = accept;
         // `--compressed`: a success's body in a coding miodl knows is decoded; any other
         // coding is kept as it came (curl's way), an error answer's body is not read.
         self.decoding = compressed
@@ -352,25 +351,12 @@ impl Answer {
                 })
             });
         self.body = match accept {
-            Accept::File if resume => Body::File {
-                part: kept_or_staged(job, head, policy, landing)?,
-                limit,
-            },
             Accept::File => Body::File {
                 part: landing.output.part_file(job.0),
                 limit,
             },
-            Accept::Append { at } => {
-                let mut part = open_kept(job, Keep::Append { at }, policy, landing)?;
-                if let Some(progress) = policy.with(|s| s.part_progress(job)) {
-                    part.track(progress);
-                }
-                Body::File { part, limit }
-            }
-            Accept::Whole => Body::Whole {
-                part: open_kept(job, Keep::Whole, policy, landing)?,
-            },
             Accept::Bytes => Body::Policy,
+            accept => kept_body(accept, job, head, limit, policy, landing)?,
         };
         Ok(())
     }
@@ -440,6 +426,42 @@ impl Answer {
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
         }
     }
+}
+
+/// `-C`: the body of an accepted file under `-C` (out of line: the common run never
+/// calls it).
+#[cold]
+#[inline(never)]
+fn kept_body<P: Policy>(
+    accept: Accept,
+    job: JobId,
+    head: &http::ResponseHead,
+    limit: Option<u64>,
+    policy: &mut P,
+    landing: &Landing<'_>,
+) -> Result<Body, JobError> {
+    Ok(match accept {
+        Accept::Append => {
+            let at = policy.with(|s| s.appending_at(job));
+            let mut part = open_kept(job, Keep::Append { at }, policy, landing)?;
+            if let Some(progress) = policy.with(|s| s.part_progress(job)) {
+                part.track(progress);
+            }
+            Body::File { part, limit }
+        }
+        Accept::Whole => Body::Whole {
+            part: open_kept(job, Keep::Whole, policy, landing)?,
+        },
+        Accept::Keep => Body::File {
+            part: kept_or_staged(job, head, policy, landing)?,
+            limit,
+        },
+        Accept::File => Body::File {
+            part: landing.output.part_file(job.0),
+            limit,
+        },
+        Accept::Bytes => Body::Policy,
+    })
 }
 
 /// `-C`: where a whole answer's body goes: a kept part (`crate::output::partial`) when

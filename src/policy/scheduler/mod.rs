@@ -80,12 +80,12 @@ pub enum Accept {
     /// Anything else (a list page, an answer read only to be dropped): hand the bytes to
     /// [`Scheduler::on_body`], then report [`Scheduler::on_end`].
     Bytes,
-    /// `-C`: a `206` that goes on the part an earlier run left: the body goes after its
-    /// first `at` bytes; then as [`Accept::File`].
-    Append {
-        /// Bytes already in the part.
-        at: u64,
-    },
+    /// `-C`: a file whose body the engine may keep in a part if it is cut
+    /// (`crate::output::partial`); then as [`Accept::File`].
+    Keep,
+    /// `-C`: a `206` that goes on the part an earlier try or run left: the body goes
+    /// after its first [`Scheduler::appending_at`] bytes; then as [`Accept::File`].
+    Append,
     /// `-C`: a `416` for a part that already holds the whole length: drop the body and
     /// commit the part as it is; then as [`Accept::File`].
     Whole,
@@ -121,10 +121,20 @@ struct OnSocket {
     /// `-J`: the name claimed for its file when its first accepted head was read (kept
     /// across retries, so a retry does not claim a second name).
     named: Option<String>,
-    /// `-C`: this try asked for the rest of a part after its first `N` bytes.
-    ranged: Option<u64>,
-    /// `-C`: the accepted answer goes on a part of this many bytes (counted when saved).
-    resumed: Option<u64>,
+    /// `-C`: where this try stands with a part.
+    resume: PartMark,
+}
+
+/// `-C`: where a try stands with the part of its file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum PartMark {
+    /// No part in play.
+    #[default]
+    None,
+    /// The request asked for the rest after the part's first `N` bytes.
+    Asked(u64),
+    /// The accepted answer goes on a part of this many bytes (counted when saved).
+    Appending(u64),
 }
 
 /// How a run ended, for the exit status.
@@ -497,6 +507,14 @@ impl Scheduler {
         (self.planned_name(job), &self.jobs[job.0].original_url)
     }
 
+    /// `-C`: the bytes already in the part an [`Accept::Append`] answer goes on.
+    pub fn appending_at(&self, job: JobId) -> u64 {
+        match self.on_socket[job.0].resume {
+            PartMark::Appending(at) => at,
+            _ => 0,
+        }
+    }
+
     /// `-C`: the part this run just opened for `job` from byte 0 (it may resume it on
     /// a retry).
     pub fn part_kept(&mut self, part: Partial) {
@@ -537,6 +555,15 @@ impl Scheduler {
             return false;
         };
         self.partials.remove(name.as_str()).is_some()
+    }
+
+    /// `-C`: the `Range` start and `If-Range` value of `job`'s request, if it resumes a
+    /// part (out of line: without parts it is never called).
+    #[cold]
+    #[inline(never)]
+    fn range_of(&self, job: JobId) -> Option<(u64, &str)> {
+        self.part_to_resume(job)
+            .map(|part| (part.have_now(), part.validator.as_str()))
     }
 
     /// `-C`: the part of `job` is not to be resumed any more (its answer starts over,
@@ -637,8 +664,7 @@ impl Scheduler {
         let range = if self.partials.is_empty() {
             None
         } else {
-            self.part_to_resume(id)
-                .map(|part| (part.have_now(), part.validator.as_str()))
+            self.range_of(id)
         };
         let ranged = range.map(|(from, _)| from);
         let request = Request {
@@ -658,7 +684,7 @@ impl Scheduler {
             return Err(JobError::Http(e));
         }
         if self.options.resume {
-            self.on_socket[id.0].ranged = ranged;
+            self.on_socket[id.0].resume = ranged.map_or(PartMark::None, PartMark::Asked);
         }
         if self.options.verbose {
             let sent = &out[before..];

@@ -515,7 +515,9 @@ fn read_answer(
                 s.set_phase(job, Phase::ReceivingBody, Some(SLOT), now);
             }
             Some(http::Part::Body(bytes)) => match accept {
-                Some(Accept::File | Accept::Append { .. }) => file_bytes += bytes.len() as u64,
+                Some(Accept::File | Accept::Keep | Accept::Append) => {
+                    file_bytes += bytes.len() as u64
+                }
                 Some(Accept::Whole) => {}
                 Some(Accept::Bytes) => {
                     if s.on_body(job, bytes, now)? == Flow::Enough {

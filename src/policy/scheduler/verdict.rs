@@ -14,7 +14,7 @@ use std::cmp::Reverse;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{Accept, Ending, Flow, Scheduler, MAX_SHORT_IN_A_ROW};
+use super::{Accept, Ending, Flow, PartMark, Scheduler, MAX_SHORT_IN_A_ROW};
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, JobKind, Phase};
@@ -132,7 +132,8 @@ impl Scheduler {
             self.emit(event, now);
         }
         if self.options.resume {
-            if let Some(at) = self.on_socket[job.0].ranged.take() {
+            let mark = std::mem::take(&mut self.on_socket[job.0].resume);
+            if let PartMark::Asked(at) = mark {
                 if let Some(accept) = self.on_resumed_head(job, head, at) {
                     return Ok(accept);
                 }
@@ -144,7 +145,11 @@ impl Scheduler {
                 if self.options.remote_header_name {
                     self.name_from_answer(job, head);
                 }
-                Ok(Accept::File)
+                Ok(if self.options.resume {
+                    Accept::Keep
+                } else {
+                    Accept::File
+                })
             }
             verdict => {
                 self.on_socket[job.0].verdict = Some(verdict);
@@ -157,7 +162,7 @@ impl Scheduler {
     /// decides the body here, `None` to decide as without `-C`.
     fn on_resumed_head(&mut self, job: JobId, head: &ResponseHead, at: u64) -> Option<Accept> {
         let accept = match resumed(head, at, self.part_to_resume(job)) {
-            Resumed::Append => Accept::Append { at },
+            Resumed::Append => Accept::Append,
             Resumed::Whole => Accept::Whole,
             // The whole body: the answer starts the part over, or, when this body cannot
             // be kept, removes it (`Scheduler::drop_part`).
@@ -169,7 +174,7 @@ impl Scheduler {
             }
             Resumed::Other => return None,
         };
-        self.on_socket[job.0].resumed = Some(at);
+        self.on_socket[job.0].resume = PartMark::Appending(at);
         if self.options.remote_header_name {
             self.name_from_answer(job, head);
         }
@@ -258,9 +263,9 @@ impl Scheduler {
         self.release(job);
         let resumed = self.options.resume.then(|| {
             self.forget_part(job);
-            self.on_socket[job.0].resumed.take()
+            std::mem::take(&mut self.on_socket[job.0].resume)
         });
-        if let Some(kept) = resumed.flatten() {
+        if let Some(PartMark::Appending(kept)) = resumed {
             self.emit(Event::Resumed { job, bytes: kept }, now);
         }
         self.set_phase(job, Phase::Saved, None, now);
@@ -321,7 +326,7 @@ impl Scheduler {
     pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
         self.release(job);
         self.on_socket[job.0].verdict = None;
-        self.on_socket[job.0].resumed = None;
+        self.on_socket[job.0].resume = PartMark::None;
         self.jobs[job.0].discarded = 0;
         if error.is_out_of_descriptors()
             && self.ending == Ending::Finished
@@ -348,7 +353,7 @@ impl Scheduler {
     pub fn on_stale(&mut self, job: JobId, now: Instant) {
         self.release(job);
         self.on_socket[job.0].verdict = None;
-        self.on_socket[job.0].resumed = None;
+        self.on_socket[job.0].resume = PartMark::None;
         let entry = &mut self.jobs[job.0];
         entry.needs_fresh_socket = true;
         let url = entry.url().clone();

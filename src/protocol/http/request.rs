@@ -124,9 +124,7 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         line(&[b"Authorization: ", auth.as_bytes()]);
     }
     if let Some((from, validator)) = req.range {
-        let mut digits = [0u8; 20];
-        line(&[b"Range: bytes=", decimal(from, &mut digits), b"-"]);
-        line(&[b"If-Range: ", validator.as_bytes()]);
+        range_lines(from, validator, &mut line);
     }
     if let Some(custom) = custom {
         // Complete lines, each with its CRLF: copied as they are (the last CRLF is
@@ -153,6 +151,15 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
         out.extend_from_slice(body);
     }
     Ok(())
+}
+
+/// `Range: bytes=FROM-` and `If-Range: VALIDATOR` (`-C` only: out of line).
+#[cold]
+#[inline(never)]
+fn range_lines(from: u64, validator: &str, line: &mut impl FnMut(&[&[u8]])) {
+    let mut digits = [0u8; 20];
+    line(&[b"Range: bytes=", decimal(from, &mut digits), b"-"]);
+    line(&[b"If-Range: ", validator.as_bytes()]);
 }
 
 /// Every field that comes from a URL or the command line, checked before a byte is
