@@ -132,6 +132,7 @@ fn protocol_only() -> (Counts, Counts) {
         trusted: false,
         absolute: false,
         proxy_authorization: None,
+        range: None,
     };
     let mut out = Vec::with_capacity(256);
     let ((), encode_counts) = counted(|| {

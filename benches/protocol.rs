@@ -173,6 +173,7 @@ fn request_encode(c: &mut Criterion) {
         trusted: false,
         absolute: false,
         proxy_authorization: None,
+        range: None,
     };
     let mut out = Vec::with_capacity(256);
     group.bench_function("GET_host_user_agent", |b| {

@@ -208,3 +208,38 @@ fn the_largest_numbers_do_not_overflow() {
         }]
     );
 }
+
+#[test]
+fn parts_kept_by_continue_are_resumable_not_strays() {
+    let meta = "miodl-part 1\nurl http://h/b\nif-range \"e\"\nlength 6\n";
+    let dir = dir_with(&[
+        ("a", "1 of 2"),
+        (".b.miodl-part", "2 o"),
+        (".b.miodl-meta", meta),
+        (".c.miodl-part", "x"),
+    ]);
+    let report = verify(dir.path()).unwrap();
+    assert_eq!(
+        report.problems,
+        vec![
+            Problem::Hidden {
+                name: ".c.miodl-part".into()
+            },
+            Problem::Resumable { count: 1 },
+            Problem::Missing {
+                first: 2,
+                last: 2,
+                total: 2
+            },
+        ]
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("1 resumable partial file (rerun with --continue)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".c.miodl-part: stray partial download"),
+        "{text}"
+    );
+}

@@ -197,6 +197,13 @@ impl Downloader {
         self
     }
 
+    /// `-C, --continue`: keep a cut body in a hidden part of the output directory, and
+    /// resume the parts an earlier run left with `Range` and `If-Range`.
+    pub fn resume(mut self, on: bool) -> Self {
+        self.options.resume = on;
+        self
+    }
+
     /// Threads a large body may be lent to (`--disk-threads`; 0 keeps every write on the
     /// reactor's thread). The reactor engine only.
     pub fn disk_threads(mut self, n: usize) -> Self {

@@ -586,6 +586,7 @@ pub(crate) fn execute_with(
         })?;
         feed.skip_saved(saved.into_iter().map(|entry| (entry.key, entry.name)));
     }
+    let parts = parts_to_resume(&options, &dir)?;
     let start = start_now();
     let started = start.instant;
     // After the output directory is open, so the open-file reserve counts it.
@@ -600,6 +601,9 @@ pub(crate) fn execute_with(
     )?;
     let engine = options.engine;
     let mut scheduler = Scheduler::new(options, feed, trusted, observers, start);
+    if !parts.is_empty() {
+        scheduler.resume_parts(parts);
+    }
     crate::engine::run(&mut scheduler, &output, stop)
         .map_err(|error| StartError::Engine { engine, error })?;
     let elapsed = started.elapsed();
@@ -621,6 +625,21 @@ pub(crate) fn execute_with(
         stopped_at_max_pages,
         output_dir: dir,
         engine: engine.name(),
+    })
+}
+
+/// `-C`: the parts earlier runs left in `dir`, read once, before the first request
+/// (nothing is read without `-C`).
+fn parts_to_resume(
+    options: &TransferOptions,
+    dir: &Path,
+) -> Result<Vec<crate::model::partial::Partial>, StartError> {
+    if !options.resume {
+        return Ok(Vec::new());
+    }
+    crate::output::partial::scan(dir).map_err(|error| StartError::OutputDir {
+        path: dir.to_path_buf(),
+        error,
     })
 }
 

@@ -6,7 +6,9 @@
 //! missing or saved twice (both files named), a file that does not read `x of N`, files
 //! that disagree on `N`, a directory, a hidden temporary file (a `.name.part` left behind
 //! is a partial download that should have been cleaned up). The record of saved files
-//! that `--skip-existing` keeps (`.miodl-saved`) is not one of them.
+//! that `--skip-existing` keeps (`.miodl-saved`) is not one of them, and neither is a
+//! part `-C` kept with its description (`.NAME.miodl-part` and `.NAME.miodl-meta`,
+//! `crate::output::partial`): such pairs are counted apart, as resumable.
 //!
 //! ```text
 //!   read_dir ──► per entry: regular? visible? reads "x of N"? ──no──► a Problem
@@ -24,6 +26,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use crate::output::partial;
 use crate::output::record::RECORD_NAME;
 
 /// A file larger than this cannot read `x of N` and is not read in full.
@@ -97,6 +100,12 @@ pub enum Problem {
         /// The `N`.
         total: u64,
     },
+    /// Parts kept by `-C` with their descriptions: downloads a rerun with `--continue`
+    /// finishes (not strays).
+    Resumable {
+        /// How many parts.
+        count: usize,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -108,7 +117,9 @@ impl fmt::Display for Problem {
             }
             Problem::Unreadable { name, error } => write!(f, "{name}: cannot read: {error}"),
             Problem::Directory { name } => write!(f, "{name}: unexpected directory"),
-            Problem::Hidden { name } if name.ends_with(".part") => {
+            Problem::Hidden { name }
+                if name.ends_with(".part") || name.ends_with(partial::PART_SUFFIX) =>
+            {
                 write!(f, "{name}: stray partial download")
             }
             Problem::Hidden { name } => write!(f, "{name}: unexpected hidden file"),
@@ -143,6 +154,13 @@ impl fmt::Display for Problem {
             }
             Problem::Missing { first, last, total } => {
                 write!(f, "missing numbers {first} to {last} of {total}")
+            }
+            Problem::Resumable { count } => {
+                let s = if *count == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "{count} resumable partial file{s} (rerun with --continue)"
+                )
             }
         }
     }
@@ -190,16 +208,29 @@ pub fn verify(dir: &Path) -> io::Result<VerifyReport> {
     let mut items: Vec<(String, u64, u64)> = Vec::new();
     let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)?.collect::<io::Result<_>>()?;
     entries.sort_by_key(|e| e.file_name());
+    let mut resumable = 0;
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         // The record of saved files (`--skip-existing`) is miodl's own, not a stray.
         if name == RECORD_NAME && entry.file_type().is_ok_and(|kind| kind.is_file()) {
             continue;
         }
+        // `-C`'s parts with their descriptions: resumable, counted once per part.
+        match resumable_pair(dir, &name) {
+            Some(true) => {
+                resumable += 1;
+                continue;
+            }
+            Some(false) => continue,
+            None => {}
+        }
         match check_entry(&entry, &name) {
             Ok(item) => items.push(item),
             Err(problem) => problems.push(problem),
         }
+    }
+    if resumable > 0 {
+        problems.push(Problem::Resumable { count: resumable });
     }
     let total = most_common_total(&items);
     if let Some(expected) = total {
@@ -212,6 +243,17 @@ pub fn verify(dir: &Path) -> io::Result<VerifyReport> {
         total,
         problems,
     })
+}
+
+/// `-C`: is `name` half of a resumable pair (a part whose description reads)? `Some(true)`
+/// for the part, `Some(false)` for its description, `None` for anything else.
+fn resumable_pair(dir: &Path, name: &str) -> Option<bool> {
+    let (base, is_part) = match (partial::name_of_part(name), partial::name_of_meta(name)) {
+        (Some(base), _) => (base, true),
+        (_, Some(base)) => (base, false),
+        _ => return None,
+    };
+    partial::read_pair(dir, base).map(|_| is_part)
 }
 
 /// One directory entry: `(name, x, N)` or the problem with it.

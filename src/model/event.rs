@@ -160,6 +160,13 @@ pub enum Event<'a> {
         /// Its size.
         bytes: u64,
     },
+    /// `-C`: the file about to be saved went on a part an earlier run (or try) left.
+    Resumed {
+        /// The job.
+        job: JobId,
+        /// Bytes of the part: not fetched again.
+        bytes: u64,
+    },
     /// A file was not requested: an earlier run saved it (`--skip-existing`).
     Skipped {
         /// The URL it would have been fetched from.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod job;
 pub mod options;
+pub mod partial;
 pub mod resolve;
 pub mod shard;
 pub mod stop;

@@ -194,6 +194,9 @@ pub struct TransferOptions {
     /// `--skip-existing`: do not request a file an earlier run recorded as saved for the
     /// same URL (get) or id (crawl) in the output directory's record of saved files.
     pub skip_existing: bool,
+    /// `-C, --continue`: keep a cut body in a hidden part in the output directory, and
+    /// resume the parts an earlier run left (`Range` + `If-Range`).
+    pub resume: bool,
     /// How names become addresses: the resolver (the system's unless the library was
     /// given one), `--resolve` pins and `-4` / `-6`.
     pub naming: Naming,
@@ -238,6 +241,7 @@ impl Default for TransferOptions {
             pipeline: 1,
             remote_header_name: false,
             skip_existing: false,
+            resume: false,
             naming: Naming::default(),
             proxy: Proxies::default(),
         }

@@ -20,6 +20,10 @@ pub struct Summary {
     /// Files not requested because an earlier run saved them (`--skip-existing`; not
     /// part of `ok`).
     pub skipped: u64,
+    /// `-C`: files that went on a part an earlier run left (part of `ok`).
+    pub resumed: u64,
+    /// `-C`: bytes of those parts, not fetched again.
+    pub bytes_resumed: u64,
     /// Files (and list pages) that failed for good.
     pub failed: u64,
     /// Requests written, every kind.
@@ -75,6 +79,8 @@ impl Summary {
         let mut value = json!({
             "ok": self.ok,
             "skipped": self.skipped,
+            "resumed": self.resumed,
+            "bytes_resumed": self.bytes_resumed,
             "failed": self.failed,
             "requests": self.requests,
             "pages": self.pages,
@@ -145,6 +151,10 @@ impl Observer for Summary {
                 self.bytes += bytes;
             }
             Event::Skipped { .. } => self.skipped += 1,
+            Event::Resumed { bytes, .. } => {
+                self.resumed += 1;
+                self.bytes_resumed += bytes;
+            }
             Event::PageRead { .. } => self.pages += 1,
             Event::Failed { .. } | Event::BadInput { .. } => self.failed += 1,
             Event::IdRejected { .. } => self.rejected_ids += 1,

@@ -74,6 +74,12 @@ pub struct ServeConfig {
     pub pages: ServePages,
     /// `--page-cap N`: the most items a `GET` page holds [default: 5].
     pub page_cap: usize,
+    /// `GET /bytes/<n>` answers `Range: bytes=N-` with a `206` (`false`:
+    /// `--no-ranges`, every answer is the whole body, as some servers do).
+    pub ranges: bool,
+    /// `--etag-salt WORD`: goes into every `ETag`, so that a server started with
+    /// another word serves "changed" bodies (empty: none).
+    pub etag_salt: String,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::transport::tls::SelfSigned>,
@@ -91,6 +97,8 @@ impl Default for ServeConfig {
             faults: FaultPlan::none(),
             pages: ServePages::More,
             page_cap: pages::DEFAULT_PAGE_CAP,
+            ranges: true,
+            etag_salt: String::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }

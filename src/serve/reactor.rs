@@ -34,7 +34,7 @@ use slab::Slab;
 use super::conn::{Next, ServerConn};
 use super::request::Request;
 use super::response::{render, Outgoing};
-use super::routes::{route, Catalog};
+use super::routes::{route, Asked, Catalog};
 use super::stats::ServerStats;
 use super::ServeConfig;
 use crate::engine::reactor::timers::Timers;
@@ -96,6 +96,11 @@ impl Context {
         if fault.is_some() {
             self.stats.fault_injected();
         }
+        let asked = Asked {
+            range_from: req.range_from.filter(|_| self.config.ranges),
+            if_range: req.if_range.as_deref(),
+            etag_salt: &self.config.etag_salt,
+        };
         let reply = route(
             &self.catalog,
             self.config.pages,
@@ -103,6 +108,7 @@ impl Context {
             &req.method,
             &req.target,
             &req.body,
+            &asked,
         );
         render(reply, fault, req.persistence(), &req.target)
     }

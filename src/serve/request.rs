@@ -73,6 +73,10 @@ pub(super) struct Request {
     pub keep_alive: bool,
     /// The body, `Content-Length` bytes.
     pub body: Vec<u8>,
+    /// `Range: bytes=N-`: the N (other ranges are not read: answered whole).
+    pub range_from: Option<u64>,
+    /// The `If-Range` value, when sent with a `Range`.
+    pub if_range: Option<String>,
 }
 
 impl Request {
@@ -142,6 +146,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     if input.len() < consumed {
         return Parsed::Partial;
     }
+    let (range_from, if_range) = conditional(req.headers);
     Parsed::Request(Request {
         consumed,
         // httparse has checked both are tokens / visible ASCII when it said Complete.
@@ -150,5 +155,21 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
         http10,
         keep_alive,
         body: input[head_len..consumed].to_vec(),
+        range_from,
+        if_range,
     })
+}
+
+/// `Range: bytes=N-` (its N; other ranges are not read) and, with it, `If-Range`.
+fn conditional(headers: &[httparse::Header<'_>]) -> (Option<u64>, Option<String>) {
+    let value = |name: &str| {
+        let h = headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+        std::str::from_utf8(h.value).ok().map(str::trim)
+    };
+    let from = value("range")
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|n| n.parse().ok());
+    let if_range = from.and_then(|_| value("if-range")).map(str::to_string);
+    (from, if_range)
 }

@@ -41,6 +41,11 @@ pub(super) enum Body {
     Static(Vec<u8>),
     /// `n` bytes of [`super::catalog::pattern_byte`], generated while writing.
     Pattern(u64),
+    /// The pattern's bytes `start..end` (the answer to a `Range`).
+    PatternRange {
+        start: u64,
+        end: u64,
+    },
 }
 
 impl Body {
@@ -48,6 +53,7 @@ impl Body {
         match self {
             Body::Static(b) => b.len() as u64,
             Body::Pattern(n) => *n,
+            Body::PatternRange { start, end } => end - start,
         }
     }
 }
@@ -428,6 +434,15 @@ fn body(reply: &Reply, shape: &Shape, buf: &mut Vec<u8>) -> Source {
             end: upto,
             terminate,
         },
+        (Body::PatternRange { start, .. }, Framing::Length(_)) => Source::Raw {
+            next: *start,
+            end: start + upto,
+        },
+        (Body::PatternRange { start, .. }, Framing::Chunked) => Source::Chunked {
+            next: *start,
+            end: start + upto,
+            terminate,
+        },
     }
 }
 
@@ -486,11 +501,13 @@ fn head(reply: &Reply, framing: &Framing, persistence: Persistence) -> Vec<u8> {
 pub(super) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        206 => "Partial Content",
         302 => "Found",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
         413 => "Content Too Large",
+        416 => "Range Not Satisfiable",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

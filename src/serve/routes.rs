@@ -10,7 +10,8 @@
 //!   GET  /api/list_files                       → {"data": [{"<id>": n}, ...]}
 //!   GET  /api/list_files?...  (serve --pages)  → a page in that style (super::pages)
 //!   GET  /api/download/<id>                    → "<n+1> of <N>"  (404 if unknown)
-//!   GET  /bytes/<n>                            → n pattern bytes, Content-Length
+//!   GET  /bytes/<n>                            → n pattern bytes, Content-Length, ETag;
+//!                                                 Range: bytes=N- → 206 (416 past the end)
 //!   GET  /chunked/<n>                          → n pattern bytes, chunked
 //! ```
 //!
@@ -44,6 +45,16 @@ impl Catalog {
     }
 }
 
+/// What a request asks beyond its method and target: the rest of a body (`Range:
+/// bytes=N-`, dropped by `serve --no-ranges`), if it is still the one `If-Range` names.
+#[derive(Debug, Default)]
+pub(super) struct Asked<'a> {
+    pub range_from: Option<u64>,
+    pub if_range: Option<&'a str>,
+    /// `serve --etag-salt`.
+    pub etag_salt: &'a str,
+}
+
 /// Answers one request.
 pub(super) fn route(
     catalog: &Catalog,
@@ -52,6 +63,7 @@ pub(super) fn route(
     method: &str,
     target: &str,
     body: &[u8],
+    asked: &Asked<'_>,
 ) -> Reply {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -62,7 +74,7 @@ pub(super) fn route(
         }
         ("GET", ["api", "list_files"]) => list_all(catalog),
         ("GET", ["api", "download", id]) => download(catalog, id),
-        ("GET", ["bytes", n]) => pattern(n, false),
+        ("GET", ["bytes", n]) => bytes(n, asked),
         ("GET", ["chunked", n]) => pattern(n, true),
         (_, ["api", "list_files"]) => method_not_allowed("GET, POST"),
         (_, ["api", "download", _] | ["bytes", _] | ["chunked", _]) => method_not_allowed("GET"),
@@ -129,6 +141,41 @@ fn pattern(n: &str, chunked: bool) -> Reply {
     let mut reply = Reply::new(200, Body::Pattern(len));
     reply.chunked = chunked;
     reply.header("Content-Type", "application/octet-stream");
+    reply
+}
+
+/// `GET /bytes/<n>`: the pattern with a strong `ETag` (`"<n>"`, or `"<n>-<salt>"`),
+/// or its bytes from N on when a `Range: bytes=N-` asks (with an `If-Range` that names
+/// this `ETag`, or none): `206` with `Content-Range`, `416` when N is past the end (RFC
+/// 9110 §14, §15.3.7, §15.5.17).
+fn bytes(n: &str, asked: &Asked<'_>) -> Reply {
+    let Ok(len) = n.parse::<u64>() else {
+        return pattern(n, false);
+    };
+    let etag = if asked.etag_salt.is_empty() {
+        format!("\"{len}\"")
+    } else {
+        format!("\"{len}-{}\"", asked.etag_salt)
+    };
+    let from = asked
+        .range_from
+        .filter(|_| asked.if_range.is_none_or(|v| v == etag));
+    let mut reply = match from {
+        None => pattern(n, false),
+        Some(start) if start >= len => {
+            let mut reply = Reply::new(416, Body::Static(Vec::new()));
+            reply.header("Content-Range", &format!("bytes */{len}"));
+            reply
+        }
+        Some(start) => {
+            let mut reply = Reply::new(206, Body::PatternRange { start, end: len });
+            reply.header("Content-Type", "application/octet-stream");
+            let range = format!("bytes {start}-{}/{len}", len - 1);
+            reply.header("Content-Range", &range);
+            reply
+        }
+    };
+    reply.header("ETag", &etag);
     reply
 }
 

@@ -6,7 +6,7 @@ use super::catalog::*;
 use super::faults::*;
 use super::request::{parse, Parsed, Persistence};
 use super::response::{render, Body, Outgoing, Reply};
-use super::routes::{parse_form, url_decode};
+use super::routes::{parse_form, route, url_decode, Asked, Catalog};
 #[test]
 fn ids_are_uuid4_shaped_distinct_and_reproducible() {
     let a = catalog(100, 7);
@@ -236,4 +236,56 @@ fn the_connection_header_follows_what_the_request_asked() {
     assert!(head_of(Persistence::KeepOpen10).contains("\r\nConnection: keep-alive"));
     assert!(!head_of(Persistence::KeepOpen).contains("Connection:"));
     assert!(Persistence::KeepOpen10.keeps_open() && !Persistence::Close.keeps_open());
+}
+
+/// `/bytes/<n>` and `Range: bytes=N-`: a `206` from N, a `416` past the end, and the
+/// whole body when `If-Range` names another `ETag` (or `--no-ranges` dropped the range).
+#[test]
+fn bytes_answer_ranges_if_the_etag_is_theirs() {
+    let catalog = Catalog::new(Vec::new());
+    let answer = |asked: &Asked<'_>| {
+        let reply = route(
+            &catalog,
+            Default::default(),
+            5,
+            "GET",
+            "/bytes/10",
+            b"",
+            asked,
+        );
+        let (bytes, _) = drain(render(reply, None, Persistence::KeepOpen, "/x"), 1 << 20);
+        (String::from_utf8_lossy(&bytes).into_owned(), bytes)
+    };
+    let from = |n, if_range| Asked {
+        range_from: Some(n),
+        if_range,
+        etag_salt: "",
+    };
+    let (whole, _) = answer(&Asked::default());
+    assert!(whole.starts_with("HTTP/1.1 200 OK\r\n") && whole.contains("ETag: \"10\"\r\n"));
+    let (part, raw) = answer(&from(4, Some("\"10\"")));
+    assert!(
+        part.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+        "{part}"
+    );
+    assert!(part.contains("Content-Range: bytes 4-9/10\r\nETag: \"10\"\r\nContent-Length: 6\r\n"));
+    let mut expected = [0u8; 6];
+    fill_pattern(4, &mut expected);
+    assert!(raw.ends_with(&expected));
+    assert!(answer(&from(4, None)).0.starts_with("HTTP/1.1 206"));
+    let (past, _) = answer(&from(10, None));
+    assert!(
+        past.starts_with("HTTP/1.1 416 Range Not Satisfiable\r\n"),
+        "{past}"
+    );
+    assert!(past.contains("Content-Range: bytes */10\r\n"));
+    assert!(answer(&from(4, Some("\"old\"")))
+        .0
+        .starts_with("HTTP/1.1 200 OK"));
+    let salted = Asked {
+        etag_salt: "v2",
+        ..from(4, Some("\"10\""))
+    };
+    let (changed, _) = answer(&salted);
+    assert!(changed.starts_with("HTTP/1.1 200") && changed.contains("ETag: \"10-v2\""));
 }

@@ -346,6 +346,24 @@ impl Reference {
         self
     }
 
+    /// The port to listen on (`--port`; 0, the default here, picks a free one).
+    pub fn port(mut self, port: u16) -> Reference {
+        self.0.port = port;
+        self
+    }
+
+    /// Every `Range` request gets the whole body (`--no-ranges`).
+    pub fn no_ranges(mut self) -> Reference {
+        self.0.ranges = false;
+        self
+    }
+
+    /// A word in every `ETag` (`--etag-salt`).
+    pub fn etag_salt(mut self, word: &str) -> Reference {
+        self.0.etag_salt = word.to_string();
+        self
+    }
+
     /// HTTPS with this certificate (`--tls`).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, certificate: SelfSigned) -> Reference {

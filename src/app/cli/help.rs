@@ -30,6 +30,13 @@ Output:
                           its record is .miodl-saved in the output directory
                           [default: a file already there under the same
                           name is replaced once the new one is complete]
+  -C, --continue          keep a cut body (a failure, SIGINT, SIGTERM, even
+                          SIGKILL) in a hidden .NAME.miodl-part in the output
+                          directory, and resume the parts an earlier run left
+                          with Range + If-Range; the one exception to 'no
+                          partial file is left'; only identity-encoded bodies
+                          with a strong ETag or a Last-Modified are kept
+                          [default: a cut body leaves nothing]
   -v, --verbose           print request ('> ') and response ('< ') heads on
                           stderr; Authorization, Cookie and proxy credentials
                           are shown as [redacted]
@@ -291,6 +298,12 @@ Options:
                           a page) [default: more]
       --page-cap N        the most items a GET page holds (per_page or
                           limit asks for fewer) [default: 5]
+      --no-ranges         answer every Range request to /bytes/<n> with the
+                          whole body (200) [default: Range: bytes=N- gets a
+                          206, or a 416 past the end]
+      --etag-salt WORD    put WORD in every ETag (\"<n>-WORD\"), so a server
+                          started with another word serves changed bodies
+                          [default: ETag \"<n>\"]
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

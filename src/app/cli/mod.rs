@@ -268,6 +268,8 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
                 })?;
             }
             Long("page-cap") => config.page_cap = positive(parser, "--page-cap")?,
+            Long("no-ranges") => config.ranges = false,
+            Long("etag-salt") => config.etag_salt = etag_salt(parser)?,
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),
             Short('h') | Long("help") => return Ok(Command::Help(SERVE_HELP)),
@@ -275,6 +277,21 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
         }
     }
     Ok(Command::Serve(serve))
+}
+
+/// `serve --etag-salt WORD`: letters, digits, `-` and `_` only (it goes inside a
+/// quoted `ETag`).
+fn etag_salt(parser: &mut Parser) -> Result<String, UsageError> {
+    let word = non_empty(parser, "--etag-salt")?;
+    if !word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(UsageError(format!(
+            "invalid value for --etag-salt: {word:?} may hold only letters, digits, - and _"
+        )));
+    }
+    Ok(word)
 }
 
 /// One `--fault PLAN`: its rules, which the caller adds after those of earlier ones.
@@ -378,6 +395,7 @@ const TRANSFER_OPTIONS: &[(Option<char>, &str)] = &[
     (None, "pipeline"),
     (Some('J'), "remote-header-name"),
     (None, "skip-existing"),
+    (Some('C'), "continue"),
     (None, "resolve"),
     (Some('4'), "ipv4"),
     (Some('6'), "ipv6"),
@@ -437,6 +455,7 @@ fn apply_transfer_option(
         "pipeline" => t.pipeline = positive(parser, "--pipeline")?,
         "remote-header-name" => t.remote_header_name = true,
         "skip-existing" => t.skip_existing = true,
+        "continue" => t.resume = true,
         "resolve" => t.naming.pins.push(resolve_pin(parser)?),
         "ipv4" => t.naming.family = Family::V4,
         "ipv6" => t.naming.family = Family::V6,

@@ -876,6 +876,7 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         "8",
         "--remote-header-name",
         "--skip-existing",
+        "--continue",
         "--resolve",
         "A.test:80:127.0.0.1,[::1]",
         "--ipv4",
@@ -931,6 +932,7 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
         .pipeline(8)
         .remote_header_name(true)
         .skip_existing(true)
+        .resume(true)
         .resolve(
             "a.test",
             80,
@@ -954,6 +956,12 @@ fn the_downloader_has_a_method_for_every_transfer_option() {
     let defaults = get(&["x", "-o", "out"]);
     assert_eq!(format!("{options:?}"), format!("{:?}", defaults.transfer));
     assert!(input_files.is_empty());
+}
+
+#[test]
+fn dash_c_is_continue() {
+    assert!(get(&["x", "-C"]).transfer.resume);
+    assert!(!get(&["x"]).transfer.resume);
 }
 
 #[test]

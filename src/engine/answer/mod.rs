@@ -31,12 +31,16 @@
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::model::error::JobError;
 use crate::model::event::Event;
 use crate::model::job::{JobId, Phase};
-use crate::output::sink::{OutputDir, PartFile};
+use crate::model::partial::Partial;
+use crate::output::partial;
+use crate::output::sink::{Keep, OutputDir, PartFile};
 use crate::policy::scheduler::{Accept, Flow, Scheduler};
 use crate::protocol::http::{self, Coding, Decoder, Exchange, HttpError, Limits, Method};
 
@@ -133,6 +137,9 @@ enum Body {
     Undecided,
     /// A file download: bytes go to the staged file, held to `--max-filesize`.
     File { part: PartFile, limit: Option<u64> },
+    /// `-C`: a part that is already whole (a `416`): the body is dropped, the part
+    /// committed at the end.
+    Whole { part: PartFile },
     /// A page kept in memory, or an answer dropped: bytes go to the scheduler.
     Policy,
 }
@@ -343,13 +350,13 @@ impl Answer {
                     out: vec![0; DECODED_PIECE].into_boxed_slice(),
                 })
             });
-        let accept = (accept, limit);
         self.body = match accept {
-            (Accept::File, limit) => Body::File {
+            Accept::File => Body::File {
                 part: landing.output.part_file(job.0),
                 limit,
             },
-            (Accept::Bytes, _) => Body::Policy,
+            Accept::Bytes => Body::Policy,
+            accept => kept_body(accept, job, head, limit, policy, landing)?,
         };
         Ok(())
     }
@@ -403,7 +410,7 @@ impl Answer {
     fn commit(&mut self, policy: &mut impl Policy, landing: &mut Landing<'_>, now: Instant) {
         let job = self.job;
         match std::mem::replace(&mut self.body, Body::Undecided) {
-            Body::File { part, .. } => {
+            Body::File { part, .. } | Body::Whole { part } => {
                 let committed = policy.with_file_name(job, |name, key| {
                     landing.output.final_path_into(name, &mut landing.path);
                     part.commit_recorded(name, key)
@@ -419,6 +426,112 @@ impl Answer {
             Body::Policy | Body::Undecided => policy.with(|s| s.on_end(job, now)),
         }
     }
+}
+
+/// `-C`: the body of an accepted file under `-C` (out of line: the common run never
+/// calls it).
+#[cold]
+#[inline(never)]
+fn kept_body<P: Policy>(
+    accept: Accept,
+    job: JobId,
+    head: &http::ResponseHead,
+    limit: Option<u64>,
+    policy: &mut P,
+    landing: &Landing<'_>,
+) -> Result<Body, JobError> {
+    Ok(match accept {
+        Accept::Append => {
+            let at = policy.with(|s| s.appending_at(job));
+            let mut part = open_kept(job, Keep::Append { at }, policy, landing)?;
+            if let Some(progress) = policy.with(|s| s.part_progress(job)) {
+                part.track(progress);
+            }
+            Body::File { part, limit }
+        }
+        Accept::Whole => Body::Whole {
+            part: open_kept(job, Keep::Whole, policy, landing)?,
+        },
+        Accept::Keep => Body::File {
+            part: kept_or_staged(job, head, policy, landing)?,
+            limit,
+        },
+        Accept::File => Body::File {
+            part: landing.output.part_file(job.0),
+            limit,
+        },
+        Accept::Bytes => Body::Policy,
+    })
+}
+
+/// `-C`: where a whole answer's body goes: a kept part (`crate::output::partial`) when
+/// it can be resumed later (a GET's identity-encoded body with a strong validator, and a
+/// name short enough), else a file staged as without `-C`.
+fn kept_or_staged<P: Policy>(
+    job: JobId,
+    head: &http::ResponseHead,
+    policy: &mut P,
+    landing: &Landing<'_>,
+) -> Result<PartFile, JobError> {
+    let identity = head
+        .header("content-encoding")
+        .is_none_or(|c| c.trim().eq_ignore_ascii_case("identity"));
+    let validator = http::resume_validator(head).filter(|_| identity);
+    let length = head
+        .header("content-length")
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    let (name, url) = policy.with(|s| {
+        let (name, url) = s.part_of(job);
+        (name.to_string(), url.to_string())
+    });
+    let described = validator.and_then(|v| Some((v, partial::meta_text(&url, v, length)?)));
+    // Staged as without `-C`; an old part of this name would outlive the file: removed.
+    let staged = |policy: &mut P| {
+        if policy.with(|s| s.drop_part(job)) {
+            landing.output.remove_part(&name);
+        }
+        Ok(landing.output.part_file(job.0))
+    };
+    let Some((validator, meta)) = described else {
+        return staged(policy);
+    };
+    let mut part = match open_kept(job, Keep::Fresh { meta: &meta }, policy, landing) {
+        // A name too long for a part's.
+        Err(JobError::Output { error, .. }) if error.kind() == io::ErrorKind::InvalidInput => {
+            return staged(policy);
+        }
+        opened => opened?,
+    };
+    // A retry in this run resumes the part from where its drop leaves it.
+    let progress = Arc::new(AtomicU64::new(0));
+    part.track(Arc::clone(&progress));
+    let kept = Partial {
+        name,
+        url,
+        validator: validator.to_string(),
+        length,
+        have: 0,
+        progress: Some(progress),
+    };
+    policy.with(|s| s.part_kept(kept));
+    Ok(part)
+}
+
+/// `-C`: opens the part of `job` (named after the name the job was made with).
+fn open_kept(
+    job: JobId,
+    keep: Keep<'_>,
+    policy: &mut impl Policy,
+    landing: &Landing<'_>,
+) -> Result<PartFile, JobError> {
+    let name = policy.with(|s| s.part_of(job).0.to_string());
+    landing
+        .output
+        .kept_part(job.0, &name, keep)
+        .map_err(|error| JobError::Output {
+            path: landing.output.path().to_path_buf(),
+            error,
+        })
 }
 
 /// Body bytes (decoded, when they were encoded) to where the head sent them: the staged
@@ -446,6 +559,8 @@ fn deliver(
             Ok(Flow::Continue)
         }
         Body::Policy => policy.with(|s| s.on_body(job, bytes, now)),
+        // The body of a `416`: not the file's.
+        Body::Whole { .. } => Ok(Flow::Continue),
         Body::Undecided => unreachable!("the exchange yields the head before the body"),
     }
 }

@@ -28,14 +28,16 @@
 //!
 //! Layer: `output`; may use `protocol`, `model` and `policy` (see `src/output/mod.rs`).
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::output::partial;
 use crate::output::record::{self, Identity, SavedEntry, RECORD_NAME};
 
 /// How this run stages a body before it gets its name (module docs).
@@ -140,6 +142,67 @@ impl OutputDir {
             temp: Temp::NotCreated,
             written: 0,
             pending: Vec::new(),
+            kept: None,
+        }
+    }
+
+    /// `-C`: a body kept in `.NAME.miodl-part` (`crate::output::partial`) for the final
+    /// name `name`, opened now, so that its description is on disk before the first body
+    /// byte; kept, not removed, when it is dropped without a commit. `Err` with
+    /// `InvalidInput` when `name` is too long for a part's name.
+    pub fn kept_part(&self, tag: usize, name: &str, keep: Keep<'_>) -> io::Result<PartFile> {
+        let too_long = || io::Error::from(io::ErrorKind::InvalidInput);
+        let names = KeptNames {
+            part: c_name(partial::part_name(name).ok_or_else(too_long)?)?,
+            meta: c_name(partial::meta_name(name).ok_or_else(too_long)?)?,
+            progress: None,
+        };
+        let mut part = self.part_file(tag);
+        let fd = &self.dir.fd;
+        let file = match keep {
+            Keep::Fresh { meta } => {
+                // The old bytes go first: a description never stands beside bytes of
+                // another answer, whenever the process dies.
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+                let file = open_at(fd, &names.part, flags)?;
+                let mut described = open_at(fd, &names.meta, flags)?;
+                described.write_all(meta.as_bytes())?;
+                file
+            }
+            Keep::Append { at } => {
+                let mut file = open_at(fd, &names.part, libc::O_WRONLY | libc::O_CLOEXEC)?;
+                let len = file.metadata()?.len();
+                if len < at {
+                    // Never pad with zeros: the part lost bytes since it was read.
+                    return Err(io::Error::other(format!(
+                        "the part of {name} has {len} bytes, not the {at} it was resumed from"
+                    )));
+                }
+                if len > at {
+                    file.set_len(at)?;
+                }
+                file.seek(SeekFrom::Start(at))?;
+                part.written = at;
+                file
+            }
+            Keep::Whole => {
+                let file = open_at(fd, &names.part, libc::O_WRONLY | libc::O_CLOEXEC)?;
+                part.written = file.metadata()?.len();
+                file
+            }
+        };
+        part.temp = Temp::Kept(file);
+        part.kept = Some(Box::new(names));
+        Ok(part)
+    }
+
+    /// `-C`: removes the part kept for the final name `name` and its description, if
+    /// they are there (best effort: a body that cannot be kept replaces them).
+    pub fn remove_part(&self, name: &str) {
+        for hidden in [partial::part_name(name), partial::meta_name(name)] {
+            if let Some(hidden) = hidden.and_then(|n| CString::new(n).ok()) {
+                let _ = unlink_at(&self.dir.fd, &hidden);
+            }
         }
     }
 
@@ -168,6 +231,40 @@ pub struct PartFile {
     /// Small pieces not written yet (see [`PartFile::write`]); no capacity until a body
     /// needs it.
     pending: Vec<u8>,
+    /// `-C`: the names of the kept part and its description ([`OutputDir::kept_part`]);
+    /// `None` for every other body (one pointer, nothing to build).
+    kept: Option<Box<KeptNames>>,
+}
+
+/// How a kept part (`-C`) starts: see [`OutputDir::kept_part`].
+#[derive(Debug, Clone, Copy)]
+pub enum Keep<'a> {
+    /// From byte 0: any old part is emptied, then `meta` (the description's text,
+    /// `crate::output::partial::meta_text`) is written.
+    Fresh {
+        /// The description.
+        meta: &'a str,
+    },
+    /// The rest of the body goes after the part's first `at` bytes.
+    Append {
+        /// Bytes already in the part.
+        at: u64,
+    },
+    /// The part is already the whole body: nothing is written, the commit names it.
+    Whole,
+}
+
+/// The names of a kept part and its description, NUL-terminated, and where its size
+/// goes when it is dropped ([`PartFile::track`]).
+#[derive(Debug)]
+struct KeptNames {
+    part: CString,
+    meta: CString,
+    progress: Option<Arc<AtomicU64>>,
+}
+
+fn c_name(name: String) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
 /// Pieces smaller than this may wait in a [`PartFile`]'s buffer; larger ones are
@@ -187,6 +284,8 @@ enum Temp {
     Named(File),
     /// Closed, still under the hidden temporary name (between close and rename).
     NamedClosed,
+    /// `-C`: open under `.NAME.miodl-part`, kept when the body is cut.
+    Kept(File),
     /// Named with its final name, or given up by a failed `commit`: nothing is left to
     /// clean up.
     Committed,
@@ -255,7 +354,7 @@ impl PartFile {
             };
         }
         match &mut self.temp {
-            Temp::Unnamed(file) | Temp::Named(file) => Ok(file),
+            Temp::Unnamed(file) | Temp::Named(file) | Temp::Kept(file) => Ok(file),
             _ => Err(io::ErrorKind::NotFound.into()),
         }
     }
@@ -301,6 +400,13 @@ impl PartFile {
                 }
                 Err(e) => return Err(e),
             },
+            Temp::Kept(file) => {
+                drop(file);
+                let names = self.kept.as_deref().expect("a kept part has its names");
+                rename_at(&self.dir.fd, &names.part, name.as_c_str())?;
+                // Best effort: a description left alone describes no part and is ignored.
+                let _ = unlink_at(&self.dir.fd, &names.meta);
+            }
             Temp::Named(file) => {
                 // Closed before the rename: the file is whole when it gets its name.
                 drop(file);
@@ -315,6 +421,14 @@ impl PartFile {
 }
 
 impl PartFile {
+    /// `-C`: a kept part stores its size in `progress` when it is dropped without a
+    /// commit (the scheduler's retry asks for the rest from there). Nothing for others.
+    pub fn track(&mut self, progress: Arc<AtomicU64>) {
+        if let Some(kept) = self.kept.as_deref_mut() {
+            kept.progress = Some(progress);
+        }
+    }
+
     /// [`PartFile::commit`], then, when `key` is given (`--skip-existing`) and the
     /// record is open, the record's line for the file: `key`, `name` and the file's
     /// identity (one `fstat` before the commit, one `write` after it).
@@ -335,6 +449,18 @@ impl PartFile {
 
 impl Drop for PartFile {
     fn drop(&mut self) {
+        if let Temp::Kept(_) = self.temp {
+            // `-C`: the part stays, with every byte received (best effort), and its size
+            // as the disk has it goes to the scheduler for a retry.
+            let _ = self.flush();
+            let progress = self.kept.as_deref().and_then(|k| k.progress.as_ref());
+            if let (Temp::Kept(file), Some(progress)) = (&self.temp, progress) {
+                if let Ok(meta) = file.metadata() {
+                    progress.store(meta.len(), Ordering::Release);
+                }
+            }
+            return;
+        }
         if let Temp::Named(_) | Temp::NamedClosed = self.temp {
             self.temp = Temp::Committed;
             // Best effort: nothing else can be done about a failing unlink here.

@@ -211,3 +211,46 @@ fn random_pieces_commit_byte_exact() {
         assert_eq!(fs::read(out.path().join(&name)).unwrap(), body, "{round}");
     }
 }
+
+#[test]
+fn a_kept_part_has_its_description_first_survives_a_drop_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = OutputDir::create(dir.path()).unwrap();
+    let meta = "miodl-part 1\nurl http://h/f\nif-range \"e\"\nlength 10\n";
+    let mut part = out.kept_part(1, "f", Keep::Fresh { meta }).unwrap();
+    // Opened at the head: the description is there before the first body byte.
+    assert_eq!(names_in(dir.path()), [".f.miodl-meta", ".f.miodl-part"]);
+    assert_eq!(
+        fs::read_to_string(dir.path().join(".f.miodl-meta")).unwrap(),
+        meta
+    );
+    part.write(b"01234", false).unwrap();
+    part.write(b"5", false).unwrap(); // a small piece, buffered
+    drop(part);
+    // Dropped without a commit: kept, the buffered piece written.
+    assert_eq!(
+        fs::read(dir.path().join(".f.miodl-part")).unwrap(),
+        b"012345"
+    );
+
+    let mut part = out.kept_part(2, "f", Keep::Append { at: 4 }).unwrap();
+    assert_eq!(part.written(), 4);
+    part.write(b"456789", true).unwrap();
+    assert_eq!(part.commit("f").unwrap(), 10);
+    assert_eq!(names_in(dir.path()), ["f"]);
+    assert_eq!(fs::read(dir.path().join("f")).unwrap(), b"0123456789");
+
+    // A part shorter than the request said is an error, never padded with zeros.
+    let mut part = out.kept_part(3, "g", Keep::Fresh { meta }).unwrap();
+    part.write(b"ab", true).unwrap();
+    drop(part);
+    assert!(out.kept_part(4, "g", Keep::Append { at: 5 }).is_err());
+    // A whole part is committed as it is.
+    let part = out.kept_part(5, "g", Keep::Whole).unwrap();
+    assert_eq!(part.commit("g").unwrap(), 2);
+    assert_eq!(fs::read(dir.path().join("g")).unwrap(), b"ab");
+    // A name too long for a part's is refused (the caller stages as without -C).
+    let long = "x".repeat(250);
+    let refused = out.kept_part(6, &long, Keep::Fresh { meta }).unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::InvalidInput);
+}

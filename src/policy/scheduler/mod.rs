@@ -22,7 +22,9 @@
 //! Layer: `policy`; may use `protocol` and `model` (see `src/policy/mod.rs`).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use slab::Slab;
@@ -31,6 +33,7 @@ use crate::model::error::JobError;
 use crate::model::event::{Event, Observer, Observers};
 use crate::model::job::{ConnId, Job, JobId, JobKind, Phase};
 use crate::model::options::TransferOptions;
+use crate::model::partial::Partial;
 use crate::model::summary::Summary;
 use crate::policy::feed::{Feed, NewJob};
 use crate::policy::names::safe_header_name;
@@ -78,6 +81,15 @@ pub enum Accept {
     /// Anything else (a list page, an answer read only to be dropped): hand the bytes to
     /// [`Scheduler::on_body`], then report [`Scheduler::on_end`].
     Bytes,
+    /// `-C`: a file whose body the engine may keep in a part if it is cut
+    /// (`crate::output::partial`); then as [`Accept::File`].
+    Keep,
+    /// `-C`: a `206` that goes on the part an earlier try or run left: the body goes
+    /// after its first [`Scheduler::appending_at`] bytes; then as [`Accept::File`].
+    Append,
+    /// `-C`: a `416` for a part that already holds the whole length: drop the body and
+    /// commit the part as it is; then as [`Accept::File`].
+    Whole,
 }
 
 /// What the scheduler is given once, at its start, instead of reading clocks: the
@@ -110,6 +122,20 @@ struct OnSocket {
     /// `-J`: the name claimed for its file when its first accepted head was read (kept
     /// across retries, so a retry does not claim a second name).
     named: Option<String>,
+    /// `-C`: where this try stands with a part.
+    resume: PartMark,
+}
+
+/// `-C`: where a try stands with the part of its file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum PartMark {
+    /// No part in play.
+    #[default]
+    None,
+    /// The request asked for the rest after the part's first `N` bytes.
+    Asked(u64),
+    /// The accepted answer goes on a part of this many bytes (counted when saved).
+    Appending(u64),
 }
 
 /// How a run ended, for the exit status.
@@ -168,6 +194,9 @@ pub struct Scheduler {
     /// Jobs waiting for their host's lookup ([`Scheduler::await_lookup`]): out of the
     /// queues, holding no permit, still alive.
     awaiting_lookup: usize,
+    /// `-C`: the parts earlier runs left, by final name ([`Scheduler::resume_parts`]);
+    /// empty otherwise, and then no request looks here.
+    partials: HashMap<String, Partial>,
 }
 
 impl Scheduler {
@@ -229,6 +258,7 @@ impl Scheduler {
             files_fed: 0,
             feed_ended: false,
             awaiting_lookup: 0,
+            partials: HashMap::new(),
         };
         scheduler.refill(start.instant);
         scheduler
@@ -489,6 +519,86 @@ impl Scheduler {
         })
     }
 
+    /// `-C`: the parts an earlier run left in the output directory. A file job whose
+    /// name and URL (as given) match one asks for the rest of it.
+    pub fn resume_parts(&mut self, parts: Vec<Partial>) {
+        self.partials = parts.into_iter().map(|p| (p.name.clone(), p)).collect();
+    }
+
+    /// `-C`: what names a file job's part and its description: the name it was made
+    /// with (with `-J`, the fallback: the part is found before the answer names the
+    /// file) and its URL as given.
+    pub fn part_of(&self, job: JobId) -> (&str, &Url) {
+        (self.planned_name(job), &self.jobs[job.0].original_url)
+    }
+
+    /// `-C`: the bytes already in the part an [`Accept::Append`] answer goes on.
+    pub fn appending_at(&self, job: JobId) -> u64 {
+        match self.on_socket[job.0].resume {
+            PartMark::Appending(at) => at,
+            _ => 0,
+        }
+    }
+
+    /// `-C`: the part this run just opened for `job` from byte 0 (it may resume it on
+    /// a retry).
+    pub fn part_kept(&mut self, part: Partial) {
+        self.partials.insert(part.name.clone(), part);
+    }
+
+    /// `-C`: where the part `job` appends to stores its size when dropped (made on
+    /// first ask).
+    pub fn part_progress(&mut self, job: JobId) -> Option<Arc<AtomicU64>> {
+        let JobKind::File { name } = &self.jobs[job.0].kind else {
+            return None;
+        };
+        let part = self.partials.get_mut(name.as_str())?;
+        let have = part.have;
+        let progress = part
+            .progress
+            .get_or_insert_with(|| Arc::new(AtomicU64::new(have)));
+        Some(Arc::clone(progress))
+    }
+
+    /// `-C`: the part `job` may resume, if there is one for its name and URL.
+    fn part_to_resume(&self, job: JobId) -> Option<&Partial> {
+        let entry = &self.jobs[job.0];
+        let JobKind::File { name } = &entry.kind else {
+            return None;
+        };
+        let part = self.partials.get(name.as_str())?;
+        (entry.method == Method::Get && part.url == entry.original_url.to_string()).then_some(part)
+    }
+
+    /// `-C`: forgets the part of `job`, if the run knew one: `true` when it did (the
+    /// engine then removes it: a body that cannot be kept replaces it).
+    pub fn drop_part(&mut self, job: JobId) -> bool {
+        if self.partials.is_empty() {
+            return false;
+        }
+        let JobKind::File { name } = &self.jobs[job.0].kind else {
+            return false;
+        };
+        self.partials.remove(name.as_str()).is_some()
+    }
+
+    /// `-C`: the `Range` start and `If-Range` value of `job`'s request, if it resumes a
+    /// part (out of line: without parts it is never called).
+    #[cold]
+    #[inline(never)]
+    fn range_of(&self, job: JobId) -> Option<(u64, &str)> {
+        self.part_to_resume(job)
+            .map(|part| (part.have_now(), part.validator.as_str()))
+    }
+
+    /// `-C`: the part of `job` is not to be resumed any more (its answer starts over,
+    /// or it is saved).
+    pub(super) fn forget_part(&mut self, job: JobId) {
+        if let JobKind::File { name } = &self.jobs[job.0].kind {
+            self.partials.remove(name.as_str());
+        }
+    }
+
     /// `-J`: claims the file's name from the answer's `Content-Disposition`, made safe,
     /// or (when it has none usable) the name the job was made with; once per job.
     fn name_from_answer(&mut self, job: JobId, head: &ResponseHead) {
@@ -581,7 +691,15 @@ impl Scheduler {
             } if job.method == Method::Post => (Method::Post, Some(body.as_slice())),
             _ => (job.method, None),
         };
+        // `-C`: the rest of a part an earlier run left (a map lookup only when there are).
+        let range = if self.partials.is_empty() {
+            None
+        } else {
+            self.range_of(id)
+        };
+        let ranged = range.map(|(from, _)| from);
         let request = Request {
+            range,
             method,
             target: url.target(),
             host,
@@ -598,21 +716,28 @@ impl Scheduler {
             out.truncate(before);
             return Err(JobError::Http(e));
         }
+        if self.options.resume {
+            self.on_socket[id.0].resume = ranged.map_or(PartMark::None, PartMark::Asked);
+        }
         if self.options.verbose {
-            let sent = &out[before..];
-            // The head to its blank line: a page's form body is not a head.
-            let end = sent
-                .windows(4)
-                .position(|w| w == b"\r\n\r\n")
-                .map_or(sent.len(), |at| at + 4);
-            let event = Event::WireHead {
-                job: id,
-                outgoing: true,
-                head: &sent[..end],
-            };
-            self.reports.emit(&event, now);
+            self.report_sent_head(id, &out[before..], now);
         }
         Ok(method)
+    }
+
+    /// `-v`: the head of a request just encoded (`sent`), to its blank line (a page's
+    /// form body is not a head).
+    fn report_sent_head(&mut self, id: JobId, sent: &[u8], now: Instant) {
+        let end = sent
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(sent.len(), |at| at + 4);
+        let event = Event::WireHead {
+            job: id,
+            outgoing: true,
+            head: &sent[..end],
+        };
+        self.reports.emit(&event, now);
     }
 
     /// Moves a job to `to`, reporting the change: the one place phases change.

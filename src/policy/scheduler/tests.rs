@@ -515,7 +515,10 @@ fn read_answer(
                 s.set_phase(job, Phase::ReceivingBody, Some(SLOT), now);
             }
             Some(http::Part::Body(bytes)) => match accept {
-                Some(Accept::File) => file_bytes += bytes.len() as u64,
+                Some(Accept::File | Accept::Keep | Accept::Append) => {
+                    file_bytes += bytes.len() as u64
+                }
+                Some(Accept::Whole) => {}
                 Some(Accept::Bytes) => {
                     if s.on_body(job, bytes, now)? == Flow::Enough {
                         break;
@@ -1875,4 +1878,59 @@ fn through_a_proxy_http_is_absolute_with_the_proxy_credentials_and_https_is_as_t
             ("GET /c.bin HTTP/1.1".to_string(), None, user),
         ]
     );
+}
+
+/// `-C`: what each answer to `Range: bytes=N-` + `If-Range` means for the part (the
+/// table of docs/reference.md, "Resume").
+#[test]
+fn answers_to_a_resumed_request_append_name_start_over_or_fall_through() {
+    use super::verdict::{resumed, Resumed};
+    use crate::model::partial::Partial;
+    let part = Partial {
+        name: "f".into(),
+        url: "http://h/f".into(),
+        validator: "\"v1\"".into(),
+        length: Some(1000),
+        have: 400,
+        progress: None,
+    };
+    let head = |text: &str| {
+        let bytes = format!("{text}\r\n\r\n");
+        http::ResponseHead::parse(bytes.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    let at = part.have;
+    let case = |text: &str| resumed(&head(text), at, Some(&part));
+    let ok = "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nETag: \"v1\"";
+    assert_eq!(case(ok), Resumed::Append);
+    let no_tag = "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000";
+    assert_eq!(case(no_tag), Resumed::Append);
+    for bad in [
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 0-999/1000",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/2000",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/*",
+        "HTTP/1.1 206 P",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nETag: \"v2\"",
+        "HTTP/1.1 206 P\r\nContent-Range: bytes 400-999/1000\r\nContent-Encoding: gzip",
+        "HTTP/1.1 416 R\r\nContent-Range: bytes */1000",
+    ] {
+        assert_eq!(case(bad), Resumed::StartOver, "{bad}");
+    }
+    assert_eq!(case("HTTP/1.1 200 OK"), Resumed::Fresh);
+    for other in [
+        "HTTP/1.1 503 U",
+        "HTTP/1.1 404 N",
+        "HTTP/1.1 302 F\r\nLocation: /x",
+    ] {
+        assert_eq!(case(other), Resumed::Other, "{other}");
+    }
+    let whole = Partial {
+        have: 1000,
+        ..part.clone()
+    };
+    let at_end = head("HTTP/1.1 416 R\r\nContent-Range: bytes */1000");
+    assert_eq!(resumed(&at_end, 1000, Some(&whole)), Resumed::Whole);
+    assert_eq!(resumed(&head("HTTP/1.1 206 P"), 1, None), Resumed::Other);
 }

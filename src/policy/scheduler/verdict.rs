@@ -14,12 +14,14 @@ use std::cmp::Reverse;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{Accept, Ending, Flow, Scheduler, MAX_SHORT_IN_A_ROW};
+use super::{Accept, Ending, Flow, PartMark, Scheduler, MAX_SHORT_IN_A_ROW};
 use crate::model::error::{JobError, ProxyCause, ProxyError};
 use crate::model::event::Event;
 use crate::model::job::{JobId, JobKind, Phase};
+use crate::model::partial::Partial;
 use crate::policy::feed::Feed;
 use crate::policy::retry::{backoff, parse_retry_after};
+use crate::protocol::http::content_range;
 use crate::protocol::http::{Method, ResponseHead};
 use crate::protocol::proxy::Route;
 use crate::protocol::url::Url;
@@ -52,6 +54,59 @@ pub(super) enum Verdict {
         error: JobError,
         retry_after: Option<std::time::Duration>,
     },
+    /// `-C`: the answer to a resumed request cannot go on the part (a `206` for other
+    /// bytes, another validator, a `416` for a part that is not whole): dropped; then the
+    /// job asks again at once, without `Range`, not counted as a try.
+    StartOver,
+}
+
+/// `-C`: what an answer to a request for the rest of a part means for the part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resumed {
+    /// The rest of the body, after the part's bytes.
+    Append,
+    /// The part is already whole.
+    Whole,
+    /// The whole body (a `200`): the part starts over.
+    Fresh,
+    /// Of no use to the part: ask again without `Range`.
+    StartOver,
+    /// Not a body (a redirect, an error): as without `-C`; a retry asks for the rest again.
+    Other,
+}
+
+/// `-C`: reads the answer to a request for the bytes after the first `at` of `part`.
+pub(super) fn resumed(head: &ResponseHead, at: u64, part: Option<&Partial>) -> Resumed {
+    let Some(part) = part else {
+        return Resumed::Other;
+    };
+    match head.status {
+        206 => {
+            let range = head.header("content-range").and_then(content_range);
+            let starts_right = range.is_some_and(|r| {
+                r.first == at
+                    && r.complete.is_some()
+                    && (part.length.is_none() || r.complete == part.length)
+            });
+            // The server's If-Range check, checked again: a tag it sends must be ours.
+            let same = match head.header("etag").map(str::trim) {
+                Some(tag) if part.validator.starts_with('"') => tag == part.validator,
+                _ => true,
+            };
+            let identity = head
+                .header("content-encoding")
+                .is_none_or(|c| c.trim().eq_ignore_ascii_case("identity"));
+            if starts_right && same && identity {
+                Resumed::Append
+            } else {
+                Resumed::StartOver
+            }
+        }
+        416 if part.length == Some(at) => Resumed::Whole,
+        416 => Resumed::StartOver,
+        200..=299 => Resumed::Fresh,
+        _ => Resumed::Other,
+    }
 }
 
 impl Scheduler {
@@ -77,19 +132,54 @@ impl Scheduler {
             };
             self.emit(event, now);
         }
+        if self.options.resume {
+            let mark = std::mem::take(&mut self.on_socket[job.0].resume);
+            if let PartMark::Asked(at) = mark {
+                if let Some(accept) = self.on_resumed_head(job, head, at) {
+                    return Ok(accept);
+                }
+            }
+        }
         match self.verdict_for(job, head, now)? {
             // The engine's from here: nothing to keep until `on_saved`.
             Verdict::SaveFile => {
                 if self.options.remote_header_name {
                     self.name_from_answer(job, head);
                 }
-                Ok(Accept::File)
+                Ok(if self.options.resume {
+                    Accept::Keep
+                } else {
+                    Accept::File
+                })
             }
             verdict => {
                 self.on_socket[job.0].verdict = Some(verdict);
                 Ok(Accept::Bytes)
             }
         }
+    }
+
+    /// `-C`: the head of an answer to a request for the rest of a part: `Some` when it
+    /// decides the body here, `None` to decide as without `-C`.
+    fn on_resumed_head(&mut self, job: JobId, head: &ResponseHead, at: u64) -> Option<Accept> {
+        let accept = match resumed(head, at, self.part_to_resume(job)) {
+            Resumed::Append => Accept::Append,
+            Resumed::Whole => Accept::Whole,
+            // The whole body: the answer starts the part over, or, when this body cannot
+            // be kept, removes it (`Scheduler::drop_part`).
+            Resumed::Fresh => return None,
+            Resumed::StartOver => {
+                self.forget_part(job);
+                self.on_socket[job.0].verdict = Some(Verdict::StartOver);
+                return Some(Accept::Bytes);
+            }
+            Resumed::Other => return None,
+        };
+        self.on_socket[job.0].resume = PartMark::Appending(at);
+        if self.options.remote_header_name {
+            self.name_from_answer(job, head);
+        }
+        Some(accept)
     }
 
     /// What `head` decides for the body of `job`'s answer.
@@ -203,6 +293,13 @@ impl Scheduler {
     /// now at `path`, under the job's final name.
     pub fn on_saved(&mut self, job: JobId, path: &Path, bytes: u64, now: Instant) {
         self.release(job);
+        let resumed = self.options.resume.then(|| {
+            self.forget_part(job);
+            std::mem::take(&mut self.on_socket[job.0].resume)
+        });
+        if let Some(PartMark::Appending(kept)) = resumed {
+            self.emit(Event::Resumed { job, bytes: kept }, now);
+        }
         self.set_phase(job, Phase::Saved, None, now);
         let entry = self.remove(job);
         let url = &entry.original_url;
@@ -240,6 +337,10 @@ impl Scheduler {
             Some(Verdict::Reject { error, retry_after }) => {
                 self.fail_attempt(job, error, retry_after, now)
             }
+            Some(Verdict::StartOver) => {
+                self.set_phase(job, Phase::Queued, None, now);
+                self.queue_for(job).push_front(job);
+            }
             None => unreachable!("engines call on_head before on_end"),
         }
     }
@@ -257,6 +358,7 @@ impl Scheduler {
     pub fn on_error(&mut self, job: JobId, error: JobError, now: Instant) {
         self.release(job);
         self.on_socket[job.0].verdict = None;
+        self.on_socket[job.0].resume = PartMark::None;
         self.jobs[job.0].discarded = 0;
         if error.is_out_of_descriptors()
             && self.ending == Ending::Finished
@@ -283,6 +385,7 @@ impl Scheduler {
     pub fn on_stale(&mut self, job: JobId, now: Instant) {
         self.release(job);
         self.on_socket[job.0].verdict = None;
+        self.on_socket[job.0].resume = PartMark::None;
         let entry = &mut self.jobs[job.0];
         entry.needs_fresh_socket = true;
         let url = entry.url().clone();

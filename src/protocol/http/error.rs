@@ -158,6 +158,8 @@ pub enum RequestField {
     Host,
     /// The `Authorization` header value.
     Authorization,
+    /// The `If-Range` value of a resumed body (`-C`), read from its part's description.
+    IfRange,
 }
 
 /// What was wrong in a chunked body (RFC 9112 §7.1). `#[non_exhaustive]`, as
@@ -266,6 +268,9 @@ impl fmt::Display for HttpError {
                 RequestField::Host => "host contains a space, control character or non-ASCII byte",
                 RequestField::Authorization => {
                     "authorization value contains a line break or control character"
+                }
+                RequestField::IfRange => {
+                    "the If-Range value of a part to resume is empty or holds a control character"
                 }
             }),
             HttpError::UnexpectedUpgrade => {

@@ -30,6 +30,7 @@ pub mod custom;
 pub mod disposition;
 pub mod error;
 pub mod exchange;
+pub mod range;
 pub mod request;
 pub mod response;
 
@@ -40,6 +41,7 @@ pub use custom::{parse_header, CustomHeaders, HeaderArgError};
 pub use disposition::disposition_filename;
 pub use error::{ChunkError, CodingName, EofPhase, HttpError, RequestField};
 pub use exchange::{Awaiting, Exchange, Part};
+pub use range::{content_range, resume_validator, ContentRange};
 pub use request::{basic_authorization, decimal, encode, Method, Request};
 pub use response::{Limits, ResponseHead, Version};
 

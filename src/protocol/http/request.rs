@@ -13,6 +13,8 @@
 //!  Connection: close\r\n                   only when keep-alive is off
 //!  Authorization: Basic dXNlcjpwYXNz\r\n   only when given
 //!  Proxy-Authorization: Basic …\r\n      only to an HTTP proxy that has credentials
+//!  Range: bytes=N-\r\n                    -C resuming a part of N bytes, with
+//!  If-Range: "etag"\r\n                   its validator (RFC 9110 §14.2, §13.1.5)
 //!  X-Custom: value\r\n                    -H lines, rendered once (see [`custom`](super::custom))
 //!  Content-Type: application/x-www-form-urlencoded\r\n   only with a form body
 //!  Content-Length: 17\r\n                  with a form body, and 0 for a bare POST
@@ -78,6 +80,10 @@ pub struct Request<'a> {
     pub absolute: bool,
     /// The full `Proxy-Authorization` value for that proxy, if it has credentials.
     pub proxy_authorization: Option<&'a str>,
+    /// `-C`: resume a body after its first `N` bytes if it is still the one `validator`
+    /// (a strong `ETag` or a `Last-Modified` date) names: `Range: bytes=N-` and
+    /// `If-Range: validator`.
+    pub range: Option<(u64, &'a str)>,
 }
 
 /// `User-Agent` value: the crate name and version.
@@ -128,6 +134,9 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     if let Some(auth) = req.proxy_authorization {
         line(&[b"Proxy-Authorization: ", auth.as_bytes()]);
     }
+    if let Some((from, validator)) = req.range {
+        range_lines(from, validator, &mut line);
+    }
     if let Some(custom) = custom {
         // Complete lines, each with its CRLF: copied as they are (the last CRLF is
         // `line`'s).
@@ -155,6 +164,15 @@ pub fn encode(req: &Request<'_>, out: &mut Vec<u8>) -> Result<(), HttpError> {
     Ok(())
 }
 
+/// `Range: bytes=FROM-` and `If-Range: VALIDATOR` (`-C` only: out of line).
+#[cold]
+#[inline(never)]
+fn range_lines(from: u64, validator: &str, line: &mut impl FnMut(&[&[u8]])) {
+    let mut digits = [0u8; 20];
+    line(&[b"Range: bytes=", decimal(from, &mut digits), b"-"]);
+    line(&[b"If-Range: ", validator.as_bytes()]);
+}
+
 /// Every field that comes from a URL or the command line, checked before a byte is
 /// written (the custom headers were checked once, when they were given).
 fn check(req: &Request<'_>) -> Result<(), HttpError> {
@@ -168,6 +186,12 @@ fn check(req: &Request<'_>) -> Result<(), HttpError> {
     let bad_value = |auth: Option<&str>| auth.is_some_and(|auth| !is_field_value(auth));
     if bad_value(req.authorization) || bad_value(req.proxy_authorization) {
         return bad(RequestField::Authorization);
+    }
+    if req
+        .range
+        .is_some_and(|(_, v)| v.is_empty() || !is_field_value(v))
+    {
+        return bad(RequestField::IfRange);
     }
     Ok(())
 }

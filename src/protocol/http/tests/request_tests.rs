@@ -21,6 +21,7 @@ fn get(target: &str) -> Request<'_> {
         trusted: false,
         absolute: false,
         proxy_authorization: None,
+        range: None,
     }
 }
 
@@ -229,4 +230,27 @@ fn custom_headers_replace_the_defaults_and_secrets_go_only_where_trusted() {
     });
     assert!(!text.contains("Accept"), "{text}");
     assert!(text.contains("User-Agent: miodl/"), "{text}");
+}
+
+#[test]
+fn a_resumed_get_asks_the_rest_if_the_body_is_the_same() {
+    let req = Request {
+        range: Some((1048576, "\"v1\"")),
+        ..get("/big")
+    };
+    assert!(
+        encoded(&req).ends_with("Accept: */*\r\nRange: bytes=1048576-\r\nIf-Range: \"v1\"\r\n\r\n")
+    );
+    let smuggled = Request {
+        range: Some((1, "\"v\"\r\nX: y")),
+        ..get("/big")
+    };
+    let mut out = Vec::new();
+    assert_eq!(
+        encode(&smuggled, &mut out),
+        Err(HttpError::InvalidRequest {
+            field: RequestField::IfRange
+        })
+    );
+    assert!(out.is_empty());
 }

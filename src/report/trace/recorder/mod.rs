@@ -609,6 +609,7 @@ impl Observer for TraceRecorder {
             | Event::BodyBytes { .. }
             | Event::IdRejected { .. }
             | Event::Skipped { .. }
+            | Event::Resumed { .. }
             | Event::WireHead { .. }
             | Event::FeedEnded { .. } => {}
         }
