@@ -25,6 +25,7 @@ mod catalog;
 mod conn;
 mod faults;
 pub(crate) use faults::fault_help;
+mod gate;
 mod pages;
 mod reactor;
 mod request;
@@ -37,6 +38,7 @@ mod tests;
 pub use crate::policy::retry::format_http_date as http_date;
 pub use catalog::{catalog, fill_pattern, mix64, pattern_byte, splitmix64};
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultRule, FAULT_HELP};
+pub use gate::RequiredAuth;
 pub use pages::ServePages;
 pub use stats::ServerStats;
 
@@ -80,6 +82,10 @@ pub struct ServeConfig {
     /// `--etag-salt WORD`: goes into every `ETag`, so that a server started with
     /// another word serves "changed" bodies (empty: none).
     pub etag_salt: String,
+    /// `--rate-limit N/U`: the server's quota; past it, `429` with `Retry-After`.
+    pub rate_limit: Option<crate::model::options::Rate>,
+    /// `--require-auth VALUE`: every request must send `Authorization: VALUE`, else `401`.
+    pub require_auth: Option<gate::RequiredAuth>,
     /// `--tls`: serve HTTPS with this certificate.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::transport::tls::SelfSigned>,
@@ -99,6 +105,8 @@ impl Default for ServeConfig {
             page_cap: pages::DEFAULT_PAGE_CAP,
             ranges: true,
             etag_salt: String::new(),
+            rate_limit: None,
+            require_auth: None,
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -32,8 +32,9 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::conn::{Next, ServerConn};
+use super::gate::{retry_after_seconds, Quota};
 use super::request::Request;
-use super::response::{render, Outgoing};
+use super::response::{render, Outgoing, Reply};
 use super::routes::{route, Asked, Catalog};
 use super::stats::ServerStats;
 use super::ServeConfig;
@@ -60,25 +61,33 @@ pub(crate) struct Context {
     pub stats: Arc<ServerStats>,
     /// How many times each request identity was seen, for deterministic faults.
     seen: HashMap<String, u64>,
+    /// `--rate-limit`'s bucket.
+    quota: Option<Quota>,
 }
 
 impl Context {
     pub(super) fn new(catalog: Catalog, config: ServeConfig, stats: Arc<ServerStats>) -> Context {
         Context {
             catalog,
+            quota: config.rate_limit.map(Quota::new),
             config,
             stats,
             seen: HashMap::new(),
         }
     }
 
-    /// Counts the request, decides its fault, routes it and frames the answer.
-    pub(super) fn answer(&mut self, req: &Request) -> Outgoing {
+    /// Counts the request, checks its quota and credentials, decides its fault, routes
+    /// it and frames the answer. `now` is when the request was read.
+    pub(super) fn answer(&mut self, req: &Request, now: Instant) -> Outgoing {
         let path = req
             .target
             .split_once('?')
             .map_or(req.target.as_str(), |(p, _)| p);
         self.stats.request_started(path);
+        if let Some(refusal) = self.gate(req, now) {
+            self.stats.refused(refusal.status);
+            return render(refusal, None, req.persistence(), &req.target);
+        }
         let faults = &self.config.faults;
         let fault = if faults.is_empty() {
             None
@@ -111,6 +120,28 @@ impl Context {
             &asked,
         );
         render(reply, fault, req.persistence(), &req.target)
+    }
+
+    /// `--rate-limit` and `--require-auth`: the answer that refuses the request, if one
+    /// does (the quota first, as a gateway counts before it looks at credentials).
+    fn gate(&mut self, req: &Request, now: Instant) -> Option<Reply> {
+        if let Some(quota) = &mut self.quota {
+            if let Err(wait) = quota.admit(now) {
+                let mut reply = Reply::text(429, "rate limit exceeded\n");
+                reply.header("Retry-After", &retry_after_seconds(wait).to_string());
+                return Some(reply);
+            }
+        }
+        let required = self.config.require_auth.as_ref()?;
+        if required.admits(req.authorization.as_deref()) {
+            return None;
+        }
+        let mut reply = Reply::text(401, "unauthorized\n");
+        reply.header(
+            "WWW-Authenticate",
+            &format!("{} realm=\"miodl\"", required.scheme()),
+        );
+        Some(reply)
     }
 }
 

@@ -77,6 +77,8 @@ pub(super) struct Request {
     pub range_from: Option<u64>,
     /// The `If-Range` value, when sent with a `Range`.
     pub if_range: Option<String>,
+    /// The `Authorization` value, for `--require-auth` to compare.
+    pub authorization: Option<String>,
 }
 
 impl Request {
@@ -147,6 +149,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
         return Parsed::Partial;
     }
     let (range_from, if_range) = conditional(req.headers);
+    let authorization = header_value(req.headers, "authorization").map(str::to_string);
     Parsed::Request(Request {
         consumed,
         // httparse has checked both are tokens / visible ASCII when it said Complete.
@@ -157,19 +160,23 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
         body: input[head_len..consumed].to_vec(),
         range_from,
         if_range,
+        authorization,
     })
 }
 
 /// `Range: bytes=N-` (its N; other ranges are not read) and, with it, `If-Range`.
 fn conditional(headers: &[httparse::Header<'_>]) -> (Option<u64>, Option<String>) {
-    let value = |name: &str| {
-        let h = headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
-        std::str::from_utf8(h.value).ok().map(str::trim)
-    };
+    let value = |name: &str| header_value(headers, name);
     let from = value("range")
         .and_then(|v| v.strip_prefix("bytes="))
         .and_then(|v| v.strip_suffix('-'))
         .and_then(|n| n.parse().ok());
     let if_range = from.and_then(|_| value("if-range")).map(str::to_string);
     (from, if_range)
+}
+
+/// The first `name` header's value, trimmed, if it is text.
+fn header_value<'h>(headers: &[httparse::Header<'h>], name: &str) -> Option<&'h str> {
+    let h = headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+    std::str::from_utf8(h.value).ok().map(str::trim)
 }

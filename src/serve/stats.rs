@@ -35,6 +35,8 @@ pub struct ServerStats {
     in_flight_requests: AtomicU64,
     max_in_flight_requests: AtomicU64,
     faults_injected: AtomicU64,
+    rate_limited: AtomicU64,
+    unauthorized: AtomicU64,
     per_path: Mutex<HashMap<String, u64>>,
 }
 
@@ -112,5 +114,24 @@ impl ServerStats {
 
     pub(crate) fn fault_injected(&self) {
         self.faults_injected.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Requests answered `429` because `--rate-limit`'s quota was spent.
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered `401` because `--require-auth` was not met.
+    pub fn unauthorized(&self) -> u64 {
+        self.unauthorized.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn refused(&self, status: u16) {
+        let counter = if status == 429 {
+            &self.rate_limited
+        } else {
+            &self.unauthorized
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
     }
 }

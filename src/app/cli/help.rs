@@ -304,6 +304,13 @@ Options:
       --etag-salt WORD    put WORD in every ETag (\"<n>-WORD\"), so a server
                           started with another word serves changed bodies
                           [default: ETag \"<n>\"]
+      --rate-limit N/U    a quota like a real API's: N requests at once, then
+                          N per U (s, m, h or d) refilling; past it, 429
+                          with Retry-After [default: no quota]
+      --require-auth VALUE
+                          answer 401 to every request whose Authorization
+                          is not exactly VALUE, e.g. 'Bearer t0ken'
+                          [default: none asked]
       --tls               serve HTTPS with a fresh self-signed certificate
 
 ",

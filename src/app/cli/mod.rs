@@ -269,6 +269,11 @@ fn parse_serve(parser: &mut Parser) -> Result<Command, UsageError> {
             }
             Long("page-cap") => config.page_cap = positive(parser, "--page-cap")?,
             Long("no-ranges") => config.ranges = false,
+            Long("rate-limit") => config.rate_limit = Some(rate(parser, "--rate-limit")?),
+            Long("require-auth") => {
+                let value = non_empty(parser, "--require-auth")?;
+                config.require_auth = Some(crate::serve::RequiredAuth(value));
+            }
             Long("etag-salt") => config.etag_salt = etag_salt(parser)?,
             Long("tls") if cfg!(feature = "tls") => serve.tls = true,
             Long("tls") => return Err(UsageError::new("--tls needs the tls feature")),

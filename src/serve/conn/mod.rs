@@ -276,7 +276,7 @@ impl ServerConn {
                     if !req.keep_alive {
                         self.input = Input::LastRequestParsed;
                     }
-                    ctx.answer(&req)
+                    ctx.answer(&req, now)
                 }
                 Parsed::Invalid(status, _) => {
                     used = self.inbuf.len();
