@@ -338,3 +338,32 @@ fn a_crawl_writes_the_file_urls_that_failed() {
     assert_eq!(again.count("requests"), expected.len() as u64, "{again}");
     assert_eq!(saved(&out).len(), 120);
 }
+
+/// A run killed by SIGKILL leaves no temporary beside `--failed FILE` (the list is an
+/// unnamed file until the run ends), and the FILE of the last run that ended stays.
+#[test]
+fn a_killed_run_leaves_nothing_beside_the_failed_list() {
+    let server = reference()
+        .files(20)
+        .lag(std::time::Duration::from_secs(5))
+        .start();
+    for engine in ENGINES {
+        let scratch = out_dir();
+        let failed = scratch.path().join("failed.txt");
+        std::fs::write(&failed, "http://earlier.test/x\n").unwrap();
+        let out = scratch.path().join("out");
+        let url = format!("{}/api/download/{}", server.base_url(), server.ids()[0]);
+        let failed_s = failed.to_str().unwrap();
+        let extra = ["--failed", failed_s, "--engine", engine, &url];
+        let mut run = start(&get_args(&out, &extra));
+        // The run is waiting for the lagged answer, its list open.
+        assert!(eventually(|| out.exists()), "{engine}: the run started");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        run.kill();
+        let _ = run.child.wait();
+        let beside = names_in(scratch.path());
+        assert_eq!(beside, ["failed.txt", "out"], "{engine}: {beside:?}");
+        let kept = std::fs::read_to_string(&failed).unwrap();
+        assert_eq!(kept, "http://earlier.test/x\n", "{engine}");
+    }
+}

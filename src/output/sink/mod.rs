@@ -469,6 +469,52 @@ impl Drop for PartFile {
     }
 }
 
+/// A file with no name until it is whole, in any directory: `--failed FILE` writes its
+/// list into one, so a run killed even by SIGKILL leaves no temporary beside FILE (the
+/// kernel frees an unnamed file with its last descriptor).
+#[derive(Debug)]
+pub struct UnnamedFile {
+    dir: OwnedFd,
+    file: File,
+}
+
+impl UnnamedFile {
+    /// An unnamed file in `dir`, or `None` where the directory cannot hold one that can
+    /// be named later (see [`OutputDir::create`]).
+    pub fn create_in(dir: &Path) -> io::Result<Option<UnnamedFile>> {
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(dir)?;
+        let dir = OwnedFd::from(dir);
+        if !unnamed_files_work(&dir) {
+            return Ok(None);
+        }
+        let file = open_unnamed(&dir)?;
+        Ok(Some(UnnamedFile { dir, file }))
+    }
+
+    /// Syncs it and gives it the name `name` in its directory, replacing a file of
+    /// that name: linked as `temporary` first, then renamed (a link never replaces).
+    pub fn commit(&self, temporary: &CStr, name: &CStr) -> io::Result<()> {
+        self.file.sync_all()?;
+        link_at(&self.file, &self.dir, temporary)?;
+        rename_at(&self.dir, temporary, name).inspect_err(|_| {
+            let _ = unlink_at(&self.dir, temporary);
+        })
+    }
+}
+
+impl Write for UnnamedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Can this directory hold unnamed files that `linkat(AT_EMPTY_PATH)` names later? It
 /// needs Linux with `O_TMPFILE` support in the file system (tmpfs, ext4, xfs, btrfs, …)
 /// and, before Linux 6.10, the CAP_DAC_READ_SEARCH capability for the link. Asked by
