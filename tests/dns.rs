@@ -398,26 +398,12 @@ fn a_bad_resolve_is_a_one_line_usage_error() {
     }
 }
 
-/// A listener on `[::1]:port` that never accepts, its queue full: a connect to it
-/// gets no answer (the kernel drops the SYN), as from a host whose IPv6 is broken.
-/// `None` if the port is taken on `[::1]`.
-fn silent_v6(port: u16) -> Option<Box<dyn std::any::Any>> {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
-    listener.set_only_v6(true).unwrap();
+/// A listener on `[::1]:port` that never accepts ([`support::silent_listener`]): a
+/// connect to it gets no answer, as from a host whose IPv6 is broken. `None` if the
+/// port is taken on `[::1]`.
+fn silent_v6(port: u16) -> Option<Box<dyn std::any::Any + Send>> {
     let addr: SocketAddr = format!("[::1]:{port}").parse().unwrap();
-    listener.bind(&addr.into()).ok()?;
-    listener.listen(0).unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-            Ok(s) => fillers.push(s),
-            Err(_) if !fillers.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    assert!(!fillers.is_empty(), "could not fill the accept queue");
-    Some(Box::new((listener, fillers)))
+    support::silent_listener(addr).map(|(_, held)| held)
 }
 
 #[test]

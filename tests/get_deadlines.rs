@@ -215,35 +215,12 @@ fn fast_downloads_within_the_bounds_succeed() {
     }
 }
 
-/// A listener that never accepts, its queue filled: new SYNs are dropped, so a connect
-/// neither succeeds nor fails. Returns the URL and what must live as long as the test.
-fn hanging_connect() -> (String, Box<dyn std::any::Any>) {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    listener.bind(&any.into()).unwrap();
-    listener.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap().as_socket().unwrap();
-    // Connect until one connect hangs: then the queue is full.
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-            Ok(s) => fillers.push(s),
-            Err(_) if !fillers.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    assert!(!fillers.is_empty(), "could not fill the accept queue");
-    (
-        format!("http://{addr}/never.bin"),
-        Box::new((listener, fillers)),
-    )
-}
-
 /// `--max-time` bounds a connect that never completes, long before `--connect-timeout`.
 #[test]
 fn a_connect_that_never_completes_runs_into_max_time() {
-    let (url, _held) = hanging_connect();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let (addr, _held) = silent_listener(any).expect("a loopback port");
+    let url = format!("http://{addr}/never.bin");
     for engine in ["reactor", "threads"] {
         let dir = out_dir();
         let mut args = get_args(dir.path(), &["--max-time", "1", "--connect-timeout", "30"]);

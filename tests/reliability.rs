@@ -10,9 +10,8 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
-use std::time::Duration;
 
 use support::{miodl, pattern, reference, ServerHandle};
 
@@ -182,31 +181,11 @@ fn refused() -> (String, Box<dyn std::any::Any + Send>) {
     (format!("http://{addr}/bytes/{SIZE}"), Box::new(()))
 }
 
-/// A listener that never accepts, with its queue filled: new SYNs are dropped, so a
-/// connect neither succeeds nor fails until the client gives up.
+/// A listener that never accepts, its queue filled ([`support::silent_listener`]).
 fn full_backlog() -> (String, Box<dyn std::any::Any + Send>) {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    listener
-        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
-        .unwrap();
-    listener.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap().as_socket().unwrap();
-    // Connect until one connect hangs: then the queue is full. A slow first connect on
-    // a loaded machine must not leave it empty, so each try waits up to a second.
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-            Ok(s) => fillers.push(s),
-            Err(_) if !fillers.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    assert!(!fillers.is_empty(), "could not fill the accept queue");
-    (
-        format!("http://{addr}/bytes/{SIZE}"),
-        Box::new((listener, fillers)),
-    )
+    let any = "127.0.0.1:0".parse().unwrap();
+    let (addr, held) = support::silent_listener(any).expect("a loopback port");
+    (format!("http://{addr}/bytes/{SIZE}"), held)
 }
 
 /// What a row produced, as the table shows it.

@@ -502,3 +502,33 @@ pub fn miodl_env<S: AsRef<str>>(args: &[S], env: &[(&str, Option<&str>)]) -> Run
     }
     launch_with(command, args, Stdio::null()).finish()
 }
+
+/// A listener on `addr` (port 0 picks one) that never accepts, its accept queue filled:
+/// the kernel drops every new SYN, so a connect to it neither succeeds nor fails until
+/// the client gives up, as to a host that does not answer. Returns its address and what
+/// must live as long as the test (the listener and the connections that fill it), or
+/// `None` if `addr` cannot be bound.
+pub fn silent_listener(
+    addr: std::net::SocketAddr,
+) -> Option<(std::net::SocketAddr, Box<dyn std::any::Any + Send>)> {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+    if addr.is_ipv6() {
+        listener.set_only_v6(true).unwrap();
+    }
+    listener.bind(&addr.into()).ok()?;
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    // Connect until one connect hangs: then the queue is full. A slow first connect on
+    // a loaded machine must not leave it empty, so each try waits up to a second.
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => fillers.push(s),
+            Err(_) if !fillers.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    assert!(!fillers.is_empty(), "could not fill the accept queue");
+    Some((addr, Box::new((listener, fillers))))
+}
