@@ -77,13 +77,8 @@ impl FailedList {
         match &mut self.out {
             Temporary::Unnamed(out) => {
                 out.flush()?;
-                let c_name = |p: &Path| {
-                    let name = p.file_name().unwrap_or_default().as_bytes();
-                    CString::new(name).map_err(|_| io::ErrorKind::InvalidInput.into())
-                };
-                let temporary: io::Result<CString> = c_name(&self.temporary);
-                let name: io::Result<CString> = c_name(&self.path);
-                out.get_ref().commit(&temporary?, &name?)
+                let temporary = file_name_of(&self.temporary)?;
+                out.get_ref().commit(&temporary, &file_name_of(&self.path)?)
             }
             Temporary::Named(out) => {
                 out.flush()?;
@@ -99,6 +94,12 @@ impl FailedList {
             Temporary::Named(out) => writeln!(out, "{url}"),
         }
     }
+}
+
+/// The last component of `path` as a C string (a name relative to its directory).
+fn file_name_of(path: &Path) -> io::Result<CString> {
+    let name = path.file_name().unwrap_or_default().as_bytes();
+    CString::new(name).map_err(|_| io::ErrorKind::InvalidInput.into())
 }
 
 impl Observer for FailedList {
