@@ -16,9 +16,10 @@
 //!   each answer is read with `recvfrom` into a buffer of the known length, nothing is
 //!   parsed, and the body is made a file the way miodl makes one whole: `openat(O_TMPFILE)`,
 //!   `write`, `linkat`, `close`;
-//! - **large** bodies: N threads, one blocking socket each; the head is read with the
-//!   first `recvfrom`, and the rest moves socket → pipe → file with `splice(2)` (the pipe
-//!   enlarged to 1 MiB, as miodl's), then `linkat`.
+//! - **large** bodies: the same one thread and N sockets; the head is read to its known
+//!   length and no further, and the body moves socket → pipe → file with `splice(2)`
+//!   (one pipe, enlarged to 1 MiB and emptied after every move, as miodl's), then
+//!   `linkat`.
 //!
 //! What the floor leaves out is exactly what a downloader adds: parsing heads, framing,
 //! checking URLs and names, the policy (pool, retries, timeouts), events, and reading
@@ -50,7 +51,7 @@ fn main() {
     if body_len < 256 << 10 {
         linux::small(&urls, &dir, conn, head_len + body_len, head_len);
     } else {
-        linux::large(&urls, &dir, conn);
+        linux::large(&urls, &dir, conn, head_len, body_len);
     }
 }
 
@@ -95,7 +96,6 @@ mod linux {
     use std::io::{self, Read, Write};
     use std::net::TcpStream;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use mio::{Events, Interest, Poll, Token};
     use rustix::pipe::{fcntl_setpipe_size, pipe, splice, SpliceFlags};
@@ -254,52 +254,122 @@ mod linux {
         }
     }
 
-    /// Large files: N threads, blocking sockets, splice into the file.
-    pub fn large(urls: &[Url], dir: &Dir, conn: usize) {
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..conn.min(urls.len()) {
-                scope.spawn(|| {
-                    let (read_end, write_end) = pipe().expect("pipe");
-                    let _ = fcntl_setpipe_size(&write_end, 1 << 20);
-                    let mut socket = TcpStream::connect(&urls[0].authority).expect("connect");
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(url) = urls.get(i) else { return };
-                        socket.write_all(url.request().as_bytes()).expect("send");
-                        let (head_len, body_len, got) = read_head(&mut socket);
-                        let mut file = dir.unnamed();
-                        file.write_all(&got[head_len..]).expect("write");
-                        let mut left = body_len - (got.len() - head_len);
-                        while left > 0 {
-                            let moved = splice(
-                                &socket,
+    /// Where one socket of the large-file loop is.
+    enum Step {
+        /// Writing the request (this many bytes of it sent).
+        Send(usize),
+        /// Reading the head, exactly its known length, no further (so many bytes read).
+        Head(usize),
+        /// Moving the body into its file; so many bytes still to come.
+        Body(File, usize),
+    }
+
+    /// Large files: one thread, N sockets, each body spliced socket -> pipe -> file
+    /// (one 1 MiB pipe, emptied after every move), as miodl's reactor does it.
+    pub fn large(urls: &[Url], dir: &Dir, conn: usize, head_len: usize, body_len: usize) {
+        let (read_end, write_end) = pipe().expect("pipe");
+        let _ = fcntl_setpipe_size(&write_end, 1 << 20);
+        let address = std::net::ToSocketAddrs::to_socket_addrs(&urls[0].authority)
+            .expect("address")
+            .next()
+            .expect("an address");
+        let mut poll = Poll::new().expect("epoll");
+        let mut slots = Vec::new();
+        for i in 0..conn.min(urls.len()) {
+            let mut socket = mio::net::TcpStream::connect(address).expect("connect");
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            poll.registry()
+                .register(&mut socket, Token(i), interest)
+                .expect("register");
+            slots.push((socket, i, Step::Send(0)));
+        }
+        let (mut next, mut done) = (slots.len(), 0);
+        let mut head = vec![0u8; head_len];
+        let mut events = Events::with_capacity(1024);
+        while done < urls.len() {
+            poll.poll(&mut events, None).expect("epoll_wait");
+            for event in events.iter() {
+                let (socket, file_no, step) = &mut slots[event.token().0];
+                while *file_no < urls.len() {
+                    let url = &urls[*file_no];
+                    let blocked = match step {
+                        Step::Send(sent) => {
+                            let request = url.request();
+                            match socket.write(&request.as_bytes()[*sent..]) {
+                                Ok(n) => {
+                                    *sent += n;
+                                    if *sent == request.len() {
+                                        *step = Step::Head(0);
+                                    }
+                                    false
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
+                                    ) =>
+                                {
+                                    true
+                                }
+                                Err(e) => panic!("send: {e}"),
+                            }
+                        }
+                        Step::Head(got) => match socket.read(&mut head[*got..]) {
+                            Ok(0) => panic!("the server closed a kept-alive socket"),
+                            Ok(n) if *got + n == head_len => {
+                                *step = Step::Body(dir.unnamed(), body_len);
+                                false
+                            }
+                            Ok(n) => {
+                                *got += n;
+                                false
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+                            Err(e) => panic!("read: {e}"),
+                        },
+                        Step::Body(file, left) => {
+                            let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
+                            match splice(
+                                &*socket,
                                 None,
                                 &write_end,
                                 None,
-                                left.min(1 << 20),
-                                SpliceFlags::MOVE,
-                            )
-                            .expect("splice from the socket");
-                            assert!(moved > 0, "the server closed mid-body");
-                            let mut in_pipe = moved;
-                            while in_pipe > 0 {
-                                in_pipe -= splice(
-                                    &read_end,
-                                    None,
-                                    &file,
-                                    None,
-                                    in_pipe,
-                                    SpliceFlags::MOVE,
-                                )
-                                .expect("splice into the file");
+                                (*left).min(1 << 20),
+                                flags,
+                            ) {
+                                Ok(0) => panic!("the server closed mid-body"),
+                                Ok(moved) => {
+                                    let mut in_pipe = moved;
+                                    while in_pipe > 0 {
+                                        in_pipe -= splice(
+                                            &read_end,
+                                            None,
+                                            &*file,
+                                            None,
+                                            in_pipe,
+                                            SpliceFlags::MOVE,
+                                        )
+                                        .expect("splice into the file");
+                                    }
+                                    *left -= moved;
+                                    if *left == 0 {
+                                        dir.name(file, &url.name);
+                                        done += 1;
+                                        (*file_no, *step) = (next, Step::Send(0));
+                                        next += 1;
+                                    }
+                                    false
+                                }
+                                Err(e) if e == rustix::io::Errno::AGAIN => true,
+                                Err(e) => panic!("splice from the socket: {e}"),
                             }
-                            left -= moved;
                         }
-                        dir.name(&file, &url.name);
+                    };
+                    if blocked {
+                        break;
                     }
-                });
+                }
             }
-        });
+        }
     }
 }
