@@ -11,6 +11,7 @@
 # Needs: strace (apt-get install strace); nginx optional (apt-get install nginx).
 # Knobs: FILES=1000 SIZE=4096 CONN=16 SERVER=auto|nginx|miodl-serve
 #   MIODL_ARGS="--pipeline 8" (more options for `miodl get`, e.g. to count a pipelined run)
+#   TOOL=miodl|floor (floor: the same lists through benches/floor.rs, nginx only)
 set -euo pipefail
 
 FILES=${FILES:-1000}
@@ -26,7 +27,12 @@ if [[ $SERVER == auto ]]; then
     if have nginx; then SERVER=nginx; else SERVER=miodl-serve; fi
 fi
 
+TOOL=${TOOL:-miodl}
 build_miodl
+if [[ $TOOL == floor ]]; then
+    [[ $SERVER == nginx ]] || { say "TOOL=floor needs nginx (equal answers)"; exit 1; }
+    build_floor
+fi
 make_scratch miodl-syscalls
 
 total=$((2 * FILES))
@@ -42,14 +48,19 @@ head -n "$FILES" "$S/all.list" >"$S/small.list"
 # strace -c's table for `miodl get` of list $1 into $S/counts-$2.txt as "syscall calls".
 count() {
     rm -rf "$S/out"
-    strace -f -c -o "$S/strace-$2.txt" "$MIODL" get -q -c "$CONN" ${MIODL_ARGS:-} -o "$S/out" -i "$1"
+    if [[ $TOOL == floor ]]; then
+        mkdir -p "$S/out"
+        strace -f -c -o "$S/strace-$2.txt" "$FLOOR" "$1" "$S/out" "$CONN"
+    else
+        strace -f -c -o "$S/strace-$2.txt" "$MIODL" get -q -c "$CONN" ${MIODL_ARGS:-} -o "$S/out" -i "$1"
+    fi
     [[ $(ls "$S/out" | wc -l) == $(wc -l <"$1") ]] || { say "run $2: files missing"; exit 1; }
     awk '/^-+/ { dashes++; next } dashes == 1 && NF >= 5 { print $NF, $4 }' "$S/strace-$2.txt" >"$S/counts-$2.txt"
 }
 count "$S/small.list" one
 count "$S/all.list" two
 
-printf '\n### syscalls per file: miodl get -q -c %s, %s bytes each, from %s\n\n' "$CONN" "$SIZE" "$SERVER"
+printf '\n### syscalls per file: %s -c %s, %s bytes each, from %s\n\n' "$TOOL" "$CONN" "$SIZE" "$SERVER"
 printf '| syscall | %s files | %s files | per file (difference / %s) |\n| --- | ---: | ---: | ---: |\n' \
     "$FILES" "$total" "$FILES"
 awk -v n="$FILES" '

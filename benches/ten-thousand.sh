@@ -17,6 +17,8 @@
 #
 # Needs: python3; aiohttp and curl for their rows; /usr/bin/time for RSS.
 # Knobs: FILES=10000 SIZE=4096 LAG=1 TOOLS="miodl aiohttp curl" MIODL=path.
+#   TRACE=FILE: miodl's run also writes --trace FILE, and the script prints when its
+#   connects, requests and answers happened (percentiles, ms from the start).
 set -euo pipefail
 
 FILES=${FILES:-10000}
@@ -45,6 +47,7 @@ row() {
     sed 's/.*/url = "&"/' "$list" >"${list%.list}.curl"
     rm -rf "$out" && mkdir -p "$out"
     tool_cmd "$tool" "$list" "$out" "$conn"
+    if [[ $tool == miodl && $files == "$FILES" && -n ${TRACE:-} ]]; then cmd+=(--trace "$TRACE"); fi
     local before after t0 t1
     before=$(overflows)
     t0=$(date +%s%N)
@@ -74,3 +77,16 @@ for tool in $TOOLS; do
     printf '| %s | %s | %.0f | %.1f | %.2f | %s |\n' "$tool" "$wall" "$(awk -v c="$cpu" -v n="$FILES" 'BEGIN { print c * 1e6 / n }')" \
         "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v r="$rss" -v r1="$rss1" -v n="$sockets" 'BEGIN { print (r - r1) / n }')" "$over"
 done
+
+if [[ -n ${TRACE:-} && -f $TRACE ]]; then
+    python3 - "$TRACE" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+print("\nmiodl's trace, ms from the start: p0 / p50 / p99 / p100")
+for name, what in (("connect", "a connect began"), ("send", "a request left"), ("wait", "its answer began")):
+    spans = [e for e in events if e.get("name") == name and "ts" in e]
+    at = sorted((e["ts"] + (e.get("dur", 0) if name == "wait" else 0)) / 1000 for e in spans)
+    q = lambda p: at[int(p * (len(at) - 1))]
+    print(f"  {what:18} {q(0):7.0f} {q(0.5):7.0f} {q(0.99):7.0f} {q(1):7.0f}   ({len(at)} spans)")
+PY
+fi
