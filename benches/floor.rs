@@ -173,6 +173,27 @@ mod linux {
         }
     }
 
+    /// A poll and `conn` sockets (at most one per URL) connecting to the list's server,
+    /// socket `i` registered as token `i`.
+    fn connect_all(urls: &[Url], conn: usize) -> (Poll, Vec<mio::net::TcpStream>) {
+        let address = std::net::ToSocketAddrs::to_socket_addrs(&urls[0].authority)
+            .expect("address")
+            .next()
+            .expect("an address");
+        let poll = Poll::new().expect("epoll");
+        let sockets = (0..conn.min(urls.len()))
+            .map(|i| {
+                let mut socket = mio::net::TcpStream::connect(address).expect("connect");
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                poll.registry()
+                    .register(&mut socket, Token(i), interest)
+                    .expect("register");
+                socket
+            })
+            .collect();
+        (poll, sockets)
+    }
+
     /// One socket of the small-file loop.
     struct Slot {
         socket: mio::net::TcpStream,
@@ -191,29 +212,17 @@ mod linux {
             at.push(requests.len());
         }
         let requests = requests.as_bytes();
-        let address = std::net::ToSocketAddrs::to_socket_addrs(&urls[0].authority)
-            .expect("address")
-            .next()
-            .expect("an address");
-        let mut poll = Poll::new().expect("epoll");
-        let mut next = 0;
-        let mut slots: Vec<Slot> = Vec::new();
-        for i in 0..conn.min(urls.len()) {
-            let mut socket = mio::net::TcpStream::connect(address).expect("connect");
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            poll.registry()
-                .register(&mut socket, Token(i), interest)
-                .expect("register");
-            slots.push(Slot {
+        let (mut poll, sockets) = connect_all(urls, conn);
+        let mut slots: Vec<Slot> = (sockets.into_iter().enumerate())
+            .map(|(file, socket)| Slot {
                 socket,
-                file: next,
+                file,
                 sent: 0,
                 got: 0,
                 answer: vec![0; answer_len],
-            });
-            next += 1;
-        }
-        let mut done = 0;
+            })
+            .collect();
+        let (mut next, mut done) = (slots.len(), 0);
         let mut events = Events::with_capacity(1024);
         while done < urls.len() {
             poll.poll(&mut events, None).expect("epoll_wait");
@@ -269,20 +278,10 @@ mod linux {
     pub fn large(urls: &[Url], dir: &Dir, conn: usize, head_len: usize, body_len: usize) {
         let (read_end, write_end) = pipe().expect("pipe");
         let _ = fcntl_setpipe_size(&write_end, 1 << 20);
-        let address = std::net::ToSocketAddrs::to_socket_addrs(&urls[0].authority)
-            .expect("address")
-            .next()
-            .expect("an address");
-        let mut poll = Poll::new().expect("epoll");
-        let mut slots = Vec::new();
-        for i in 0..conn.min(urls.len()) {
-            let mut socket = mio::net::TcpStream::connect(address).expect("connect");
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            poll.registry()
-                .register(&mut socket, Token(i), interest)
-                .expect("register");
-            slots.push((socket, i, Step::Send(0)));
-        }
+        let (mut poll, sockets) = connect_all(urls, conn);
+        let mut slots: Vec<_> = (sockets.into_iter().enumerate())
+            .map(|(file, socket)| (socket, file, Step::Send(0)))
+            .collect();
         let (mut next, mut done) = (slots.len(), 0);
         let mut head = vec![0u8; head_len];
         let mut events = Events::with_capacity(1024);
