@@ -10,8 +10,14 @@
 //! 2. counts the descriptors the process holds already (stdio, the output directory,
 //!    `-i` files, a library caller's listeners) and adds what the engine opens for
 //!    itself (its poller, waker and pipes, a resolver's files), the reserve;
-//! 3. shrinks `-c` to what fits beside the reserve, at [`PER_TRANSFER`] descriptors each
-//!    (for the threads engine, its workers, which `-c` bounds), and says so once.
+//! 3. shrinks `-c` to what fits beside the reserve, and says so once. The threads
+//!    engine's workers (which `-c` bounds) hold a socket and a file each for a whole
+//!    transfer: [`PER_TRANSFER`] descriptors a worker. The reactor's sockets count one
+//!    each: a staged file is open only while its body is written, so when a file for
+//!    every socket does not fit, the files get what is left (at least [`STAGED_MIN`])
+//!    and the reactor holds a socket back before it starts a body while that share is
+//!    taken (`TransferOptions::staged_files`). So `-c 10000` under a limit of 20,000
+//!    keeps its 10,000 sockets. `-c 0` (no limit) splits the limit evenly.
 //!
 //! That is an estimate, made once; what it misses (descriptors taken later by something
 //! else) is met as backpressure during the run: `EMFILE` sends the job back to wait for
@@ -24,9 +30,12 @@ use std::fmt;
 
 use crate::model::options::{Engine, TransferOptions};
 
-/// Descriptors one transfer holds at most on the engine's own thread: its socket and its
-/// staged file.
+/// Descriptors one transfer holds at most: its socket and its staged file (a threads
+/// engine's worker holds both for the whole transfer).
 pub const PER_TRANSFER: u64 = 2;
+/// Descriptors the reactor keeps for staged files at least, however many sockets `-c`
+/// asks for.
+pub const STAGED_MIN: u64 = 16;
 /// Descriptors the engine may open besides its transfers: the reactor's poller, waker and
 /// splice pipe, a resolver's sockets and files, the `--trace` file, with room to spare.
 const ENGINE_OWN: u64 = 16;
@@ -71,21 +80,19 @@ pub fn plan(options: &mut TransferOptions) -> Option<Shrunk> {
 
 /// [`plan`] without the system: `limit` open files, `open` of them held already.
 pub fn fit(options: &mut TransferOptions, limit: u64, open: u64) -> Option<Shrunk> {
-    let (wanted, reserve) = match options.engine {
-        Engine::Blocking => return None,
+    match options.engine {
+        Engine::Blocking => None,
         Engine::Reactor => {
             let disk = PER_DISK_THREAD.saturating_mul(options.disk_threads as u64);
-            (options.connections, open + ENGINE_OWN + disk)
+            fit_reactor(options, limit, open + ENGINE_OWN + disk)
         }
-        Engine::Threads => (
-            Some(crate::engine::thread_workers(options)),
-            open + ENGINE_OWN,
-        ),
-    };
-    let fits = (limit.saturating_sub(reserve) / PER_TRANSFER).max(1);
-    let fits = usize::try_from(fits).unwrap_or(usize::MAX);
-    match wanted {
-        Some(wanted) if wanted > fits => {
+        Engine::Threads => {
+            let wanted = crate::engine::thread_workers(options);
+            let reserve = open + ENGINE_OWN;
+            let fits = to_usize((limit.saturating_sub(reserve) / PER_TRANSFER).max(1));
+            if wanted <= fits {
+                return None;
+            }
             options.connections = Some(fits);
             Some(Shrunk {
                 wanted,
@@ -94,12 +101,41 @@ pub fn fit(options: &mut TransferOptions, limit: u64, open: u64) -> Option<Shrun
                 using: fits,
             })
         }
-        Some(_) => None,
-        None => {
-            options.connections = Some(fits);
-            None
-        }
     }
+}
+
+/// The reactor's share: a descriptor per socket, and what is left for staged files,
+/// at least [`STAGED_MIN`]. A file is open only while its body is being written, so
+/// fewer files than sockets still keeps every socket busy; the reactor holds a socket
+/// back before it starts a body when the files' share is taken
+/// (`TransferOptions::staged_files`). `-c 0` splits the limit evenly: a file for every
+/// socket.
+fn fit_reactor(options: &mut TransferOptions, limit: u64, reserve: u64) -> Option<Shrunk> {
+    let available = limit.saturating_sub(reserve);
+    let Some(wanted) = options.connections else {
+        options.connections = Some(to_usize((available / PER_TRANSFER).max(1)));
+        return None;
+    };
+    let fits = to_usize(available.saturating_sub(STAGED_MIN).max(1));
+    let sockets = wanted.min(fits);
+    let files = available.saturating_sub(sockets as u64);
+    if files < sockets as u64 {
+        options.staged_files = Some(to_usize(files.max(1)));
+    }
+    if sockets == wanted {
+        return None;
+    }
+    options.connections = Some(sockets);
+    Some(Shrunk {
+        wanted,
+        needed: reserve.saturating_add(STAGED_MIN + wanted as u64),
+        limit,
+        using: sockets,
+    })
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; the soft limit in force after, or
@@ -170,12 +206,14 @@ mod tests {
     fn a_pool_that_does_not_fit_shrinks_and_says_how() {
         let mut reactor = options(Engine::Reactor, Some(1000));
         let shrunk = fit(&mut reactor, 256, 4).expect("1000 do not fit in 256");
-        // 4 held + 16 the engine's + 16 for four disk threads = 36; (256 - 36) / 2 = 110.
-        assert_eq!(shrunk.using, 110);
-        assert_eq!(reactor.connections, Some(110));
+        // 4 held + 16 the engine's + 16 for four disk threads = 36; 256 - 36 = 220, of
+        // which 16 for staged files at least: 204 sockets.
+        assert_eq!(shrunk.using, 204);
+        assert_eq!(reactor.connections, Some(204));
+        assert_eq!(reactor.staged_files, Some(16));
         assert_eq!(
             shrunk.to_string(),
-            "-c 1000 needs about 2,036 open files and the limit is 256: using -c 110"
+            "-c 1000 needs about 1,052 open files and the limit is 256: using -c 204"
         );
         let mut threads = options(Engine::Threads, Some(1000));
         let shrunk = fit(&mut threads, 256, 4).expect("1000 workers do not fit in 256");
@@ -184,10 +222,33 @@ mod tests {
     }
 
     #[test]
+    fn sockets_count_one_each_and_staged_files_get_the_rest() {
+        // 10,000 sockets under the 20,000 of a common hard limit: they fit, and the
+        // 9,963 descriptors left are the staged files' share (fewer than the sockets).
+        let mut ten_thousand = options(Engine::Reactor, Some(10_000));
+        assert_eq!(fit(&mut ten_thousand, 20_000, 5), None, "no shrinking");
+        assert_eq!(ten_thousand.connections, Some(10_000));
+        assert_eq!(
+            ten_thousand.staged_files,
+            Some(20_000 - 5 - 16 - 16 - 10_000)
+        );
+        // A file for every socket: no share of their own.
+        let mut roomy = options(Engine::Reactor, Some(9_000));
+        assert_eq!(fit(&mut roomy, 20_000, 5), None);
+        assert_eq!(roomy.staged_files, None);
+        // The threads engine's workers still hold two each.
+        let mut threads = options(Engine::Threads, Some(1000));
+        let shrunk = fit(&mut threads, 1000, 5).expect("1,000 workers need 2,000");
+        assert_eq!(shrunk.using, (1000 - 5 - 16) / 2);
+        assert_eq!(threads.staged_files, None);
+    }
+
+    #[test]
     fn a_pool_that_fits_is_left_alone_and_no_limit_becomes_the_fit() {
         let mut fits = options(Engine::Reactor, Some(100));
         assert_eq!(fit(&mut fits, 1024, 4), None);
         assert_eq!(fits.connections, Some(100));
+        assert_eq!(fits.staged_files, None);
         let mut unlimited = options(Engine::Reactor, None);
         assert_eq!(fit(&mut unlimited, 1024, 4), None, "-c 0 shrinks silently");
         assert_eq!(unlimited.connections, Some(494));

@@ -118,6 +118,10 @@ pub struct TransferOptions {
     pub output_dir: Option<PathBuf>,
     /// `-c`: the connector limit, at most this many open sockets. `None` = unlimited (`-c 0`).
     pub connections: Option<usize>,
+    /// Staged files the reactor may hold open at once, when the open-file limit leaves
+    /// fewer descriptors for files than there are sockets: set by the application
+    /// (`crate::app::open_files`), never by the command line. `None`: one per socket.
+    pub staged_files: Option<usize>,
     /// `--per-host`: at most this many sockets to one host.
     pub per_host: Option<usize>,
     /// `--max-in-flight`: the semaphore, at most this many requests in flight.
@@ -210,6 +214,7 @@ impl Default for TransferOptions {
         TransferOptions {
             output_dir: None,
             connections: Some(100),
+            staged_files: None,
             per_host: None,
             max_in_flight: None,
             rate: None,

@@ -68,23 +68,42 @@ impl Policy for Scheduler {
     }
 }
 
-/// Where file bodies land: the output directory, and the one path buffer the final
-/// names are built in (reused: no allocation per file).
+/// Where file bodies land: the output directory, the one path buffer the final
+/// names are built in (reused: no allocation per file), and how many staged files may be
+/// open at once.
 #[derive(Debug)]
 pub struct Landing<'a> {
     /// The output directory.
     pub output: &'a OutputDir,
     /// Scratch for the final path of the file being committed.
     pub path: PathBuf,
+    /// The open-file limit's share for staged files, when it is smaller than the pool
+    /// (`TransferOptions::staged_files`).
+    staged_limit: Option<usize>,
 }
 
 impl<'a> Landing<'a> {
-    /// Files land in `output`.
+    /// Files land in `output`, as many open at once as there are sockets.
     pub fn new(output: &'a OutputDir) -> Landing<'a> {
         Landing {
             output,
             path: PathBuf::new(),
+            staged_limit: None,
         }
+    }
+
+    /// At most `limit` staged files open at once (`None`: no limit of their own).
+    pub fn with_staged_limit(mut self, limit: Option<usize>) -> Landing<'a> {
+        self.staged_limit = limit.map(|n| n.max(1));
+        self
+    }
+
+    /// Every descriptor set aside for staged files is taken: a socket that holds no
+    /// staged file must not start a body now. Always false without a limit.
+    #[inline]
+    pub fn no_file_to_spare(&self) -> bool {
+        self.staged_limit
+            .is_some_and(|limit| self.output.staged_open() >= limit)
     }
 }
 
@@ -286,6 +305,16 @@ impl Answer {
             Some(http::Part::Head(_)) | Some(http::Part::Body(_)) => {
                 unreachable!("an exchange yields only End at EOF")
             }
+        }
+    }
+
+    /// Whether this answer holds an open staged file (its body has begun, or `-C` opened
+    /// its part): then it goes on whatever the open-file limit says, so that it ends and
+    /// frees its descriptor.
+    pub fn holds_file(&self) -> bool {
+        match &self.body {
+            Body::File { part, .. } | Body::Whole { part } => part.holds_descriptor(),
+            Body::Undecided | Body::Policy => false,
         }
     }
 

@@ -47,6 +47,10 @@
 //! it (it stays registered; its readiness is remembered, as the busy list remembers a
 //! socket that did not finish), and serves it again, in turn, when the bucket has room.
 //! Meanwhile the kernel's receive buffer fills and TCP's flow control slows the sender.
+//! A second list holds a socket that would start a body when every descriptor the
+//! open-file limit leaves for staged files is taken ([`Action::AwaitFile`]); a socket
+//! whose body has its file goes on, so one of those ends and frees a descriptor, and the
+//! reactor then serves the first socket that waited for one.
 //!
 //! A socket that served a request before and dies before the first byte of the next
 //! answer was closed by the server while idle (the keep-alive race, RFC 9112 §9.3.1):
@@ -101,6 +105,10 @@ pub enum Action {
     /// (do not read it, whatever its events say) until the bucket has room, then serve
     /// it without an edge.
     Held,
+    /// The descriptors the open-file limit leaves for staged files are all taken, and
+    /// it holds none: hold it, unread, until a staged file is closed, then serve it
+    /// without an edge (`crate::app::open_files` sizes that share).
+    AwaitFile,
     /// Its answer is complete and it is reusable: give it back to the pool.
     Release,
     /// Close it.
@@ -241,8 +249,9 @@ pub struct Conn {
     /// The turn it used its whole read budget in, if it has not been served since
     /// (see [`super::busy`]).
     busy_in: Option<u64>,
-    /// On the reactor's held list: `--limit-rate` had no bytes for it, and it is not read
-    /// until the reactor serves it from there.
+    /// On one of the reactor's held lists: `--limit-rate` had no bytes for it, or the
+    /// open-file limit no descriptor for its body's file; it is not read until the
+    /// reactor serves it from there.
     held: bool,
 }
 
@@ -313,8 +322,8 @@ impl Conn {
         }
     }
 
-    /// `--limit-rate` had nothing for it: it waits on the held list, unread. True if that
-    /// is news (put it on the list).
+    /// `--limit-rate` (or the open-file limit) had nothing for it: it waits on a held
+    /// list, unread. True if that is news (put it on the list).
     pub fn hold(&mut self) -> bool {
         !std::mem::replace(&mut self.held, true)
     }
@@ -324,8 +333,14 @@ impl Conn {
         self.held
     }
 
+    /// Whether the answer being read holds an open staged file.
+    fn holds_file(&self) -> bool {
+        matches!(&self.state, State::Exchanging { answer } if answer.holds_file())
+    }
+
     /// Its turn on the held list came at `now`: it may be read again. Waiting for the
-    /// bucket is not the server's silence, so its read timeout counts from now.
+    /// bucket (or a descriptor) is not the server's silence, so its read timeout counts
+    /// from now.
     pub fn resume(&mut self, now: Instant, timeout: std::time::Duration) {
         self.held = false;
         if self.deadline.is_some() {
@@ -704,7 +719,8 @@ impl Conn {
         let error = match self.bounds.check(now, phase) {
             Err(bound) => bound,
             Ok(()) if self.held => {
-                // Not read because of --limit-rate: not the server's silence.
+                // Not read because of --limit-rate or the open-file limit: not the
+                // server's silence.
                 self.deadline = Some(now + options.timeout);
                 return Action::Wait;
             }
@@ -795,6 +811,11 @@ impl Conn {
         let plain = self.transport.is_plain();
         let mut reads = 0;
         loop {
+            if landing.no_file_to_spare() && !completed && !drained && !self.holds_file() {
+                // The descriptors the open-file limit leaves for staged files are all
+                // taken: no new body on this socket until one of them is closed.
+                return Action::AwaitFile;
+            }
             // A large body of known length skips the buffer: socket → pipe → file.
             if let Some(pipe) = pipe.as_deref_mut() {
                 let disk = disk.as_mut().map(|(d, r)| (&mut **d, *r));

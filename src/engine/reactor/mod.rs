@@ -9,7 +9,8 @@
 //!       stop?      ── a signal ends the run here, every turn
 //!       on_ready   ── each ready socket makes the progress its budget allows ──► conn
 //!       busy       ── then each socket that used its whole budget last turn
-//!       held       ── then, when --limit-rate's bucket has room, the sockets it held
+//!       held       ── then, when --limit-rate's bucket has room, the sockets it held,
+//!                     and when a staged file's descriptor is to spare, those waiting for one
 //!       expire     ── connects and reads past their deadline fail ─────────────► timers
 //!   }
 //! ```
@@ -137,6 +138,9 @@ pub fn run(scheduler: &mut Scheduler, output: &OutputDir, stop: &Stop) -> io::Re
         if reactor.limit.is_some() {
             now = reactor.serve_held(scheduler, now);
         }
+        if !reactor.awaiting_file.is_empty() {
+            now = reactor.serve_awaiting_file(scheduler, now);
+        }
         reactor.expire(scheduler, now);
     }
     reactor.close_all(scheduler, Instant::now());
@@ -178,6 +182,9 @@ struct Reactor<'o> {
     /// bucket has room for the first of them.
     held: VecDeque<busy::Entry>,
     held_until: Option<Instant>,
+    /// The sockets held until a descriptor for a staged file is to spare (the open-file
+    /// limit's share for files, [`Landing::no_file_to_spare`]), in the order they were held.
+    awaiting_file: VecDeque<busy::Entry>,
 }
 
 impl<'o> Reactor<'o> {
@@ -207,10 +214,11 @@ impl<'o> Reactor<'o> {
             busy: BusyList::default(),
             connects_left: false,
             opener: Opener::new(options)?,
-            landing: Landing::new(output),
+            landing: Landing::new(output).with_staged_limit(options.staged_files),
             limit: Limiter::for_run(options),
             held: VecDeque::new(),
             held_until: None,
+            awaiting_file: VecDeque::new(),
         })
     }
 
@@ -597,6 +605,29 @@ impl<'o> Reactor<'o> {
         now
     }
 
+    /// The open-file limit: while a descriptor for a staged file is to spare, serves the
+    /// sockets held for one, first held first, until one is held again (none is left).
+    /// No edge announced them, so each reads until `WouldBlock` or its budget.
+    fn serve_awaiting_file(&mut self, scheduler: &mut Scheduler, mut now: Instant) -> Instant {
+        let timeout = scheduler.options().timeout;
+        for _ in 0..self.awaiting_file.len() {
+            if self.landing.no_file_to_spare() {
+                break;
+            }
+            let Some((slot, serial)) = self.awaiting_file.pop_front() else {
+                break;
+            };
+            let Some(conn) = (self.conns.get_mut(slot.0)).filter(|c| c.serial() == serial) else {
+                continue;
+            };
+            if conn.is_held() {
+                conn.resume(now, timeout);
+                now = self.on_ready(slot, true, scheduler, now);
+            }
+        }
+        now
+    }
+
     /// The disk threads rang: take their progress and give back the sockets they are
     /// done with.
     fn on_disk_reports(&mut self, scheduler: &mut Scheduler, now: Instant) {
@@ -725,7 +756,7 @@ impl<'o> Reactor<'o> {
                 }
                 self.pool.release(conn.host(), slot);
             }
-            Action::Wait | Action::Busy | Action::Held => {
+            Action::Wait | Action::Busy | Action::Held | Action::AwaitFile => {
                 let conn = &mut self.conns[slot.0];
                 if matches!(after, Action::Busy) && conn.mark_busy(self.busy.turn()) {
                     self.busy.mark((slot, conn.serial()));
@@ -737,6 +768,9 @@ impl<'o> Reactor<'o> {
                     if let Some(limit) = &self.limit {
                         self.held_until = Some(limit.ready_at(READ_BUFFER, now));
                     }
+                }
+                if matches!(after, Action::AwaitFile) && conn.hold() {
+                    self.awaiting_file.push_back((slot, conn.serial()));
                 }
                 // Keep the pool's list of sockets with room for a pipelined request true.
                 match conn.room_change(self.pipeline_depth) {

@@ -34,7 +34,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::output::partial;
@@ -58,6 +58,8 @@ struct Directory {
     /// The record of saved files, open for appending, with `--skip-existing` only
     /// ([`OutputDir::open_record`]).
     record: Option<File>,
+    /// Staged files open now, each a descriptor ([`OutputDir::staged_open`]).
+    staged_open: AtomicUsize,
 }
 
 /// The output directory of a run.
@@ -94,6 +96,7 @@ impl OutputDir {
                 fd: OwnedFd::from(dir),
                 path: path.to_path_buf(),
                 record: None,
+                staged_open: AtomicUsize::new(0),
             }),
             staging: Staging::Named,
             pid: std::process::id(),
@@ -129,6 +132,14 @@ impl OutputDir {
     /// How bodies are staged here.
     pub fn staging(&self) -> Staging {
         self.staging
+    }
+
+    /// How many staged files of this directory hold a descriptor now: those created and
+    /// not yet dropped (named or given up), every engine's thread counted. The reactor
+    /// holds a socket back when this reaches the open-file limit's share for files
+    /// (`crate::engine::answer::Landing`).
+    pub fn staged_open(&self) -> usize {
+        self.dir.staged_open.load(Ordering::Relaxed)
     }
 
     /// A body on its way into this directory. `tag` makes a named temporary unique
@@ -192,6 +203,7 @@ impl OutputDir {
             }
         };
         part.temp = Temp::Kept(file);
+        self.dir.staged_open.fetch_add(1, Ordering::Relaxed);
         part.kept = Some(Box::new(names));
         Ok(part)
     }
@@ -352,6 +364,7 @@ impl PartFile {
                     Temp::Named(open_at(&self.dir.fd, self.temp_name().as_c_str(), flags)?)
                 }
             };
+            self.dir.staged_open.fetch_add(1, Ordering::Relaxed);
         }
         match &mut self.temp {
             Temp::Unnamed(file) | Temp::Named(file) | Temp::Kept(file) => Ok(file),
@@ -373,6 +386,11 @@ impl PartFile {
     pub fn moved(&mut self, n: u64) {
         debug_assert!(self.pending.is_empty(), "file() wrote the buffer first");
         self.written += n;
+    }
+
+    /// Whether its staged file is open now (created, not yet named or given up).
+    pub fn holds_descriptor(&self) -> bool {
+        matches!(self.temp, Temp::Unnamed(_) | Temp::Named(_) | Temp::Kept(_))
     }
 
     /// Bytes written so far.
@@ -449,6 +467,10 @@ impl PartFile {
 
 impl Drop for PartFile {
     fn drop(&mut self) {
+        if !matches!(self.temp, Temp::NotCreated) {
+            // Its descriptor is closed now, or with this drop.
+            self.dir.staged_open.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Temp::Kept(_) = self.temp {
             // `-C`: the part stays, with every byte received (best effort), and its size
             // as the disk has it goes to the scheduler for a retry.
