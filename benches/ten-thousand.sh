@@ -16,7 +16,7 @@
 # the server's full accept queue dropped; each costs that connect a 1 s retransmission).
 #
 # Needs: python3; aiohttp and curl for their rows; /usr/bin/time for RSS.
-# Knobs: FILES=10000 SIZE=4096 LAG=1 TOOLS="miodl aiohttp curl" MIODL=path.
+# Knobs: FILES=10000 SIZE=4096 LAG=1 TOOLS="miodl aiohttp curl" ROUNDS=3 MIODL=path.
 #   TRACE=FILE: miodl's run also writes --trace FILE, and the script prints when its
 #   connects, requests and answers happened (percentiles, ms from the start).
 set -euo pipefail
@@ -25,6 +25,7 @@ FILES=${FILES:-10000}
 SIZE=${SIZE:-4096}
 LAG=${LAG:-1}
 TOOLS=${TOOLS:-miodl aiohttp curl}
+ROUNDS=${ROUNDS:-3}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/lib.sh
 source "$repo/benches/lib.sh"
@@ -34,6 +35,17 @@ make_scratch miodl-ten-thousand
 write_aiohttp_get
 ulimit -n "$(ulimit -Hn)"
 wait_quiet
+
+# The median of each column of file $1 (one row per round), the overflows summed.
+medians() {
+    python3 - "$1" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+cols = list(zip(*rows))
+med = [statistics.median(float(x) for x in c) for c in cols[:3]]
+print(f"{med[0]:.3f} {med[1]:g} {med[2]:.0f} {sum(int(x) for x in cols[3])}")
+PY
+}
 
 overflows() { awk '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else { split($0, v); for (i in k) if (k[i] == "ListenOverflows") print v[i] } }' /proc/net/netstat; }
 
@@ -63,7 +75,7 @@ row() {
 }
 
 echo "$FILES files of $SIZE bytes, miodl serve --lag $LAG, -c $FILES; ulimit -n $(ulimit -n); somaxconn $(cat /proc/sys/net/core/somaxconn); $QUIET_NOTE"
-printf '| tool | wall (s) | CPU µs/file | peak RSS (MiB) | RSS per socket (KiB) | listen overflows |\n| --- | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| tool | wall (s), median (rounds) | CPU µs/file | peak RSS (MiB) | RSS per socket (KiB) | listen overflows |\n| --- | ---: | ---: | ---: | ---: | ---: |\n'
 for tool in $TOOLS; do
     case $tool in
     aiohttp) python3 -c 'import aiohttp' 2>/dev/null || { say "skip aiohttp"; continue; }; conn=0 ;;
@@ -71,10 +83,15 @@ for tool in $TOOLS; do
     *) conn=$FILES ;;
     esac
     read -r _ _ rss1 _ < <(LAG=0 row "$tool" 100 1)
-    read -r wall cpu rss over < <(row "$tool" "$FILES" "$conn")
+    # ROUNDS runs, each against a fresh server on a new port; the medians are printed,
+    # and every round's wall beside them.
+    : >"$S/rounds"
+    for ((r = 1; r <= ROUNDS; r++)); do row "$tool" "$FILES" "$conn" >>"$S/rounds"; done
+    read -r wall cpu rss over < <(medians "$S/rounds")
+    walls=$(cut -d' ' -f1 "$S/rounds" | paste -sd' ')
     sockets=$FILES
     [[ $tool == curl ]] && sockets=300
-    printf '| %s | %s | %.0f | %.1f | %.2f | %s |\n' "$tool" "$wall" "$(awk -v c="$cpu" -v n="$FILES" 'BEGIN { print c * 1e6 / n }')" \
+    printf '| %s | %s (%s) | %.0f | %.1f | %.2f | %s |\n' "$tool" "$wall" "$walls" "$(awk -v c="$cpu" -v n="$FILES" 'BEGIN { print c * 1e6 / n }')" \
         "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v r="$rss" -v r1="$rss1" -v n="$sockets" 'BEGIN { print (r - r1) / n }')" "$over"
 done
 

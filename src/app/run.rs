@@ -156,6 +156,9 @@ pub struct Plan {
     /// The files the run will fetch, when known before it starts (`get` without stdin:
     /// the URLs checked ahead, the shard's share of them), for the progress line.
     total: Option<u64>,
+    /// A URL known at start is `https://` (or comes from stdin, unread yet): the trust
+    /// store was checked, and what could not be used of it is said before the run.
+    expects_tls: bool,
 }
 
 impl Plan {
@@ -165,10 +168,10 @@ impl Plan {
     }
 }
 
-/// Checks `--cacert`, the trust store named by `SSL_CERT_FILE` and the custom headers
-/// before anything is sent: a file that is missing or holds no certificate, or a header the command line would have refused
+/// Checks `--cacert` and the custom headers before anything is sent: a file that is
+/// missing or holds no certificate, or a header the command line would have refused
 /// (the library's [`Downloader::header`](crate::Downloader::header)), is a usage error,
-/// not a failure of every file.
+/// not a failure of every file. The trust store is [`check_trust_store`]'s.
 fn check_start_options(options: &TransferOptions) -> Result<(), StartError> {
     for (name, value) in &options.headers.0 {
         let line = format!("{name}: {value}");
@@ -179,10 +182,23 @@ fn check_start_options(options: &TransferOptions) -> Result<(), StartError> {
         }
     }
     #[cfg(feature = "tls")]
-    crate::transport::tls::Connector::new(options.cacert.as_deref(), options.insecure)
-        .map_err(StartError::Tls)?;
+    if let (Some(cacert), false) = (&options.cacert, options.insecure) {
+        crate::transport::tls::check_cacert(cacert).map_err(StartError::Tls)?;
+    }
+    Ok(())
+}
+
+/// When a URL known at start is `https://`: reads the system's trust store (once per
+/// process), so that a store named by `SSL_CERT_FILE` that cannot be used is a usage
+/// error before anything is sent. A run of `http://` URLs reads no store at all (the
+/// first `https://` socket would: `crate::transport::Opener`).
+fn check_trust_store(options: &TransferOptions, expects_tls: bool) -> Result<(), StartError> {
+    #[cfg(feature = "tls")]
+    if expects_tls && !options.insecure {
+        crate::transport::tls::trust::trusted().map_err(StartError::Tls)?;
+    }
     #[cfg(not(feature = "tls"))]
-    let _ = options;
+    let _ = (options, expects_tls);
     Ok(())
 }
 
@@ -199,8 +215,10 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     // The files to fetch, counted as the feed will count them (the shard's share).
     let mut total = 0u64;
     // Checked, not built: the feed builds each `Url` again as the run goes.
+    let mut expects_tls = false;
     let mut check = |text: &str| -> Result<(), UrlError> {
         let url = Url::check(text)?;
+        expects_tls |= url.scheme() == Scheme::Https;
         total += u64::from(shard.is_none_or(|shard| shard.contains(text)));
         if wants_hosts {
             let key = url.authority_key();
@@ -222,6 +240,8 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     }
     let reads_stdin = args.input_files.iter().any(|p| p.as_os_str() == "-");
     let total = (!reads_stdin).then_some(total);
+    let expects_tls = expects_tls || reads_stdin;
+    check_trust_store(&args.transfer, expects_tls)?;
     let mut sources = UrlSources::new(args.urls);
     // Stdin can be read only once, so it is not checked ahead and its hosts are not
     // collected here: the feed trusts each of its URLs' hosts as their lines are read.
@@ -241,6 +261,7 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
         feed: Feed::Urls(Box::new(UrlFeed::new(sources, shard))),
         trusted,
         total,
+        expects_tls,
     })
 }
 
@@ -281,6 +302,8 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
     let shard = args.transfer.shard;
     let list_url = Url::parse(&crawl.list_url).map_err(StartError::Url)?;
     crawl.check().map_err(StartError::Crawl)?;
+    let expects_tls = list_url.scheme() == Scheme::Https;
+    check_trust_store(&args.transfer, expects_tls)?;
     let pager = crawl.pages.build(PagerConfig {
         list_url: list_url.clone(),
         start: crawl.start,
@@ -319,6 +342,7 @@ pub fn prepare_crawl(args: CrawlTask) -> Result<Plan, StartError> {
         feed: Feed::Crawl(Box::new(feed)),
         trusted: vec![list_url.authority_key()],
         total: None,
+        expects_tls,
     })
 }
 
@@ -569,6 +593,7 @@ pub(crate) fn execute_with(
         mut feed,
         trusted,
         total,
+        expects_tls,
     } = plan;
     let dir = options
         .output_dir
@@ -590,7 +615,7 @@ pub(crate) fn execute_with(
     let start = start_now();
     let started = start.instant;
     // After the output directory is open, so the open-file reserve counts it.
-    fit_and_warn(&mut options, stderr);
+    fit_and_warn(&mut options, stderr, expects_tls);
     warn_if_proxy_sees_credentials(&options, &trusted);
     let crawl = matches!(feed, Feed::Crawl(_));
     add_reports(
@@ -645,14 +670,17 @@ fn parts_to_resume(
 
 /// Sizes the pool to the open-file limit, and says on stderr what the user should know
 /// before the run: `--insecure`, a part of the system's trust store that could not be
-/// used, and a `-c` that had to shrink.
-fn fit_and_warn(options: &mut TransferOptions, stderr: Stderr) {
+/// used (when a start URL is `https://`: only then was it read), and a `-c` that had to
+/// shrink.
+fn fit_and_warn(options: &mut TransferOptions, stderr: Stderr, expects_tls: bool) {
     if options.insecure {
         eprintln!("miodl: warning: --insecure: TLS certificates are not verified");
     }
+    #[cfg(not(feature = "tls"))]
+    let _ = expects_tls;
     #[cfg(feature = "tls")]
-    if let (false, Stderr::Console) = (options.insecure, stderr) {
-        // Read (once per process) by check_start_options, which refused a bad one.
+    if let (false, Stderr::Console, true) = (options.insecure, stderr, expects_tls) {
+        // Read (once per process) by check_trust_store, which refused a bad one.
         if let Ok(trusted) = crate::transport::tls::trust::trusted() {
             for warning in &trusted.warnings {
                 eprintln!("miodl: warning: {warning}");

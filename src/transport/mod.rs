@@ -33,6 +33,8 @@
 pub mod tls;
 
 use std::io::{self, Read, Write};
+#[cfg(feature = "tls")]
+use std::sync::{Arc, OnceLock};
 
 #[cfg(feature = "tls")]
 use crate::protocol::tls::TlsError;
@@ -246,22 +248,51 @@ impl<S: Read + Write> TlsStream<S> {
 
 /// What turns a connected socket into a [`Transport`] for a URL's scheme: one per run,
 /// so every TLS socket shares one client configuration (and its session cache).
+///
+/// The configuration is made at the first `https://` socket, not before: it holds every
+/// trusted root (the built-in ones and the system's store, read from disk), which costs a
+/// run of plain `http://` files milliseconds of start-up and most of a mebibyte for
+/// nothing. The application checks `--cacert` and, when a start URL is `https://`, the
+/// store before the run, so their errors are usage errors there; a store read first in
+/// the middle of a run fails each `https://` job with the store's error instead.
 #[derive(Debug, Clone)]
 pub struct Opener {
     #[cfg(feature = "tls")]
-    tls: crate::transport::tls::Connector,
+    tls: Arc<LazyConnector>,
+}
+
+/// The TLS client configuration of a run, made when first needed.
+#[cfg(feature = "tls")]
+#[derive(Debug)]
+struct LazyConnector {
+    cacert: Option<std::path::PathBuf>,
+    insecure: bool,
+    made: OnceLock<Result<tls::Connector, TlsError>>,
 }
 
 impl Opener {
-    /// Reads `--cacert` and `--insecure`; the error names the file.
+    /// Keeps `--cacert` and `--insecure` for the first `https://` socket; reads nothing.
     pub fn new(options: &crate::model::options::TransferOptions) -> io::Result<Opener> {
         #[cfg(not(feature = "tls"))]
         let _ = options;
         Ok(Opener {
             #[cfg(feature = "tls")]
-            tls: crate::transport::tls::Connector::new(options.cacert.as_deref(), options.insecure)
-                .map_err(io::Error::other)?,
+            tls: Arc::new(LazyConnector {
+                cacert: options.cacert.clone(),
+                insecure: options.insecure,
+                made: OnceLock::new(),
+            }),
         })
+    }
+
+    /// The run's TLS configuration, made now if this is its first use.
+    #[cfg(feature = "tls")]
+    fn connector(&self) -> Result<&tls::Connector, TlsError> {
+        let lazy = &*self.tls;
+        lazy.made
+            .get_or_init(|| tls::Connector::new(lazy.cacert.as_deref(), lazy.insecure))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// A transport to `host` over `socket`: plain for `http`, TLS for `https`.
@@ -275,8 +306,8 @@ impl Opener {
             crate::protocol::url::Scheme::Http => Ok(Transport::Plain(socket)),
             #[cfg(feature = "tls")]
             crate::protocol::url::Scheme::Https => self
-                .tls
-                .connect(host, socket)
+                .connector()
+                .and_then(|tls| tls.connect(host, socket))
                 .map_err(crate::model::error::JobError::Tls),
             #[cfg(not(feature = "tls"))]
             crate::protocol::url::Scheme::Https => {

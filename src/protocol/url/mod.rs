@@ -212,6 +212,11 @@ impl CheckedUrl<'_> {
         }
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
     /// Scheme, host and port, as [`Url::authority_key`] gives them (without building
     /// the target).
     pub fn authority_key(&self) -> Authority {

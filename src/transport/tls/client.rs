@@ -105,6 +105,13 @@ impl Connector {
     }
 }
 
+/// Checks that `--cacert`'s file can be read and holds a certificate (nothing else is
+/// read: the system's store waits for the first `https://` socket, see
+/// `crate::transport::Opener`).
+pub fn check_cacert(path: &Path) -> Result<(), TlsError> {
+    add_pem_roots(&mut RootCertStore::empty(), path).map(drop)
+}
+
 /// Adds every certificate of a PEM file to `roots`, and returns them.
 fn add_pem_roots(
     roots: &mut RootCertStore,

@@ -23,7 +23,7 @@ mod client;
 mod server;
 pub mod trust;
 
-pub use client::Connector;
+pub use client::{check_cacert, Connector};
 pub use server::{server_config, SelfSigned};
 
 /// The protocol miodl speaks inside TLS, announced with ALPN.
