@@ -36,7 +36,7 @@
 #   4 sockets leave nothing to pipeline; floor, benches/floor.rs, runs in "small" and
 #   "large" (plain HTTP only); cat, a plain copy of the served files with no network, in
 #   "large" only)
-#   SERVER=auto|nginx|miodl-serve  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
+#   SERVER=auto|nginx|miodl-serve  NGINX_WORKERS=1 (nginx's worker processes)  RUN_TIMEOUT=600 (seconds, per run)  OUT=<file for the tables>  KEEP=1 (keep scratch)
 #   QUIET_LOAD=1.5 QUIET_TRIES=10 (wait, 30 s at a time, for a quiet machine before starting)
 # Example, a quick look: ROUNDS=3 SMALL_FILES=2000 LARGE_SIZE=67108864 benches/compare.sh
 # The server, scratch and peer set-up live in benches/lib.sh (shared with benches/sweep.sh).

@@ -8,8 +8,9 @@
 #   wait_quiet                 waits (30 s steps, QUIET_TRIES=10 at most) until the 1-minute
 #                              load is below QUIET_LOAD=1.5; prints and sets QUIET_NOTE
 #   free_port / wait_for_port  a free loopback port; wait until host:port accepts
-#   start_nginx ROOT           nginx serving ROOT: one worker, 127.0.0.1, access_log off,
-#                              keep-alive without a request limit; sets BASE, SERVER_DESC
+#   start_nginx ROOT           nginx serving ROOT: NGINX_WORKERS=1 worker(s), 127.0.0.1,
+#                              access_log off, keep-alive without a request limit; sets
+#                              BASE, SERVER_DESC
 #   serve_random_files N SIZE LIST  N random files under $S/www/f from nginx, URLs in LIST
 #   start_miodl_serve ARGS...  `miodl serve --port 0 ARGS`; sets SERVE_URL
 #   make_pattern_file SIZE PATH  the byte pattern of miodl serve's /bytes routes
@@ -124,7 +125,7 @@ start_nginx() { # root [tls|plain] [server lines]: HTTPS with a local CA when $2
     fi
     mkdir -p "$S/nginx-tmp"
     cat >"$S/$name.conf" <<EOF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
 daemon off;
 pid $S/$name.pid;
 error_log $S/$name-error.log warn;
@@ -155,7 +156,7 @@ EOF
     server_pids+=($!)
     wait_for_port 127.0.0.1 "$port"
     BASE=$scheme://127.0.0.1:$port
-    SERVER_DESC="nginx $(nginx -v 2>&1 | sed 's#.*/##'), 1 worker"
+    SERVER_DESC="nginx $(nginx -v 2>&1 | sed 's#.*/##'), ${NGINX_WORKERS:-1} worker(s)"
 }
 
 # A local CA ($S/tls/ca.pem, what clients trust) and a server certificate for 127.0.0.1
