@@ -199,7 +199,11 @@ fn a_run_of_http_urls_reads_no_store_and_an_https_redirect_meets_it() {
     let args = ["get", "-q", "-o", &*text(&out), &*url];
     let run = miodl_env(&args, &env);
     assert_eq!(run.status, Some(0), "{run}");
-    assert_eq!(run.stderr_lines(), Vec::<&str>::new(), "nothing to say\n{run}");
+    assert_eq!(
+        run.stderr_lines(),
+        Vec::<&str>::new(),
+        "nothing to say\n{run}"
+    );
     assert_eq!(names_in(&out).len(), 1, "{run}");
     // Redirected to `https://` in the middle of the run: the store is read then, and
     // its error is that file's, naming the variable and the file.

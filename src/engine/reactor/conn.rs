@@ -596,6 +596,9 @@ impl Conn {
             // The disk thread reads it; readiness is its business until it comes back.
             return Action::Wait;
         }
+        // A request sent on a socket that connected in this call: its answer cannot be
+        // there yet, and its arrival is an edge of its own.
+        let mut first_request_sent = false;
         if let State::Connecting { job, method } = self.state {
             match connect_result(self.transport.socket()) {
                 Ok(false) => return Action::Wait,
@@ -613,6 +616,8 @@ impl Conn {
                         };
                     } else if let Action::Close = self.start(job, method, slot, scheduler, now) {
                         return Action::Close;
+                    } else {
+                        first_request_sent = true;
                     }
                 }
                 Err(e) => return Action::ConnectFailed(e),
@@ -625,6 +630,11 @@ impl Conn {
         }
         if let Action::Close = self.send(scheduler, now) {
             return Action::Close;
+        }
+        if first_request_sent && !no_later_edge && self.transport.is_plain() {
+            // No read that could only say "nothing yet" (one `recvfrom` per new socket);
+            // a server that closed at once sent its FIN with this edge (`no_later_edge`).
+            return Action::Wait;
         }
         let after = self.receive(slot, path, no_later_edge, scheduler, now);
         if let Some(handshake) = self.transport.take_handshake() {

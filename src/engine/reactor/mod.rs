@@ -863,10 +863,15 @@ impl<'o> Reactor<'o> {
 }
 
 /// Starts a nonblocking connect with socket2: `TCP_NODELAY` set before the first byte,
-/// and `EINPROGRESS` is the normal answer.
+/// and `EINPROGRESS` is the normal answer. Where `socket(2)` can make the socket
+/// nonblocking itself (`SOCK_NONBLOCK`: Linux, the BSDs), it does, instead of two
+/// `fcntl` after it: three syscalls before the connect's own, not five.
 fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
+    let (kind, nonblocking) = stream_type();
+    let socket = Socket::new(Domain::for_address(addr), kind, Some(Protocol::TCP))?;
+    if !nonblocking {
+        socket.set_nonblocking(true)?;
+    }
     socket.set_tcp_nodelay(true)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
@@ -875,4 +880,22 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         Err(e) => return Err(e),
     }
     Ok(TcpStream::from_std(socket.into()))
+}
+
+/// A stream socket's type, nonblocking from its creation where the system allows, and
+/// whether it is.
+fn stream_type() -> (Type, bool) {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "fuchsia"
+    ))]
+    return (Type::STREAM.nonblocking(), true);
+    #[allow(unreachable_code)]
+    (Type::STREAM, false)
 }
