@@ -194,30 +194,42 @@ fn a_run_of_http_urls_reads_no_store_and_an_https_redirect_meets_it() {
     let missing = text(&dir.path().join("missing.pem"));
     let env = [("SSL_CERT_FILE", Some(&*missing)), ("SSL_CERT_DIR", None)];
     let plain = reference().files(1).start();
-    let out = dir.path().join("plain");
-    let url = format!("{}/api/download/{}", plain.base_url(), plain.ids()[0]);
-    let args = ["get", "-q", "-o", &*text(&out), &*url];
-    let run = miodl_env(&args, &env);
-    assert_eq!(run.status, Some(0), "{run}");
-    assert_eq!(
-        run.stderr_lines(),
-        Vec::<&str>::new(),
-        "nothing to say\n{run}"
-    );
-    assert_eq!(names_in(&out).len(), 1, "{run}");
-    // Redirected to `https://` in the middle of the run: the store is read then, and
-    // its error is that file's, naming the variable and the file.
     let (tls, _ca) = server_signed_by_a_test_ca(dir.path(), 1);
     let target = format!("{}/api/download/{}", tls.base_url(), tls.ids()[0]);
     let redirect = support::scripted::Server::start(move |_| {
         support::scripted::Script::redirect(302, &target)
     });
-    let out = dir.path().join("redirected");
-    let url = redirect.url("/moved");
-    let args = ["get", "-q", "--retries", "0", "-o", &*text(&out), &*url];
-    let run = miodl_env(&args, &env);
-    assert_eq!(run.status, Some(1), "that file failed\n{run}");
-    let named = format!("SSL_CERT_FILE={missing}");
-    assert!(run.stderr.contains(&named), "names it\n{run}");
-    assert!(names_in(&out).is_empty(), "{run}");
+    for engine in ["reactor", "threads"] {
+        let out = dir.path().join(format!("plain-{engine}"));
+        let url = format!("{}/api/download/{}", plain.base_url(), plain.ids()[0]);
+        let args = ["get", "-q", "--engine", engine, "-o", &*text(&out), &*url];
+        let run = miodl_env(&args, &env);
+        assert_eq!(run.status, Some(0), "{engine}\n{run}");
+        assert_eq!(
+            run.stderr_lines(),
+            Vec::<&str>::new(),
+            "nothing to say\n{run}"
+        );
+        assert_eq!(names_in(&out).len(), 1, "{engine}\n{run}");
+        // Redirected to `https://` in the middle of the run: the store is read then, and
+        // its error is that file's, naming the variable and the file.
+        let out = dir.path().join(format!("redirected-{engine}"));
+        let url = redirect.url("/moved");
+        let args = [
+            "get",
+            "-q",
+            "--engine",
+            engine,
+            "--retries",
+            "0",
+            "-o",
+            &*text(&out),
+            &*url,
+        ];
+        let run = miodl_env(&args, &env);
+        assert_eq!(run.status, Some(1), "{engine}: that file failed\n{run}");
+        let named = format!("SSL_CERT_FILE={missing}");
+        assert!(run.stderr.contains(&named), "{engine}: names it\n{run}");
+        assert!(names_in(&out).is_empty(), "{engine}\n{run}");
+    }
 }
