@@ -18,7 +18,7 @@ use crate::model::shard::Shard;
 use crate::policy::names::{file_name_for_url, safe_id_file_name, NameRegistry};
 use crate::protocol::http::{Method, ResponseHead};
 use crate::protocol::pager::{PageError, PageId, Paging};
-use crate::protocol::url::{percent_encode_segment, Url};
+use crate::protocol::url::{percent_encode_segment, AuthorityMemo, Url};
 
 mod lines;
 pub use lines::{LineError, UrlLines, MAX_LINE};
@@ -179,6 +179,10 @@ pub struct UrlFeed {
     skipped: Vec<SkippedFile>,
     /// Lines that were not URLs miodl can fetch (reported as failures).
     pub bad_lines: Vec<BadLine>,
+    /// The `scheme://host:port` checked last, so the URLs of one server that follow each
+    /// other are spared checking it again (every line is still checked: the list may
+    /// have changed since `run::prepare_get` read it).
+    memo: AuthorityMemo,
 }
 
 impl UrlFeed {
@@ -192,6 +196,7 @@ impl UrlFeed {
             saved: None,
             skipped: Vec::new(),
             bad_lines: Vec::new(),
+            memo: AuthorityMemo::default(),
         }
     }
 
@@ -218,7 +223,7 @@ impl UrlFeed {
             if self.shard.is_some_and(|shard| !shard.contains(text)) {
                 continue;
             }
-            match Url::parse(text) {
+            match Url::parse_with(text, &mut self.memo) {
                 Ok(url) => {
                     if let Some(saved) = &self.saved {
                         if let Some(name) = saved.name_of(&url.to_string()) {
