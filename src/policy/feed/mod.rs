@@ -340,6 +340,8 @@ pub struct CrawlFeed {
     saved: Option<SavedFiles>,
     /// Ids not made jobs because an earlier run saved them, until the scheduler takes them.
     skipped: Vec<SkippedFile>,
+    /// The `scheme://host:port` checked last: the item URLs of one template share it.
+    memo: AuthorityMemo,
 }
 
 /// How many waiting files (queued jobs and ids not yet made jobs) stop the crawl asking
@@ -389,6 +391,7 @@ impl CrawlFeed {
             pages_out: 0,
             saved: None,
             skipped: Vec::new(),
+            memo: AuthorityMemo::default(),
         }
     }
 
@@ -458,7 +461,7 @@ impl CrawlFeed {
             };
             item_url(&self.item_template, self.url_values, id, &mut text);
             // Every pending id's URL was checked when its page was read.
-            let Ok(url) = Url::parse(&text) else {
+            let Ok(url) = Url::parse_with(&text, &mut self.memo) else {
                 continue;
             };
             if let Some(name) = self.saved.as_ref().and_then(|saved| saved.name_of(id)) {
@@ -522,7 +525,7 @@ impl CrawlFeed {
             // An id that would make the item URL unparsable is refused now, with its
             // reason; its job is made later, when the queue runs short.
             item_url(&self.item_template, self.url_values, id, &mut probe);
-            if let Err(e) = Url::check(&probe) {
+            if let Err(e) = Url::check_with(&probe, &mut self.memo) {
                 report.rejected.push((format!("{id:?}"), e.to_string()));
                 continue;
             }
