@@ -8,9 +8,9 @@
 //! buffer, the pool, the first connections).
 //!
 //! Only allocations made on the calling thread are counted: the reactor is that thread,
-//! the server has its own. The protocol layer alone (`Exchange::feed` of one answer,
-//! `http::encode` into a reused buffer) is counted too, to show where the per-file
-//! allocations are not.
+//! the server has its own. The protocol layer alone (`Exchange::feed` of one answer, the
+//! same with the buffer of the head before reused as the engines do, `http::encode` into a
+//! reused buffer) is counted too, to show where the per-file allocations are not.
 //!
 //! Run: `cargo bench --bench allocations`.
 
@@ -120,7 +120,7 @@ fn get_run_with(server: &BenchServer, files: usize, headers: &[(&str, &str)]) ->
 }
 
 /// The protocol layer alone: one encode into a reused buffer, one whole answer fed.
-fn protocol_only() -> (Counts, Counts) {
+fn protocol_only() -> (Counts, Counts, Counts) {
     let request = Request {
         method: Method::Get,
         target: "/f/000001",
@@ -141,18 +141,26 @@ fn protocol_only() -> (Counts, Counts) {
     });
     let mut answer = b"HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Length: 4096\r\n\r\n".to_vec();
     answer.resize(answer.len() + 4096, b'a');
-    let ((), feed_counts) = counted(|| {
+    // One answer fed, its head parsed into `storage` and the buffer given back after.
+    let feed_one = |storage: &mut Vec<u8>| {
         let mut exchange = Exchange::new(Method::Get, true, Limits::default());
         let mut pos = 0;
         loop {
-            let (used, event) = exchange.feed(&answer[pos..]).unwrap();
+            let (used, event) = exchange.feed_reusing(&answer[pos..], storage).unwrap();
             pos += used;
-            if let Some(Part::End { .. }) = event {
-                break;
+            match event {
+                Some(Part::Head(head)) => *storage = head.into_storage(),
+                Some(Part::End { .. }) => break,
+                _ => {}
             }
         }
-    });
-    (encode_counts, feed_counts)
+    };
+    let ((), feed_counts) = counted(|| feed_one(&mut Vec::new()));
+    // The engines' way: the buffer of the answer before is reused.
+    let mut storage = Vec::new();
+    feed_one(&mut storage);
+    let ((), reused_counts) = counted(|| feed_one(&mut storage));
+    (encode_counts, feed_counts, reused_counts)
 }
 
 fn main() {
@@ -197,10 +205,11 @@ fn main() {
         (large_h.allocs - small_h.allocs) as f64 / 1000.0,
         (large_h.reallocs - small_h.reallocs) as f64 / 1000.0,
     );
-    let (encode_counts, feed_counts) = protocol_only();
+    let (encode_counts, feed_counts, reused_counts) = protocol_only();
     println!(
         "protocol alone: http::encode into a reused buffer: {} allocs; \
-         Exchange::feed of head + 4 KiB: {} allocs, {} reallocs",
-        encode_counts.allocs, feed_counts.allocs, feed_counts.reallocs
+         Exchange::feed of head + 4 KiB: {} allocs, {} reallocs; \
+         the same with the last head's buffer reused (feed_reusing): {} allocs",
+        encode_counts.allocs, feed_counts.allocs, feed_counts.reallocs, reused_counts.allocs
     );
 }

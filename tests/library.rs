@@ -7,10 +7,10 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use miodl::app::run::{prepare_crawl, prepare_get, CrawlTask, GetTask};
+use miodl::app::run::{execute, prepare_crawl, prepare_get, CrawlTask, GetTask, Stderr};
 use miodl::serve::{self, ServeConfig};
 use miodl::{
-    CrawlOptions, Downloader, Ending, FileHandler, JobError, SavedFile, StartError,
+    CrawlOptions, Downloader, Ending, FileHandler, JobError, SavedFile, StartError, Stop,
     TransferOptions, Url, UrlError,
 };
 
@@ -88,6 +88,53 @@ fn a_bad_line_of_an_input_file_names_the_file_and_the_line() {
             .starts_with(&format!("{}:4: missing scheme", list.display())),
         "{err}"
     );
+}
+
+/// The list is read twice: checked whole before the run, read again as it goes. Lines
+/// that change in between, into ones that no longer check (some sharing the checked
+/// `scheme://host:port` text up to where they go wrong), are failures of their own, in
+/// every engine; the good lines are fetched.
+#[test]
+fn a_list_changed_after_its_check_fails_its_bad_lines_and_fetches_the_rest() {
+    let server = serve::spawn(ServeConfig {
+        port: 0,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let base = server.base_url();
+    for engine in [
+        miodl::Engine::Reactor,
+        miodl::Engine::Threads,
+        miodl::Engine::Blocking,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("list.txt");
+        let good: Vec<String> = (10..15).map(|n| format!("{base}/bytes/{n}")).collect();
+        fs::write(&list, good.join("\n")).unwrap();
+        let mut task = get_task(&[], vec![list.clone()]);
+        task.transfer.output_dir = Some(dir.path().join("out"));
+        task.transfer.engine = engine;
+        task.transfer.retries = 0;
+        let plan = prepare_get(task).expect("every line checks");
+        let changed = [
+            format!("{base}/bytes/10"),
+            format!("{base}/bytes/1 1"),
+            format!("{base}@evil.test/bytes/12"),
+            format!("{base}0/bytes/13"),
+            format!("{base}/bytes/14#a b"),
+            format!("{base}/bytes/15"),
+        ];
+        fs::write(&list, changed.join("\n")).unwrap();
+        let report = execute(plan, &Stop::new(), Stderr::Silent).expect("the run starts");
+        let summary = &report.summary;
+        assert_eq!((summary.ok, summary.failed), (2, 4), "{engine:?}");
+        let mut saved: Vec<_> = fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        saved.sort();
+        assert_eq!(saved, ["10", "15"], "{engine:?}");
+    }
 }
 
 #[test]

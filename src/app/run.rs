@@ -32,7 +32,7 @@ use crate::policy::feed::{
 use crate::policy::scheduler::{Ending, Scheduler, Start};
 use crate::protocol::http::HeaderArgError;
 use crate::protocol::pager::{Items, PagerConfig, Style};
-use crate::protocol::url::{Authority, Scheme, Url, UrlError};
+use crate::protocol::url::{Authority, AuthorityMemo, Scheme, Url, UrlError};
 use crate::report::console::Console;
 use crate::report::event_lines::EventLines;
 use crate::report::failed_list::FailedList;
@@ -214,10 +214,12 @@ pub fn prepare_get(args: GetTask) -> Result<Plan, StartError> {
     let shard = args.transfer.shard;
     // The files to fetch, counted as the feed will count them (the shard's share).
     let mut total = 0u64;
-    // Checked, not built: the feed builds each `Url` again as the run goes.
+    // Checked, not built: the feed builds each `Url` again as the run goes. URLs of one
+    // server share its `scheme://host:port`, checked once while they follow each other.
+    let mut memo = AuthorityMemo::default();
     let mut expects_tls = false;
     let mut check = |text: &str| -> Result<(), UrlError> {
-        let url = Url::check(text)?;
+        let url = Url::check_with(text, &mut memo)?;
         expects_tls |= url.scheme() == Scheme::Https;
         total += u64::from(shard.is_none_or(|shard| shard.contains(text)));
         if wants_hosts {

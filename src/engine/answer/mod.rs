@@ -68,8 +68,9 @@ impl Policy for Scheduler {
     }
 }
 
-/// Where file bodies land: the output directory, the one path buffer the final
-/// names are built in (reused: no allocation per file), and how many staged files may be
+/// Where file bodies land: the output directory, the buffers an engine's thread reuses
+/// from answer to answer (no allocation per file): the one path buffer the final names
+/// are built in and the one a head is copied into, and how many staged files may be
 /// open at once.
 #[derive(Debug)]
 pub struct Landing<'a> {
@@ -77,6 +78,10 @@ pub struct Landing<'a> {
     pub output: &'a OutputDir,
     /// Scratch for the final path of the file being committed.
     pub path: PathBuf,
+    /// The buffer of the last head read, given back once the scheduler has seen it, for
+    /// the next head ([`Exchange::feed_reusing`]); it keeps the largest head's size (at
+    /// most `Limits::max_head_bytes` and its header table).
+    head: Vec<u8>,
     /// The open-file limit's share for staged files, when it is smaller than the pool
     /// (`TransferOptions::staged_files`).
     staged_limit: Option<usize>,
@@ -88,6 +93,7 @@ impl<'a> Landing<'a> {
         Landing {
             output,
             path: PathBuf::new(),
+            head: Vec::new(),
             staged_limit: None,
         }
     }
@@ -259,7 +265,7 @@ impl Answer {
         loop {
             let (used, event) = self
                 .exchange
-                .feed(&input[consumed..])
+                .feed_reusing(&input[consumed..], &mut landing.head)
                 .map_err(JobError::Http)?;
             consumed += used;
             match event {
@@ -267,7 +273,12 @@ impl Answer {
                 None if used == 0 => return Ok(Used::Partly { used: consumed }),
                 // Framing consumed (an interim 1xx head, a chunk-size line): go on.
                 None => {}
-                Some(http::Part::Head(head)) => self.on_head(&head, policy, landing, now)?,
+                Some(http::Part::Head(head)) => {
+                    let accepted = self.on_head(&head, policy, landing, now);
+                    // Seen, and copied by whoever keeps it: its buffer serves the next.
+                    landing.head = head.into_storage();
+                    accepted?;
+                }
                 Some(http::Part::Body(bytes)) => match self.on_body(bytes, policy, now)? {
                     Flow::Continue => {}
                     // Enough of an answer read only to be dropped: the socket is not

@@ -18,7 +18,7 @@ use crate::model::shard::Shard;
 use crate::policy::names::{file_name_for_url, safe_id_file_name, NameRegistry};
 use crate::protocol::http::{Method, ResponseHead};
 use crate::protocol::pager::{PageError, PageId, Paging};
-use crate::protocol::url::{percent_encode_segment, Url};
+use crate::protocol::url::{percent_encode_segment, AuthorityMemo, Url};
 
 mod lines;
 pub use lines::{LineError, UrlLines, MAX_LINE};
@@ -179,6 +179,10 @@ pub struct UrlFeed {
     skipped: Vec<SkippedFile>,
     /// Lines that were not URLs miodl can fetch (reported as failures).
     pub bad_lines: Vec<BadLine>,
+    /// The `scheme://host:port` checked last, so the URLs of one server that follow each
+    /// other are spared checking it again (every line is still checked: the list may
+    /// have changed since `run::prepare_get` read it).
+    memo: AuthorityMemo,
 }
 
 impl UrlFeed {
@@ -192,6 +196,7 @@ impl UrlFeed {
             saved: None,
             skipped: Vec::new(),
             bad_lines: Vec::new(),
+            memo: AuthorityMemo::default(),
         }
     }
 
@@ -218,7 +223,7 @@ impl UrlFeed {
             if self.shard.is_some_and(|shard| !shard.contains(text)) {
                 continue;
             }
-            match Url::parse(text) {
+            match Url::parse_with(text, &mut self.memo) {
                 Ok(url) => {
                     if let Some(saved) = &self.saved {
                         if let Some(name) = saved.name_of(&url.to_string()) {
@@ -335,6 +340,8 @@ pub struct CrawlFeed {
     saved: Option<SavedFiles>,
     /// Ids not made jobs because an earlier run saved them, until the scheduler takes them.
     skipped: Vec<SkippedFile>,
+    /// The `scheme://host:port` checked last: the item URLs of one template share it.
+    memo: AuthorityMemo,
 }
 
 /// How many waiting files (queued jobs and ids not yet made jobs) stop the crawl asking
@@ -384,6 +391,7 @@ impl CrawlFeed {
             pages_out: 0,
             saved: None,
             skipped: Vec::new(),
+            memo: AuthorityMemo::default(),
         }
     }
 
@@ -453,7 +461,7 @@ impl CrawlFeed {
             };
             item_url(&self.item_template, self.url_values, id, &mut text);
             // Every pending id's URL was checked when its page was read.
-            let Ok(url) = Url::parse(&text) else {
+            let Ok(url) = Url::parse_with(&text, &mut self.memo) else {
                 continue;
             };
             if let Some(name) = self.saved.as_ref().and_then(|saved| saved.name_of(id)) {
@@ -517,7 +525,7 @@ impl CrawlFeed {
             // An id that would make the item URL unparsable is refused now, with its
             // reason; its job is made later, when the queue runs short.
             item_url(&self.item_template, self.url_values, id, &mut probe);
-            if let Err(e) = Url::check(&probe) {
+            if let Err(e) = Url::check_with(&probe, &mut self.memo) {
                 report.rejected.push((format!("{id:?}"), e.to_string()));
                 continue;
             }

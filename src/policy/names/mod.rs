@@ -45,13 +45,25 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// 5. An empty segment (`http://host/`, `/dir/`) becomes `index.html`, as in wget.
 /// 6. Cap the length at [`MAX_NAME_BYTES`], cutting on a character boundary.
 pub fn file_name_for_url(url: &Url) -> String {
-    let path = url.target().split('?').next().unwrap_or_default();
-    let segment = path.rsplit('/').next().unwrap_or_default();
-    // The common case, a plain name, needs no repair: one allocation.
+    // Byte scans: `?` and `/` are ASCII, so these are character boundaries.
+    let target = url.target();
+    let path = &target[..target
+        .bytes()
+        .position(|b| b == b'?')
+        .unwrap_or(target.len())];
+    let segment = &path[path.bytes().rposition(|b| b == b'/').map_or(0, |i| i + 1)..];
+    // The common case, a plain name, needs no repair: one allocation. An ASCII name is
+    // judged byte by byte (its unsafe characters are the ASCII ones of `is_unsafe_char`).
     let plain = !segment.is_empty()
         && segment.len() <= MAX_NAME_BYTES
         && !segment.starts_with('.')
-        && !segment.contains(|c: char| c == '%' || is_unsafe_char(c));
+        && if segment.is_ascii() {
+            segment
+                .bytes()
+                .all(|b| !matches!(b, b'%' | b'/' | b'\\') && !b.is_ascii_control())
+        } else {
+            !segment.contains(|c: char| c == '%' || is_unsafe_char(c))
+        };
     if plain {
         return segment.to_string();
     }

@@ -143,6 +143,9 @@ pub struct Pool {
     per_host: Option<usize>,
     hosts: Vec<Host>,
     by_name: HashMap<String, Vec<HostId>>,
+    /// The host interned last: a list's URLs mostly share one, and comparing it costs
+    /// less than hashing the name (SipHash) for `by_name`.
+    last: Option<HostId>,
     open: usize,
 }
 
@@ -154,6 +157,7 @@ impl Pool {
             per_host,
             hosts: Vec::new(),
             by_name: HashMap::new(),
+            last: None,
             open: 0,
         }
     }
@@ -185,16 +189,21 @@ impl Pool {
         hop: Hop,
         dial: Option<(&str, u16)>,
     ) -> HostId {
+        let same = |id: HostId| {
+            let host = &self.hosts[id.0];
+            host.port == port && host.scheme == scheme && host.hop == hop && host.name == name
+        };
+        if let Some(id) = self.last.filter(|&id| same(id)) {
+            return id;
+        }
         if let Some(ids) = self.by_name.get(name) {
-            let same = |id: &&HostId| {
-                let host = &self.hosts[id.0];
-                host.port == port && host.scheme == scheme && host.hop == hop
-            };
-            if let Some(&id) = ids.iter().find(same) {
+            if let Some(&id) = ids.iter().find(|&&id| same(id)) {
+                self.last = Some(id);
                 return id;
             }
         }
         let id = HostId(self.hosts.len());
+        self.last = Some(id);
         self.hosts.push(Host {
             scheme,
             name: name.to_string(),

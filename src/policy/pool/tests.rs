@@ -244,3 +244,26 @@ fn through_a_proxy_http_is_keyed_by_the_proxy_and_https_by_its_origin() {
     let direct = pool.intern_route(&s, Route::Direct);
     assert!(!pool.via_proxy(direct));
 }
+
+#[test]
+fn a_host_interned_again_right_after_is_the_same_and_a_neighbour_is_not() {
+    let mut pool = Pool::new(None, None);
+    let a = pool.intern(Scheme::Http, "a", 80);
+    assert_eq!(pool.intern(Scheme::Http, "a", 80), a, "the last one, again");
+    let others = [
+        pool.intern(Scheme::Http, "a", 81),
+        pool.intern(Scheme::Https, "a", 80),
+        pool.intern(Scheme::Http, "ab", 80),
+        pool.intern(Scheme::Http, "b", 80),
+    ];
+    for (i, &other) in others.iter().enumerate() {
+        assert_ne!(other, a, "{i}");
+        assert_eq!(pool.intern(Scheme::Http, "a", 80), a, "{i}: back to a");
+    }
+    let mut distinct = others.to_vec();
+    distinct.sort_by_key(|id| id.0);
+    distinct.dedup();
+    assert_eq!(distinct.len(), others.len());
+    assert_eq!(pool.intern(Scheme::Http, "ab", 80), others[2]);
+    assert_eq!(pool.name(others[1]), (Scheme::Https, "a"));
+}

@@ -41,7 +41,7 @@ use crate::policy::rate::Throttle;
 use crate::policy::retry::Jitter;
 use crate::protocol::http::{self, Method, Request, ResponseHead};
 use crate::protocol::proxy::Route;
-use crate::protocol::url::{Authority, Url};
+use crate::protocol::url::{Authority, Scheme, Url};
 use permit::{Permit, Semaphore};
 use verdict::Verdict;
 
@@ -171,8 +171,8 @@ pub struct Scheduler {
     /// Scheme, host and port of the URLs named on the command line (and, as it is
     /// read, on stdin): the only ones that get the credentials.
     trusted_hosts: Vec<Authority>,
-    /// The `Host` value of the request being encoded (reused: no allocation per request).
-    host_scratch: String,
+    /// The `Host` value of the request being encoded.
+    host_scratch: HostScratch,
     authorization: Option<String>,
     /// `-H`, `-A` and `--compressed`, rendered once; `None` when there are none.
     custom: Option<http::CustomHeaders>,
@@ -242,7 +242,7 @@ impl Scheduler {
             rate_skipped: Vec::new(),
             rate_wake: None,
             trusted_hosts: trusted,
-            host_scratch: String::new(),
+            host_scratch: HostScratch::default(),
             authorization,
             custom,
             jitter: Jitter::new(start.jitter_seed),
@@ -681,9 +681,7 @@ impl Scheduler {
             Route::Forward(proxy) => Some(proxy.authorization()),
             Route::Direct | Route::Tunnel(_) => None,
         };
-        self.host_scratch.clear();
-        url.write_host_header(&mut self.host_scratch);
-        let host = self.host_scratch.as_str();
+        self.host_scratch.write_for(url);
         // A page's body goes with its POST; a redirect that made it a GET drops it.
         let (method, form_body) = match &job.kind {
             JobKind::Page {
@@ -702,7 +700,7 @@ impl Scheduler {
             range,
             method,
             target: url.target(),
-            host,
+            host: self.host_scratch.as_str(),
             keep_alive: self.options.keep_alive,
             authorization,
             form_body,
@@ -866,5 +864,36 @@ impl Reports {
     fn emit(&mut self, event: &Event<'_>, now: Instant) {
         self.summary.on_event(event, now);
         self.observers.emit(event, now);
+    }
+}
+
+/// The `Host` value of the last request encoded, reused as it is by the next request to
+/// the same scheme, host and port (no allocation, nor any writing, per request).
+#[derive(Debug, Default)]
+struct HostScratch {
+    /// The value.
+    text: String,
+    /// What it was written for.
+    scheme: Option<Scheme>,
+    port: u16,
+    host: String,
+}
+
+impl HostScratch {
+    /// Makes it the `Host` value for `url`, written again only if it is another host's.
+    fn write_for(&mut self, url: &Url) {
+        let (scheme, port) = (Some(url.scheme()), url.port());
+        if self.scheme != scheme || self.port != port || self.host != url.host() {
+            self.text.clear();
+            url.write_host_header(&mut self.text);
+            (self.scheme, self.port) = (scheme, port);
+            self.host.clear();
+            self.host.push_str(url.host());
+        }
+    }
+
+    /// The value.
+    fn as_str(&self) -> &str {
+        &self.text
     }
 }

@@ -545,6 +545,41 @@ fn within_jitter(delay: Duration, nominal: Duration) -> bool {
 // Queue order.
 
 #[test]
+fn every_request_names_its_own_host_whatever_went_before() {
+    let urls = [
+        "http://a.test/1",
+        "http://a.test/2",
+        "http://a.test:8080/3",
+        "https://a.test:8080/4",
+        "http://ab.test:8080/5",
+        "http://a.test/6",
+        "http://[::1]:8080/7",
+        "http://a.test:80/8",
+    ];
+    let hosts = [
+        "a.test",
+        "a.test",
+        "a.test:8080",
+        "a.test:8080",
+        "ab.test:8080",
+        "a.test",
+        "[::1]:8080",
+        "a.test",
+    ];
+    let mut run = Run::get(&urls);
+    let handed = run.drain();
+    assert_eq!(handed.len(), urls.len());
+    for (&job, host) in handed.iter().zip(hosts) {
+        let request = run.send(job);
+        assert!(
+            request.contains(&format!("\r\nHost: {host}\r\n")),
+            "{request}"
+        );
+        run.answer(job, &ok("body"));
+    }
+}
+
+#[test]
 fn files_come_out_in_input_order() {
     let mut run = Run::get(&[A, B, C]);
     let handed = run.drain();

@@ -186,6 +186,15 @@ impl Framing {
     }
 
     fn note_connection(&mut self, value: &[u8]) {
+        // Nearly every value is one of the two tokens, alone: the list needs no splitting.
+        if value.eq_ignore_ascii_case(b"keep-alive") {
+            self.connection_keep_alive = true;
+            return;
+        }
+        if value.eq_ignore_ascii_case(b"close") {
+            self.connection_close = true;
+            return;
+        }
         for token in list_elements(value) {
             self.connection_close |= token.eq_ignore_ascii_case(b"close");
             self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");

@@ -157,8 +157,20 @@ impl Exchange {
     /// 1xx answers included) adding up to more than [`Limits::max_total_head_bytes`]
     /// fail with [`HttpError::HeadsTooLarge`].
     pub fn feed<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
+        self.feed_reusing(input, &mut Vec::new())
+    }
+
+    /// [`Exchange::feed`], with a head's bytes copied into `storage`
+    /// ([`ResponseHead::parse_reusing`]): give back the buffer of the last
+    /// [`Part::Head`] ([`ResponseHead::into_storage`]) and the next head that fits in it
+    /// costs no allocation. An interim 1xx head's buffer goes back into `storage` at once.
+    pub fn feed_reusing<'a>(
+        &mut self,
+        input: &'a [u8],
+        storage: &mut Vec<u8>,
+    ) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let result = match self.state {
-            State::AwaitingHead { .. } => self.feed_head(input),
+            State::AwaitingHead { .. } => self.feed_head(input, storage),
             State::Body { .. } => self.feed_body(input),
             State::Done => Ok((0, None)),
             State::Failed(e) => Err(e),
@@ -277,7 +289,11 @@ impl Exchange {
         }
     }
 
-    fn feed_head<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Part<'a>>), HttpError> {
+    fn feed_head<'a>(
+        &mut self,
+        input: &'a [u8],
+        storage: &mut Vec<u8>,
+    ) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let State::AwaitingHead { seen, scanned, .. } = &mut self.state else {
             unreachable!("feed_head is only called while awaiting the head");
         };
@@ -301,8 +317,10 @@ impl Exchange {
         // reads take the line-by-line path, so a head trickled in byte by byte is not
         // parsed again from the start each time.
         if *scanned == 0 {
-            if let Ok(Some((head, len))) = ResponseHead::parse(window, &self.limits) {
-                return self.on_head(head, len);
+            if let Ok(Some((head, len))) =
+                ResponseHead::parse_reusing(window, &self.limits, storage)
+            {
+                return self.on_head(head, len, storage);
             }
         }
         // Otherwise run the parser only when a new line is complete within the size limit:
@@ -319,8 +337,10 @@ impl Exchange {
             .map(|i| from + i + 1);
         *scanned = window.len();
         if let Some(end) = line_end {
-            if let Some((head, len)) = ResponseHead::parse(&input[..end], &self.limits)? {
-                return self.on_head(head, len);
+            if let Some((head, len)) =
+                ResponseHead::parse_reusing(&input[..end], &self.limits, storage)?
+            {
+                return self.on_head(head, len, storage);
             }
         }
         if input.len() > self.limits.max_head_bytes {
@@ -335,6 +355,7 @@ impl Exchange {
         &mut self,
         head: ResponseHead,
         len: usize,
+        storage: &mut Vec<u8>,
     ) -> Result<(usize, Option<Part<'a>>), HttpError> {
         let State::AwaitingHead { interim, .. } = self.state else {
             unreachable!("a head is only parsed while awaiting it");
@@ -350,7 +371,9 @@ impl Exchange {
         match head.status {
             101 => return Err(HttpError::UnexpectedUpgrade),
             100..=199 => {
-                // 100 Continue, 103 Early Hints, ...: a final response follows.
+                // 100 Continue, 103 Early Hints, ...: a final response follows, into the
+                // same buffer.
+                *storage = head.into_storage();
                 self.state = State::AwaitingHead {
                     seen: 0,
                     scanned: 0,

@@ -17,7 +17,10 @@
 //!        └─────────────────────── head_len ───────────────────────┘
 //! ```
 //!
-//! One allocation per head, sized exactly, whatever the number of headers. The
+//! One buffer per head, sized exactly, whatever the number of headers; and none at all
+//! when the caller hands back the buffer of the head before
+//! ([`ResponseHead::parse_reusing`], [`ResponseHead::into_storage`]: the engines keep one
+//! per thread, so a download's head costs no allocation). The
 //! alternatives cost more somewhere: a `Vec` of spans beside the bytes is a second
 //! allocation; spans in an inline array (say 32 headers of 8 bytes) spare it only up to
 //! that count and make every `ResponseHead` (and the `Part` carrying it) 256 bytes larger
@@ -105,6 +108,18 @@ impl ResponseHead {
     /// Leading empty lines are skipped, as RFC 9112 §2.2 allows. The size limit is the
     /// caller's to enforce ([`crate::protocol::http::Exchange`] does).
     pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<(ResponseHead, usize)>, HttpError> {
+        ResponseHead::parse_reusing(buf, limits, &mut Vec::new())
+    }
+
+    /// [`ResponseHead::parse`], with the head's bytes copied into `storage` (taken, and
+    /// left empty, only when a head is complete): a buffer given back by
+    /// [`ResponseHead::into_storage`] of an earlier head, so a head that fits in it costs
+    /// no allocation.
+    pub fn parse_reusing(
+        buf: &[u8],
+        limits: &Limits,
+        storage: &mut Vec<u8>,
+    ) -> Result<Option<(ResponseHead, usize)>, HttpError> {
         let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut heap;
         let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers <= STACK_HEADERS
@@ -142,7 +157,7 @@ impl ResponseHead {
             });
         }
         let head = &buf[..len];
-        let (raw, framing) = own_head(head, resp.headers);
+        let (raw, framing) = own_head(head, resp.headers, std::mem::take(storage));
         let head = ResponseHead {
             status,
             version,
@@ -211,6 +226,12 @@ impl ResponseHead {
     pub fn as_bytes(&self) -> &[u8] {
         &self.raw[..self.head_len]
     }
+
+    /// The head's buffer, for the next [`ResponseHead::parse_reusing`]: its capacity is
+    /// what is reused, its bytes are overwritten.
+    pub fn into_storage(self) -> Vec<u8> {
+        self.raw
+    }
 }
 
 impl std::fmt::Debug for ResponseHead {
@@ -267,10 +288,12 @@ fn span_in(head: &[u8], part: &[u8]) -> Range<usize> {
     }
 }
 
-/// The owned copy of a parsed head: its bytes, then one entry of offsets per header
-/// (see the module doc), and the framing headers noted on the way.
-fn own_head(head: &[u8], headers: &[httparse::Header<'_>]) -> (Vec<u8>, Framing) {
-    let mut raw = Vec::with_capacity(head.len() + headers.len() * ENTRY);
+/// The owned copy of a parsed head, in `raw` (cleared; it grows only when too small): its
+/// bytes, then one entry of offsets per header (see the module doc), and the framing
+/// headers noted on the way.
+fn own_head(head: &[u8], headers: &[httparse::Header<'_>], mut raw: Vec<u8>) -> (Vec<u8>, Framing) {
+    raw.clear();
+    raw.reserve_exact(head.len() + headers.len() * ENTRY);
     raw.extend_from_slice(head);
     let mut framing = Framing::default();
     for h in headers {

@@ -121,6 +121,94 @@ pub struct CheckedUrl<'a> {
     query: Option<&'a str>,
 }
 
+/// The checked `scheme://host:port` of the last URL [`Url::check_with`] checked whole,
+/// exactly as written, so that the next URL that starts with the same text is spared the
+/// checks of that part (a list's URLs mostly share their server). It holds no verdict
+/// about any other text: a URL is spared them only if its first bytes are these, up to a
+/// `/`, `?`, `#` or its end, and the checks' outcome depends on nothing else. So it stays
+/// right whatever a list holds, and however it changes during a run.
+#[derive(Debug, Default)]
+pub struct AuthorityMemo {
+    /// `scheme://authority` as written; empty when nothing is kept.
+    prefix: String,
+    /// The parts [`Url::check`] found in it.
+    scheme: Option<Scheme>,
+    host: MemoHost,
+    port: u16,
+}
+
+/// The host of an [`AuthorityMemo`].
+#[derive(Debug, Default, Clone, Copy)]
+enum MemoHost {
+    /// Nothing kept.
+    #[default]
+    None,
+    /// A name or IPv4 address: where it lies in the prefix.
+    Name { start: usize, end: usize },
+    /// An IPv6 literal.
+    V6(Ipv6Addr),
+}
+
+/// The longest prefix an [`AuthorityMemo`] keeps (a longer authority is checked every time).
+const MEMO_MAX: usize = 512;
+
+impl AuthorityMemo {
+    /// The parse of `s` when it starts with the kept prefix and the rest passes its checks
+    /// (no forbidden character); `None` otherwise, and `s` is to be checked whole.
+    fn reuse<'s>(&self, s: &'s str) -> Option<CheckedUrl<'s>> {
+        let scheme = self.scheme?;
+        let rest = s.strip_prefix(self.prefix.as_str())?;
+        // The authority ends where it ended in the prefix, or it is another one.
+        if !matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#')) {
+            return None;
+        }
+        // The prefix passed this check; the rest must too (else its error is `check`'s).
+        if find_forbidden(rest).is_some() {
+            return None;
+        }
+        let host = match self.host {
+            MemoHost::None => return None,
+            MemoHost::Name { start, end } => CheckedHost::Name(s.get(start..end)?),
+            MemoHost::V6(address) => CheckedHost::V6(address),
+        };
+        let (path, query) = split_path_query(rest);
+        Some(CheckedUrl {
+            scheme,
+            host,
+            port: self.port,
+            path,
+            query,
+        })
+    }
+
+    /// Keeps the first `prefix` bytes of `s`, its `scheme://authority` checked as
+    /// `checked`; an international host (mapped by IDNA each time) or a prefix over
+    /// [`MEMO_MAX`] bytes is not kept, and nothing is then.
+    fn keep(&mut self, s: &str, prefix: usize, checked: &CheckedUrl<'_>) {
+        let host = match checked.host {
+            CheckedHost::Name(name) => {
+                // The name is a slice of `s`, within its prefix.
+                let start = name.as_ptr() as usize - s.as_ptr() as usize;
+                MemoHost::Name {
+                    start,
+                    end: start + name.len(),
+                }
+            }
+            CheckedHost::V6(address) => MemoHost::V6(address),
+            CheckedHost::International(_) => MemoHost::None,
+        };
+        self.prefix.clear();
+        self.scheme = None;
+        if matches!(host, MemoHost::None) || prefix > MEMO_MAX {
+            return;
+        }
+        self.prefix.push_str(&s[..prefix]);
+        self.scheme = Some(checked.scheme);
+        self.host = host;
+        self.port = checked.port;
+    }
+}
+
 /// The host of a [`CheckedUrl`], not yet in the form a [`Url`] keeps.
 #[derive(Debug, Clone, Copy)]
 enum CheckedHost<'a> {
@@ -239,6 +327,33 @@ impl Url {
     /// owned [`Url`]: the parts stay borrowed from `s`, so a URL that passes costs no
     /// allocation. This is the one parser; [`Url::parse`] only copies its result out.
     pub fn check(s: &str) -> Result<CheckedUrl<'_>, UrlError> {
+        Url::check_split(s).map(|(checked, _)| checked)
+    }
+
+    /// [`Url::check`], for a URL of a list whose URLs mostly share their `scheme://host:port`:
+    /// when `s` starts with the one `memo` holds, the text that every check of the scheme
+    /// and authority was made on in this run, those checks are not made again, only the
+    /// ones of the rest of `s`; otherwise `s` is checked whole, and `memo` keeps its
+    /// authority. The result and the errors are [`Url::check`]'s in either case.
+    pub fn check_with<'s>(
+        s: &'s str,
+        memo: &mut AuthorityMemo,
+    ) -> Result<CheckedUrl<'s>, UrlError> {
+        if let Some(checked) = memo.reuse(s) {
+            return Ok(checked);
+        }
+        let (checked, prefix) = Url::check_split(s)?;
+        memo.keep(s, prefix, &checked);
+        Ok(checked)
+    }
+
+    /// [`Url::parse`] through [`Url::check_with`].
+    pub fn parse_with(s: &str, memo: &mut AuthorityMemo) -> Result<Url, UrlError> {
+        Url::check_with(s, memo).map(|checked| checked.to_url())
+    }
+
+    /// [`Url::check`], and the length of the `scheme://authority` that starts `s`.
+    fn check_split(s: &str) -> Result<(CheckedUrl<'_>, usize), UrlError> {
         if let Some((position, character)) = find_forbidden(s) {
             return Err(UrlError::ForbiddenCharacter {
                 character,
@@ -280,13 +395,14 @@ impl Url {
         }
         let (host, port) = parse_authority(authority, s, scheme_kind.default_port())?;
         let (path, query) = split_path_query(path_and_more);
-        Ok(CheckedUrl {
+        let checked = CheckedUrl {
             scheme: scheme_kind,
             host,
             port,
             path,
             query,
-        })
+        };
+        Ok((checked, s.len() - path_and_more.len()))
     }
 
     /// `http` or `https`.
@@ -318,15 +434,19 @@ impl Url {
     }
 
     /// Appends the `Host` header value to `out` (no allocation when `out` has room).
+    /// Every request writes one, so the port's digits are written by hand, not through
+    /// `std::fmt` (which cost some 600 instructions a request).
     pub fn write_host_header(&self, out: &mut String) {
-        use std::fmt::Write;
-        if self.host.contains(':') {
-            let _ = write!(out, "[{}]", self.host);
+        if self.host.as_bytes().contains(&b':') {
+            out.push('[');
+            out.push_str(&self.host);
+            out.push(']');
         } else {
             out.push_str(&self.host);
         }
         if self.port != self.scheme.default_port() {
-            let _ = write!(out, ":{}", self.port);
+            out.push(':');
+            push_decimal(out, self.port);
         }
     }
 
@@ -661,6 +781,23 @@ fn encode_into(out: &mut String, s: &str, query: bool) {
     if run_start < bytes.len() {
         out.push_str(&s[run_start..]);
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// RFC 3986 unreserved: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.

@@ -244,6 +244,27 @@ fn user_info_is_redacted() {
 }
 
 #[test]
+fn host_header_writes_every_port_in_decimal() {
+    for (port, header) in [
+        (1, "h:1"),
+        (9, "h:9"),
+        (10, "h:10"),
+        (99, "h:99"),
+        (100, "h:100"),
+        (8080, "h:8080"),
+        (40357, "h:40357"),
+        (65535, "h:65535"),
+    ] {
+        let url = Url::parse(&format!("http://h:{port}/x")).unwrap();
+        let mut out = String::from("kept ");
+        url.write_host_header(&mut out);
+        assert_eq!(out, format!("kept {header}"));
+    }
+    let v6 = Url::parse("http://[2001:db8::1]:443/").unwrap();
+    assert_eq!(v6.host_header(), "[2001:db8::1]:443");
+}
+
+#[test]
 fn header_origin_and_authority() {
     let cases = [
         ("http://h/", "h", "http://h", "http://h:80"),
@@ -454,4 +475,95 @@ fn what_idna_refuses_is_an_invalid_host_naming_it() {
         assert!(message.contains("(IDNA)"), "{input:?}: {message}");
         assert!(!message.contains('\n'));
     }
+}
+
+/// URLs that share a first part with one another in every way that matters to
+/// [`AuthorityMemo`]: the same authority, one that extends it, a port or user info after
+/// it, forbidden characters after it (in the path, the query, the fragment).
+const MEMO_CORPUS: &[&str] = &[
+    "http://h/x",
+    "http://h",
+    "http://h?q",
+    "http://h#f",
+    "http://h/x#frag with space",
+    "http://h/x y",
+    "http://h/x\u{85}",
+    "http://h/x\r\nHost: evil",
+    "http://h/a/../b?c d",
+    "http://h/%zz?q=%41",
+    "http://h/ü?ü#ü",
+    "http://hx/y",
+    "http://h.example/x",
+    "http://h@evil/x",
+    "http://h:80@evil/x",
+    "http://h:80/x",
+    "http://h:8/x",
+    "http://h:8080/x",
+    "http://h:8080",
+    "http://h:80:80/x",
+    "http://h:/x",
+    "http://h:0/x",
+    "http://h:99999/x",
+    "http://h%41/x",
+    "http://h\t/x",
+    "HTTP://h/x",
+    "HTTP://H/x",
+    "https://h/x",
+    "ftp://h/x",
+    "http:/h/x",
+    "http://[::1]/x",
+    "http://[::1]",
+    "http://[::1]:8080/x",
+    "http://[::1]x/",
+    "http://[::1]:8080@e/x",
+    "http://bücher.example/x",
+    "http://bücher.example/y",
+    "",
+];
+
+#[test]
+fn a_memo_never_changes_what_a_check_finds() {
+    for first in MEMO_CORPUS {
+        for second in MEMO_CORPUS {
+            let mut memo = AuthorityMemo::default();
+            let _ = Url::check_with(first, &mut memo);
+            let spared = Url::parse_with(second, &mut memo);
+            assert_eq!(spared, Url::parse(second), "{second:?} after {first:?}");
+            // Its own memo now, if it kept one.
+            let again = Url::parse_with(second, &mut memo);
+            assert_eq!(again, Url::parse(second), "{second:?} twice");
+        }
+    }
+}
+
+#[test]
+fn a_memo_spares_the_authority_only_up_to_where_it_ends() {
+    let mut memo = AuthorityMemo::default();
+    Url::check_with("http://H:8080/a", &mut memo).unwrap();
+    assert_eq!(memo.prefix, "http://H:8080");
+    for spared in [
+        "http://H:8080/b",
+        "http://H:8080",
+        "http://H:8080?q",
+        "http://H:8080#f",
+    ] {
+        assert!(memo.reuse(spared).is_some(), "{spared}");
+    }
+    for whole in [
+        "http://H:80801/b",
+        "http://H:8080@e/b",
+        "http://h:8080/b",
+        "http://H:8080/b c",
+        "http://H:8080/b#c d",
+        "http://H:808",
+    ] {
+        assert!(memo.reuse(whole).is_none(), "{whole}");
+    }
+    // An international host is mapped again each time: not kept.
+    Url::check_with("http://bücher.example/x", &mut memo).unwrap();
+    assert!(memo.reuse("http://bücher.example/y").is_none());
+    assert!(
+        memo.reuse("http://H:8080/b").is_none(),
+        "the memo before is gone"
+    );
 }

@@ -75,6 +75,8 @@ pub struct UrlLines<R> {
     bytes: Vec<u8>,
     /// The current line as text, untrimmed (empty when it is an error); reused too.
     text: String,
+    /// Where the trimmed line lies in `text` (found once, by [`UrlLines::advance`]).
+    trimmed: (usize, usize),
     /// Why the current line is not text, if it is not.
     error: Option<LineError>,
     /// The number of the current line, from 1.
@@ -91,6 +93,7 @@ impl<R: BufRead> UrlLines<R> {
             reader,
             bytes: Vec::new(),
             text: String::new(),
+            trimmed: (0, 0),
             error: None,
             number: 0,
             ended: false,
@@ -114,6 +117,8 @@ impl<R: BufRead> UrlLines<R> {
             }
             let trimmed = self.text.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                let start = trimmed.as_ptr() as usize - self.text.as_ptr() as usize;
+                self.trimmed = (start, start + trimmed.len());
                 return true;
             }
         }
@@ -124,7 +129,7 @@ impl<R: BufRead> UrlLines<R> {
     pub fn line(&self) -> Result<&str, &LineError> {
         match &self.error {
             Some(error) => Err(error),
-            None => Ok(self.text.trim()),
+            None => Ok(self.text.get(self.trimmed.0..self.trimmed.1).unwrap_or("")),
         }
     }
 
@@ -148,6 +153,7 @@ impl<R: BufRead> UrlLines<R> {
         }
         self.bytes.clear();
         self.text.clear();
+        self.trimmed = (0, 0);
         self.error = None;
         if self.ended {
             return None;
