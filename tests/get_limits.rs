@@ -233,3 +233,46 @@ fn the_thread_count_check_can_fail() {
     let tasks = threads_while_busy("threads", "8", 8);
     assert!(tasks > 1, "the threads engine uses worker threads: {tasks}");
 }
+
+fn a_socket_with_nothing_left_to_carry_is_closed_before_the_run_ends_with(engine: &str) {
+    // Two files on two sockets; the second answer waits for the gate. Once the list is
+    // done and the first answer is in, its socket has nothing left to carry: it is
+    // closed then, while the second is still in flight (as a run of 10,000 sockets
+    // closes each as its answer ends, not all 10,000 after the last one).
+    let gate = Gate::new();
+    let held = gate.clone();
+    let server = Server::start(move |req| {
+        let script = if req.path == "/slow.txt" {
+            Script::new().wait(&held)
+        } else {
+            Script::new()
+        };
+        script.write(response(200, &[], req.path.as_bytes()))
+    });
+    let out = out_dir();
+    let urls = [server.url("/fast.txt"), server.url("/slow.txt")];
+    let mut args = get_args(out.path(), &["-c", "2", "--engine", engine]);
+    args.extend(urls.iter().map(String::as_str));
+    let run = start(&args);
+    let both_opened = server.wait_until(|s| s.accepted == 2 && s.requests.len() == 2);
+    let fast_closed = both_opened && server.wait_until(|s| s.open == 1);
+    gate.open();
+    let run = run.finish();
+    assert!(both_opened, "{engine}: both requests arrived\n{run}");
+    assert!(
+        fast_closed,
+        "{engine}: the idle socket was closed while the other answer waited\n{run}"
+    );
+    assert_eq!(run.status, Some(0), "{engine}\n{run}");
+    assert_eq!(run.count("ok"), 2, "{engine}\n{run}");
+}
+
+#[test]
+fn a_socket_with_nothing_left_to_carry_is_closed_before_the_run_ends_reactor() {
+    a_socket_with_nothing_left_to_carry_is_closed_before_the_run_ends_with("reactor");
+}
+
+#[test]
+fn a_socket_with_nothing_left_to_carry_is_closed_before_the_run_ends_threads() {
+    a_socket_with_nothing_left_to_carry_is_closed_before_the_run_ends_with("threads");
+}

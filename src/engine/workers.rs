@@ -271,6 +271,12 @@ fn worker(
     while let Some((job, claim)) = next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host))
     {
         worker.perform(job, claim, &mut belongings);
+        if belongings.kept.is_some() && shared.lock().wants_no_socket() {
+            // Nothing left to carry: closed now, not when the last answer is in.
+            if let Some(socket) = belongings.kept.take() {
+                shared.socket_closed(&socket.host, worker.slot);
+            }
+        }
         shared.changed.notify_all();
         if worker.short.take() && shared.retire() {
             // No descriptor for this worker's socket or file: one worker fewer, as the

@@ -749,6 +749,11 @@ impl<'o> Reactor<'o> {
                 // Its own timer again, at the connect deadline.
                 self.settle(slot, Action::Wait, scheduler, now);
             }
+            Action::Release if scheduler.wants_no_socket() => {
+                // Nothing left to carry: closed now, between answers, not in a row of
+                // 10,000 closes (a FIN each) after the last one.
+                self.close(slot, scheduler, now);
+            }
             Action::Release => {
                 let conn = &mut self.conns[slot.0];
                 if conn.leave_room() {
@@ -855,6 +860,7 @@ impl<'o> Reactor<'o> {
     }
 
     fn close_all(&mut self, scheduler: &mut Scheduler, now: Instant) {
+        self.pool.retire();
         let slots: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for slot in slots {
             self.close(ConnId(slot), scheduler, now);

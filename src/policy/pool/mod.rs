@@ -358,6 +358,17 @@ impl Pool {
         self.open -= 1;
     }
 
+    /// The run is over: no socket will be given out again, so the idle and room lists
+    /// are dropped at once, and closing each socket after it ([`Pool::closed`]) does not
+    /// search them (with 10,000 idle sockets to one host, those searches were 50 million
+    /// comparisons at the end of the run).
+    pub fn retire(&mut self) {
+        for entry in &mut self.hosts {
+            entry.idle.clear();
+            entry.room.clear();
+        }
+    }
+
     /// Sockets open now.
     pub fn open(&self) -> usize {
         self.open

@@ -267,3 +267,24 @@ fn a_host_interned_again_right_after_is_the_same_and_a_neighbour_is_not() {
     assert_eq!(pool.intern(Scheme::Http, "ab", 80), others[2]);
     assert_eq!(pool.name(others[1]), (Scheme::Https, "a"));
 }
+
+#[test]
+fn a_retired_pool_gives_out_no_idle_socket_and_still_counts_the_closes() {
+    let mut pool = Pool::new(Some(2), None);
+    let a = pool.intern(Scheme::Http, "a", 80);
+    for _ in 0..2 {
+        assert_eq!(pool.checkout(a, Need::AnySocket), Checkout::Open);
+        pool.opened(a);
+    }
+    pool.release(a, ConnId(0));
+    pool.release(a, ConnId(1));
+    pool.retire();
+    assert_eq!(
+        pool.checkout(a, Need::AnySocket),
+        Checkout::Full,
+        "no idle socket is given out after the run"
+    );
+    pool.closed(a, ConnId(0));
+    pool.closed(a, ConnId(1));
+    assert_eq!(pool.open(), 0);
+}

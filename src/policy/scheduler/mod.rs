@@ -427,13 +427,20 @@ impl Scheduler {
 
     /// True when no job is left: nothing queued, waiting, in flight, or still to come.
     pub fn is_finished(&self) -> bool {
-        self.semaphore.held() == 0
-            && (self.ending != Ending::Finished
-                || (self.awaiting_lookup == 0
-                    && self.ready_pages.is_empty()
-                    && self.ready_files.is_empty()
-                    && self.backing_off.is_empty()
-                    && self.feed.is_exhausted()))
+        self.semaphore.held() == 0 && self.wants_no_socket()
+    }
+
+    /// True when no job waits for a socket and none is still to come: nothing queued,
+    /// backing off or waiting for a lookup, the feed exhausted (jobs may still be in
+    /// flight). A socket that goes idle then has nothing to carry, and the engine closes
+    /// it at once, while answers still arrive, rather than at the end of the run.
+    pub fn wants_no_socket(&self) -> bool {
+        self.ending != Ending::Finished
+            || (self.awaiting_lookup == 0
+                && self.ready_pages.is_empty()
+                && self.ready_files.is_empty()
+                && self.backing_off.is_empty()
+                && self.feed.is_exhausted())
     }
 
     /// The earliest moment a backing-off job becomes ready, or a job the rates or a
