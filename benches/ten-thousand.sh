@@ -2,10 +2,12 @@
 # benches/ten-thousand.sh — 10,000 sockets on one thread: `miodl get -c 10000` against
 # `miodl serve --lag 1`, which holds every request for a second before answering.
 #
-# A perfect client finishes in 1 s plus the time to open 10,000 sockets. Each row gets a
-# fresh server on a new port, so the TIME_WAIT sockets a row leaves behind (10,000 of them,
-# on the client side) never collide with the next row's 4-tuples; the ephemeral range
-# (/proc/sys/net/ipv4/ip_local_port_range) must still hold FILES ports at once.
+# A perfect client finishes in 1 s plus the time to open 10,000 sockets. Each round gets
+# a fresh server on a new port, so the TIME_WAIT sockets a round leaves behind (10,000 of
+# them, on the client side) never collide with the next round's 4-tuples; and it waits
+# until fewer than 1,000 of them are left (they last 60 s), because tens of thousands
+# slow every connect's search for a free port. The ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range) must hold FILES ports at once.
 # The script raises its own `ulimit -n` to the hard limit; where that is below what
 # -c FILES needs, miodl shrinks the pool and says so (docs/reference.md, "open files").
 #
@@ -49,6 +51,19 @@ PY
 
 overflows() { awk '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else { split($0, v); for (i in k) if (k[i] == "ListenOverflows") print v[i] } }' /proc/net/netstat; }
 
+# TIME_WAIT sockets now (the kernel's count, /proc/net/sockstat).
+time_wait() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
+
+# Each round leaves 10,000 sockets in TIME_WAIT for 60 s, and while tens of thousands
+# are there every connect's search for a free ephemeral port slows down (measured here:
+# 2.2 s a round with 108,000 of them, 1.5 s with none). So a round starts only when
+# fewer than 1,000 are left (at most 75 s of waiting), and says how many there were.
+wait_time_wait() {
+    local waited=0
+    while (($(time_wait) >= 1000 && waited < 75)); do sleep 5; waited=$((waited + 5)); done
+    say "round starts with $(time_wait) sockets in TIME_WAIT (waited ${waited} s)"
+}
+
 # Runs tool $1 on $2 files at $3 connections against a fresh server; prints
 # "wall cpu rss_kb overflows".
 row() {
@@ -86,7 +101,10 @@ for tool in $TOOLS; do
     # ROUNDS runs, each against a fresh server on a new port; the medians are printed,
     # and every round's wall beside them.
     : >"$S/rounds"
-    for ((r = 1; r <= ROUNDS; r++)); do row "$tool" "$FILES" "$conn" >>"$S/rounds"; done
+    for ((r = 1; r <= ROUNDS; r++)); do
+        wait_time_wait
+        row "$tool" "$FILES" "$conn" >>"$S/rounds"
+    done
     read -r wall cpu rss over < <(medians "$S/rounds")
     walls=$(cut -d' ' -f1 "$S/rounds" | paste -sd' ')
     sockets=$FILES
