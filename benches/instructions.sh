@@ -13,6 +13,8 @@
 #
 # Needs valgrind and nginx (apt-get install valgrind nginx).
 # Knobs: FILES=1000 SIZE=4096 CONN=16 TOP=15 MIODL_ARGS="" QUIET_LOAD=1.5 QUIET_TRIES=10 KEEP=1
+#   TOOL=miodl|floor (floor: the same lists through benches/floor.rs, the floor's own
+#   user-space work beside miodl's)
 set -euo pipefail
 
 FILES=${FILES:-1000}
@@ -27,7 +29,9 @@ source "$repo/benches/lib.sh"
 have valgrind || { say "valgrind not found: apt-get install valgrind"; exit 1; }
 have callgrind_annotate || { say "callgrind_annotate not found (it comes with valgrind)"; exit 1; }
 have nginx || { say "nginx not found: apt-get install nginx"; exit 1; }
+TOOL=${TOOL:-miodl}
 build_miodl
+if [[ $TOOL == floor ]]; then build_floor; fi
 make_scratch miodl-instructions
 
 total=$((2 * FILES))
@@ -37,9 +41,14 @@ head -n "$FILES" "$S/two.list" >"$S/one.list"
 wait_quiet
 for run in one two; do
     rm -rf "$S/out"
-    # shellcheck disable=SC2086 # MIODL_ARGS is a list of words
-    valgrind -q --tool=callgrind --callgrind-out-file="$S/cg-$run.out" \
-        "$MIODL" get -q -c "$CONN" ${MIODL_ARGS:-} -o "$S/out" -i "$S/$run.list" 2>"$S/valgrind-$run.log"
+    if [[ $TOOL == floor ]]; then
+        mkdir -p "$S/out"
+        command=("$FLOOR" "$S/$run.list" "$S/out" "$CONN")
+    else
+        # shellcheck disable=SC2086 # MIODL_ARGS is a list of words
+        command=("$MIODL" get -q -c "$CONN" ${MIODL_ARGS:-} -o "$S/out" -i "$S/$run.list")
+    fi
+    valgrind -q --tool=callgrind --callgrind-out-file="$S/cg-$run.out" "${command[@]}" 2>"$S/valgrind-$run.log"
     diff -rq <(cd "$S/www/f" && ls | head -n "$(wc -l <"$S/$run.list")") <(ls "$S/out") >/dev/null ||
         { say "run $run: files missing"; exit 1; }
 done
@@ -49,8 +58,8 @@ totals() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",
 one=$(totals "$S/cg-one.out")
 two=$(totals "$S/cg-two.out")
 
-printf '\n### instructions per file: miodl get -q -c %s %s, %s and %s files of %s bytes (callgrind)\n\n' \
-    "$CONN" "${MIODL_ARGS:-}" "$FILES" "$total" "$SIZE"
+printf '\n### instructions per file: %s -c %s %s, %s and %s files of %s bytes (callgrind)\n\n' \
+    "$TOOL" "$CONN" "${MIODL_ARGS:-}" "$FILES" "$total" "$SIZE"
 printf 'Before the runs: %s.\n\n' "$QUIET_NOTE"
 printf '| run | instructions |\n| --- | ---: |\n| %s files | %s |\n| %s files | %s |\n' \
     "$FILES" "$one" "$total" "$two"
