@@ -4,7 +4,14 @@
 //!
 //! ```text
 //! cargo bench --bench floor -- LIST OUT N
+//! cargo bench --bench floor -- connect HOST:PORT N
 //! ```
+//!
+//! The second form is the floor of opening sockets (`benches/ten-thousand.sh`): N
+//! nonblocking `connect`s to HOST:PORT in a row, each socket made nonblocking by
+//! `socket(2)` and given `TCP_NODELAY` as miodl's are, and nothing else (no poll, no
+//! request); it prints how long they took. On loopback each `connect` runs the whole
+//! handshake, the server's half included, in the caller.
 //!
 //! LIST holds one `http://HOST:PORT/PATH` a line, every file of one size and every URL on
 //! one server (compare.sh's lists). The first URL's head is asked alone (`HEAD`) to learn
@@ -34,8 +41,18 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if let [what, address, n] = args.as_slice() {
+        if what == "connect" {
+            let address = std::net::ToSocketAddrs::to_socket_addrs(address.as_str())
+                .expect("HOST:PORT")
+                .next()
+                .expect("an address");
+            linux::connect_only(address, n.parse().expect("N: a number of sockets"));
+            return;
+        }
+    }
     let [list, out, n] = args.as_slice() else {
-        eprintln!("usage: floor LIST OUT N");
+        eprintln!("usage: floor LIST OUT N | floor connect HOST:PORT N");
         std::process::exit(2);
     };
     let conn: usize = n.parse().expect("N: a number of connections");
@@ -171,6 +188,34 @@ mod linux {
                 return (end + 4, length, got);
             }
         }
+    }
+
+    /// `n` nonblocking connects to `address` in a row, timed; the sockets stay open until
+    /// the report is printed.
+    pub fn connect_only(address: std::net::SocketAddr, n: usize) {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let started = std::time::Instant::now();
+        let sockets: Vec<Socket> = (0..n)
+            .map(|_| {
+                let kind = Type::STREAM.nonblocking();
+                let socket = Socket::new(Domain::for_address(address), kind, Some(Protocol::TCP))
+                    .expect("socket");
+                socket.set_tcp_nodelay(true).expect("TCP_NODELAY");
+                match socket.connect(&address.into()) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+                    Err(e) => panic!("connect: {e}"),
+                }
+                socket
+            })
+            .collect();
+        let took = started.elapsed();
+        println!(
+            "{n} connects in a row: {:.1} ms, {:.1} µs each",
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e6 / n.max(1) as f64
+        );
+        drop(sockets);
     }
 
     /// A poll and `conn` sockets (at most one per URL) connecting to the list's server,

@@ -17,7 +17,8 @@
 # listen queue overflows the kernel counted during the row (TcpExtListenOverflows: SYNs
 # the server's full accept queue dropped; each costs that connect a 1 s retransmission).
 #
-# Needs: python3; aiohttp and curl for their rows; /usr/bin/time for RSS.
+# Needs: python3; aiohttp and curl for their rows; /usr/bin/time for RSS. First it prints
+# the floor of opening FILES sockets here (`cargo bench --bench floor -- connect`).
 # Knobs: FILES=10000 SIZE=4096 LAG=1 TOOLS="miodl aiohttp curl" ROUNDS=3 MIODL=path.
 #   TRACE=FILE: miodl's run also writes --trace FILE, and the script prints when its
 #   connects, requests and answers happened (percentiles, ms from the start).
@@ -90,6 +91,14 @@ row() {
 }
 
 echo "$FILES files of $SIZE bytes, miodl serve --lag $LAG, -c $FILES; ulimit -n $(ulimit -n); somaxconn $(cat /proc/sys/net/core/somaxconn); $QUIET_NOTE"
+# The floor of opening the sockets: FILES bare connects in a row (benches/floor.rs), to
+# a fresh server. A perfect client needs LAG plus about this.
+if build_floor; then
+    start_miodl_serve --files 1
+    wait_time_wait
+    echo "floor: $("$FLOOR" connect "${SERVE_URL#http://}" "$FILES")"
+    kill "${server_pids[-1]}" 2>/dev/null || true
+fi
 printf '| tool | wall (s), median (rounds) | CPU µs/file | peak RSS (MiB) | RSS per socket (KiB) | listen overflows |\n| --- | ---: | ---: | ---: | ---: | ---: |\n'
 for tool in $TOOLS; do
     case $tool in
