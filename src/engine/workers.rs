@@ -268,15 +268,19 @@ fn worker(
         out: Vec::new(),
         landing: Landing::new(output),
     };
-    while let Some((job, claim)) = next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host))
-    {
-        worker.perform(job, claim, &mut belongings);
-        if belongings.kept.is_some() && shared.lock().wants_no_socket() {
-            // Nothing left to carry: closed now, not when the last answer is in.
-            if let Some(socket) = belongings.kept.take() {
-                shared.socket_closed(&socket.host, worker.slot);
+    loop {
+        let (job, claim) = match next_job(shared, stop, belongings.kept.as_ref().map(|k| &k.host)) {
+            Next::Job(job, claim) => (job, claim),
+            Next::CloseKept => {
+                // Nothing left to carry: closed now, not when the last answer is in.
+                if let Some(socket) = belongings.kept.take() {
+                    shared.socket_closed(&socket.host, worker.slot);
+                }
+                continue;
             }
-        }
+            Next::Over => break,
+        };
+        worker.perform(job, claim, &mut belongings);
         shared.changed.notify_all();
         if worker.short.take() && shared.retire() {
             // No descriptor for this worker's socket or file: one worker fewer, as the
@@ -307,10 +311,22 @@ enum Claim {
     None,
 }
 
-/// Waits for a job this worker may take, and whether a socket place was claimed for it
-/// ([`Shared::claim`]); `None` when the run is over. `kept` is the host of the worker's
-/// open socket, which `--per-host` lets it keep using.
-fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<(JobId, Claim)> {
+/// What a worker does next ([`next_job`]).
+enum Next {
+    /// This job, and whether a socket place was claimed for it ([`Shared::claim`]).
+    Job(JobId, Claim),
+    /// No job now, and none that will want a socket (`Scheduler::wants_no_socket`): close
+    /// the kept socket, then ask again.
+    CloseKept,
+    /// The run is over.
+    Over,
+}
+
+/// Waits for a job this worker may take. `kept` is the host of the worker's open socket,
+/// which `--per-host` lets it keep using; a worker that would wait with it while the run
+/// has nothing left for sockets is told to close it first (the check costs nothing more:
+/// the scheduler is locked for the wait anyway).
+fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Next {
     let mut scheduler = shared.lock();
     loop {
         if let Some(signal) = stop.requested() {
@@ -319,12 +335,14 @@ fn next_job(shared: &Shared<'_>, stop: &Stop, kept: Option<&HostKey>) -> Option<
         let now = Instant::now();
         if let Some(job) = scheduler.next_ready(now) {
             if let Some(claim) = shared.claim(scheduler.url_and_route(job), kept) {
-                return Some((job, claim));
+                return Next::Job(job, claim);
             }
             // Its host is at --per-host: leave it to a worker with a socket there.
             scheduler.put_back(job);
         } else if scheduler.is_finished() {
-            return None;
+            return Next::Over;
+        } else if kept.is_some() && scheduler.wants_no_socket() {
+            return Next::CloseKept;
         }
         let wait = scheduler
             .next_deadline()
