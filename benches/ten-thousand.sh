@@ -132,5 +132,9 @@ for name, what in (("connect", "a connect began"), ("send", "a request left"), (
     at = sorted((e["ts"] + (e.get("dur", 0) if name == "wait" else 0)) / 1000 for e in spans)
     q = lambda p: at[int(p * (len(at) - 1))]
     print(f"  {what:18} {q(0):7.0f} {q(0.5):7.0f} {q(0.99):7.0f} {q(1):7.0f}   ({len(at)} spans)")
+# From a request to its answer: the lag, and how late the server and the client were.
+waits = sorted(e["dur"] / 1000 for e in events if e.get("name") == "wait" and "dur" in e)
+w = lambda p: waits[int(p * (len(waits) - 1))]
+print(f"  {'answer after':18} {w(0):7.0f} {w(0.5):7.0f} {w(0.99):7.0f} {w(1):7.0f}   ms after its request")
 PY
 fi
